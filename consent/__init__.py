@@ -1,0 +1,1 @@
+"""Consent engine: catalog, records, the decision point and receipts. Knows nothing of HTTP or encryption."""

@@ -1,0 +1,1 @@
+"""The broker: domain services between customers, suppliers and auditors."""
