@@ -1,0 +1,1 @@
+"""Routes anyone may call: register and log in, and log out."""

@@ -1,0 +1,77 @@
+"""Register, log in, log out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Cookie, Depends, Request, Response, status
+from fastapi.security import HTTPAuthorizationCredentials
+
+from api.accounts.schemas import AccountCreate, AccountRead, Credentials, SessionTokens
+from api.deps import ClientAddressDep, RuntimeDep, SessionDep
+from api.me.auth import consumer_bearer
+from api.problems import problem_responses
+from infomediary.customers import service
+from infomediary.customers.errors import InvalidSession
+
+SESSION_COOKIE = "infomediary_session"
+
+router = APIRouter(tags=["consumer"])
+
+
+@router.post(
+    "/v1/accounts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AccountRead,
+    responses=problem_responses(409, 413, 422),
+    summary="Register a consumer account",
+)
+def register(body: AccountCreate, session: SessionDep, runtime: RuntimeDep) -> AccountRead:
+    account = service.register(session, runtime, email=body.email, password=body.password)
+    return AccountRead(id=account.customer_id, created_at=account.created_at)
+
+
+@router.post(
+    "/v1/session",
+    response_model=SessionTokens,
+    responses=problem_responses(401, 413, 422, 429),
+    summary="Log in; returns a bearer token and sets the session cookie used by pages",
+)
+def log_in(
+    body: Credentials,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    address: ClientAddressDep,
+) -> SessionTokens:
+    issued = service.login(session, runtime, email=body.email, password=body.password, client_address=address)
+    response.set_cookie(
+        SESSION_COOKIE,
+        issued.token,
+        max_age=issued.expires_in,
+        httponly=True,
+        secure=request.url.scheme == "https",
+        samesite="lax",
+        path="/",
+    )
+    return SessionTokens(access_token=issued.token, expires_in=issued.expires_in)
+
+
+@router.delete(
+    "/v1/session",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401),
+    summary="Log out: revoke this session (bearer token or cookie)",
+)
+def log_out(
+    response: Response,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(consumer_bearer)],
+    cookie: Annotated[str | None, Cookie(alias=SESSION_COOKIE)] = None,
+) -> None:
+    token = credentials.credentials if credentials else cookie
+    if not token:
+        raise InvalidSession("no session to end")
+    service.logout(session, service.authenticate(session, token))
+    response.delete_cookie(SESSION_COOKIE, path="/")

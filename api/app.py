@@ -1,0 +1,62 @@
+"""The application factory: one FastAPI app with a router per actor, problem+json errors and middleware."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import problems
+from api.accounts.endpoints import router as accounts_router
+from api.me.endpoints import router as me_router
+from api.middleware import BodyLimitMiddleware, Metrics, ObservabilityMiddleware
+from api.oauth.endpoints import router as oauth_router
+from api.operations import router as operations_router
+from api.supplier.endpoints import router as supplier_router
+from infomediary.logs import configure_logging
+from infomediary.oauth.bearer import BearerAuthenticator
+from infomediary.runtime import Runtime
+from infomediary.schema import require_head
+from infomediary.settings import Settings
+
+TAGS = [
+    {"name": "consumer", "description": "Customers: accounts, sessions and their own data."},
+    {"name": "supplier", "description": "Suppliers, with OAuth 2.0 client-credential tokens and scopes."},
+    {"name": "oauth", "description": "Token issuance, revocation and discovery."},
+    {"name": "operations", "description": "Health, readiness and metrics for operators."},
+]
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    runtime = runtime or Runtime.create(settings or Settings())
+    configure_logging(runtime.settings.log_level, json=runtime.settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Refuse to serve a stale schema or missing keys: the error names the command that fixes it.
+        require_head(runtime.engine)
+        runtime.keys.signing_keys()
+        runtime.keys.secret("blind_index")
+        yield
+        runtime.close()
+
+    app = FastAPI(
+        title="Infomediary",
+        version="0.1.0",
+        summary="Customers own their data; suppliers reach them only through a consent-gated broker.",
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.bearer = BearerAuthenticator(runtime)
+    app.state.metrics = Metrics()
+
+    problems.install(app)
+    for router in (accounts_router, me_router, oauth_router, supplier_router, operations_router):
+        app.include_router(router)
+
+    # Added last = outermost: the request id exists before anything else runs.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
+    return app

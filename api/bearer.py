@@ -1,0 +1,67 @@
+"""Bearer-token authentication for OAuth clients (suppliers and auditors), with scopes in the signature.
+
+Routes say who may call them: `Security(supplier, scopes=["audiences:read"])` documents the scope in OpenAPI
+and is checked per request, together with the caller's kind and status.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import OAuth2, SecurityScopes
+
+from api.deps import SessionDep
+from infomediary.oauth.bearer import BearerAuthenticator, Principal
+from infomediary.oauth.errors import InvalidToken
+from infomediary.oauth.models import ClientKind
+from infomediary.settings import AUDITOR_SCOPES, SUPPLIER_SCOPES
+
+oauth2_client_credentials = OAuth2(
+    flows=OAuthFlows(
+        clientCredentials=OAuthFlowClientCredentials(
+            tokenUrl="/oauth/token",
+            scopes={scope: scope for scope in (*SUPPLIER_SCOPES, *AUDITOR_SCOPES)},
+        )
+    ),
+    scheme_name="OAuthClient",
+    description="RFC 9068 JWT access token from `POST /oauth/token` (client credentials).",
+    auto_error=False,
+)
+
+
+def _bearer_token(header: str | None) -> str:
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise InvalidToken()
+    return token.strip()
+
+
+def _authenticate(request: Request, session: SessionDep, header: str | None) -> Principal:
+    authenticator: BearerAuthenticator = request.app.state.bearer
+    return authenticator.authenticate(session, _bearer_token(header))
+
+
+def supplier(
+    security_scopes: SecurityScopes,
+    request: Request,
+    session: SessionDep,
+    header: Annotated[str | None, Depends(oauth2_client_credentials)],
+) -> Principal:
+    principal = _authenticate(request, session, header).require(ClientKind.SUPPLIER)
+    for scope in security_scopes.scopes:
+        principal.require(ClientKind.SUPPLIER, scope)
+    return principal
+
+
+def auditor(
+    security_scopes: SecurityScopes,
+    request: Request,
+    session: SessionDep,
+    header: Annotated[str | None, Depends(oauth2_client_credentials)],
+) -> Principal:
+    principal = _authenticate(request, session, header).require(ClientKind.AUDITOR)
+    for scope in security_scopes.scopes:
+        principal.require(ClientKind.AUDITOR, scope)
+    return principal

@@ -1,0 +1,1 @@
+"""The consumer's own routes under /v1/me."""

@@ -1,0 +1,33 @@
+"""The consumer's own account."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from api.deps import RuntimeDep, SessionDep
+from api.me.auth import CurrentConsumer
+from api.me.schemas import MeRead, PasswordChange
+from api.problems import problem_responses
+from infomediary.customers import service
+
+router = APIRouter(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
+
+
+@router.get("", response_model=MeRead, summary="The calling consumer's account")
+def read_me(consumer: CurrentConsumer, session: SessionDep) -> MeRead:
+    account = service.describe(session, consumer)
+    return MeRead(id=account.customer_id, created_at=account.created_at)
+
+
+@router.post(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(413, 422),
+    summary="Change password; every other session is logged out",
+)
+def change_password(
+    body: PasswordChange, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
+) -> None:
+    service.change_password(
+        session, runtime, consumer, current_password=body.current_password, new_password=body.new_password
+    )

@@ -1,0 +1,139 @@
+"""RFC 9457 problem+json: one schema and the one place where every error becomes a response."""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from infomediary.errors import DomainError, problem_type
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = structlog.get_logger("infomediary.api")
+
+HTTP_PROBLEMS: dict[int, tuple[str, str]] = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthenticated", "Authentication required"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    413: ("payload-too-large", "Request body too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("validation-error", "The request is not valid"),
+    429: ("too-many-requests", "Too many requests"),
+    500: ("internal-error", "Internal server error"),
+}
+
+
+class InvalidParam(BaseModel):
+    pointer: str = Field(description="Where the problem is, e.g. `/body/email`.")
+    reason: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem details object."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="A stable URI naming the kind of problem.")
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[InvalidParam] | None = None
+
+
+def problem_response(
+    request: Request | None,
+    *,
+    status: int,
+    type_uri: str,
+    title: str,
+    detail: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": type_uri, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if request is not None:
+        body["instance"] = request.url.path
+        request_id = request.scope.get("state", {}).get("request_id")
+        if request_id:
+            body["request_id"] = request_id
+    body.update(extensions)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def _http_problem(request: Request | None, status: int, detail: str | None = None, **kw: Any) -> JSONResponse:
+    slug, title = HTTP_PROBLEMS.get(status, ("http-error", "HTTP error"))
+    return problem_response(
+        request, status=status, type_uri=problem_type(slug), title=title, detail=detail, **kw
+    )
+
+
+def _pointer(loc: tuple[Any, ...] | list[Any]) -> str:
+    return "/" + "/".join(str(part) for part in loc)
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return problem_response(
+        request,
+        status=exc.status,
+        type_uri=exc.type_uri(),
+        title=exc.title,
+        detail=exc.detail,
+        headers=exc.headers or None,
+        **exc.extensions,
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # Only the location and the message: echoing the rejected input could put a password in a response.
+    errors = [
+        {"pointer": _pointer(e.get("loc", ())), "reason": str(e.get("msg", "invalid"))} for e in exc.errors()
+    ]
+    return _http_problem(request, 422, "the request does not match the documented schema", errors=errors)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers) if exc.headers else None
+    detail = exc.detail if isinstance(exc.detail, str) and exc.status_code != 500 else None
+    return _http_problem(request, exc.status_code, detail, headers=headers)
+
+
+async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    # The exception's message can carry SQL parameters; log its type and where it happened, not its text.
+    where = "".join(traceback.format_tb(exc.__traceback__)[-4:])
+    log.error("unhandled_error", error_type=exc.__class__.__name__, where=where)
+    return _http_problem(request, 500, "an unexpected error occurred; it has been logged")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unhandled)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries documenting problem+json for the given statuses."""
+    return {
+        status: {
+            "model": Problem,
+            "description": HTTP_PROBLEMS.get(status, ("", "Error"))[1],
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }

@@ -1,0 +1,1 @@
+"""The supplier's own routes under /v1/supplier."""

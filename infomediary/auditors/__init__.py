@@ -1,0 +1,1 @@
+"""Auditors: the parties that verify the policy log and record sanctions."""

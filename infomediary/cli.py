@@ -1,0 +1,271 @@
+"""The `infomediary` command line: initialise, serve, migrate, register suppliers and auditors, seed demos."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.exc import OperationalError
+
+from infomediary import schema
+from infomediary.auditors import service as auditors
+from infomediary.database import unit_of_work
+from infomediary.demo import seed_demo
+from infomediary.errors import DomainError
+from infomediary.keymaterial import KeyMaterialError
+from infomediary.runtime import Runtime
+from infomediary.settings import SUPPLIER_SCOPES, Settings
+from infomediary.suppliers import service as suppliers
+from infomediary.suppliers.models import SupplierStatus
+
+app = typer.Typer(
+    help="Infomediary: a privacy-first broker between customers and suppliers.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
+suppliers_app = typer.Typer(help="Register and manage suppliers.", no_args_is_help=True)
+auditors_app = typer.Typer(help="Register auditors.", no_args_is_help=True)
+keys_app = typer.Typer(help="Key material.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(suppliers_app, name="suppliers")
+app.add_typer(auditors_app, name="auditors")
+app.add_typer(keys_app, name="keys")
+
+console = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+@contextmanager
+def _runtime() -> Iterator[Runtime]:
+    runtime = Runtime.create(Settings())
+    try:
+        yield runtime
+    finally:
+        runtime.close()
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def _guarded(action: Callable[[], T]) -> T:
+    """Turn expected failures into a one-line message and a non-zero exit code."""
+    try:
+        return action()
+    except DomainError as exc:
+        raise _fail(exc.detail) from None
+    except KeyMaterialError as exc:
+        raise _fail(str(exc)) from None
+    except OperationalError as exc:
+        raise _fail(
+            f"cannot reach the database: {exc.orig.__class__.__name__ if exc.orig else exc}"
+        ) from None
+
+
+def _require_ready(runtime: Runtime) -> None:
+    schema.require_head(runtime.engine)
+    runtime.keys.signing_keys()
+
+
+@app.command()
+def init() -> None:
+    """Create ./var (or INFOMEDIARY_DATA_DIR), the key files and the database at the current schema."""
+
+    def run() -> None:
+        with _runtime() as runtime:
+            created = runtime.keys.ensure()
+            before = schema.current_revision(runtime.engine)
+            schema.upgrade(runtime.engine)
+            state = "created" if created else "present"
+            console.print(f"key material: [bold]{runtime.settings.resolved_keys_dir}[/] ({state})")
+            where = runtime.settings.resolved_database_url.split("@")[-1]
+            console.print(f"database: [bold]{where}[/] at {schema.head_revision()} (was {before or 'empty'})")
+
+    _guarded(run)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API with uvicorn. Refuses a database that is not at the current schema."""
+    import uvicorn
+
+    def check() -> None:
+        with _runtime() as runtime:
+            _require_ready(runtime)
+
+    _guarded(check)
+    console.print(f"serving on [bold]http://{host}:{port}[/] (docs at /docs)")
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Apply migrations up to the target revision."""
+
+    def run() -> None:
+        with _runtime() as runtime:
+            schema.upgrade(runtime.engine, revision)
+            console.print(f"database at {schema.current_revision(runtime.engine)}")
+
+    _guarded(run)
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's revision and the code's head."""
+
+    def run() -> None:
+        with _runtime() as runtime:
+            current = schema.current_revision(runtime.engine) or "empty"
+            console.print(f"database: {current}; code: {schema.head_revision()}")
+
+    _guarded(run)
+
+
+def _print_credentials(
+    kind: str, name: str, owner_id: str, client_id: str, client_secret: str, as_json: bool
+) -> None:
+    if as_json:
+        typer.echo(
+            json.dumps({"id": owner_id, "name": name, "client_id": client_id, "client_secret": client_secret})
+        )
+        return
+    console.print(f"{kind} [bold]{name}[/] registered as {owner_id}")
+    console.print(f"client_id:     [bold]{client_id}[/]")
+    console.print(f"client_secret: [bold]{client_secret}[/]")
+    console.print("[yellow]The secret is shown once and stored only hashed; keep it now.[/]")
+
+
+@suppliers_app.command("add")
+def suppliers_add(
+    name: str,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option("--scope", help=f"Repeatable; default all: {', '.join(SUPPLIER_SCOPES)}."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the credentials as JSON.")] = False,
+) -> None:
+    """Register a supplier and print its OAuth client credentials once."""
+
+    def run() -> None:
+        with _runtime() as runtime:
+            _require_ready(runtime)
+            with unit_of_work(runtime.session_factory) as session:
+                view, credentials = suppliers.add(session, name=name, scopes=scope or list(SUPPLIER_SCOPES))
+            _print_credentials(
+                "supplier", view.name, view.id, credentials.client_id, credentials.client_secret, as_json
+            )
+
+    _guarded(run)
+
+
+@suppliers_app.command("list")
+def suppliers_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List suppliers and their status."""
+
+    def run() -> None:
+        with _runtime() as runtime:
+            _require_ready(runtime)
+            with unit_of_work(runtime.session_factory) as session:
+                views = suppliers.list_all(session)
+        if as_json:
+            typer.echo(json.dumps([{"id": v.id, "name": v.name, "status": v.status} for v in views]))
+            return
+        table = Table("name", "status", "created")
+        table.add_column("id", no_wrap=True)
+        for v in views:
+            table.add_row(v.name, v.status, v.created_at.isoformat(timespec="seconds"), v.id)
+        console.print(table)
+
+    _guarded(run)
+
+
+def _set_status(name_or_id: str, status: SupplierStatus) -> None:
+    def run() -> None:
+        with _runtime() as runtime:
+            _require_ready(runtime)
+            with unit_of_work(runtime.session_factory) as session:
+                view = suppliers.set_status(session, name_or_id, status)
+            console.print(f"supplier [bold]{view.name}[/] is now {view.status}")
+
+    _guarded(run)
+
+
+@suppliers_app.command("suspend")
+def suppliers_suspend(name_or_id: str) -> None:
+    """Suspend a supplier: its tokens stop working at once."""
+    _set_status(name_or_id, SupplierStatus.SUSPENDED)
+
+
+@suppliers_app.command("resume")
+def suppliers_resume(name_or_id: str) -> None:
+    """Make a suspended supplier active again."""
+    _set_status(name_or_id, SupplierStatus.ACTIVE)
+
+
+@auditors_app.command("add")
+def auditors_add(
+    name: str, as_json: Annotated[bool, typer.Option("--json", help="Print the credentials as JSON.")] = False
+) -> None:
+    """Register an auditor (scopes audit:read and audit:write) and print its credentials once."""
+
+    def run() -> None:
+        with _runtime() as runtime:
+            _require_ready(runtime)
+            with unit_of_work(runtime.session_factory) as session:
+                auditor_id, credentials = auditors.add(session, name=name)
+            _print_credentials(
+                "auditor", name, auditor_id, credentials.client_id, credentials.client_secret, as_json
+            )
+
+    _guarded(run)
+
+
+@keys_app.command("rotate-signing")
+def keys_rotate_signing() -> None:
+    """Add a new token-signing key; older keys stay in the JWKS so unexpired tokens keep verifying."""
+
+    def run() -> None:
+        with _runtime() as runtime:
+            new = runtime.keys.rotate_signing_key()
+            console.print(
+                f"new signing key {new.kid}; JWKS now lists {len(runtime.keys.signing_keys())} keys"
+            )
+
+    _guarded(run)
+
+
+@app.command()
+def demo(
+    customers: Annotated[int, typer.Option(help="How many synthetic customers.", min=1, max=2_000_000)] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed, for a reproducible population.")] = 7,
+) -> None:
+    """Seed a demo population: customers, a demo supplier and an auditor. Writes logins to var/demo.json."""
+
+    def run() -> dict[str, Any]:
+        with _runtime() as runtime:
+            runtime.keys.ensure()
+            schema.upgrade(runtime.engine)
+            return seed_demo(runtime, customers=customers, seed=seed, console=console)
+
+    summary = _guarded(run)
+    console.print_json(json.dumps(summary))

@@ -1,0 +1,1 @@
+"""Consumer accounts: registration, login sessions, password changes and login throttling."""

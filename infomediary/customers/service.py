@@ -1,0 +1,154 @@
+"""Consumer account use cases: register, log in, authenticate a session, log out, change password.
+
+Services flush, never commit: the caller's session (one per request or command) owns the transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from infomediary.customers import repository, throttle
+from infomediary.customers.blind_index import email_index
+from infomediary.customers.errors import (
+    EmailAlreadyRegistered,
+    InvalidCredentials,
+    InvalidSession,
+    WeakPassword,
+)
+from infomediary.customers.models import ConsumerSession, Customer
+from infomediary.database import utcnow
+from infomediary.ids import new_id
+from infomediary.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    token: str
+    expires_at: datetime
+    expires_in: int
+
+
+@dataclass(frozen=True)
+class AuthenticatedConsumer:
+    customer_id: str
+    session_id: str
+
+
+@dataclass(frozen=True)
+class AccountView:
+    customer_id: str
+    created_at: datetime
+
+
+def hash_session_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def register(session: Session, runtime: Runtime, *, email: str, password: str) -> AccountView:
+    index = email_index(runtime.keys.secret("blind_index"), email)
+    if repository.get_by_email_index(session, index) is not None:
+        raise EmailAlreadyRegistered()
+    customer = Customer(id=new_id("cus"), email_index=index, password_hash=runtime.passwords.hash(password))
+    session.add(customer)
+    session.flush()
+    return AccountView(customer_id=customer.id, created_at=customer.created_at)
+
+
+def login(
+    session: Session,
+    runtime: Runtime,
+    *,
+    email: str,
+    password: str,
+    client_address: str,
+    now: datetime | None = None,
+) -> IssuedSession:
+    now = now or utcnow()
+    settings = runtime.settings
+    window = timedelta(seconds=settings.login_window_seconds)
+    index = email_index(runtime.keys.secret("blind_index"), email)
+    keys = throttle.throttle_keys(runtime.keys.secret("throttle"), index, client_address)
+    throttle.check(
+        session,
+        keys,
+        now=now,
+        window=window,
+        max_per_account=settings.login_max_failures_per_account,
+        max_per_address=settings.login_max_failures_per_address,
+    )
+    customer = repository.get_by_email_index(session, index)
+    active = customer is not None and customer.status == "active"
+    # Always verify (against a dummy hash when there is no account): same work, same answer.
+    verified = runtime.passwords.verify(customer.password_hash if active and customer else None, password)
+    if not (verified and customer is not None):
+        throttle.record_failure(runtime.session_factory, keys, now=now, window=window)
+        raise InvalidCredentials()
+    throttle.clear_account(session, keys)
+    if runtime.passwords.needs_rehash(customer.password_hash):
+        customer.password_hash = runtime.passwords.hash(password)
+    return _open_session(session, customer.id, now, settings.consumer_session_ttl_seconds)
+
+
+def _open_session(session: Session, customer_id: str, now: datetime, ttl: int) -> IssuedSession:
+    token = secrets.token_urlsafe(32)
+    expires_at = now + timedelta(seconds=ttl)
+    session.add(
+        ConsumerSession(
+            id=new_id("ses"),
+            token_hash=hash_session_token(token),
+            customer_id=customer_id,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    session.flush()
+    return IssuedSession(token=token, expires_at=expires_at, expires_in=ttl)
+
+
+def authenticate(session: Session, token: str, now: datetime | None = None) -> AuthenticatedConsumer:
+    found = repository.get_live_session(session, hash_session_token(token), now or utcnow())
+    if found is None:
+        raise InvalidSession()
+    consumer_session, customer = found
+    return AuthenticatedConsumer(customer_id=customer.id, session_id=consumer_session.id)
+
+
+def logout(session: Session, consumer: AuthenticatedConsumer, now: datetime | None = None) -> None:
+    consumer_session = session.get(ConsumerSession, consumer.session_id)
+    if consumer_session is not None and consumer_session.revoked_at is None:
+        consumer_session.revoked_at = now or utcnow()
+        session.flush()
+
+
+def change_password(
+    session: Session,
+    runtime: Runtime,
+    consumer: AuthenticatedConsumer,
+    *,
+    current_password: str,
+    new_password: str,
+    now: datetime | None = None,
+) -> None:
+    now = now or utcnow()
+    customer = repository.get(session, consumer.customer_id)
+    if customer is None or not runtime.passwords.verify(customer.password_hash, current_password):
+        raise InvalidCredentials("The current password is not correct")
+    if secrets.compare_digest(current_password.encode(), new_password.encode()):
+        raise WeakPassword("The new password must differ from the current one")
+    customer.password_hash = runtime.passwords.hash(new_password)
+    customer.password_changed_at = now
+    # A changed password ends every other session: whoever knew the old one is logged out.
+    repository.revoke_sessions(session, customer.id, now, except_id=consumer.session_id)
+    session.flush()
+
+
+def describe(session: Session, consumer: AuthenticatedConsumer) -> AccountView:
+    customer = repository.get(session, consumer.customer_id)
+    if customer is None:
+        raise InvalidSession()
+    return AccountView(customer_id=customer.id, created_at=customer.created_at)

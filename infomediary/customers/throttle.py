@@ -1,0 +1,71 @@
+"""Login throttling per account and per client address.
+
+Failures are counted in a sliding window in the database, so every API worker sees the same counts. Keys are
+HMACs, so neither the email nor the client address is stored. Unknown emails are throttled exactly like known
+ones: the throttle must not become a registration oracle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from infomediary.customers.errors import LoginThrottled
+from infomediary.customers.models import LoginFailure
+from infomediary.database import unit_of_work
+
+
+@dataclass(frozen=True)
+class ThrottleKeys:
+    account: bytes
+    address: bytes
+
+
+def throttle_keys(secret: bytes, email_index: bytes, client_address: str) -> ThrottleKeys:
+    return ThrottleKeys(
+        account=hmac.new(secret, b"account\x00" + email_index, hashlib.sha256).digest(),
+        address=hmac.new(secret, b"address\x00" + client_address.encode(), hashlib.sha256).digest(),
+    )
+
+
+def check(
+    session: Session,
+    keys: ThrottleKeys,
+    *,
+    now: datetime,
+    window: timedelta,
+    max_per_account: int,
+    max_per_address: int,
+) -> None:
+    since = now - window
+    for key, limit in ((keys.account, max_per_account), (keys.address, max_per_address)):
+        count, oldest = session.execute(
+            select(func.count(), func.min(LoginFailure.failed_at)).where(
+                LoginFailure.key == key, LoginFailure.failed_at > since
+            )
+        ).one()
+        if count >= limit:
+            oldest_at = oldest if oldest.tzinfo else oldest.replace(tzinfo=now.tzinfo)
+            retry_after = max(1, int((oldest_at + window - now).total_seconds()) + 1)
+            raise LoginThrottled(retry_after=retry_after)
+
+
+def record_failure(
+    factory: sessionmaker[Session], keys: ThrottleKeys, *, now: datetime, window: timedelta
+) -> None:
+    """Record in its own transaction: the failed request rolls back, but the failure must still count."""
+    with unit_of_work(factory) as session:
+        session.add_all(
+            [LoginFailure(key=keys.account, failed_at=now), LoginFailure(key=keys.address, failed_at=now)]
+        )
+        # Keep the table small: anything older than the window no longer matters.
+        session.execute(delete(LoginFailure).where(LoginFailure.failed_at < now - 2 * window))
+
+
+def clear_account(session: Session, keys: ThrottleKeys) -> None:
+    session.execute(delete(LoginFailure).where(LoginFailure.key == keys.account))

@@ -1,0 +1,96 @@
+"""A synthetic demo population, made through the same service functions the API uses.
+
+One interactive consumer (with a password) plus many synthetic customers who never log in (their password
+hash is a disabled marker, as in /etc/shadow, so seeding a large population costs no argon2 work), a demo
+supplier with every scope and an auditor. Logins are written to `<data_dir>/demo.json` (mode 0600).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress
+from sqlalchemy import insert, select
+
+from infomediary.auditors import service as auditors
+from infomediary.customers import service as customers_service
+from infomediary.customers.blind_index import email_index
+from infomediary.customers.models import Customer
+from infomediary.database import unit_of_work, utcnow
+from infomediary.ids import new_id
+from infomediary.keymaterial import write_private_file
+from infomediary.runtime import Runtime
+from infomediary.settings import SUPPLIER_SCOPES
+from infomediary.suppliers import service as suppliers
+from infomediary.suppliers.models import Supplier
+
+DEMO_SUPPLIER = "Demo Shop"
+DEMO_AUDITOR = "Demo Auditor"
+DEMO_EMAIL = "demo@example.org"
+DISABLED_PASSWORD = "!"  # noqa: S105 - not an argon2 hash: verification always fails, so these accounts cannot log in
+BATCH = 5_000
+
+
+def seed_demo(
+    runtime: Runtime, *, customers: int, seed: int, console: Console | None = None
+) -> dict[str, Any]:
+    path = runtime.settings.data_dir / "demo.json"
+    with unit_of_work(runtime.session_factory) as session:
+        if session.scalar(select(Supplier.id).where(Supplier.name == DEMO_SUPPLIER)) is not None:
+            if path.exists():
+                summary: dict[str, Any] = json.loads(path.read_text())
+                summary["note"] = "demo already seeded; logins are in demo.json"
+                return summary
+            return {"note": "demo already seeded, but demo.json is gone: its secrets cannot be shown again"}
+
+    # The population is reproducible from the seed; the one real password is not.
+    password = "demo-" + secrets.token_urlsafe(12)
+    key = runtime.keys.secret("blind_index")
+    with unit_of_work(runtime.session_factory) as session:
+        customers_service.register(session, runtime, email=DEMO_EMAIL, password=password)
+        supplier, supplier_credentials = suppliers.add(
+            session, name=DEMO_SUPPLIER, scopes=list(SUPPLIER_SCOPES)
+        )
+        auditor_id, auditor_credentials = auditors.add(session, name=DEMO_AUDITOR)
+
+    synthetic = customers - 1
+    with Progress(console=console, transient=True, disable=console is None) as progress:
+        task = progress.add_task("seeding customers", total=synthetic)
+        for start in range(0, synthetic, BATCH):
+            now = utcnow()
+            rows = [
+                {
+                    "id": new_id("cus"),
+                    "email_index": email_index(key, f"customer{seed}-{i}@demo.invalid"),
+                    "password_hash": DISABLED_PASSWORD,
+                    "status": "active",
+                    "created_at": now,
+                    "password_changed_at": now,
+                }
+                for i in range(start, min(start + BATCH, synthetic))
+            ]
+            with unit_of_work(runtime.session_factory) as session:
+                session.execute(insert(Customer), rows)
+            progress.advance(task, len(rows))
+
+    summary = {
+        "consumer": {"email": DEMO_EMAIL, "password": password},
+        "supplier": {
+            "id": supplier.id,
+            "name": supplier.name,
+            "client_id": supplier_credentials.client_id,
+            "client_secret": supplier_credentials.client_secret,
+        },
+        "auditor": {
+            "id": auditor_id,
+            "client_id": auditor_credentials.client_id,
+            "client_secret": auditor_credentials.client_secret,
+        },
+        "customers": customers,
+        "seed": seed,
+    }
+    write_private_file(path, json.dumps(summary, indent=2).encode())
+    return summary

@@ -1,0 +1,18 @@
+"""Imports every table so that Alembic and the drift check see one complete metadata."""
+
+from infomediary.auditors.models import Auditor
+from infomediary.customers.models import ConsumerSession, Customer, LoginFailure
+from infomediary.database import Base
+from infomediary.oauth.models import OAuthClient, RevokedToken
+from infomediary.suppliers.models import Supplier
+
+__all__ = [
+    "Auditor",
+    "Base",
+    "ConsumerSession",
+    "Customer",
+    "LoginFailure",
+    "OAuthClient",
+    "RevokedToken",
+    "Supplier",
+]

@@ -1,0 +1,38 @@
+"""The long-lived parts one process needs (settings, engine, key material, hashers), built once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from infomediary.customers.passwords import Passwords
+from infomediary.database import create_db_engine, create_session_factory
+from infomediary.keymaterial import KeyMaterial
+from infomediary.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    keys: KeyMaterial
+    passwords: Passwords = field(repr=False)
+
+    @classmethod
+    def create(cls, settings: Settings) -> Runtime:
+        if settings.is_sqlite:
+            settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        engine = create_db_engine(settings.resolved_database_url)
+        return cls(
+            settings=settings,
+            engine=engine,
+            session_factory=create_session_factory(engine),
+            keys=KeyMaterial(settings.resolved_keys_dir),
+            passwords=Passwords(settings),
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,64 @@
+"""The one settings class: every knob comes from here, read from `INFOMEDIARY_*` environment variables."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SUPPLIER_SCOPES: tuple[str, ...] = (
+    "audiences:read",
+    "slices:read",
+    "offers:write",
+    "requests:write",
+    "catalog:write",
+    "recommendations:read",
+    "events:subscribe",
+)
+AUDITOR_SCOPES: tuple[str, ...] = ("audit:read", "audit:write")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INFOMEDIARY_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path("./var"), description="Where the embedded database and key files live."
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; defaults to SQLite at <data_dir>/infomediary.db."
+    )
+    keys_dir: Path | None = Field(default=None, description="Key material; defaults to <data_dir>/keys.")
+
+    issuer: str = Field(default="http://127.0.0.1:8000", description="OAuth issuer and public base URL.")
+    token_audience: str = Field(default="infomediary-api", description="The `aud` of supplier access tokens.")
+    access_token_ttl_seconds: int = Field(default=600, ge=30, le=3600)
+    consumer_session_ttl_seconds: int = Field(default=3600, ge=60, le=30 * 24 * 3600)
+
+    # argon2id parameters (RFC 9106 second recommended option by default); tests lower them for speed.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+
+    login_window_seconds: int = Field(default=900, ge=1)
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=30, ge=1)
+
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted.")
+    log_level: str = Field(default="INFO")
+    log_json: bool = Field(default=True)
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'infomediary.db').resolve()}"
+
+    @cached_property
+    def resolved_keys_dir(self) -> Path:
+        return self.keys_dir if self.keys_dir is not None else self.data_dir / "keys"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")

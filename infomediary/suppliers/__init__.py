@@ -1,0 +1,1 @@
+"""Suppliers: the companies that reach customers through the broker, and their status."""
