@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.middleware import SECURITY_HEADERS
 from infomediary.errors import DomainError, problem_type
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -114,10 +115,17 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-    # The exception's message can carry SQL parameters; log its type and where it happened, not its text.
-    where = "".join(traceback.format_tb(exc.__traceback__)[-4:])
-    log.error("unhandled_error", error_type=exc.__class__.__name__, where=where)
-    return _http_problem(request, 500, "an unexpected error occurred; it has been logged")
+    # The message (and the source lines) can carry SQL parameters or literals: log the type and frames only.
+    frames = [f"{f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(exc.__traceback__)[-6:]]
+    log.error("unhandled_error", error_type=exc.__class__.__name__, frames=frames)
+    response = _http_problem(request, 500, "an unexpected error occurred; it has been logged")
+    # Starlette answers 500s outside every middleware, so the headers they add are set here too.
+    for name, value in SECURITY_HEADERS:
+        response.headers[name.decode()] = value.decode()
+    request_id = request.scope.get("state", {}).get("request_id")
+    if request_id:
+        response.headers["x-request-id"] = request_id
+    return response
 
 
 def install(app: FastAPI) -> None:

@@ -1,1 +1,4 @@
-"""The customer vault: key providers, envelope encryption and crypto-shredding. Knows nothing of consent or HTTP."""
+"""The customer vault: key providers, envelope encryption and crypto-shredding.
+
+Knows nothing of consent or HTTP.
+"""

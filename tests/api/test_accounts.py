@@ -1,0 +1,168 @@
+"""Consumers register, log in and out, change their password; failed logins are throttled without
+revealing whether an email is registered."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from infomediary.runtime import Runtime
+from tests.fixtures.actors import PASSWORD, make_consumer
+
+
+def _login(http: TestClient, email: str, password: str) -> object:
+    return http.post("/v1/session", json={"email": email, "password": password})
+
+
+def _comparable(problem: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in problem.items() if k != "request_id"}
+
+
+def test_register_then_log_in_returns_a_bearer_token_and_a_session_cookie(http: TestClient) -> None:
+    created = http.post("/v1/accounts", json={"email": "ada@example.org", "password": PASSWORD})
+    assert created.status_code == 201
+    assert created.json()["id"].startswith("cus_")
+    response = _login(http, "ada@example.org", PASSWORD)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] > 0 and len(body["access_token"]) >= 40
+    cookie = response.headers["set-cookie"].lower()
+    assert "infomediary_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+    assert "secure" not in cookie  # plain http on loopback
+    me = http.get("/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.json()["id"] == created.json()["id"]
+
+
+def test_cookie_is_secure_over_https(app: object, http: TestClient) -> None:
+    make_consumer(http, email="sec@example.org")
+    with TestClient(app, base_url="https://127.0.0.1") as https:  # type: ignore[arg-type]
+        response = _login(https, "sec@example.org", PASSWORD)
+    assert "secure" in response.headers["set-cookie"].lower()
+
+
+def test_email_is_case_and_space_insensitive_for_login_and_duplicates(http: TestClient) -> None:
+    make_consumer(http, email="Grace@Example.org")
+    assert _login(http, "GRACE@example.ORG", PASSWORD).status_code == 200
+    assert _login(http, "grace@example.org", PASSWORD).status_code == 200
+    duplicate = http.post("/v1/accounts", json={"email": "GRACE@example.org", "password": PASSWORD})
+    assert duplicate.status_code == 409
+    assert duplicate.json()["type"].endswith("email-already-registered")
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        ({"email": "not-an-email", "password": PASSWORD}, "/body/email"),
+        ({"email": "a@example.org", "password": "short"}, "/body/password"),
+        ({"email": "a@example.org", "password": "x" * 257}, "/body/password"),
+        ({"email": "a@example.org"}, "/body/password"),
+        ({"email": "a@example.org", "password": PASSWORD, "admin": True}, "/body/admin"),
+    ],
+)
+def test_invalid_registration_is_a_422_problem_that_changes_nothing(
+    http: TestClient, body: dict[str, object], pointer: str
+) -> None:
+    response = http.post("/v1/accounts", json=body)
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert [e["pointer"] for e in problem["errors"]] == [pointer]
+    assert PASSWORD not in response.text  # rejected input is never echoed
+    assert _login(http, "a@example.org", PASSWORD).status_code == 401
+
+
+def test_wrong_password_and_unknown_email_get_the_identical_answer(http: TestClient) -> None:
+    make_consumer(http, email="known@example.org")
+    wrong = _login(http, "known@example.org", "wrong password here")
+    unknown = _login(http, "nobody@example.org", "wrong password here")
+    assert wrong.status_code == unknown.status_code == 401
+    assert _comparable(wrong.json()) == _comparable(unknown.json())
+    assert wrong.headers.get("www-authenticate") == unknown.headers.get("www-authenticate")
+
+
+def test_failed_logins_are_throttled_per_account_even_for_the_right_password(
+    http: TestClient, runtime: Runtime
+) -> None:
+    make_consumer(http, email="target@example.org")
+    limit = runtime.settings.login_max_failures_per_account
+    for _ in range(limit):
+        assert _login(http, "target@example.org", "guess guess guess").status_code == 401
+    blocked = _login(http, "target@example.org", PASSWORD)
+    assert blocked.status_code == 429
+    assert int(blocked.headers["retry-after"]) > 0
+    assert blocked.json()["type"].endswith("login-throttled")
+
+
+def test_unknown_emails_are_throttled_exactly_like_known_ones(http: TestClient, runtime: Runtime) -> None:
+    make_consumer(http, email="real@example.org")
+    limit = runtime.settings.login_max_failures_per_account
+    answers = {}
+    for email in ("real@example.org", "ghost@example.org"):
+        codes = [_login(http, email, "guess guess guess").status_code for _ in range(limit + 1)]
+        answers[email] = codes
+    assert answers["real@example.org"] == answers["ghost@example.org"] == [401] * limit + [429]
+
+
+def test_failed_logins_are_throttled_per_client_address(http: TestClient, runtime: Runtime) -> None:
+    limit = runtime.settings.login_max_failures_per_address
+    codes = [_login(http, f"spray{i}@example.org", "guess guess guess").status_code for i in range(limit + 1)]
+    assert codes[:limit] == [401] * limit
+    assert codes[limit] == 429
+
+
+def test_a_successful_login_resets_the_account_counter(http: TestClient, runtime: Runtime) -> None:
+    make_consumer(http, email="forgetful@example.org")
+    for _ in range(runtime.settings.login_max_failures_per_account - 1):
+        _login(http, "forgetful@example.org", "guess guess guess")
+    assert _login(http, "forgetful@example.org", PASSWORD).status_code == 200
+    assert _login(http, "forgetful@example.org", "guess guess guess").status_code == 401
+    assert _login(http, "forgetful@example.org", PASSWORD).status_code == 200
+
+
+def test_log_out_revokes_the_session(http: TestClient) -> None:
+    consumer = make_consumer(http)
+    assert http.delete("/v1/session", headers=consumer.headers).status_code == 204
+    assert http.get("/v1/me", headers=consumer.headers).status_code == 401
+    assert http.delete("/v1/session", headers=consumer.headers).status_code == 401
+
+
+def test_log_out_with_the_cookie(http: TestClient) -> None:
+    consumer = make_consumer(http)
+    http.cookies.set("infomediary_session", consumer.token)
+    assert http.delete("/v1/session").status_code == 204
+    http.cookies.clear()
+    assert http.get("/v1/me", headers=consumer.headers).status_code == 401
+
+
+def test_change_password_ends_other_sessions_and_the_old_password(http: TestClient) -> None:
+    consumer = make_consumer(http)
+    other = _login(http, consumer.email, PASSWORD).json()["access_token"]
+    new_password = "a completely new passphrase"
+    changed = http.post(
+        "/v1/me/password",
+        json={"current_password": PASSWORD, "new_password": new_password},
+        headers=consumer.headers,
+    )
+    assert changed.status_code == 204
+    assert http.get("/v1/me", headers=consumer.headers).status_code == 200
+    assert http.get("/v1/me", headers={"Authorization": f"Bearer {other}"}).status_code == 401
+    assert _login(http, consumer.email, PASSWORD).status_code == 401
+    assert _login(http, consumer.email, new_password).status_code == 200
+
+
+def test_change_password_needs_the_current_one(http: TestClient) -> None:
+    consumer = make_consumer(http)
+    response = http.post(
+        "/v1/me/password",
+        json={"current_password": "not my password", "new_password": "another long passphrase"},
+        headers=consumer.headers,
+    )
+    assert response.status_code == 401
+    assert _login(http, consumer.email, PASSWORD).status_code == 200
+
+
+def test_me_routes_need_a_session(http: TestClient) -> None:
+    response = http.get("/v1/me")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert http.get("/v1/me", headers={"Authorization": "Bearer forged"}).status_code == 401

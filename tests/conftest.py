@@ -1,0 +1,83 @@
+"""Shared fixtures: one migrated database per test run (SQLite, or PostgreSQL when asked), emptied after
+each test, and an app served to a TestClient (httpx) as a real client would see it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import delete
+
+from api.app import create_app
+from infomediary import schema
+from infomediary.models import Base
+from infomediary.runtime import Runtime
+from infomediary.settings import Settings
+from tests.fixtures.databases import fresh_postgres_database
+
+ISSUER = "http://127.0.0.1:8000"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("INFOMEDIARY_TEST_DATABASE_URL")
+    if url:
+        with fresh_postgres_database(url) as fresh:
+            yield fresh
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def make_settings(data_dir: Path, database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "issuer": ISSUER,
+        # Cheap argon2 in tests; production defaults are RFC 9106's.
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 1024,
+        "argon2_parallelism": 1,
+        "log_json": True,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Settings:
+    return make_settings(tmp_path_factory.mktemp("var"), database_url)
+
+
+@pytest.fixture(scope="session")
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    runtime = Runtime.create(settings)
+    runtime.keys.ensure()
+    schema.upgrade(runtime.engine)
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture(autouse=True)
+def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "runtime" not in request.fixturenames:
+        return
+    runtime: Runtime = request.getfixturevalue("runtime")
+    with runtime.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(delete(table))
+
+
+@pytest.fixture
+def app(runtime: Runtime) -> FastAPI:
+    return create_app(runtime=runtime)
+
+
+@pytest.fixture
+def http(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, base_url=ISSUER) as client:
+        yield client

@@ -1,0 +1,106 @@
+"""The operator's command line, run as an operator would (Typer's runner, real files, real database)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from infomediary.cli import app
+from infomediary.database import create_db_engine
+from infomediary.oauth.credentials import hash_secret
+from tests.fixtures.raw_scan import raw_database_bytes
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def operator_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("INFOMEDIARY_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("INFOMEDIARY_DATABASE_URL", raising=False)
+    monkeypatch.setenv("INFOMEDIARY_ARGON2_MEMORY_KIB", "1024")
+    monkeypatch.setenv("INFOMEDIARY_ARGON2_TIME_COST", "1")
+    return tmp_path / "var"
+
+
+def test_init_creates_private_key_files_and_a_database_at_head(operator_env: Path) -> None:
+    result = runner.invoke(app, ["init"])
+    assert result.exit_code == 0, result.output
+    keys = operator_env / "keys"
+    assert stat.S_IMODE(os.stat(keys).st_mode) == 0o700
+    for name in ("secrets.json", "signing.json"):
+        assert stat.S_IMODE(os.stat(keys / name).st_mode) == 0o600
+    assert (operator_env / "infomediary.db").exists()
+    again = runner.invoke(app, ["init"])
+    assert again.exit_code == 0 and "present" in again.output
+
+
+def test_commands_refuse_a_database_not_at_head(operator_env: Path) -> None:
+    operator_env.mkdir(parents=True)
+    result = runner.invoke(app, ["suppliers", "list"])
+    assert result.exit_code == 1
+    assert "infomediary db upgrade" in result.output.replace("\n", " ")
+    served = runner.invoke(app, ["serve", "--port", "1"])
+    assert served.exit_code == 1, "serve must refuse before starting a server"
+
+
+def test_suppliers_add_prints_credentials_once_and_stores_only_a_hash(operator_env: Path) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    result = runner.invoke(app, ["suppliers", "add", "Acme Books", "--scope", "audiences:read", "--json"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert set(printed) >= {"client_id", "client_secret"}
+    from infomediary.runtime import Runtime
+    from infomediary.settings import Settings
+
+    runtime = Runtime.create(Settings())
+    try:
+        raw = raw_database_bytes(runtime)
+    finally:
+        runtime.close()
+    assert printed["client_secret"].encode() not in raw
+    assert hash_secret(printed["client_secret"]) in raw  # what is stored is the hash
+
+    listed = json.loads(runner.invoke(app, ["suppliers", "list", "--json"]).stdout)
+    assert [s["name"] for s in listed] == ["Acme Books"]
+    assert runner.invoke(app, ["suppliers", "suspend", "Acme Books"]).exit_code == 0
+    assert json.loads(runner.invoke(app, ["suppliers", "list", "--json"]).stdout)[0]["status"] == "suspended"
+    assert runner.invoke(app, ["suppliers", "resume", printed["id"]]).exit_code == 0
+    assert json.loads(runner.invoke(app, ["suppliers", "list", "--json"]).stdout)[0]["status"] == "active"
+
+
+def test_cli_errors_are_clear_and_non_zero(operator_env: Path) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    assert runner.invoke(app, ["suppliers", "add", "Twice"]).exit_code == 0
+    duplicate = runner.invoke(app, ["suppliers", "add", "Twice"])
+    assert duplicate.exit_code == 1 and "already exists" in duplicate.output
+    bad_scope = runner.invoke(app, ["suppliers", "add", "Other", "--scope", "everything:write"])
+    assert bad_scope.exit_code == 1 and "unknown supplier scopes" in bad_scope.output
+    missing = runner.invoke(app, ["suppliers", "suspend", "Nobody"])
+    assert missing.exit_code == 1 and "no supplier" in missing.output
+
+
+def test_auditors_add_json(operator_env: Path) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    result = runner.invoke(app, ["auditors", "add", "Watchdog", "--json"])
+    assert result.exit_code == 0
+    assert {"client_id", "client_secret"} <= set(json.loads(result.stdout))
+
+
+def test_demo_seeds_a_population_and_writes_private_logins(operator_env: Path) -> None:
+    result = runner.invoke(app, ["demo", "--customers", "25"])
+    assert result.exit_code == 0, result.output
+    demo_file = operator_env / "demo.json"
+    assert stat.S_IMODE(os.stat(demo_file).st_mode) == 0o600
+    summary = json.loads(demo_file.read_text())
+    assert summary["customers"] == 25
+    engine = create_db_engine(f"sqlite:///{operator_env / 'infomediary.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM customers").scalar() == 25
+    engine.dispose()
+    again = runner.invoke(app, ["demo", "--customers", "25"])
+    assert again.exit_code == 0 and "already seeded" in again.output

@@ -1,0 +1,52 @@
+"""One transaction per request: a handler that fails after writing leaves nothing behind; success commits
+before the response is sent."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import APIRouter, FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from api.deps import RuntimeDep, SessionDep
+from infomediary.customers import service
+from infomediary.customers.models import Customer
+from infomediary.errors import Conflict
+from infomediary.runtime import Runtime
+from tests.conftest import ISSUER
+
+
+@pytest.fixture
+def faulty_app(app: FastAPI) -> FastAPI:
+    router = APIRouter()
+
+    @router.post("/v1/test-only/register-then-fail")
+    def register_then_fail(session: SessionDep, runtime: RuntimeDep) -> None:
+        service.register(session, runtime, email="half@example.org", password="a long enough password")
+        raise Conflict("injected failure after the write")
+
+    @router.post("/v1/test-only/register-then-crash")
+    def register_then_crash(session: SessionDep, runtime: RuntimeDep) -> None:
+        service.register(session, runtime, email="crash@example.org", password="a long enough password")
+        raise RuntimeError("injected crash after the write")
+
+    app.include_router(router)
+    return app
+
+
+def _customers(runtime: Runtime) -> int:
+    with runtime.session_factory() as session:
+        return int(session.scalar(select(func.count()).select_from(Customer)) or 0)
+
+
+def test_a_failed_request_changes_nothing(faulty_app: FastAPI, runtime: Runtime) -> None:
+    with TestClient(faulty_app, base_url=ISSUER, raise_server_exceptions=False) as http:
+        assert http.post("/v1/test-only/register-then-fail").status_code == 409
+        assert http.post("/v1/test-only/register-then-crash").status_code == 500
+        assert _customers(runtime) == 0
+        # ...while the same write through the real route is committed and visible at once.
+        ok = http.post(
+            "/v1/accounts", json={"email": "half@example.org", "password": "a long enough password"}
+        )
+        assert ok.status_code == 201
+        assert _customers(runtime) == 1
