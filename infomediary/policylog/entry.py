@@ -122,12 +122,17 @@ def decode_entry(data: bytes) -> dict[str, Any]:
             parse_constant=_reject_constant,
             parse_float=_reject_float,
         )
+    except EntryError:
+        raise  # from our hooks: already precise
     except UnicodeDecodeError:
         raise EntryError("entry is not valid UTF-8") from None
     except RecursionError:
         raise EntryError("entry is nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise EntryError(f"entry is not valid JSON: {exc.msg}") from None
+    except ValueError:
+        # e.g. an integer literal longer than Python's int-parsing digit limit.
+        raise EntryError("entry contains an unparseable value") from None
     if not isinstance(value, dict):
         raise EntryError("a log entry must be a JSON object")
     if encode_entry(value) != raw:

@@ -110,6 +110,7 @@ def test_size_and_depth_bounds() -> None:
         b"[1]",  # not an object
         b'"str"',
         b"\xff",  # not UTF-8
+        b'{"a":' + b"9" * 5000 + b"}",  # past Python's int-parsing digit limit
         b"",
     ],
 )
