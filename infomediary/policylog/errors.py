@@ -1,0 +1,25 @@
+"""Exceptions raised by the policy log core.
+
+They subclass ValueError so callers that only care about "bad input" can catch
+one thing, while the app can still map each kind to its own HTTP status.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CheckpointError", "EntryError", "PolicyLogError", "ProofError"]
+
+
+class PolicyLogError(ValueError):
+    """Base class for every error raised by ``infomediary.policylog``."""
+
+
+class ProofError(PolicyLogError):
+    """An inclusion or consistency proof does not verify (or is malformed)."""
+
+
+class CheckpointError(PolicyLogError):
+    """A checkpoint or signed note is malformed, unsigned, or wrongly signed."""
+
+
+class EntryError(PolicyLogError):
+    """A log entry is not representable as (or is not) canonical JSON."""

@@ -1,0 +1,148 @@
+"""Edge cases of the verifiers and builders that random testing hits rarely or never."""
+
+from __future__ import annotations
+
+import pytest
+
+from infomediary.policylog.errors import ProofError
+from infomediary.policylog.merkle import (
+    EMPTY_ROOT,
+    ReferenceTree,
+    consistency_proof,
+    getter_from_mapping,
+    inclusion_proof,
+    leaf_hash,
+    nodes_completed_by_append,
+    verify_consistency,
+    verify_inclusion,
+)
+
+SOME = bytes.fromhex("abacaba000000000000000000000000000000000000000000060061e00123456")
+LEAF = leaf_hash(b"data")
+
+
+def _tree(n: int) -> tuple[dict[tuple[int, int], bytes], ReferenceTree]:
+    store: dict[tuple[int, int], bytes] = {}
+    ref = ReferenceTree()
+    for i in range(n):
+        for level, index, value in nodes_completed_by_append(
+            i, ref.append_entry(bytes([i])), getter_from_mapping(store)
+        ):
+            store[(level, index)] = value
+    return store, ref
+
+
+# --- inclusion ---------------------------------------------------------------
+
+
+def test_single_leaf_tree_root_is_the_leaf_and_proof_is_empty() -> None:
+    verify_inclusion(LEAF, 0, 1, [], LEAF)
+    with pytest.raises(ProofError):
+        verify_inclusion(LEAF, 0, 1, [], SOME)
+    with pytest.raises(ProofError):
+        verify_inclusion(LEAF, 0, 1, [SOME], LEAF)
+
+
+@pytest.mark.parametrize(("index", "size"), [(0, 0), (1, 0), (1, 1), (2, 1), (8, 8)])
+def test_index_outside_tree_is_rejected(index: int, size: int) -> None:
+    with pytest.raises(ProofError, match="not in a tree"):
+        verify_inclusion(LEAF, index, size, [], EMPTY_ROOT)
+
+
+def test_inclusion_rejects_wrong_hash_lengths() -> None:
+    with pytest.raises(ProofError, match="leaf_hash"):
+        verify_inclusion(b"", 0, 1, [], LEAF)
+    with pytest.raises(ProofError, match="root"):
+        verify_inclusion(LEAF, 0, 1, [], b"")
+    with pytest.raises(ProofError, match=r"proof\[0\]"):
+        verify_inclusion(LEAF, 0, 2, [b"short"], LEAF)
+
+
+@pytest.mark.parametrize("bad", [-1, True, 1.0])
+def test_inclusion_rejects_non_int_or_negative(bad: object) -> None:
+    with pytest.raises(ProofError):
+        verify_inclusion(LEAF, bad, 2, [SOME], SOME)  # type: ignore[arg-type]
+    with pytest.raises(ProofError):
+        verify_inclusion(LEAF, 0, bad, [SOME], SOME)  # type: ignore[arg-type]
+
+
+def test_inclusion_wrong_length_messages() -> None:
+    store, ref = _tree(5)
+    proof = inclusion_proof(4, 5, getter_from_mapping(store))
+    with pytest.raises(ProofError, match="longer"):
+        verify_inclusion(ref.leaves[4], 4, 5, [*proof, SOME], ref.root())
+    with pytest.raises(ProofError, match="shorter"):
+        verify_inclusion(ref.leaves[4], 4, 5, proof[:-1], ref.root())
+
+
+# --- consistency -------------------------------------------------------------
+
+
+def test_equal_sizes_need_empty_proof_and_equal_roots() -> None:
+    verify_consistency(0, 0, EMPTY_ROOT, EMPTY_ROOT, [])
+    verify_consistency(5, 5, SOME, SOME, [])
+    with pytest.raises(ProofError, match="roots differ"):
+        verify_consistency(5, 5, SOME, LEAF, [])
+    with pytest.raises(ProofError, match="must be empty"):
+        verify_consistency(5, 5, SOME, SOME, [SOME])
+
+
+def test_from_empty_tree() -> None:
+    verify_consistency(0, 7, EMPTY_ROOT, SOME, [])
+    with pytest.raises(ProofError, match="must be empty"):
+        verify_consistency(0, 7, EMPTY_ROOT, SOME, [SOME])
+    with pytest.raises(ProofError, match="empty-tree root"):
+        verify_consistency(0, 7, SOME, SOME, [])
+
+
+def test_time_travel_and_empty_proof_are_rejected() -> None:
+    with pytest.raises(ProofError, match="larger"):
+        verify_consistency(2, 1, SOME, SOME, [])
+    with pytest.raises(ProofError, match="empty"):
+        verify_consistency(1, 2, SOME, LEAF, [])
+
+
+def test_consistency_rejects_bad_hash_lengths() -> None:
+    with pytest.raises(ProofError, match="first_root"):
+        verify_consistency(1, 2, b"x", SOME, [SOME])
+    with pytest.raises(ProofError, match="second_root"):
+        verify_consistency(1, 2, SOME, b"x", [SOME])
+    with pytest.raises(ProofError, match=r"proof\[1\]"):
+        verify_consistency(1, 3, SOME, SOME, [SOME, b""])
+
+
+def test_consistency_power_of_two_first_size_omits_first_root() -> None:
+    # For first = 4 the old root is a node of the new tree and is not sent:
+    # sending it anyway must fail (the RFC proof has a fixed length).
+    store, ref = _tree(8)
+    proof = consistency_proof(4, 8, getter_from_mapping(store))
+    assert proof == [store[(2, 1)]]
+    verify_consistency(4, 8, ref.root(4), ref.root(8), proof)
+    with pytest.raises(ProofError):
+        verify_consistency(4, 8, ref.root(4), ref.root(8), [ref.root(4), *proof])
+
+
+# --- builders ----------------------------------------------------------------
+
+
+def test_builders_reject_out_of_range_arguments() -> None:
+    store, _ = _tree(4)
+    get = getter_from_mapping(store)
+    with pytest.raises(ValueError, match="not in a tree"):
+        inclusion_proof(4, 4, get)
+    with pytest.raises(ValueError, match="must not exceed"):
+        consistency_proof(5, 4, get)
+    with pytest.raises(ValueError, match="non-negative"):
+        inclusion_proof(-1, 4, get)
+    assert consistency_proof(0, 4, get) == []
+    assert consistency_proof(4, 4, get) == []
+
+
+def test_missing_store_node_is_a_loud_key_error() -> None:
+    with pytest.raises(KeyError, match=r"level=0, index=0"):
+        nodes_completed_by_append(1, LEAF, getter_from_mapping({}))
+
+
+def test_append_rejects_non_hash_leaf() -> None:
+    with pytest.raises(ValueError, match="32 bytes"):
+        nodes_completed_by_append(0, b"entry, not its hash", getter_from_mapping({}))
