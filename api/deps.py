@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from infomediary.errors import DomainError
 from infomediary.runtime import Runtime
 
 
@@ -16,12 +17,20 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: commit when the handler returns, roll back if it raises."""
-    with get_runtime(request).session_factory() as session:
+    runtime = get_runtime(request)
+    factory = runtime.read_session_factory if request.method in READ_METHODS else runtime.session_factory
+    with factory() as session:
         try:
             yield session
             session.commit()
+        except DomainError as exc:
+            session.commit() if exc.commits else session.rollback()
+            raise
         except BaseException:
             session.rollback()
             raise

@@ -71,11 +71,20 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # Writers take the write lock up front (BEGIN IMMEDIATE): a deferred transaction that reads and then
+        # writes can fail with SQLITE_BUSY_SNAPSHOT when another writer committed in between.
+        mode = connection.get_execution_options().get("sqlite_begin", "")
+        connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
-def create_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+def create_session_factory(engine: Engine, *, writes: bool = True) -> sessionmaker[Session]:
+    """Sessions for transactions that may write (the default) or that only read.
+
+    On SQLite a writing transaction begins IMMEDIATE, so writers queue on the lock instead of failing midway;
+    PostgreSQL ignores the option.
+    """
+    bind = engine.execution_options(sqlite_begin="IMMEDIATE") if writes else engine
+    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
 
 
 @contextmanager

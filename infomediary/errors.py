@@ -20,6 +20,9 @@ class DomainError(Exception):
     status: ClassVar[int] = 400
     slug: ClassVar[str] = "bad-request"
     title: ClassVar[str] = "Bad request"
+    # A recorded refusal: the service wrote down the refusal itself (a failed login, a denied decision) and
+    # nothing else before raising, so the transaction commits that record. Every other error rolls back.
+    commits: ClassVar[bool] = False
 
     def __init__(self, detail: str | None = None, **extensions: Any) -> None:
         super().__init__(detail or self.title)

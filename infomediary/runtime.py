@@ -18,6 +18,7 @@ class Runtime:
     settings: Settings
     engine: Engine
     session_factory: sessionmaker[Session]
+    read_session_factory: sessionmaker[Session]
     keys: KeyMaterial
     passwords: Passwords = field(repr=False)
 
@@ -30,6 +31,7 @@ class Runtime:
             settings=settings,
             engine=engine,
             session_factory=create_session_factory(engine),
+            read_session_factory=create_session_factory(engine, writes=False),
             keys=KeyMaterial(settings.resolved_keys_dir),
             passwords=Passwords(settings),
         )

@@ -86,7 +86,7 @@ def login(
     # Always verify (against a dummy hash when there is no account): same work, same answer.
     verified = runtime.passwords.verify(customer.password_hash if active and customer else None, password)
     if not (verified and customer is not None):
-        throttle.record_failure(runtime.session_factory, keys, now=now, window=window)
+        throttle.record_failure(session, keys, now=now, window=window)
         raise InvalidCredentials()
     throttle.clear_account(session, keys)
     if runtime.passwords.needs_rehash(customer.password_hash):

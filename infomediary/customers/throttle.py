@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from infomediary.customers.errors import LoginThrottled
 from infomediary.customers.models import LoginFailure
-from infomediary.database import unit_of_work
 
 
 @dataclass(frozen=True)
@@ -55,16 +54,14 @@ def check(
             raise LoginThrottled(retry_after=retry_after)
 
 
-def record_failure(
-    factory: sessionmaker[Session], keys: ThrottleKeys, *, now: datetime, window: timedelta
-) -> None:
-    """Record in its own transaction: the failed request rolls back, but the failure must still count."""
-    with unit_of_work(factory) as session:
-        session.add_all(
-            [LoginFailure(key=keys.account, failed_at=now), LoginFailure(key=keys.address, failed_at=now)]
-        )
-        # Keep the table small: anything older than the window no longer matters.
-        session.execute(delete(LoginFailure).where(LoginFailure.failed_at < now - 2 * window))
+def record_failure(session: Session, keys: ThrottleKeys, *, now: datetime, window: timedelta) -> None:
+    """Recorded in the request's transaction; `InvalidCredentials` is a refusal that commits it."""
+    session.add_all(
+        [LoginFailure(key=keys.account, failed_at=now), LoginFailure(key=keys.address, failed_at=now)]
+    )
+    # Keep the table small: anything older than the window no longer matters.
+    session.execute(delete(LoginFailure).where(LoginFailure.failed_at < now - 2 * window))
+    session.flush()
 
 
 def clear_account(session: Session, keys: ThrottleKeys) -> None:
