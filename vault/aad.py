@@ -16,10 +16,10 @@ def encode_parts(*parts: bytes) -> bytes:
 
     The encoding is injective: two different tuples of parts never encode to the same bytes.
     """
-    out = bytearray()
+    encoded = []
     for part in parts:
         if len(part) > _MAX_PART:
             raise ValueError("associated data part is too long to encode")
-        out += len(part).to_bytes(_LENGTH_BYTES, "big")
-        out += part
-    return bytes(out)
+        encoded.append(len(part).to_bytes(_LENGTH_BYTES, "big"))
+        encoded.append(part)
+    return b"".join(encoded)

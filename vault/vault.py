@@ -6,11 +6,9 @@ ready), so that the hot path on a cache hit is one dictionary lookup and one AES
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from vault.aad import encode_parts
 from vault.cache import DataKeyCache
-from vault.envelope import DATA_KEY_BYTES, field_aad, generate_data_key, open_, seal
+from vault.envelope import DATA_KEY_BYTES, SubjectCipher, generate_data_key
 from vault.errors import DecryptionFailed
 from vault.keys import KeyProvider, WrappedKey
 
@@ -37,25 +35,26 @@ class Vault:
         data_key = generate_data_key()
         wrapped = self._provider.wrap(data_key, _data_key_aad(subject_id))
         # A new subject's fields are usually written right away; save them an unwrap.
-        self._cache.put(subject_id, wrapped, AESGCM(data_key))
+        self._cache.put(subject_id, wrapped, SubjectCipher(subject_id, data_key))
         return wrapped
 
     def seal_field(
         self, subject_id: str, wrapped_dek: WrappedKey, field: str, value: bytes, schema_version: int = 1
     ) -> bytes:
         """Encrypt one field value of ``subject_id``, bound to the subject, field and schema version."""
-        cipher = self._cipher(subject_id, wrapped_dek)
-        return seal(cipher, value, field_aad(subject_id, field, schema_version))
+        cipher = self._cache.get(subject_id, wrapped_dek)
+        if cipher is None:
+            cipher = self._load(subject_id, wrapped_dek)
+        return cipher.seal(field, value, schema_version)
 
     def open_field(
         self, subject_id: str, wrapped_dek: WrappedKey, field: str, ciphertext: bytes, schema_version: int = 1
     ) -> bytes:
         """Decrypt one field value; raises :class:`DecryptionFailed` naming the subject and field."""
-        cipher = self._cipher(subject_id, wrapped_dek)
-        try:
-            return open_(cipher, ciphertext, field_aad(subject_id, field, schema_version))
-        except DecryptionFailed as exc:
-            raise exc.with_context(subject_id=subject_id, field=field) from None
+        cipher = self._cache.get(subject_id, wrapped_dek)
+        if cipher is None:
+            cipher = self._load(subject_id, wrapped_dek)
+        return cipher.open(field, ciphertext, schema_version)
 
     def rewrap(self, subject_id: str, wrapped: WrappedKey) -> WrappedKey:
         """Return ``wrapped`` re-encrypted under the current key version, for online key rotation.
@@ -73,11 +72,10 @@ class Vault:
         """Evict the subject's data key from the cache (after the application deleted its wrapped key)."""
         self._cache.forget(subject_id)
 
-    def _cipher(self, subject_id: str, wrapped: WrappedKey) -> AESGCM:
-        cipher = self._cache.get(subject_id, wrapped)
-        if cipher is None:
-            cipher = AESGCM(self._unwrap(subject_id, wrapped, _data_key_aad(subject_id)))
-            self._cache.put(subject_id, wrapped, cipher)
+    def _load(self, subject_id: str, wrapped: WrappedKey) -> SubjectCipher:
+        """Unwrap the subject's data key on a cache miss, and cache it ready for use."""
+        cipher = SubjectCipher(subject_id, self._unwrap(subject_id, wrapped, _data_key_aad(subject_id)))
+        self._cache.put(subject_id, wrapped, cipher)
         return cipher
 
     def _unwrap(self, subject_id: str, wrapped: WrappedKey, aad: bytes) -> bytes:

@@ -5,17 +5,17 @@ from __future__ import annotations
 import threading
 
 import pytest
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from tests.unit.vault.conftest import FakeTimer
 from vault import DataKeyCache, WrappedKey
+from vault.envelope import SubjectCipher, generate_data_key
 
 WRAPPED = WrappedKey(kek_version=1, ciphertext=b"wrapped-a")
 OTHER_WRAPPED = WrappedKey(kek_version=1, ciphertext=b"wrapped-b")
 
 
-def cipher() -> AESGCM:
-    return AESGCM(AESGCM.generate_key(bit_length=256))
+def cipher() -> SubjectCipher:
+    return SubjectCipher("subject", generate_data_key())
 
 
 def test_get_returns_what_was_put() -> None:
@@ -52,15 +52,19 @@ def test_use_does_not_extend_the_ttl(timer: FakeTimer) -> None:
     assert cache.get("s1", WRAPPED) is None
 
 
-def test_size_is_bounded_and_least_recently_used_goes_first(timer: FakeTimer) -> None:
+def test_size_is_bounded_and_the_oldest_entry_goes_first(timer: FakeTimer) -> None:
     cache = DataKeyCache(maxsize=3, timer=timer)
     for subject in ("a", "b", "c"):
         cache.put(subject, WRAPPED, cipher())
-    assert cache.get("a", WRAPPED) is not None  # "a" is now the most recently used
+        timer.advance(1)
+    cache.put("a", WRAPPED, cipher())  # re-added: now the newest, with a fresh TTL
     cache.put("d", WRAPPED, cipher())
     assert len(cache) == 3
     assert "b" not in cache
     assert all(subject in cache for subject in ("a", "c", "d"))
+    timer.advance(299)  # "c" was added 300 s ago (the default TTL), "a" and "d" 1 s later
+    assert "c" not in cache
+    assert "a" in cache
 
 
 def test_forget_and_clear() -> None:
@@ -104,3 +108,13 @@ def test_concurrent_use_keeps_the_bound() -> None:
         thread.join()
     assert errors == []
     assert len(cache) <= 50
+
+
+def test_expire_drops_expired_entries_without_a_lookup(timer: FakeTimer) -> None:
+    cache = DataKeyCache(ttl=10, timer=timer)
+    cache.put("a", WRAPPED, cipher())
+    timer.advance(5)
+    cache.put("b", WRAPPED, cipher())
+    timer.advance(6)
+    cache.expire()
+    assert list(cache._entries) == ["b"]

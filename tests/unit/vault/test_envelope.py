@@ -8,7 +8,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vault import DecryptionFailed
-from vault.envelope import FORMAT_V1, NONCE_BYTES, TAG_BYTES, field_aad, generate_data_key, open_, seal
+from vault.envelope import (
+    FORMAT_V1,
+    NONCE_BYTES,
+    TAG_BYTES,
+    SubjectCipher,
+    field_aad,
+    generate_data_key,
+    open_,
+    seal,
+)
 
 CIPHER = AESGCM(bytes(range(32)))
 AAD = field_aad("subject-1", "email", 1)
@@ -81,3 +90,19 @@ def test_failure_message_never_contains_plaintext() -> None:
     assert "very-secret-value" not in str(caught.value)
     assert caught.value.__cause__ is None
     assert caught.value.__suppress_context__
+
+
+def test_subject_cipher_matches_the_functional_api_and_hides_its_key() -> None:
+    data_key = generate_data_key()
+    subject = SubjectCipher("subject-1", data_key)
+    sealed = subject.seal("email", b"value", 1)
+    assert open_(AESGCM(data_key), sealed, AAD) == b"value"
+    assert subject.open("email", seal(AESGCM(data_key), b"value", AAD), 1) == b"value"
+    assert data_key.hex() not in repr(subject)
+    with pytest.raises(DecryptionFailed, match="subject 'subject-1', field 'phone'"):
+        subject.open("phone", sealed, 1)
+
+
+def test_subject_cipher_refuses_a_key_of_the_wrong_length() -> None:
+    with pytest.raises(ValueError, match="32 bytes"):
+        SubjectCipher("subject-1", bytes(16))
