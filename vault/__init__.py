@@ -2,3 +2,36 @@
 
 Knows nothing of consent or HTTP.
 """
+
+from vault.cache import DataKeyCache
+from vault.envelope import field_aad, generate_data_key, open_, seal
+from vault.errors import (
+    DecryptionFailed,
+    KeyFileError,
+    KeyVersionRetired,
+    RetirementRefused,
+    UnknownKeyVersion,
+    VaultError,
+)
+from vault.keys import KeyProvider, KeyVersionInfo, WrappedKey
+from vault.local_keyring import LocalKeyring
+from vault.vault import Vault
+
+__all__ = [
+    "DataKeyCache",
+    "DecryptionFailed",
+    "KeyFileError",
+    "KeyProvider",
+    "KeyVersionInfo",
+    "KeyVersionRetired",
+    "LocalKeyring",
+    "RetirementRefused",
+    "UnknownKeyVersion",
+    "Vault",
+    "VaultError",
+    "WrappedKey",
+    "field_aad",
+    "generate_data_key",
+    "open_",
+    "seal",
+]

@@ -1,0 +1,95 @@
+"""Vault: the facade the application uses to give subjects data keys and to seal and open their fields.
+
+It joins a key provider (which wraps data keys) with a data-key cache (which keeps recently unwrapped keys
+ready), so that the hot path on a cache hit is one dictionary lookup and one AES-GCM operation.
+"""
+
+from __future__ import annotations
+
+from vault.aad import encode_parts
+from vault.cache import DataKeyCache
+from vault.envelope import DATA_KEY_BYTES, SubjectCipher, generate_data_key
+from vault.errors import DecryptionFailed
+from vault.keys import KeyProvider, WrappedKey
+
+_DATA_KEY_LABEL = b"infomediary.vault.data-key.v1"
+
+
+class Vault:
+    """Envelope encryption for many subjects: one data key per subject, wrapped by the provider's keys.
+
+    The application stores each subject's wrapped data key (``WrappedKey.to_bytes()``) and passes it back
+    with every call. Erasing a subject is crypto-shredding: delete the wrapped key, then call
+    :meth:`forget`; every ciphertext of that subject, backups included, is then unreadable.
+    """
+
+    def __init__(self, provider: KeyProvider, cache: DataKeyCache | None = None) -> None:
+        self._provider = provider
+        self._cache = cache if cache is not None else DataKeyCache()
+
+    def create_data_key(self, subject_id: str) -> WrappedKey:
+        """Generate a data key for ``subject_id`` and return it wrapped under the current key version.
+
+        The wrapping is bound to the subject: a wrapped key copied to another subject does not unwrap.
+        """
+        data_key = generate_data_key()
+        wrapped = self._provider.wrap(data_key, _data_key_aad(subject_id))
+        # A new subject's fields are usually written right away; save them an unwrap.
+        self._cache.put(subject_id, wrapped, SubjectCipher(subject_id, data_key))
+        return wrapped
+
+    def seal_field(
+        self, subject_id: str, wrapped_dek: WrappedKey, field: str, value: bytes, schema_version: int = 1
+    ) -> bytes:
+        """Encrypt one field value of ``subject_id``, bound to the subject, field and schema version."""
+        cipher = self._cache.get(subject_id, wrapped_dek)
+        if cipher is None:
+            cipher = self._load(subject_id, wrapped_dek)
+        return cipher.seal(field, value, schema_version)
+
+    def open_field(
+        self, subject_id: str, wrapped_dek: WrappedKey, field: str, ciphertext: bytes, schema_version: int = 1
+    ) -> bytes:
+        """Decrypt one field value; raises :class:`DecryptionFailed` naming the subject and field."""
+        cipher = self._cache.get(subject_id, wrapped_dek)
+        if cipher is None:
+            cipher = self._load(subject_id, wrapped_dek)
+        return cipher.open(field, ciphertext, schema_version)
+
+    def rewrap(self, subject_id: str, wrapped: WrappedKey) -> WrappedKey:
+        """Return ``wrapped`` re-encrypted under the current key version, for online key rotation.
+
+        A key already under the current version is returned unchanged, so an interrupted rotation batch can
+        simply be run again. The cache is left alone: the data key itself does not change.
+        """
+        if wrapped.kek_version == self._provider.current_version():
+            return wrapped
+        aad = _data_key_aad(subject_id)
+        data_key = self._unwrap(subject_id, wrapped, aad)
+        return self._provider.wrap(data_key, aad)
+
+    def forget(self, subject_id: str) -> None:
+        """Evict the subject's data key from the cache (after the application deleted its wrapped key)."""
+        self._cache.forget(subject_id)
+
+    def _load(self, subject_id: str, wrapped: WrappedKey) -> SubjectCipher:
+        """Unwrap the subject's data key on a cache miss, and cache it ready for use."""
+        cipher = SubjectCipher(subject_id, self._unwrap(subject_id, wrapped, _data_key_aad(subject_id)))
+        self._cache.put(subject_id, wrapped, cipher)
+        return cipher
+
+    def _unwrap(self, subject_id: str, wrapped: WrappedKey, aad: bytes) -> bytes:
+        try:
+            data_key = self._provider.unwrap(wrapped, aad)
+        except DecryptionFailed as exc:
+            raise exc.with_context(subject_id=subject_id) from None
+        if len(data_key) != DATA_KEY_BYTES:
+            # Only a faulty provider gets here; refuse rather than run AES with a key of the wrong strength.
+            raise DecryptionFailed("unwrapped data key has the wrong length", subject_id=subject_id)
+        return data_key
+
+
+def _data_key_aad(subject_id: str) -> bytes:
+    if not subject_id:
+        raise ValueError("subject_id must not be empty")
+    return encode_parts(_DATA_KEY_LABEL, subject_id.encode("utf-8"))
