@@ -37,6 +37,10 @@ class Sensitivity(enum.StrEnum):
 class Category(enum.StrEnum):
     """A data category. Member order is the catalog order used for stable output."""
 
+    # Hash as the plain string (consistent with str equality, which StrEnum keeps): Enum's own
+    # __hash__ is Python code, and decide() hashes catalog keys on its hot path.
+    __hash__ = str.__hash__
+
     IDENTITY = "identity"
     CONTACT = "contact"
     DEMOGRAPHICS = "demographics"
@@ -58,6 +62,10 @@ class Category(enum.StrEnum):
 class Purpose(enum.StrEnum):
     """A purpose of processing, keyed after the DPV concept it stands for."""
 
+    # Hash as the plain string (consistent with str equality, which StrEnum keeps): Enum's own
+    # __hash__ is Python code, and decide() hashes catalog keys on its hot path.
+    __hash__ = str.__hash__
+
     SERVICE_PROVISION = "service_provision"
     PERSONALISATION = "personalisation"
     MARKETING = "marketing"
@@ -71,6 +79,10 @@ class Purpose(enum.StrEnum):
 
 class ReleaseKind(enum.StrEnum):
     """The form in which data leaves the broker for a supplier."""
+
+    # Hash as the plain string (consistent with str equality, which StrEnum keeps): Enum's own
+    # __hash__ is Python code, and decide() hashes catalog keys on its hot path.
+    __hash__ = str.__hash__
 
     AGGREGATE_COUNT = "aggregate_count"
     PSEUDONYMOUS_SLICE = "pseudonymous_slice"

@@ -309,7 +309,19 @@ def transition(
     return new, ConsentEvent(record.record_id, record.state, to_state, at, actor, reason)
 
 
-RecordsByCategory: TypeAlias = Mapping[CategoryScope, tuple[ConsentRecord, ...]]
+RecordsByCategory: TypeAlias = Mapping[Category, tuple[ConsentRecord, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class ScopedRecords:
+    """The records of one (supplier scope, purpose): by named category, and for ALL_CATEGORIES.
+
+    The wildcard records are kept apart from the by-category dict so that a lookup hashes only
+    categories, once each.
+    """
+
+    by_category: RecordsByCategory
+    all_categories: tuple[ConsentRecord, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,14 +329,16 @@ class ConsentPortfolio:
     """All consent records of one customer, indexed for the decision point.
 
     Built once per customer (and rebuilt when a record changes), so that `decide()` does a couple of
-    dict lookups per asked category instead of scanning every record. The index key is
-    (supplier scope, purpose) and then category scope; `lookup` returns the four groups that can
-    match a request: (supplier, category), (supplier, ALL), (ALL, category), (ALL, ALL).
+    dict lookups per asked category instead of scanning every record. `lookup(supplier, purpose)`
+    returns the records for that supplier and for ALL_SUPPLIERS; within each, the records for one
+    category and those for ALL_CATEGORIES. Together these are the four groups that can match a
+    request: (supplier, category), (supplier, ALL), (ALL, category), (ALL, ALL).
     """
 
     customer_id: str
     records: tuple[ConsentRecord, ...]
-    _index: Mapping[tuple[SupplierScope, Purpose], RecordsByCategory] = field(repr=False, compare=False)
+    _by_supplier: Mapping[tuple[str, Purpose], ScopedRecords] = field(repr=False, compare=False)
+    _all_suppliers: Mapping[Purpose, ScopedRecords] = field(repr=False, compare=False)
 
     @classmethod
     def of(cls, customer_id: str, records: Iterable[ConsentRecord]) -> ConsentPortfolio:
@@ -342,15 +356,22 @@ class ConsentPortfolio:
             seen.add(record.record_id)
             by_category = index.setdefault((record.supplier, record.purpose), {})
             by_category.setdefault(record.category, []).append(record)
-        frozen = {key: {cat: tuple(rs) for cat, rs in by_cat.items()} for key, by_cat in index.items()}
-        return cls(customer_id, kept, frozen)
+        by_supplier: dict[tuple[str, Purpose], ScopedRecords] = {}
+        all_suppliers: dict[Purpose, ScopedRecords] = {}
+        for (supplier, purpose), by_cat in index.items():
+            scoped = ScopedRecords(
+                MappingProxyType({c: tuple(rs) for c, rs in by_cat.items() if isinstance(c, Category)}),
+                tuple(by_cat.get(ALL_CATEGORIES, ())),
+            )
+            if isinstance(supplier, str):
+                by_supplier[(supplier, purpose)] = scoped
+            else:
+                all_suppliers[purpose] = scoped
+        return cls(customer_id, kept, MappingProxyType(by_supplier), MappingProxyType(all_suppliers))
 
-    def lookup(self, supplier_id: str, purpose: Purpose) -> tuple[RecordsByCategory, RecordsByCategory]:
-        """The records for this supplier and for ALL_SUPPLIERS, for one purpose, by category scope."""
-        return (
-            self._index.get((supplier_id, purpose), _EMPTY),
-            self._index.get((ALL_SUPPLIERS, purpose), _EMPTY),
-        )
+    def lookup(self, supplier_id: str, purpose: Purpose) -> tuple[ScopedRecords, ScopedRecords]:
+        """The records for this supplier and for ALL_SUPPLIERS, for one purpose."""
+        return self._by_supplier.get((supplier_id, purpose), _EMPTY), self._all_suppliers.get(purpose, _EMPTY)
 
 
-_EMPTY: Final[RecordsByCategory] = MappingProxyType({})
+_EMPTY: Final = ScopedRecords(MappingProxyType({}), ())
