@@ -27,8 +27,11 @@ the first rule that settles the category wins:
       recorded at `customer.gpc_recorded_at`. It overrides the grants of (a) unless one of them
       names this supplier and was recorded strictly after the signal (`gpc_opt_out`). A GPC signal
       with no recorded time overrides every grant: no grant can be shown to be newer.
-   d. An identity release needs a grant that names this supplier; a grant to ALL_SUPPLIERS never
-      releases identity (non-negotiable 5), so such a category falls through to the defaults.
+   d. Opt-in uses need grants that name what they open: an identity release needs a grant naming
+      this supplier (a grant to ALL_SUPPLIERS never releases identity, non-negotiable 5), and a
+      sensitive category needs a grant naming that category (an ALL_CATEGORIES grant covers ordinary
+      data only: explicit consent to special categories must be specific). Grants that do not
+      qualify are set aside, and the category falls through to the defaults.
 
 5. **Defaults.** Without a deciding record, ordinary data for an ordinary purpose in an ordinary
    release kind is permitted (opt-out: `permitted_by_default`). Sensitive data, any sale or
@@ -327,9 +330,11 @@ def _decide_by_records(
             ]
             if not grants:
                 return CategoryOutcome(category, False, Reason.GPC_OPT_OUT)
-        # 4d. Identity only to a supplier the customer named.
+        # 4d. Identity only to a supplier the customer named; sensitive data only if named.
         if query.release_kind is ReleaseKind.IDENTITY_RELEASE:
             grants = [g for g in grants if g.supplier is not ALL_SUPPLIERS]
+        if category in SENSITIVE_CATEGORIES:
+            grants = [g for g in grants if g.category is not ALL_CATEGORIES]
 
     # 5. Defaults (only when no grant decided).
     if not grants and not default_permits(category, query.purpose, query.release_kind):
@@ -426,6 +431,8 @@ class CategoryPlan:
     category: Category
     declared: bool
     default_permits: bool
+    # Rule 4d: only grants whose category scope is the category itself count (sensitive data).
+    grant_must_name_category: bool
     scopes: tuple[RecordScope, ...]
 
 
@@ -458,6 +465,7 @@ def plan(query: SupplierQuery, policy: PolicyInForce) -> DecisionPlan:
                 category=c,
                 declared=c in policy.policy.categories,
                 default_permits=default_permits(c, query.purpose, query.release_kind),
+                grant_must_name_category=c in SENSITIVE_CATEGORIES,
                 scopes=(
                     RecordScope(supplier, c, 2),
                     RecordScope(supplier, ALL_CATEGORIES, 1),
