@@ -497,4 +497,6 @@ def term_matters(term: StandingTerm, query: SupplierQuery) -> bool:
         case OnlyUnstruckSuppliers():
             return query.supplier_strikes > 0
         case MinPrice(_, credits, category):
-            return credits > query.offered_price and (category is None or category in query.categories)
+            # Any positive floor on an asked category matters: even when the offer meets it, it
+            # sets the price the customer asks (and the broker pays).
+            return credits > 0 and (category is None or category in query.categories)

@@ -377,5 +377,6 @@ def test_record_and_term_matters() -> None:
     assert not term_matters(OnlyUnstruckSuppliers("c"), q)
     assert term_matters(OnlyUnstruckSuppliers("c"), query(strikes=1))
     assert term_matters(MinPrice("d", 6), q)
-    assert not term_matters(MinPrice("d", 5), q)
+    assert term_matters(MinPrice("d", 5), q)  # met, but it still sets the asked price
+    assert not term_matters(MinPrice("d", 0), q)
     assert not term_matters(MinPrice("d", 6, HEALTH), q)
