@@ -45,7 +45,7 @@ hours = st.integers(min_value=-400, max_value=0).map(lambda h: NOW + timedelta(h
 
 
 @st.composite
-def records(draw: st.DrawFn) -> list[ConsentRecord]:
+def records(draw: st.DrawFn, likely_purpose: Purpose = Purpose.MARKETING) -> list[ConsentRecord]:
     out = []
     for i in range(draw(st.integers(min_value=0, max_value=25))):
         supplier = draw(st.sampled_from(SUPPLIERS))
@@ -55,7 +55,7 @@ def records(draw: st.DrawFn) -> list[ConsentRecord]:
                 record_id=f"r{i}",
                 customer_id=CUSTOMER,
                 supplier=supplier,
-                purpose=draw(st.sampled_from(PURPOSES)),
+                purpose=draw(st.sampled_from([likely_purpose, likely_purpose, *PURPOSES])),
                 category=draw(st.sampled_from([*CATEGORIES, ALL_CATEGORIES])),
                 state=draw(st.sampled_from(list(ConsentState))),
                 created_at=at - timedelta(days=1),
@@ -70,7 +70,9 @@ def records(draw: st.DrawFn) -> list[ConsentRecord]:
 
 @st.composite
 def standing_terms(draw: st.DrawFn) -> list[StandingTerm]:
-    kinds = draw(st.lists(st.integers(0, 3), max_size=5))
+    # Weighted towards price floors and never-category: a never-purpose or strike term denies the
+    # whole request, and too many of them would leave the record rules untested.
+    kinds = draw(st.lists(st.sampled_from([0, 0, 1, 2, 2, 2, 3]), max_size=4))
     out: list[StandingTerm] = []
     for i, kind in enumerate(kinds):
         tid = f"t{i}"
@@ -112,21 +114,25 @@ def cases(draw: st.DrawFn, restricted: bool | None = False) -> Case:
         categories=frozenset(draw(st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=3))),
         release_kind=draw(st.sampled_from(list(ReleaseKind))),
         now=NOW,
-        supplier_strikes=draw(st.integers(0, 2)),
+        supplier_strikes=draw(st.sampled_from([0, 0, 0, 1, 2])),
         offered_price=draw(st.integers(0, 20)),
     )
     gpc = draw(st.booleans())
     customer = CustomerContext(
         CUSTOMER,
-        restricted=draw(st.booleans()) if restricted is None else restricted,
+        restricted=draw(st.sampled_from([False] * 9 + [True])) if restricted is None else restricted,
         gpc=gpc,
         gpc_recorded_at=draw(st.none() | hours) if gpc else None,
     )
-    declared = frozenset(draw(st.lists(st.sampled_from(CATEGORIES), min_size=3, max_size=4)))
-    pol = policy(
-        purposes=frozenset(draw(st.lists(st.sampled_from(PURPOSES), min_size=2))), categories=declared
+    declared = draw(
+        st.sampled_from([frozenset(CATEGORIES)] * 3) | st.frozensets(st.sampled_from(CATEGORIES), min_size=3)
     )
-    return Case(q, customer, draw(records()), draw(standing_terms()), pol)
+    # Mostly everything declared, so that most cases reach the consent records.
+    purposes = draw(
+        st.sampled_from([frozenset(PURPOSES)] * 4) | st.frozensets(st.sampled_from(PURPOSES), min_size=1)
+    )
+    pol = policy(purposes=purposes, categories=declared)
+    return Case(q, customer, draw(records(q.purpose)), draw(standing_terms()), pol)
 
 
 def _outcome(decision: Decision, category: Category):
