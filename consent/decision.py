@@ -77,7 +77,6 @@ from consent.records import (
     ConsentRecord,
     ConsentState,
     SupplierScope,
-    effective_state,
 )
 from consent.terms import (
     MinPrice,
@@ -124,6 +123,11 @@ REASON_TEXT: Final[Mapping[Reason, str]] = MappingProxyType(
         Reason.PERMITTED_BY_DEFAULT: "Ordinary data for an ordinary purpose; the customer has not objected.",
     }
 )
+
+# Module-level aliases: a global lookup is cheaper than an enum attribute lookup in the hot loop.
+_GIVEN: Final = ConsentState.GIVEN
+_REFUSED: Final = ConsentState.REFUSED
+_WITHDRAWN: Final = ConsentState.WITHDRAWN
 
 _RANK: Final[Mapping[Reason, int]] = MappingProxyType({r: i for i, r in enumerate(Reason)})
 
@@ -292,13 +296,19 @@ def _decide_by_records(
     lower_denies: list[ConsentRecord] = []
     for level, group in groups:
         for record in group:
-            state = effective_state(record, now, floor)
-            if state is ConsentState.GIVEN:
+            # In force = records.effective_state() is given, refused or withdrawn; inlined because
+            # this is the innermost loop (the brute-force property test checks the equivalence).
+            state = record.state
+            if state is _GIVEN:
+                if (record.policy_version or 0) < floor and record.supplier is not ALL_SUPPLIERS:
+                    continue  # invalidated by a widening policy
+                if record.expires_at is not None and now >= record.expires_at:
+                    continue  # expired
                 if top_level < 0:
                     top_level = level
                 if level == top_level:
                     top_grants.append(record)
-            elif state is ConsentState.REFUSED or state is ConsentState.WITHDRAWN:
+            elif state is _REFUSED or state is _WITHDRAWN:
                 if top_level < 0:
                     top_level = level
                 if level == top_level:
