@@ -380,3 +380,9 @@ def test_record_and_term_matters() -> None:
     assert term_matters(MinPrice("d", 5), q)  # met, but it still sets the asked price
     assert not term_matters(MinPrice("d", 0), q)
     assert not term_matters(MinPrice("d", 6, HEALTH), q)
+
+
+def test_grant_stops_counting_at_its_expiry_instant() -> None:
+    grant = record(category=HEALTH, state=G, expires_at=NOW)
+    assert run(query({HEALTH}), [grant]).reason is Reason.OPT_IN_REQUIRED
+    assert run(query({HEALTH}, now=NOW - timedelta(microseconds=1)), [grant]).permitted
