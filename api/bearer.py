@@ -6,6 +6,7 @@ and is checked per request, together with the caller's kind and status.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -43,25 +44,20 @@ def _authenticate(request: Request, session: SessionDep, header: str | None) -> 
     return authenticator.authenticate(session, _bearer_token(header))
 
 
-def supplier(
-    security_scopes: SecurityScopes,
-    request: Request,
-    session: SessionDep,
-    header: Annotated[str | None, Depends(oauth2_client_credentials)],
-) -> Principal:
-    principal = _authenticate(request, session, header).require(ClientKind.SUPPLIER)
-    for scope in security_scopes.scopes:
-        principal.require(ClientKind.SUPPLIER, scope)
-    return principal
+def _caller(kind: ClientKind) -> Callable[..., Principal]:
+    """A dependency that admits only `kind` callers holding every scope the route names."""
+
+    def dependency(
+        security_scopes: SecurityScopes,
+        request: Request,
+        session: SessionDep,
+        header: Annotated[str | None, Depends(oauth2_client_credentials)],
+    ) -> Principal:
+        return _authenticate(request, session, header).require(kind, *security_scopes.scopes)
+
+    dependency.__name__ = kind.value
+    return dependency
 
 
-def auditor(
-    security_scopes: SecurityScopes,
-    request: Request,
-    session: SessionDep,
-    header: Annotated[str | None, Depends(oauth2_client_credentials)],
-) -> Principal:
-    principal = _authenticate(request, session, header).require(ClientKind.AUDITOR)
-    for scope in security_scopes.scopes:
-        principal.require(ClientKind.AUDITOR, scope)
-    return principal
+supplier = _caller(ClientKind.SUPPLIER)
+auditor = _caller(ClientKind.AUDITOR)

@@ -29,13 +29,14 @@ class Principal:
     jti: str
     owner_status: str
 
-    def require(self, kind: ClientKind, scope: str | None = None) -> Principal:
+    def require(self, kind: ClientKind, *scopes: str) -> Principal:
         if self.kind is not kind:
             raise WrongActor(f"this route is for {kind.value}s")
         if self.owner_status == SupplierStatus.SUSPENDED:
             raise ClientSuspended(f"this {kind.value} is suspended")
-        if scope is not None and scope not in self.scopes:
-            raise InsufficientScope(scope)
+        for scope in scopes:
+            if scope not in self.scopes:
+                raise InsufficientScope(scope)
         return self
 
 
