@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=30, ge=1)
 
+    worker_threads: int = Field(
+        default=12,
+        ge=1,
+        le=200,
+        description="Threads that run blocking handlers (database work) per process.",
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted.")
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True)
