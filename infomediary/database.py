@@ -91,6 +91,7 @@ def create_session_factory(engine: Engine, *, writes: bool = True) -> sessionmak
 
     On SQLite a writing transaction begins IMMEDIATE, so writers queue on the lock instead of failing midway.
     """
+    bind: Engine
     if writes:
         bind = engine.execution_options(sqlite_begin="IMMEDIATE")
     elif engine.dialect.name == "postgresql":
