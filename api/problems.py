@@ -87,13 +87,17 @@ def _pointer(loc: tuple[Any, ...] | list[Any]) -> str:
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
+    headers = dict(exc.headers)
+    if exc.status == 401:
+        # RFC 9110 section 15.5.2: a 401 always names the scheme that would work.
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="infomediary"')
     return problem_response(
         request,
         status=exc.status,
         type_uri=exc.type_uri(),
         title=exc.title,
         detail=exc.detail,
-        headers=exc.headers or None,
+        headers=headers or None,
         **exc.extensions,
     )
 

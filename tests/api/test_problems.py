@@ -126,3 +126,17 @@ def test_openapi_documents_problem_responses_and_actor_tags(http: TestClient) ->
     assert "Problem" in spec["components"]["schemas"]
     schemes = spec["components"]["securitySchemes"]
     assert schemes["OAuthClient"]["flows"]["clientCredentials"]["tokenUrl"] == "/oauth/token"
+
+
+def test_every_401_names_an_authentication_scheme(http: TestClient, runtime: Runtime) -> None:
+    auditor = make_auditor(runtime)
+    token_request = {"grant_type": "client_credentials"}
+    answers = [
+        http.get("/v1/me"),
+        http.get("/v1/supplier", headers={"Authorization": "Bearer nonsense"}),
+        http.post("/v1/session", json={"email": "nobody@example.org", "password": "x" * 12}),
+        http.post("/oauth/token", data=token_request, auth=(auditor.client_id, "wrong")),
+    ]
+    for response in answers:
+        assert response.status_code == 401, response.text
+        assert response.headers.get("www-authenticate"), response.request.url
