@@ -63,7 +63,8 @@ def validate_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
         ]
         raise InvalidProfile("the profile change does not match the field catalog", errors=errors) from None
     dumped = patch.model_dump(mode="json", exclude_unset=True)
-    return {key: dumped[key] for key in patch.model_fields_set}
+    # In the order given, so the history reads in the order the customer wrote the change.
+    return {key: dumped[key] for key in changes if key in dumped}
 
 
 def read_profile(session: Session, runtime: Runtime, customer_id: str) -> list[FieldView]:
