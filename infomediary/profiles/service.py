@@ -103,7 +103,22 @@ def update_profile(
     now: datetime | None = None,
     cipher: CustomerCipher | None = None,
 ) -> list[FieldView]:
-    """Apply ``changes`` (null clears a field) in the caller's transaction, recording each real change."""
+    """Apply ``changes`` (null clears a field) in the caller's transaction; returns the whole profile."""
+    apply_changes(session, runtime, customer_id, changes, actor=actor, now=now, cipher=cipher)
+    return read_profile(session, runtime, customer_id)
+
+
+def apply_changes(
+    session: Session,
+    runtime: Runtime,
+    customer_id: str,
+    changes: Mapping[str, Any],
+    *,
+    actor: Actor = "customer",
+    now: datetime | None = None,
+    cipher: CustomerCipher | None = None,
+) -> None:
+    """Validate and apply ``changes``, recording each real change in the history."""
     values = validate_changes(changes)
     now = now or utcnow()
     cipher = cipher or datakeys.cipher_for(session, runtime, customer_id)
@@ -142,7 +157,6 @@ def update_profile(
             )
         )
     session.flush()
-    return read_profile(session, runtime, customer_id)
 
 
 def list_history(
