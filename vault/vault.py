@@ -109,6 +109,10 @@ class Vault:
         """Evict the subject's data key from the cache (after the application deleted its wrapped key)."""
         self._cache.forget(subject_id)
 
+    def forget_all(self) -> None:
+        """Evict every cached data key, so that the next use of each unwraps it afresh."""
+        self._cache.clear()
+
     def _load(self, subject_id: str, wrapped: WrappedKey) -> SubjectCipher:
         """Unwrap the subject's data key on a cache miss, and cache it ready for use."""
         cipher = self._cipher(subject_id, self._unwrap(subject_id, wrapped, _data_key_aad(subject_id)))
