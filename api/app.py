@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from api import problems
 from api.accounts.endpoints import router as accounts_router
 from api.me.endpoints import router as me_router
+from api.me.profile import router as profile_router
+from api.me.rights import router as rights_router
 from api.middleware import BodyLimitMiddleware, Metrics, ObservabilityMiddleware
 from api.oauth.endpoints import router as oauth_router
 from api.operations import router as operations_router
@@ -42,6 +44,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         # Handlers are short and mostly CPU-bound under the GIL: fewer threads than AnyIO's 40 means less
         # contention for the same throughput (the connection pool is sized above this).
         to_thread.current_default_thread_limiter().total_tokens = runtime.settings.worker_threads
+        runtime.vault  # noqa: B018 - opens the key file and erasure keys now, so a missing one fails at start
         yield
         runtime.close()
 
@@ -57,7 +60,15 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.state.metrics = Metrics()
 
     problems.install(app)
-    for router in (accounts_router, me_router, oauth_router, supplier_router, operations_router):
+    for router in (
+        accounts_router,
+        me_router,
+        profile_router,
+        rights_router,
+        oauth_router,
+        supplier_router,
+        operations_router,
+    ):
         app.include_router(router)
 
     # Added last = outermost: the request id exists before anything else runs.

@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
@@ -18,10 +19,12 @@ from infomediary.database import unit_of_work
 from infomediary.demo import seed_demo
 from infomediary.errors import DomainError
 from infomediary.keymaterial import KeyMaterialError
+from infomediary.profiles import rotation
 from infomediary.runtime import Runtime
 from infomediary.settings import SUPPLIER_SCOPES, Settings
 from infomediary.suppliers import service as suppliers
 from infomediary.suppliers.models import SupplierStatus
+from vault import VaultError
 
 app = typer.Typer(
     help="Infomediary: a privacy-first broker between customers and suppliers.", no_args_is_help=True
@@ -60,7 +63,7 @@ def _guarded(action: Callable[[], T]) -> T:
         return action()
     except DomainError as exc:
         raise _fail(exc.detail) from None
-    except KeyMaterialError as exc:
+    except (KeyMaterialError, VaultError) as exc:
         raise _fail(str(exc)) from None
     except OperationalError as exc:
         raise _fail(
@@ -250,6 +253,77 @@ def keys_rotate_signing() -> None:
             console.print(
                 f"new signing key {new.kid}; JWKS now lists {len(runtime.keys.signing_keys())} keys"
             )
+
+    _guarded(run)
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    batch_size: Annotated[int | None, typer.Option(help="Data keys per transaction.", min=1)] = None,
+    retire_old: Annotated[
+        bool, typer.Option("--retire-old", help="Afterwards, retire versions that wrap no key any more.")
+    ] = False,
+) -> None:
+    """Add a key-encryption key version and rewrap every customer's data key online, in batches.
+
+    If an earlier rotation was interrupted (keys still on an older version), it resumes that one instead
+    of adding another version.
+    """
+
+    def run() -> None:
+        with _runtime() as runtime:
+            _require_ready(runtime)
+            left = rotation.pending(runtime)
+            if left:
+                target = runtime.vault.provider.current_version()
+                console.print(f"resuming the rotation to version {target}: {left} data keys left")
+            else:
+                target = rotation.add_version(runtime)
+                left = rotation.pending(runtime)
+                console.print(
+                    f"key-encryption key version {target} is now current; rewrapping {left} data keys"
+                )
+            with Progress(console=console, transient=False) as progress:
+                task = progress.add_task("rewrapping data keys", total=left)
+                done = rotation.rewrap(
+                    runtime, batch_size=batch_size, on_batch=lambda n: progress.advance(task, n)
+                )
+            console.print(f"rewrapped {done} data keys under version {target}")
+            if retire_old:
+                retired = rotation.retire_unused(runtime)
+                console.print(f"retired versions: {', '.join(map(str, retired)) or 'none'}")
+
+    _guarded(run)
+
+
+@keys_app.command("status")
+def keys_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """How many customers' data keys each key-encryption key version wraps."""
+
+    def run() -> None:
+        with _runtime() as runtime:
+            _require_ready(runtime)
+            entries = rotation.status(runtime)
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    [
+                        {"version": e.version, "keys": e.keys, "current": e.current, "retired": e.retired}
+                        for e in entries
+                    ]
+                )
+            )
+            return
+        table = Table("version", "created", "keys wrapped", "current", "retired")
+        for e in entries:
+            table.add_row(
+                str(e.version),
+                e.created_at.isoformat(timespec="seconds"),
+                str(e.keys),
+                "yes" if e.current else "",
+                "yes" if e.retired else "",
+            )
+        console.print(table)
 
     _guarded(run)
 

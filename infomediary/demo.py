@@ -3,17 +3,25 @@
 One interactive consumer (with a password) plus many synthetic customers who never log in (their password
 hash is a disabled marker, as in /etc/shadow, so seeding a large population costs no argon2 work), a demo
 supplier with every scope and an auditor. Logins are written to `<data_dir>/demo.json` (mode 0600).
+
+Every customer gets their own data key and a synthetic profile, activity and purchases
+(`infomediary.profiles.synthetic`, reproducible from the seed), written through the same profile and
+activity services the API uses, so everything lands encrypted exactly as a real customer's data would.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import secrets
+from datetime import datetime
 from typing import Any
 
+from pydantic import TypeAdapter
 from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from infomediary.auditors import service as auditors
 from infomediary.customers import service as customers_service
@@ -22,6 +30,10 @@ from infomediary.customers.models import Customer
 from infomediary.database import unit_of_work, utcnow
 from infomediary.ids import new_id
 from infomediary.keymaterial import write_private_file
+from infomediary.profiles import activity, datakeys, synthetic
+from infomediary.profiles import service as profiles
+from infomediary.profiles.datakeys import CustomerCipher
+from infomediary.profiles.records import ActivityIn
 from infomediary.runtime import Runtime
 from infomediary.settings import SUPPLIER_SCOPES
 from infomediary.suppliers import service as suppliers
@@ -31,7 +43,20 @@ DEMO_SUPPLIER = "Demo Shop"
 DEMO_AUDITOR = "Demo Auditor"
 DEMO_EMAIL = "demo@example.org"
 DISABLED_PASSWORD = "!"  # noqa: S105 - not an argon2 hash: verification always fails, so these accounts cannot log in
-BATCH = 5_000
+# Customers per transaction: each brings a dozen fields and a few dozen activity records.
+BATCH = 250
+_RECORDS = TypeAdapter(list[ActivityIn])
+
+
+def _populate(
+    session: Session, runtime: Runtime, cipher: CustomerCipher, rng: random.Random, now: datetime, email: str
+) -> None:
+    values = synthetic.profile(rng, now.date())
+    values["email"] = email
+    profiles.apply_changes(session, runtime, cipher.customer_id, values, actor="demo", now=now, cipher=cipher)
+    records = _RECORDS.validate_python(synthetic.activity(rng, now))
+    if records:
+        activity.record(session, runtime, cipher.customer_id, records, cipher=cipher)
 
 
 def seed_demo(
@@ -49,31 +74,47 @@ def seed_demo(
     # The population is reproducible from the seed; the one real password is not.
     password = "demo-" + secrets.token_urlsafe(12)
     key = runtime.keys.secret("blind_index")
+    rng = random.Random(seed)  # noqa: S311 - synthetic data must be reproducible from the seed, not secret
     with unit_of_work(runtime.session_factory) as session:
-        customers_service.register(session, runtime, email=DEMO_EMAIL, password=password)
+        account = customers_service.register(session, runtime, email=DEMO_EMAIL, password=password)
+        _populate(
+            session,
+            runtime,
+            datakeys.cipher_for(session, runtime, account.customer_id),
+            rng,
+            utcnow(),
+            DEMO_EMAIL,
+        )
         supplier, supplier_credentials = suppliers.add(
             session, name=DEMO_SUPPLIER, scopes=list(SUPPLIER_SCOPES)
         )
         auditor_id, auditor_credentials = auditors.add(session, name=DEMO_AUDITOR)
 
-    synthetic = customers - 1
+    population = customers - 1
     with Progress(console=console, transient=True, disable=console is None) as progress:
-        task = progress.add_task("seeding customers", total=synthetic)
-        for start in range(0, synthetic, BATCH):
+        task = progress.add_task("seeding customers", total=population)
+        for start in range(0, population, BATCH):
             now = utcnow()
+            emails = [
+                f"customer{seed}-{i}@demo.example.org" for i in range(start, min(start + BATCH, population))
+            ]
+            ids = [new_id("cus") for _ in emails]
             rows = [
                 {
-                    "id": new_id("cus"),
-                    "email_index": email_index(key, f"customer{seed}-{i}@demo.invalid"),
+                    "id": customer_id,
+                    "email_index": email_index(key, email),
                     "password_hash": DISABLED_PASSWORD,
                     "status": "active",
                     "created_at": now,
                     "password_changed_at": now,
                 }
-                for i in range(start, min(start + BATCH, synthetic))
+                for customer_id, email in zip(ids, emails, strict=True)
             ]
             with unit_of_work(runtime.session_factory) as session:
                 session.execute(insert(Customer), rows)
+                ciphers = datakeys.create(session, runtime, ids)
+                for cipher, email in zip(ciphers, emails, strict=True):
+                    _populate(session, runtime, cipher, rng, now, email)
             progress.advance(task, len(rows))
 
     summary = {

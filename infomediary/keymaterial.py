@@ -20,8 +20,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc.jwk import ECKey, KeySet
 
+from vault import DataKeyCache, LocalErasureKeyStore, LocalKeyring, Vault, VaultError
+
 SECRETS_FILE = "secrets.json"
 SIGNING_FILE = "signing.json"
+# The vault's key-encryption keys (LocalKeyring) and per-customer erasure keys (LocalErasureKeyStore).
+KEYRING_FILE = "keyring.json"
+ERASURE_KEYS_FILE = "erasure_keys.sqlite3"
 # Purposes of the independent HMAC secrets; a new purpose gets its own key, never a reuse.
 SECRET_NAMES = ("blind_index", "throttle", "log_pseudonym", "supplier_pseudonym")
 
@@ -120,9 +125,38 @@ class KeyMaterial:
         if not (self.directory / SIGNING_FILE).exists():
             self._write_signing([self._new_signing_key()])
             created = True
+        for name in (KEYRING_FILE, ERASURE_KEYS_FILE):
+            if not (self.directory / name).exists():
+                created = True
+        # Both create their file (private) when it is missing.
+        LocalKeyring(self.keyring_path)
+        LocalErasureKeyStore(self.erasure_keys_path)
         self._secrets = None
         self._signing = None
         return created
+
+    # -- vault ----------------------------------------------------------------------------------------
+    @property
+    def keyring_path(self) -> Path:
+        return self.directory / KEYRING_FILE
+
+    @property
+    def erasure_keys_path(self) -> Path:
+        return self.directory / ERASURE_KEYS_FILE
+
+    def open_vault(self, cache: DataKeyCache) -> Vault:
+        """The vault over this directory's keyring and erasure keys; both must exist (`infomediary init`)."""
+        for path in (self.keyring_path, self.erasure_keys_path):
+            if not path.exists():
+                raise KeyMaterialError(f"missing key file {path}; run `infomediary init`")
+        try:
+            return Vault(
+                LocalKeyring(self.keyring_path),
+                cache,
+                erasure_keys=LocalErasureKeyStore(self.erasure_keys_path),
+            )
+        except VaultError as exc:
+            raise KeyMaterialError(str(exc)) from exc
 
     # -- secrets --------------------------------------------------------------------------------------
     def secret(self, name: str) -> bytes:

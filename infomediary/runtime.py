@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -11,6 +12,7 @@ from infomediary.customers.passwords import Passwords
 from infomediary.database import create_db_engine, create_session_factory
 from infomediary.keymaterial import KeyMaterial
 from infomediary.settings import Settings
+from vault import DataKeyCache, Vault
 
 
 @dataclass
@@ -21,6 +23,20 @@ class Runtime:
     read_session_factory: sessionmaker[Session]
     keys: KeyMaterial
     passwords: Passwords = field(repr=False)
+    _vault: Vault | None = field(default=None, repr=False)
+    _vault_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def vault(self) -> Vault:
+        """The one vault of this process, opened on first use (so commands that need no keys run without)."""
+        if self._vault is None:
+            with self._vault_lock:
+                if self._vault is None:
+                    cache = DataKeyCache(
+                        maxsize=self.settings.vault_cache_size, ttl=self.settings.vault_cache_ttl_seconds
+                    )
+                    self._vault = self.keys.open_vault(cache)
+        return self._vault
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:

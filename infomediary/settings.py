@@ -51,6 +51,13 @@ class Settings(BaseSettings):
         le=200,
         description="Threads that run blocking handlers (database work) per process.",
     )
+    # Unwrapped data keys live only in memory, each at most this long (counted from the unwrap).
+    vault_cache_size: int = Field(default=10_000, ge=1, description="Data keys kept unwrapped in memory.")
+    vault_cache_ttl_seconds: float = Field(default=300.0, gt=0, le=3600)
+    key_rotation_batch: int = Field(
+        default=500, ge=1, le=100_000, description="Data keys rewrapped per transaction."
+    )
+
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted.")
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True)

@@ -5,7 +5,9 @@ Knows nothing of consent or HTTP.
 
 from vault.cache import DataKeyCache
 from vault.envelope import field_aad, generate_data_key, open_, seal
+from vault.erasure_keys import ErasureKeyStore, LocalErasureKeyStore, derive_field_key
 from vault.errors import (
+    DataKeyDestroyed,
     DecryptionFailed,
     KeyFileError,
     KeyVersionRetired,
@@ -19,17 +21,21 @@ from vault.vault import Vault
 
 __all__ = [
     "DataKeyCache",
+    "DataKeyDestroyed",
     "DecryptionFailed",
+    "ErasureKeyStore",
     "KeyFileError",
     "KeyProvider",
     "KeyVersionInfo",
     "KeyVersionRetired",
+    "LocalErasureKeyStore",
     "LocalKeyring",
     "RetirementRefused",
     "UnknownKeyVersion",
     "Vault",
     "VaultError",
     "WrappedKey",
+    "derive_field_key",
     "field_aad",
     "generate_data_key",
     "open_",

@@ -71,7 +71,8 @@ class DataKeyCache:
         if expires_at <= self._timer():
             self._discard(subject_id, entry)
             return None
-        if (
+        # Identity first: a caller that keeps its WrappedKey object skips comparing the bytes.
+        if cached_wrapped is not wrapped and (
             cached_wrapped.ciphertext != wrapped.ciphertext
             or cached_wrapped.kek_version != wrapped.kek_version
         ):

@@ -22,6 +22,7 @@ TAG_BYTES = 16
 FORMAT_V1 = 0x01
 _HEADER = bytes((FORMAT_V1,))
 _MIN_LENGTH = len(_HEADER) + NONCE_BYTES + TAG_BYTES
+_BODY = len(_HEADER) + NONCE_BYTES
 _FIELD_PREFIX = encode_parts(b"infomediary.vault.field.v1")
 _MAX_SCHEMA_VERSION = 2**32 - 1
 
@@ -59,19 +60,28 @@ def _field_part(field: str, schema_version: int) -> bytes:
 
 def seal(cipher: AESGCM, plaintext: bytes, aad: bytes) -> bytes:
     """Encrypt ``plaintext`` under ``cipher`` with a fresh random nonce, bound to ``aad``."""
-    nonce = os.urandom(NONCE_BYTES)
-    return _HEADER + nonce + cipher.encrypt(nonce, plaintext, _HEADER + aad)
+    return _seal_bound(cipher, plaintext, _HEADER + aad)
 
 
 def open_(cipher: AESGCM, ciphertext: bytes, aad: bytes) -> bytes:
     """Decrypt the output of :func:`seal`; any defect raises :class:`DecryptionFailed`."""
+    return _open_bound(cipher, ciphertext, _HEADER + aad)
+
+
+# The format itself, in one place. ``bound_aad`` is the header followed by the caller's associated data, so
+# that a caller sealing the same field many times can build it once.
+def _seal_bound(cipher: AESGCM, plaintext: bytes, bound_aad: bytes) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    return _HEADER + nonce + cipher.encrypt(nonce, plaintext, bound_aad)
+
+
+def _open_bound(cipher: AESGCM, ciphertext: bytes, bound_aad: bytes) -> bytes:
     if len(ciphertext) < _MIN_LENGTH:
         raise DecryptionFailed("ciphertext is truncated")
     if ciphertext[0] != FORMAT_V1:
         raise DecryptionFailed(f"unsupported ciphertext format {ciphertext[0]}")
-    nonce = ciphertext[1 : 1 + NONCE_BYTES]
     try:
-        return cipher.decrypt(nonce, ciphertext[1 + NONCE_BYTES :], _HEADER + aad)
+        return cipher.decrypt(ciphertext[1:_BODY], ciphertext[_BODY:], bound_aad)
     except InvalidTag:
         raise DecryptionFailed(
             "ciphertext does not authenticate (tampered, moved from another subject, field or schema "
@@ -84,9 +94,11 @@ class SubjectCipher:
 
     Holds the AESGCM object (its key schedule already expanded) and the subject's part of the associated
     data, both computed once per unwrap instead of on every field: this is what the data-key cache keeps.
+    The complete associated data of each (field, schema version) is built on first use and kept too, since
+    a subject's fields are few and every read and write needs it.
     """
 
-    __slots__ = ("_aead", "_subject_id", "_subject_part")
+    __slots__ = ("_aads", "_aead", "_subject_id", "_subject_part")
 
     def __init__(self, subject_id: str, data_key: bytes) -> None:
         if len(data_key) != DATA_KEY_BYTES:
@@ -94,15 +106,24 @@ class SubjectCipher:
         self._subject_part = _subject_part(subject_id)
         self._subject_id = subject_id
         self._aead = AESGCM(data_key)
+        self._aads: dict[tuple[str, int], bytes] = {}
 
     def __repr__(self) -> str:
         return f"SubjectCipher(subject_id={self._subject_id!r})"
 
     def seal(self, field: str, value: bytes, schema_version: int) -> bytes:
-        return seal(self._aead, value, self._subject_part + _field_part(field, schema_version))
+        bound = self._aads.get((field, schema_version)) or self._bind(field, schema_version)
+        return _seal_bound(self._aead, value, bound)
 
     def open(self, field: str, ciphertext: bytes, schema_version: int) -> bytes:
+        bound = self._aads.get((field, schema_version)) or self._bind(field, schema_version)
         try:
-            return open_(self._aead, ciphertext, self._subject_part + _field_part(field, schema_version))
+            return _open_bound(self._aead, ciphertext, bound)
         except DecryptionFailed as exc:
             raise exc.with_context(subject_id=self._subject_id, field=field) from None
+
+    def _bind(self, field: str, schema_version: int) -> bytes:
+        bound = _HEADER + self._subject_part + _field_part(field, schema_version)
+        # Bounded by the schema's fields; a plain dict assignment is atomic, so threads may race harmlessly.
+        self._aads[(field, schema_version)] = bound
+        return bound

@@ -73,3 +73,13 @@ class DecryptionFailed(VaultError):
     def with_context(self, *, subject_id: str, field: str | None = None) -> DecryptionFailed:
         """Return the same failure, now naming the subject and field the caller was working on."""
         return DecryptionFailed(self.reason, subject_id=subject_id, field=field)
+
+
+class DataKeyDestroyed(DecryptionFailed):
+    """The subject was crypto-shredded: its erasure key is gone, so none of its ciphertext can be opened."""
+
+    def __init__(self, subject_id: str) -> None:
+        super().__init__(
+            "the subject's erasure key has been destroyed (crypto-shredded); its data is unrecoverable",
+            subject_id=subject_id,
+        )

@@ -6,9 +6,12 @@ ready), so that the hot path on a cache hit is one dictionary lookup and one AES
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from vault.aad import encode_parts
 from vault.cache import DataKeyCache
 from vault.envelope import DATA_KEY_BYTES, SubjectCipher, generate_data_key
+from vault.erasure_keys import ErasureKeyStore, derive_field_key
 from vault.errors import DecryptionFailed
 from vault.keys import KeyProvider, WrappedKey
 
@@ -19,24 +22,58 @@ class Vault:
     """Envelope encryption for many subjects: one data key per subject, wrapped by the provider's keys.
 
     The application stores each subject's wrapped data key (``WrappedKey.to_bytes()``) and passes it back
-    with every call. Erasing a subject is crypto-shredding: delete the wrapped key, then call
-    :meth:`forget`; every ciphertext of that subject, backups included, is then unreadable.
+    with every call.
+
+    With an ``erasure_keys`` store, fields are sealed under a key derived from the data key and the subject's
+    erasure key (see :mod:`vault.erasure_keys`), and :meth:`shred` destroys the latter: every ciphertext of
+    that subject, database backups included, is then unreadable with the current key material. Without one,
+    the data key is used directly and erasure can only delete the wrapped key, which a backup still holds.
     """
 
-    def __init__(self, provider: KeyProvider, cache: DataKeyCache | None = None) -> None:
+    def __init__(
+        self,
+        provider: KeyProvider,
+        cache: DataKeyCache | None = None,
+        *,
+        erasure_keys: ErasureKeyStore | None = None,
+    ) -> None:
         self._provider = provider
         self._cache = cache if cache is not None else DataKeyCache()
+        self._erasure_keys = erasure_keys
+
+    @property
+    def provider(self) -> KeyProvider:
+        return self._provider
 
     def create_data_key(self, subject_id: str) -> WrappedKey:
         """Generate a data key for ``subject_id`` and return it wrapped under the current key version.
 
         The wrapping is bound to the subject: a wrapped key copied to another subject does not unwrap.
         """
-        data_key = generate_data_key()
-        wrapped = self._provider.wrap(data_key, _data_key_aad(subject_id))
-        # A new subject's fields are usually written right away; save them an unwrap.
-        self._cache.put(subject_id, wrapped, SubjectCipher(subject_id, data_key))
-        return wrapped
+        return self.create_data_keys([subject_id])[0]
+
+    def create_data_keys(self, subject_ids: Sequence[str]) -> list[WrappedKey]:
+        """:meth:`create_data_key` for many subjects at once (one erasure-key store transaction)."""
+        if self._erasure_keys is not None:
+            self._erasure_keys.create(subject_ids)
+        wrapped_keys = []
+        for subject_id in subject_ids:
+            data_key = generate_data_key()
+            wrapped = self._provider.wrap(data_key, _data_key_aad(subject_id))
+            # A new subject's fields are usually written right away; save them an unwrap.
+            self._cache.put(subject_id, wrapped, self._cipher(subject_id, data_key))
+            wrapped_keys.append(wrapped)
+        return wrapped_keys
+
+    def shred(self, subject_id: str) -> bool:
+        """Crypto-shred ``subject_id``: destroy its erasure key and evict its cached key.
+
+        True if an erasure key was destroyed. Without an erasure-key store this only evicts the cache; the
+        application must also delete the wrapped data key.
+        """
+        destroyed = self._erasure_keys.destroy(subject_id) if self._erasure_keys is not None else False
+        self._cache.forget(subject_id)
+        return destroyed
 
     def seal_field(
         self, subject_id: str, wrapped_dek: WrappedKey, field: str, value: bytes, schema_version: int = 1
@@ -72,11 +109,21 @@ class Vault:
         """Evict the subject's data key from the cache (after the application deleted its wrapped key)."""
         self._cache.forget(subject_id)
 
+    def forget_all(self) -> None:
+        """Evict every cached data key, so that the next use of each unwraps it afresh."""
+        self._cache.clear()
+
     def _load(self, subject_id: str, wrapped: WrappedKey) -> SubjectCipher:
         """Unwrap the subject's data key on a cache miss, and cache it ready for use."""
-        cipher = SubjectCipher(subject_id, self._unwrap(subject_id, wrapped, _data_key_aad(subject_id)))
+        cipher = self._cipher(subject_id, self._unwrap(subject_id, wrapped, _data_key_aad(subject_id)))
         self._cache.put(subject_id, wrapped, cipher)
         return cipher
+
+    def _cipher(self, subject_id: str, data_key: bytes) -> SubjectCipher:
+        if self._erasure_keys is None:
+            return SubjectCipher(subject_id, data_key)
+        erasure_key = self._erasure_keys.get(subject_id)
+        return SubjectCipher(subject_id, derive_field_key(data_key, erasure_key, subject_id))
 
     def _unwrap(self, subject_id: str, wrapped: WrappedKey, aad: bytes) -> bytes:
         try:

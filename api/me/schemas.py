@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -17,3 +19,102 @@ class PasswordChange(BaseModel):
 
     current_password: str = Field(min_length=1, max_length=256)
     new_password: str = Field(min_length=12, max_length=256, description="12 to 256 characters.")
+
+
+# -- the vault: profile, history, activity, derived figures, rights ---------------------------------------
+
+Cursor = Annotated[
+    str | None,
+    Query(pattern=r"^[0-9]{1,19}$", description="`next_cursor` of the previous page; omit for the first."),
+]
+Limit = Annotated[int, Query(ge=1, le=200)]
+
+
+class ProfileFieldRead(BaseModel):
+    key: str
+    label: str
+    category: str = Field(description="The data category the consent engine decides by.")
+    sensitivity: Literal["ordinary", "sensitive"]
+    value: Any = Field(description="null when the field is not set.")
+    source: str | None = Field(
+        description="Where the value came from: customer, registration, operator, demo."
+    )
+    updated_at: datetime | None
+
+
+class ProfileRead(BaseModel):
+    fields: list[ProfileFieldRead]
+
+
+class ProfileChangeRead(BaseModel):
+    id: int
+    field: str
+    old: Any
+    new: Any
+    actor: str = Field(description="Who made the change: customer, registration, operator, demo.")
+    changed_at: datetime
+
+
+class HistoryPage(BaseModel):
+    items: list[ProfileChangeRead]
+    next_cursor: str | None
+
+
+class ActivityRead(BaseModel):
+    id: int
+    kind: str
+    occurred_at: datetime
+    record: dict[str, Any] = Field(description="The record as it was posted.")
+
+
+class ActivityPage(BaseModel):
+    items: list[ActivityRead]
+    next_cursor: str | None
+
+
+class ActivityRecorded(BaseModel):
+    recorded: int
+
+
+class SourceRead(BaseModel):
+    """Which records a derived figure came from."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    kind: str
+    count: int
+    first: datetime | None = Field(serialization_alias="from", alias="from")
+    last: datetime | None = Field(serialization_alias="to", alias="to")
+
+
+class MoneyRead(BaseModel):
+    currency: str
+    amount: int = Field(description="Minor units of the currency.")
+    source: SourceRead
+
+
+class InsightsRead(BaseModel):
+    recency_days: int | None = Field(description="Days since the last purchase.")
+    recency_source: SourceRead
+    frequency: int = Field(description="Purchases in the window.")
+    frequency_source: SourceRead
+    monetary: list[MoneyRead] = Field(description="Spend in the window, per currency.")
+    average_order_value: list[MoneyRead]
+    lifetime_value: list[MoneyRead]
+    lifetime_value_method: str
+    window_days: int
+
+
+class RestrictionRead(BaseModel):
+    restricted: bool
+    since: datetime | None
+
+
+class ErasureReceiptRead(BaseModel):
+    receipt: str = Field(
+        description="Compact JWS (ES256, typ `erasure-receipt+jwt`) verifiable with `/.well-known/jwks.json`."
+    )
+    account: str
+    erased_at: datetime
+    rows_deleted: dict[str, int]
+    erasure_key_destroyed: bool

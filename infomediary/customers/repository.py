@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -43,3 +44,10 @@ def revoke_sessions(
     if except_id is not None:
         stmt = stmt.where(ConsumerSession.id != except_id)
     session.execute(stmt.values(revoked_at=now))
+
+
+def delete(session: Session, customer_id: str) -> int:
+    """Delete the account and its sessions (so no token of it works again); returns the sessions deleted."""
+    sessions = session.execute(sa_delete(ConsumerSession).where(ConsumerSession.customer_id == customer_id))
+    session.execute(sa_delete(Customer).where(Customer.id == customer_id))
+    return int(sessions.rowcount)  # type: ignore[attr-defined]

@@ -23,6 +23,8 @@ from infomediary.customers.errors import (
 from infomediary.customers.models import ConsumerSession, Customer
 from infomediary.database import utcnow
 from infomediary.ids import new_id
+from infomediary.profiles import datakeys
+from infomediary.profiles import service as profiles
 from infomediary.runtime import Runtime
 
 
@@ -56,6 +58,11 @@ def register(session: Session, runtime: Runtime, *, email: str, password: str) -
     customer = Customer(id=new_id("cus"), email_index=index, password_hash=runtime.passwords.hash(password))
     session.add(customer)
     session.flush()
+    # The readable address lives only in the vault, under the customer's own new data key.
+    [cipher] = datakeys.create(session, runtime, [customer.id])
+    profiles.update_profile(
+        session, runtime, customer.id, {"email": email}, actor="registration", cipher=cipher
+    )
     return AccountView(customer_id=customer.id, created_at=customer.created_at)
 
 

@@ -104,3 +104,21 @@ def test_demo_seeds_a_population_and_writes_private_logins(operator_env: Path) -
     engine.dispose()
     again = runner.invoke(app, ["demo", "--customers", "25"])
     assert again.exit_code == 0 and "already seeded" in again.output
+
+
+def test_keys_rotate_rewraps_every_data_key_and_retires_the_old_version(operator_env: Path) -> None:
+    assert runner.invoke(app, ["demo", "--customers", "30"]).exit_code == 0
+    before = json.loads(runner.invoke(app, ["keys", "status", "--json"]).output)
+    assert before == [{"version": 1, "keys": 30, "current": True, "retired": False}]
+    rotated = runner.invoke(app, ["keys", "rotate", "--batch-size", "7", "--retire-old"])
+    assert rotated.exit_code == 0, rotated.output
+    assert (
+        "rewrapped 30 data keys under version 2" in rotated.output and "retired versions: 1" in rotated.output
+    )
+    after = json.loads(runner.invoke(app, ["keys", "status", "--json"]).output)
+    assert after == [
+        {"version": 1, "keys": 0, "current": False, "retired": True},
+        {"version": 2, "keys": 30, "current": True, "retired": False},
+    ]
+    table = runner.invoke(app, ["keys", "status"])
+    assert table.exit_code == 0 and "keys wrapped" in table.output

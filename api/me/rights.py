@@ -1,0 +1,69 @@
+"""The consumer's rights over the whole vault: export everything, restrict processing, erase the account."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from api.deps import RuntimeDep, SessionDep
+from api.me.auth import CurrentConsumer
+from api.me.schemas import ErasureReceiptRead, RestrictionRead
+from api.problems import problem_responses
+from infomediary.profiles import erasure, export, restriction
+
+router = APIRouter(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
+
+
+@router.get(
+    "/export",
+    summary="Everything the service holds about you, as one streamed JSON document",
+    description=export.__doc__ or "",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/json": {}}, "description": "The export document."}},
+)
+def export_everything(consumer: CurrentConsumer, runtime: RuntimeDep) -> StreamingResponse:
+    # Authenticated above, before the first byte; the body reads through its own session as it streams.
+    return StreamingResponse(
+        export.stream(runtime, consumer.customer_id),
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="infomediary-export.json"'},
+    )
+
+
+@router.get("/restriction", response_model=RestrictionRead, summary="Whether processing is restricted")
+def read_restriction(consumer: CurrentConsumer, session: SessionDep) -> RestrictionRead:
+    view = restriction.describe(session, consumer.customer_id)
+    return RestrictionRead(restricted=view.restricted, since=view.since)
+
+
+@router.post(
+    "/restriction",
+    response_model=RestrictionRead,
+    summary="Restrict processing: no supplier may use your data until you lift it (idempotent)",
+)
+def restrict(consumer: CurrentConsumer, session: SessionDep) -> RestrictionRead:
+    view = restriction.restrict(session, consumer.customer_id)
+    return RestrictionRead(restricted=view.restricted, since=view.since)
+
+
+@router.delete("/restriction", response_model=RestrictionRead, summary="Lift the restriction (idempotent)")
+def lift_restriction(consumer: CurrentConsumer, session: SessionDep) -> RestrictionRead:
+    view = restriction.lift(session, consumer.customer_id)
+    return RestrictionRead(restricted=view.restricted, since=view.since)
+
+
+@router.delete(
+    "",
+    response_model=ErasureReceiptRead,
+    summary="Erase the account: destroy your data key, delete every row, return a signed erasure receipt",
+    description=erasure.__doc__ or "",
+)
+def erase(consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep) -> ErasureReceiptRead:
+    result = erasure.erase(session, runtime, consumer.customer_id)
+    return ErasureReceiptRead(
+        receipt=result.receipt,
+        account=result.customer_id,
+        erased_at=result.erased_at,
+        rows_deleted=result.rows,
+        erasure_key_destroyed=result.erasure_key_destroyed,
+    )

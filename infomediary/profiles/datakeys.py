@@ -1,0 +1,64 @@
+"""Each customer's data key: created at registration, loaded for every seal and open, destroyed on erasure.
+
+The wrapped key lives in ``customer_keys``; the vault (key file and erasure keys outside the database) does
+the cryptography. ``CustomerCipher`` binds one customer's wrapped key to the vault, so callers name only the
+field and its value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from infomediary.profiles import repository
+from infomediary.profiles.errors import CustomerKeyMissing, VaultUnreadable
+from infomediary.profiles.models import CustomerKey
+from infomediary.runtime import Runtime
+from vault import DecryptionFailed, Vault, WrappedKey
+
+
+class CustomerCipher:
+    """Seal and open one customer's values; a failure to decrypt becomes :class:`VaultUnreadable`."""
+
+    __slots__ = ("_customer_id", "_vault", "_wrapped")
+
+    def __init__(self, vault: Vault, customer_id: str, wrapped: WrappedKey) -> None:
+        self._vault = vault
+        self._customer_id = customer_id
+        self._wrapped = wrapped
+
+    @property
+    def customer_id(self) -> str:
+        return self._customer_id
+
+    def seal(self, name: str, plaintext: bytes, schema_version: int) -> bytes:
+        return self._vault.seal_field(self._customer_id, self._wrapped, name, plaintext, schema_version)
+
+    def open(self, name: str, ciphertext: bytes, schema_version: int) -> bytes:
+        try:
+            return self._vault.open_field(self._customer_id, self._wrapped, name, ciphertext, schema_version)
+        except DecryptionFailed as exc:
+            # The message names customer and field, never a value; it is safe to log and to return.
+            raise VaultUnreadable(str(exc)) from exc
+
+
+def create(session: Session, runtime: Runtime, customer_ids: Sequence[str]) -> list[CustomerCipher]:
+    """Give each (new) customer a data key and store it wrapped; returns their ciphers."""
+    wrapped_keys = runtime.vault.create_data_keys(customer_ids)
+    session.add_all(
+        CustomerKey(customer_id=customer_id, wrapped_key=wrapped.to_bytes(), kek_version=wrapped.kek_version)
+        for customer_id, wrapped in zip(customer_ids, wrapped_keys, strict=True)
+    )
+    session.flush()
+    return [
+        CustomerCipher(runtime.vault, customer_id, wrapped)
+        for customer_id, wrapped in zip(customer_ids, wrapped_keys, strict=True)
+    ]
+
+
+def cipher_for(session: Session, runtime: Runtime, customer_id: str) -> CustomerCipher:
+    raw = repository.wrapped_key(session, customer_id)
+    if raw is None:
+        raise CustomerKeyMissing()
+    return CustomerCipher(runtime.vault, customer_id, WrappedKey.from_bytes(raw))

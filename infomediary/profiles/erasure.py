@@ -1,0 +1,64 @@
+"""The right to erasure: destroy the customer's keys, delete every row, and sign a receipt they can keep.
+
+Order matters. The rows are deleted and flushed in the request's transaction, then the erasure key is
+destroyed (outside the database, so it cannot join the transaction), then the transaction commits. If the
+commit failed after the key was destroyed, the leftover rows would already be unreadable: erring towards
+erasure is what the customer asked for. The receipt is a compact JWS (ES256) verifiable against the service's
+JWKS; it names the account, the time and what was destroyed, never a profile value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from joserfc import jwt
+from sqlalchemy.orm import Session
+
+from infomediary.customers import repository as customers
+from infomediary.customers.errors import InvalidSession
+from infomediary.database import utcnow
+from infomediary.ids import new_id
+from infomediary.profiles import repository
+from infomediary.runtime import Runtime
+
+RECEIPT_TYPE = "erasure-receipt+jwt"
+
+
+@dataclass(frozen=True)
+class ErasureResult:
+    receipt: str
+    customer_id: str
+    erased_at: datetime
+    rows: dict[str, int]
+    erasure_key_destroyed: bool
+
+
+def erase(session: Session, runtime: Runtime, customer_id: str, now: datetime | None = None) -> ErasureResult:
+    now = now or utcnow()
+    if customers.get(session, customer_id) is None:
+        raise InvalidSession()
+    rows = repository.delete_customer_rows(session, customer_id)
+    rows["consumer_sessions"] = customers.delete(session, customer_id)
+    rows["customers"] = 1
+    session.flush()
+    destroyed = runtime.vault.shred(customer_id)
+    claims: dict[str, Any] = {
+        "iss": runtime.settings.issuer,
+        "sub": customer_id,
+        "iat": int(now.timestamp()),
+        "jti": new_id("erx"),
+        "erasure": {
+            "account": customer_id,
+            "erased_at": now.isoformat().replace("+00:00", "Z"),
+            "destroyed": {"data_key": rows["customer_keys"] > 0, "erasure_key": destroyed},
+            "rows_deleted": rows,
+        },
+    }
+    key = runtime.keys.current_signing_key()
+    header = {"alg": "ES256", "kid": key.kid, "typ": RECEIPT_TYPE}
+    receipt = jwt.encode(header, claims, runtime.keys.current_signing_jwk(), algorithms=["ES256"])
+    return ErasureResult(
+        receipt=receipt, customer_id=customer_id, erased_at=now, rows=rows, erasure_key_destroyed=destroyed
+    )

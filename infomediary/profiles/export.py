@@ -1,0 +1,97 @@
+"""The right to data portability: everything held about a customer, as one JSON document, streamed.
+
+Format ``infomediary.export/v1`` (a JSON object, keys in this order)::
+
+    format        "infomediary.export/v1"
+    exported_at   RFC 3339 UTC
+    account       {"id", "created_at"}
+    restriction   {"restricted": bool, "since": time | null}
+    profile       [{"key", "label", "category", "sensitivity", "value", "source", "updated_at"}], set only
+    derived       recency/frequency/monetary/lifetime value, each with its "source"
+    history       [{"id", "field", "old", "new", "actor", "changed_at"}], oldest first
+    activity      [{"id", "kind", "occurred_at", "record": {...as posted...}}], oldest first
+
+History and activity are read in keyset pages and written as they are read, so memory stays bounded
+however much a customer has. The generator opens its own read session: the request's session is closed
+before a streaming body is sent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from infomediary.customers import repository as customers
+from infomediary.customers.errors import InvalidSession
+from infomediary.database import utcnow
+from infomediary.profiles import datakeys, insights, repository, restriction
+from infomediary.profiles import service as profiles
+from infomediary.profiles.activity import open_record
+from infomediary.runtime import Runtime
+
+FORMAT = "infomediary.export/v1"
+PAGE = 500
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    raise TypeError(f"cannot export {type(value).__name__}")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":"))
+
+
+def stream(runtime: Runtime, customer_id: str) -> Iterator[bytes]:
+    """Yield the export document in chunks of UTF-8 JSON."""
+    with runtime.read_session_factory() as session, session.begin():
+        customer = customers.get(session, customer_id)
+        if customer is None:
+            raise InvalidSession()
+        cipher = datakeys.cipher_for(session, runtime, customer_id)
+        head = {
+            "format": FORMAT,
+            "exported_at": utcnow(),
+            "account": {"id": customer.id, "created_at": customer.created_at},
+            "restriction": asdict(restriction.describe(session, customer_id)),
+            "profile": [
+                asdict(v) for v in profiles.read_profile(session, runtime, customer_id) if v.value is not None
+            ],
+            "derived": asdict(insights.derive(session, runtime, customer_id)),
+        }
+        yield _dumps(head)[:-1].encode()
+        yield b',"history":['
+        yield from _pages(
+            session,
+            lambda after: repository.changes_page(session, customer_id, after, PAGE),
+            lambda row: asdict(profiles.open_change(cipher, row)),
+        )
+        yield b'],"activity":['
+        yield from _pages(
+            session,
+            lambda after: repository.activity_page(session, customer_id, after, PAGE),
+            lambda row: asdict(open_record(cipher, row)),
+        )
+        yield b"]}"
+
+
+def _pages(
+    session: Session, page: Callable[[int], Any], render: Callable[[Any], dict[str, Any]]
+) -> Iterator[bytes]:
+    after, first = 0, True
+    while True:
+        rows = page(after)
+        if not rows:
+            return
+        chunk = ",".join(_dumps(render(row)) for row in rows)
+        yield (chunk if first else "," + chunk).encode()
+        first = False
+        after = rows[-1].id
+        # Rows already written are not needed again; keep the identity map from growing with the export.
+        session.expunge_all()

@@ -1,0 +1,92 @@
+"""Queries of the customer's vault tables. Rows hold ciphertext; decrypting is the services' job."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from infomediary.profiles.models import (
+    ActivityRecord,
+    CustomerKey,
+    ProcessingRestriction,
+    ProfileChange,
+    ProfileField,
+)
+
+
+def wrapped_key(session: Session, customer_id: str) -> bytes | None:
+    return session.scalar(select(CustomerKey.wrapped_key).where(CustomerKey.customer_id == customer_id))
+
+
+def profile_fields(session: Session, customer_id: str) -> Sequence[ProfileField]:
+    return session.scalars(select(ProfileField).where(ProfileField.customer_id == customer_id)).all()
+
+
+def changes_page(session: Session, customer_id: str, after_id: int, limit: int) -> Sequence[ProfileChange]:
+    return session.scalars(
+        select(ProfileChange)
+        .where(ProfileChange.customer_id == customer_id, ProfileChange.id > after_id)
+        .order_by(ProfileChange.id)
+        .limit(limit)
+    ).all()
+
+
+def activity_page(
+    session: Session, customer_id: str, after_id: int, limit: int, kind: str | None = None
+) -> Sequence[ActivityRecord]:
+    query = select(ActivityRecord).where(
+        ActivityRecord.customer_id == customer_id, ActivityRecord.id > after_id
+    )
+    if kind is not None:
+        query = query.where(ActivityRecord.kind == kind)
+    return session.scalars(query.order_by(ActivityRecord.id).limit(limit)).all()
+
+
+def records_of_kind(
+    session: Session, customer_id: str, kind: str, since: datetime | None = None
+) -> Sequence[ActivityRecord]:
+    query = select(ActivityRecord).where(
+        ActivityRecord.customer_id == customer_id, ActivityRecord.kind == kind
+    )
+    if since is not None:
+        query = query.where(ActivityRecord.occurred_at >= since)
+    return session.scalars(query.order_by(ActivityRecord.occurred_at)).all()
+
+
+def restriction(session: Session, customer_id: str) -> ProcessingRestriction | None:
+    return session.get(ProcessingRestriction, customer_id)
+
+
+def keys_per_version(session: Session) -> dict[int, int]:
+    rows = session.execute(
+        select(CustomerKey.kek_version, func.count()).group_by(CustomerKey.kek_version)
+    ).all()
+    return {int(row[0]): int(row[1]) for row in rows}
+
+
+def keys_below_version(session: Session, version: int, limit: int) -> Sequence[CustomerKey]:
+    return session.scalars(
+        select(CustomerKey)
+        .where(CustomerKey.kek_version < version)
+        .order_by(CustomerKey.customer_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+
+
+def delete_customer_rows(session: Session, customer_id: str) -> dict[str, int]:
+    """Delete every vault row of the customer; returns how many rows of each kind went."""
+    counts: dict[str, int] = {}
+    for name, table in (
+        ("activity_records", ActivityRecord),
+        ("profile_changes", ProfileChange),
+        ("profile_fields", ProfileField),
+        ("processing_restrictions", ProcessingRestriction),
+        ("customer_keys", CustomerKey),
+    ):
+        result = session.execute(delete(table).where(table.customer_id == customer_id))
+        counts[name] = int(result.rowcount)  # type: ignore[attr-defined]
+    return counts

@@ -1,0 +1,97 @@
+"""Online key rotation: add a key-encryption key version, rewrap every customer's data key in batches.
+
+Each batch is its own short transaction (ordered by customer id, only keys below the target version), so the
+service keeps answering, readers see either the old or the new wrapping (both unwrap), and a rotation that
+stops halfway resumes where it stopped: the next run selects only what is still on an older version. Data
+keys themselves never change, so no field is re-encrypted. A version is retired only once no key uses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from infomediary.database import unit_of_work, utcnow
+from infomediary.profiles import repository
+from infomediary.runtime import Runtime
+from vault import WrappedKey
+
+
+@dataclass(frozen=True)
+class VersionStatus:
+    version: int
+    created_at: datetime
+    current: bool
+    retired: bool
+    keys: int
+
+
+def status(runtime: Runtime) -> list[VersionStatus]:
+    with unit_of_work(runtime.read_session_factory) as session:
+        counts = repository.keys_per_version(session)
+    provider = runtime.vault.provider
+    current = provider.current_version()
+    return [
+        VersionStatus(
+            info.version, info.created_at, info.version == current, info.retired, counts.get(info.version, 0)
+        )
+        for info in provider.versions()
+    ]
+
+
+def pending(runtime: Runtime, target: int | None = None) -> int:
+    """How many data keys are wrapped under a version older than ``target`` (default: the current one)."""
+    target = target or runtime.vault.provider.current_version()
+    with unit_of_work(runtime.read_session_factory) as session:
+        return sum(
+            count for version, count in repository.keys_per_version(session).items() if version < target
+        )
+
+
+def add_version(runtime: Runtime) -> int:
+    """Make a new key-encryption key version current; new data keys are wrapped under it at once."""
+    return runtime.vault.provider.rotate()
+
+
+def rewrap(
+    runtime: Runtime,
+    *,
+    batch_size: int | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Rewrap every data key below the current version, one transaction per batch; returns how many.
+
+    ``on_batch`` is called after each committed batch with its size (a progress bar, or a test that
+    interrupts the rotation).
+    """
+    vault = runtime.vault
+    target = vault.provider.current_version()
+    size = batch_size or runtime.settings.key_rotation_batch
+    total = 0
+    while True:
+        with unit_of_work(runtime.session_factory) as session:
+            rows = repository.keys_below_version(session, target, size)
+            now = utcnow()
+            for row in rows:
+                wrapped = vault.rewrap(row.customer_id, WrappedKey.from_bytes(row.wrapped_key))
+                row.wrapped_key, row.kek_version, row.rewrapped_at = (
+                    wrapped.to_bytes(),
+                    wrapped.kek_version,
+                    now,
+                )
+        if not rows:
+            return total
+        total += len(rows)
+        if on_batch is not None:
+            on_batch(len(rows))
+
+
+def retire_unused(runtime: Runtime) -> list[int]:
+    """Retire every older version that wraps no data key any more; returns the versions retired."""
+    retired = []
+    for entry in status(runtime):
+        if not entry.current and not entry.retired and entry.keys == 0:
+            runtime.vault.provider.retire(entry.version)
+            retired.append(entry.version)
+    return retired

@@ -1,0 +1,208 @@
+"""See and correct the profile: read every catalog field, apply a validated change, list the change history.
+
+Each stored value is sealed as ``{"value": ..., "source": actor}``, so every field says where it came from
+(the customer, registration, an operator, the demo seeder). Each change appends a history entry whose
+field, old and new value and actor are sealed together under the customer's key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from infomediary.customers import repository as customers
+from infomediary.customers.blind_index import email_index
+from infomediary.customers.errors import EmailAlreadyRegistered
+from infomediary.database import utcnow
+from infomediary.profiles import datakeys, repository
+from infomediary.profiles.catalog import FIELDS, SCHEMA_VERSION, ProfilePatch, field_aad_name
+from infomediary.profiles.datakeys import CustomerCipher
+from infomediary.profiles.errors import InvalidProfile
+from infomediary.profiles.models import ProfileChange, ProfileField
+from infomediary.runtime import Runtime
+
+Actor = Literal["customer", "registration", "operator", "demo"]
+HISTORY_AAD = "profile.history"
+
+
+@dataclass(frozen=True)
+class FieldView:
+    key: str
+    label: str
+    category: str
+    sensitivity: str
+    value: Any
+    source: str | None
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    id: int
+    field: str
+    old: Any
+    new: Any
+    actor: str
+    changed_at: datetime
+
+
+def validate_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a flat mapping of field key to value against the catalog; returns JSON-form values."""
+    try:
+        patch = ProfilePatch.model_validate(dict(changes))
+    except ValidationError as exc:
+        errors = [
+            {"pointer": "/body/" + "/".join(str(p) for p in e["loc"]), "reason": e["msg"]}
+            for e in exc.errors()
+        ]
+        raise InvalidProfile("the profile change does not match the field catalog", errors=errors) from None
+    dumped = patch.model_dump(mode="json", exclude_unset=True)
+    # In the order given, so the history reads in the order the customer wrote the change.
+    return {key: dumped[key] for key in changes if key in dumped}
+
+
+def read_profile(session: Session, runtime: Runtime, customer_id: str) -> list[FieldView]:
+    cipher = datakeys.cipher_for(session, runtime, customer_id)
+    stored = {row.field: row for row in repository.profile_fields(session, customer_id)}
+    views = []
+    for key, spec in FIELDS.items():
+        row = stored.get(key)
+        value, source = _open_value(cipher, row) if row is not None else (None, None)
+        views.append(
+            FieldView(
+                key=key,
+                label=spec.label,
+                category=spec.category,
+                sensitivity=spec.sensitivity.value,
+                value=value,
+                source=source,
+                updated_at=row.updated_at if row is not None else None,
+            )
+        )
+    return views
+
+
+def stored_values(session: Session, runtime: Runtime, customer_id: str) -> dict[str, Any]:
+    """Only the fields that hold a value, as key -> JSON value."""
+    return {v.key: v.value for v in read_profile(session, runtime, customer_id) if v.value is not None}
+
+
+def update_profile(
+    session: Session,
+    runtime: Runtime,
+    customer_id: str,
+    changes: Mapping[str, Any],
+    *,
+    actor: Actor = "customer",
+    now: datetime | None = None,
+    cipher: CustomerCipher | None = None,
+) -> list[FieldView]:
+    """Apply ``changes`` (null clears a field) in the caller's transaction; returns the whole profile."""
+    apply_changes(session, runtime, customer_id, changes, actor=actor, now=now, cipher=cipher)
+    return read_profile(session, runtime, customer_id)
+
+
+def apply_changes(
+    session: Session,
+    runtime: Runtime,
+    customer_id: str,
+    changes: Mapping[str, Any],
+    *,
+    actor: Actor = "customer",
+    now: datetime | None = None,
+    cipher: CustomerCipher | None = None,
+) -> None:
+    """Validate and apply ``changes``, recording each real change in the history."""
+    values = validate_changes(changes)
+    now = now or utcnow()
+    cipher = cipher or datakeys.cipher_for(session, runtime, customer_id)
+    if "email" in values:
+        _change_login_email(session, runtime, customer_id, values["email"])
+    stored = {row.field: row for row in repository.profile_fields(session, customer_id)} if values else {}
+    for key, new in values.items():
+        row = stored.get(key)
+        old = _open_value(cipher, row)[0] if row is not None else None
+        if old == new:
+            continue
+        if new is None:
+            assert row is not None
+            session.delete(row)
+        else:
+            sealed = _seal_value(cipher, key, new, actor)
+            if row is None:
+                session.add(
+                    ProfileField(
+                        customer_id=customer_id,
+                        field=key,
+                        schema_version=SCHEMA_VERSION,
+                        ciphertext=sealed,
+                        updated_at=now,
+                    )
+                )
+            else:
+                row.ciphertext, row.schema_version, row.updated_at = sealed, SCHEMA_VERSION, now
+        entry = {"field": key, "old": old, "new": new, "actor": actor}
+        session.add(
+            ProfileChange(
+                customer_id=customer_id,
+                schema_version=SCHEMA_VERSION,
+                ciphertext=cipher.seal(HISTORY_AAD, _json(entry), SCHEMA_VERSION),
+                changed_at=now,
+            )
+        )
+    session.flush()
+
+
+def list_history(
+    session: Session, runtime: Runtime, customer_id: str, *, after_id: int = 0, limit: int = 50
+) -> list[ChangeView]:
+    cipher = datakeys.cipher_for(session, runtime, customer_id)
+    return [
+        open_change(cipher, row) for row in repository.changes_page(session, customer_id, after_id, limit)
+    ]
+
+
+def open_change(cipher: CustomerCipher, row: ProfileChange) -> ChangeView:
+    entry = json.loads(cipher.open(HISTORY_AAD, row.ciphertext, row.schema_version))
+    return ChangeView(
+        id=row.id,
+        field=entry["field"],
+        old=entry["old"],
+        new=entry["new"],
+        actor=entry["actor"],
+        changed_at=row.changed_at,
+    )
+
+
+def _change_login_email(session: Session, runtime: Runtime, customer_id: str, email: str | None) -> None:
+    if email is None:
+        raise InvalidProfile(
+            "the email is the login and cannot be cleared; erase the account instead",
+            errors=[{"pointer": "/body/email", "reason": "cannot be null"}],
+        )
+    index = email_index(runtime.keys.secret("blind_index"), email)
+    holder = customers.get_by_email_index(session, index)
+    if holder is not None and holder.id != customer_id:
+        raise EmailAlreadyRegistered()
+    customer = customers.get(session, customer_id)
+    assert customer is not None
+    customer.email_index = index
+
+
+def _seal_value(cipher: CustomerCipher, key: str, value: Any, source: str) -> bytes:
+    return cipher.seal(field_aad_name(key), _json({"value": value, "source": source}), SCHEMA_VERSION)
+
+
+def _open_value(cipher: CustomerCipher, row: ProfileField) -> tuple[Any, str]:
+    stored = json.loads(cipher.open(field_aad_name(row.field), row.ciphertext, row.schema_version))
+    return FIELDS[row.field].decode(_json(stored["value"])), stored["source"]
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
