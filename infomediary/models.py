@@ -4,15 +4,23 @@ from infomediary.auditors.models import Auditor
 from infomediary.customers.models import ConsumerSession, Customer, LoginFailure
 from infomediary.database import Base
 from infomediary.oauth.models import OAuthClient, RevokedToken
+from infomediary.policylog.models import PolicyLogEntry, PolicyLogNode, PolicyLogState, PolicyLogTreeHead
+from infomediary.sanctions.models import AuditFinding, SupplierSanction
 from infomediary.suppliers.models import Supplier
 
 __all__ = [
+    "AuditFinding",
     "Auditor",
     "Base",
     "ConsumerSession",
     "Customer",
     "LoginFailure",
     "OAuthClient",
+    "PolicyLogEntry",
+    "PolicyLogNode",
+    "PolicyLogState",
+    "PolicyLogTreeHead",
     "RevokedToken",
     "Supplier",
+    "SupplierSanction",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,14 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=30, ge=1)
 
+    log_origin: str | None = Field(
+        default=None,
+        description="Origin line of policy-log checkpoints; defaults to '<issuer host>/policy-log'.",
+    )
+    log_tree_head_interval_seconds: int = Field(
+        default=30, ge=0, description="A new tree head is signed on demand only if the last is this old."
+    )
+
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted.")
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True)
@@ -58,6 +67,13 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_keys_dir(self) -> Path:
         return self.keys_dir if self.keys_dir is not None else self.data_dir / "keys"
+
+    @cached_property
+    def resolved_log_origin(self) -> str:
+        if self.log_origin:
+            return self.log_origin
+        host = urlsplit(self.issuer).netloc or "infomediary.local"
+        return f"{host}/policy-log"
 
     @property
     def is_sqlite(self) -> bool:
