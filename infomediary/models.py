@@ -1,6 +1,15 @@
 """Imports every table so that Alembic and the drift check see one complete metadata."""
 
 from infomediary.auditors.models import Auditor
+from infomediary.consents.models import (
+    ConsentEventRow,
+    ConsentRecordRow,
+    PrivacySignalRow,
+    StandingTermRow,
+    SupplierPolicyRow,
+    SupplierPseudonymRow,
+    SupplierRequestRow,
+)
 from infomediary.customers.models import ConsumerSession, Customer, LoginFailure
 from infomediary.database import Base
 from infomediary.oauth.models import OAuthClient, RevokedToken
@@ -12,6 +21,8 @@ __all__ = [
     "AuditFinding",
     "Auditor",
     "Base",
+    "ConsentEventRow",
+    "ConsentRecordRow",
     "ConsumerSession",
     "Customer",
     "LoginFailure",
@@ -20,7 +31,12 @@ __all__ = [
     "PolicyLogNode",
     "PolicyLogState",
     "PolicyLogTreeHead",
+    "PrivacySignalRow",
     "RevokedToken",
+    "StandingTermRow",
     "Supplier",
+    "SupplierPolicyRow",
+    "SupplierPseudonymRow",
+    "SupplierRequestRow",
     "SupplierSanction",
 ]

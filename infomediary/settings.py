@@ -54,6 +54,12 @@ class Settings(BaseSettings):
         default=30, ge=0, description="A new tree head is signed on demand only if the last is this old."
     )
 
+    controller_name: str = Field(default="Infomediary", description="The PII controller named on receipts.")
+    controller_email: str = Field(
+        default="privacy@infomediary.invalid", description="Contact address named on consent receipts."
+    )
+    receipt_jurisdiction: str = Field(default="EU", description="Jurisdiction named on consent receipts.")
+
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted.")
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True)
