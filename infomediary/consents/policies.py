@@ -21,7 +21,7 @@ from consent.records import Actor, ConsentEvent, ConsentRecord, ConsentState, tr
 from infomediary.consents import repository
 from infomediary.consents.models import ConsentRecordRow, SupplierPolicyRow, SupplierRequestRow
 from infomediary.consents.requests import ORIGIN_POLICY_CHANGE, PENDING
-from infomediary.consents.service import record_changes
+from infomediary.consents.service import floors, record_changes
 from infomediary.database import utcnow
 from infomediary.ids import new_id
 from infomediary.policylog import kinds
@@ -170,3 +170,8 @@ def current(session: Session, supplier_id: str) -> PolicyView | None:
 
 def history(session: Session, supplier_id: str) -> list[PolicyView]:
     return [view(r) for r in repository.policy_history(session, supplier_id)]
+
+
+def current_views(session: Session, supplier_ids: set[str]) -> dict[str, PolicyView]:
+    """The current policy of each of these suppliers that published one (for the consumer's portfolio)."""
+    return {s: view(r) for s, r in floors(session, supplier_ids).items()}

@@ -99,11 +99,14 @@ def record_changes(
     receipt: tuple[str, str] | None = None,
 ) -> None:
     """Store new record states, their events (with the receipt issued, if any) and their log entries."""
-    for row, record, event in changes:
+    for row, record, _ in changes:
         if row is None:
             session.add(repository.new_row(record))
         else:
             repository.apply_record(row, record)
+    # Records first: without ORM relationships the unit of work does not order inserts by foreign key.
+    session.flush()
+    for _, record, event in changes:
         session.add(
             ConsentEventRow(
                 record_id=record.record_id,
