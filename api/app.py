@@ -10,13 +10,19 @@ from fastapi import FastAPI
 
 from api import problems
 from api.accounts.endpoints import router as accounts_router
+from api.gpc import GpcDep
+from api.gpc import router as gpc_router
+from api.me.consents import router as consents_router
 from api.me.endpoints import router as me_router
+from api.me.inbox import router as inbox_router
 from api.me.profile import router as profile_router
 from api.me.rights import router as rights_router
 from api.middleware import BodyLimitMiddleware, Metrics, ObservabilityMiddleware
 from api.oauth.endpoints import router as oauth_router
 from api.operations import router as operations_router
+from api.requests.endpoints import router as requests_router
 from api.supplier.endpoints import router as supplier_router
+from api.supplier.policy import router as supplier_policy_router
 from infomediary.logs import configure_logging
 from infomediary.oauth.bearer import BearerAuthenticator
 from infomediary.runtime import Runtime
@@ -60,13 +66,18 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.state.metrics = Metrics()
 
     problems.install(app)
+    app.include_router(accounts_router)
+    # Sec-GPC: 1 on any consumer route records the customer's opt-out of sale and sharing.
+    for router in (me_router, profile_router, rights_router):
+        app.include_router(router, dependencies=[GpcDep])
     for router in (
-        accounts_router,
-        me_router,
-        profile_router,
-        rights_router,
+        consents_router,
+        inbox_router,
         oauth_router,
+        gpc_router,
         supplier_router,
+        supplier_policy_router,
+        requests_router,
         operations_router,
     ):
         app.include_router(router)

@@ -18,6 +18,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc.jwk import ECKey, KeySet
 
 from vault import DataKeyCache, LocalErasureKeyStore, LocalKeyring, Vault, VaultError
@@ -27,6 +28,7 @@ SIGNING_FILE = "signing.json"
 # The vault's key-encryption keys (LocalKeyring) and per-customer erasure keys (LocalErasureKeyStore).
 KEYRING_FILE = "keyring.json"
 ERASURE_KEYS_FILE = "erasure_keys.sqlite3"
+LOG_SIGNING_FILE = "log-signing.pem"  # Ed25519, signs policy-log tree heads (C2SP signed notes)
 # Purposes of the independent HMAC secrets; a new purpose gets its own key, never a reuse.
 SECRET_NAMES = ("blind_index", "throttle", "log_pseudonym", "supplier_pseudonym")
 
@@ -102,6 +104,7 @@ class KeyMaterial:
         self._signing_mtime: float | None = None
         self._verification_keys: KeySet | None = None
         self._current_jwk: KeySet | None = None
+        self._log_signing: Ed25519PrivateKey | None = None
 
     # -- creation -------------------------------------------------------------------------------------
     def ensure(self) -> bool:
@@ -131,8 +134,15 @@ class KeyMaterial:
         # Both create their file (private) when it is missing.
         LocalKeyring(self.keyring_path)
         LocalErasureKeyStore(self.erasure_keys_path)
+        if not (self.directory / LOG_SIGNING_FILE).exists():
+            pem = Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+            write_private_file(self.directory / LOG_SIGNING_FILE, pem)
+            created = True
         self._secrets = None
         self._signing = None
+        self._log_signing = None
         return created
 
     # -- vault ----------------------------------------------------------------------------------------
@@ -157,6 +167,22 @@ class KeyMaterial:
             )
         except VaultError as exc:
             raise KeyMaterialError(str(exc)) from exc
+
+    # -- policy-log signing key -------------------------------------------------------------------------
+    def log_signing_key(self) -> Ed25519PrivateKey:
+        """The Ed25519 key that signs policy-log checkpoints; separate from the token keys on purpose."""
+        if self._log_signing is None:
+            path = self.directory / LOG_SIGNING_FILE
+            try:
+                key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            except FileNotFoundError as exc:
+                raise KeyMaterialError(f"missing key file {path}; run `infomediary init`") from exc
+            except (OSError, ValueError) as exc:
+                raise KeyMaterialError(f"cannot read key file {path}: {exc.__class__.__name__}") from exc
+            if not isinstance(key, Ed25519PrivateKey):
+                raise KeyMaterialError(f"{path} is not an Ed25519 key")
+            self._log_signing = key
+        return self._log_signing
 
     # -- secrets --------------------------------------------------------------------------------------
     def secret(self, name: str) -> bytes:

@@ -1,9 +1,19 @@
 """Imports every table so that Alembic and the drift check see one complete metadata."""
 
 from infomediary.auditors.models import Auditor
+from infomediary.consents.models import (
+    ConsentEventRow,
+    ConsentRecordRow,
+    PrivacySignalRow,
+    StandingTermRow,
+    SupplierPolicyRow,
+    SupplierPseudonymRow,
+    SupplierRequestRow,
+)
 from infomediary.customers.models import ConsumerSession, Customer, LoginFailure
 from infomediary.database import Base
 from infomediary.oauth.models import OAuthClient, RevokedToken
+from infomediary.policylog.models import PolicyLogEntry, PolicyLogNode, PolicyLogState, PolicyLogTreeHead
 from infomediary.profiles.models import (
     ActivityRecord,
     CustomerKey,
@@ -11,20 +21,34 @@ from infomediary.profiles.models import (
     ProfileChange,
     ProfileField,
 )
+from infomediary.sanctions.models import AuditFinding, SupplierSanction
 from infomediary.suppliers.models import Supplier
 
 __all__ = [
     "ActivityRecord",
+    "AuditFinding",
     "Auditor",
     "Base",
+    "ConsentEventRow",
+    "ConsentRecordRow",
     "ConsumerSession",
     "Customer",
     "CustomerKey",
     "LoginFailure",
     "OAuthClient",
+    "PolicyLogEntry",
+    "PolicyLogNode",
+    "PolicyLogState",
+    "PolicyLogTreeHead",
+    "PrivacySignalRow",
     "ProcessingRestriction",
     "ProfileChange",
     "ProfileField",
     "RevokedToken",
+    "StandingTermRow",
     "Supplier",
+    "SupplierPolicyRow",
+    "SupplierPseudonymRow",
+    "SupplierRequestRow",
+    "SupplierSanction",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,6 +59,20 @@ class Settings(BaseSettings):
         default=500, ge=1, le=100_000, description="Data keys rewrapped per transaction."
     )
 
+    log_origin: str | None = Field(
+        default=None,
+        description="Origin line of policy-log checkpoints; defaults to '<issuer host>/policy-log'.",
+    )
+    log_tree_head_interval_seconds: int = Field(
+        default=30, ge=0, description="A new tree head is signed on demand only if the last is this old."
+    )
+
+    controller_name: str = Field(default="Infomediary", description="The PII controller named on receipts.")
+    controller_email: str = Field(
+        default="privacy@infomediary.invalid", description="Contact address named on consent receipts."
+    )
+    receipt_jurisdiction: str = Field(default="EU", description="Jurisdiction named on consent receipts.")
+
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted.")
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True)
@@ -71,6 +86,13 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_keys_dir(self) -> Path:
         return self.keys_dir if self.keys_dir is not None else self.data_dir / "keys"
+
+    @cached_property
+    def resolved_log_origin(self) -> str:
+        if self.log_origin:
+            return self.log_origin
+        host = urlsplit(self.issuer).netloc or "infomediary.local"
+        return f"{host}/policy-log"
 
     @property
     def is_sqlite(self) -> bool:

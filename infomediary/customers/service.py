@@ -23,6 +23,9 @@ from infomediary.customers.errors import (
 from infomediary.customers.models import ConsumerSession, Customer
 from infomediary.database import utcnow
 from infomediary.ids import new_id
+from infomediary.policylog import kinds as log_kinds
+from infomediary.policylog.service import append as log_append
+from infomediary.policylog.service import log_pseudonym
 from infomediary.profiles import datakeys
 from infomediary.profiles import service as profiles
 from infomediary.runtime import Runtime
@@ -62,6 +65,9 @@ def register(session: Session, runtime: Runtime, *, email: str, password: str) -
     [cipher] = datakeys.create(session, runtime, [customer.id])
     profiles.update_profile(
         session, runtime, customer.id, {"email": email}, actor="registration", cipher=cipher
+    )
+    log_append(
+        session, {"kind": log_kinds.ACCOUNT_REGISTERED, "subject": log_pseudonym(runtime, customer.id)}
     )
     return AccountView(customer_id=customer.id, created_at=customer.created_at)
 

@@ -6,7 +6,10 @@ one thing, while the app can still map each kind to its own HTTP status.
 
 from __future__ import annotations
 
-__all__ = ["CheckpointError", "EntryError", "PolicyLogError", "ProofError"]
+# A leaf module with no imports of its own: the Merkle core stays free of the app's machinery.
+from infomediary.errors import DomainError
+
+__all__ = ["BadLogRange", "CheckpointError", "EntryError", "PolicyLogError", "ProofError"]
 
 
 class PolicyLogError(ValueError):
@@ -23,3 +26,12 @@ class CheckpointError(PolicyLogError):
 
 class EntryError(PolicyLogError):
     """A log entry is not representable as (or is not) canonical JSON."""
+
+
+# Refusals of the policy-log service, rendered as problem+json by the api layer.
+
+
+class BadLogRange(DomainError):
+    status = 400
+    slug = "bad-log-range"
+    title = "The requested range or tree size is not in the log"

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from infomediary.ids import new_id
 from infomediary.oauth.credentials import ClientCredentials, create_client
 from infomediary.oauth.models import ClientKind
+from infomediary.policylog import kinds as log_kinds
+from infomediary.policylog.service import append as log_append
 from infomediary.settings import SUPPLIER_SCOPES
 from infomediary.suppliers.errors import SupplierNameTaken, SupplierNotFound, UnknownScope
 from infomediary.suppliers.models import Supplier, SupplierStatus
@@ -43,6 +45,7 @@ def add(session: Session, *, name: str, scopes: Sequence[str]) -> tuple[Supplier
     supplier = Supplier(id=new_id("sup"), name=name)
     session.add(supplier)
     session.flush()
+    log_append(session, {"kind": log_kinds.SUPPLIER_REGISTERED, "supplier_id": supplier.id})
     credentials = create_client(session, kind=ClientKind.SUPPLIER, owner_id=supplier.id, scopes=list(scopes))
     return _view(supplier), credentials
 
@@ -64,6 +67,14 @@ def set_status(session: Session, name_or_id: str, status: SupplierStatus) -> Sup
     supplier = find(session, name_or_id)
     supplier.status = status.value
     session.flush()
+    log_append(
+        session,
+        {
+            "kind": log_kinds.SUPPLIER_STATUS_CHANGED,
+            "supplier_id": supplier.id,
+            "details": {"status": status.value},
+        },
+    )
     return _view(supplier)
 
 

@@ -1,0 +1,52 @@
+"""Global Privacy Control: the `/.well-known/gpc.json` resource, and the `Sec-GPC: 1` request header, which
+records the calling consumer's opt-out of sale and sharing (logged with it, in one transaction)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import READ_METHODS, RuntimeDep, SessionDep
+from api.me.auth import CurrentConsumer
+from infomediary.consents import gpc
+from infomediary.database import unit_of_work
+from infomediary.runtime import Runtime
+
+# The date this service started honouring the signal as documented here (GPC spec, section 3.2).
+GPC_LAST_UPDATE = "2026-11-23"
+
+router = APIRouter(tags=["oauth"])
+
+
+@router.get("/.well-known/gpc.json", summary="Global Privacy Control support (GPC specification)")
+def gpc_support() -> dict[str, object]:
+    return {"gpc": True, "lastUpdate": GPC_LAST_UPDATE}
+
+
+async def record_gpc(
+    request: Request,
+    consumer: CurrentConsumer,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    sec_gpc: Annotated[str | None, Header(alias="Sec-GPC", include_in_schema=False)] = None,
+) -> None:
+    """Consumer routes depend on this: `Sec-GPC: 1` is an opt-out of sale and sharing (DESIGN, rule 3)."""
+    if sec_gpc is None or sec_gpc.strip() != "1":
+        return  # the common case costs no thread hop
+    await run_in_threadpool(_record, request.method, session, runtime, consumer.customer_id)
+
+
+def _record(method: str, session: Session, runtime: Runtime, customer_id: str) -> None:
+    if method in READ_METHODS:
+        # A read request's session must not write (autocommit on PostgreSQL, no write lock taken on SQLite):
+        # the signal, with its log entry, gets a transaction of its own. It stands whatever the request does.
+        with unit_of_work(runtime.session_factory) as own:
+            gpc.record_signal(own, runtime, customer_id)
+    else:
+        gpc.record_signal(session, runtime, customer_id)
+
+
+GpcDep = Depends(record_gpc)

@@ -1,0 +1,163 @@
+"""The consumer's consent portfolio and standing terms: one view across suppliers, grant, refuse, withdraw
+one or all (in force before the response: the request's transaction commits first), receipts, history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
+
+from api.deps import RuntimeDep, SessionDep
+from api.gpc import GpcDep
+from api.me import consent_views
+from api.me.auth import CurrentConsumer
+from api.me.consent_schemas import (
+    ConsentAnswer,
+    ConsentChange,
+    ConsentPage,
+    EventRead,
+    ReceiptRead,
+    TermRead,
+    TermsIn,
+    TermsRead,
+    WithdrawAllRead,
+)
+from api.problems import problem_responses
+from consent.records import ConsentState
+from infomediary.consents import service, terms
+from infomediary.database import utcnow
+
+router = APIRouter(
+    prefix="/v1/me", tags=["consumer"], responses=problem_responses(401), dependencies=[GpcDep]
+)
+RecordId = Annotated[str, Path(min_length=1, max_length=40)]
+
+
+def _change(session: SessionDep, change: service.Change) -> ConsentChange:
+    [consent] = consent_views.consents(session, [change.record], utcnow())
+    return ConsentChange(consent=consent, receipt_id=change.receipt_id, receipt=change.receipt)
+
+
+@router.get("/consents", response_model=ConsentPage, summary="Every consent, across all suppliers")
+def list_consents(
+    consumer: CurrentConsumer,
+    session: SessionDep,
+    cursor: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> ConsentPage:
+    records, next_cursor = service.list_records(session, consumer.customer_id, cursor=cursor, limit=limit)
+    return ConsentPage(items=consent_views.consents(session, records, utcnow()), next_cursor=next_cursor)
+
+
+@router.post(
+    "/consents",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ConsentChange,
+    responses=problem_responses(404, 409, 413, 422),
+    summary="Grant or refuse a consent (supplier or `*`, purpose, category or `*`); returns a signed receipt",
+)
+def answer_consent(
+    body: ConsentAnswer, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
+) -> ConsentChange:
+    [change] = service.answer(
+        session,
+        runtime,
+        consumer.customer_id,
+        state=ConsentState.GIVEN if body.decision == "grant" else ConsentState.REFUSED,
+        supplier_id=None if body.supplier_id == "*" else body.supplier_id,
+        purpose=body.purpose,
+        categories=[None if body.category == "*" else body.category],
+        expires_at=body.expires_at,
+        price=body.price,
+    )
+    return _change(session, change)
+
+
+@router.post(
+    "/consents/withdraw-all",
+    response_model=WithdrawAllRead,
+    summary="Withdraw every consent in force, in one call; one receipt lists them all",
+)
+def withdraw_all(consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep) -> WithdrawAllRead:
+    done = service.withdraw_all(session, runtime, consumer.customer_id)
+    return WithdrawAllRead(withdrawn=done.count, receipt_id=done.receipt_id, receipt=done.receipt)
+
+
+@router.post(
+    "/consents/{record_id}/withdraw",
+    response_model=ConsentChange,
+    responses=problem_responses(404, 409),
+    summary="Withdraw one consent; in force before this response returns",
+)
+def withdraw(
+    record_id: RecordId, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
+) -> ConsentChange:
+    return _change(session, service.withdraw(session, runtime, consumer.customer_id, record_id))
+
+
+@router.get(
+    "/consents/{record_id}/receipt",
+    response_model=ReceiptRead,
+    responses=problem_responses(404),
+    summary="The latest signed receipt for this consent",
+)
+def receipt(record_id: RecordId, consumer: CurrentConsumer, session: SessionDep) -> ReceiptRead:
+    receipt_id, jws = service.latest_receipt(session, consumer.customer_id, record_id)
+    return ReceiptRead(receipt_id=receipt_id, receipt=jws)
+
+
+@router.get(
+    "/consents/{record_id}/events",
+    response_model=list[EventRead],
+    responses=problem_responses(404),
+    summary="The append-only history of this consent",
+)
+def events(record_id: RecordId, consumer: CurrentConsumer, session: SessionDep) -> list[EventRead]:
+    return [
+        EventRead(
+            from_state=e.from_state,
+            to_state=e.to_state,
+            at=e.at,
+            actor=e.actor,
+            reason=e.reason,
+            receipt_id=e.receipt_id,
+        )
+        for e in service.events(session, consumer.customer_id, record_id)
+    ]
+
+
+def _terms(views: list[terms.TermView]) -> TermsRead:
+    return TermsRead(
+        terms=[
+            TermRead(
+                id=t.id,
+                kind=t.kind,
+                category=t.category,
+                purpose=t.purpose,
+                credits=t.credits,
+                created_at=t.created_at,
+            )
+            for t in views
+        ]
+    )
+
+
+@router.get("/terms", response_model=TermsRead, summary="Standing terms the broker enforces for you")
+def read_terms(consumer: CurrentConsumer, session: SessionDep) -> TermsRead:
+    return _terms(terms.list_terms(session, consumer.customer_id))
+
+
+@router.put(
+    "/terms",
+    response_model=TermsRead,
+    responses=problem_responses(413, 422),
+    summary="Replace your standing terms (they override grants)",
+)
+def replace_terms(body: TermsIn, consumer: CurrentConsumer, session: SessionDep) -> TermsRead:
+    specs = [terms.TermSpec(t.kind, t.category, t.purpose, t.credits) for t in body.terms]
+    return _terms(terms.replace_terms(session, consumer.customer_id, specs))
+
+
+@router.delete("/terms", status_code=status.HTTP_204_NO_CONTENT, summary="Remove all standing terms")
+def clear_terms(consumer: CurrentConsumer, session: SessionDep) -> None:
+    terms.clear_terms(session, consumer.customer_id)

@@ -1,0 +1,91 @@
+"""The consumer's inbox of supplier requests (accept or refuse), and the pseudonyms suppliers know them by."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
+
+from api.deps import RuntimeDep, SessionDep
+from api.gpc import GpcDep
+from api.me import consent_views
+from api.me.auth import CurrentConsumer
+from api.me.consent_schemas import (
+    InboxAnswer,
+    InboxPage,
+    PseudonymIssue,
+    PseudonymRead,
+    PseudonymsRead,
+)
+from api.problems import problem_responses
+from infomediary import pseudonyms
+from infomediary.consents import requests
+
+router = APIRouter(
+    prefix="/v1/me", tags=["consumer"], responses=problem_responses(401), dependencies=[GpcDep]
+)
+RequestId = Annotated[str, Path(min_length=1, max_length=40)]
+
+
+@router.get("/inbox", response_model=InboxPage, summary="Requests waiting for your answer")
+def inbox(
+    consumer: CurrentConsumer,
+    session: SessionDep,
+    cursor: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> InboxPage:
+    views, next_cursor = requests.inbox(session, consumer.customer_id, cursor=cursor, limit=limit)
+    return InboxPage(items=consent_views.inbox_items(session, views), next_cursor=next_cursor)
+
+
+@router.post(
+    "/inbox/{request_id}/accept",
+    response_model=InboxAnswer,
+    responses=problem_responses(404, 409),
+    summary="Accept: grants what was asked, with a signed receipt",
+)
+def accept(
+    request_id: RequestId, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
+) -> InboxAnswer:
+    view, changes = requests.accept(session, runtime, consumer.customer_id, request_id)
+    [item] = consent_views.inbox_items(session, [view])
+    return InboxAnswer(item=item, receipt_id=changes[0].receipt_id, receipt=changes[0].receipt)
+
+
+@router.post(
+    "/inbox/{request_id}/refuse",
+    response_model=InboxAnswer,
+    responses=problem_responses(404, 409),
+    summary="Refuse the request",
+)
+def refuse(request_id: RequestId, consumer: CurrentConsumer, session: SessionDep) -> InboxAnswer:
+    [item] = consent_views.inbox_items(session, [requests.refuse(session, consumer.customer_id, request_id)])
+    return InboxAnswer(item=item)
+
+
+def _pseudonym(p: pseudonyms.IssuedPseudonym) -> PseudonymRead:
+    return PseudonymRead(
+        supplier_id=p.supplier_id, supplier_name=p.supplier_name, pseudonym=p.pseudonym, issued_at=p.issued_at
+    )
+
+
+@router.get(
+    "/pseudonyms", response_model=PseudonymsRead, summary="Which supplier knows you by which pseudonym"
+)
+def list_pseudonyms(consumer: CurrentConsumer, session: SessionDep) -> PseudonymsRead:
+    return PseudonymsRead(
+        pseudonyms=[_pseudonym(p) for p in pseudonyms.issued_to_suppliers(session, consumer.customer_id)]
+    )
+
+
+@router.post(
+    "/pseudonyms",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PseudonymRead,
+    responses=problem_responses(404, 422),
+    summary="Hand your pseudonym to one supplier (so it can send you requests)",
+)
+def issue_pseudonym(
+    body: PseudonymIssue, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
+) -> PseudonymRead:
+    return _pseudonym(pseudonyms.issue(session, runtime, body.supplier_id, consumer.customer_id))

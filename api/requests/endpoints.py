@@ -1,0 +1,79 @@
+"""Supplier requests: ask a pseudonymous customer for categories for a purpose; poll the answer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Security, status
+
+from api.bearer import supplier
+from api.deps import RuntimeDep, SessionDep
+from api.problems import problem_responses
+from api.requests.schemas import RequestIn, RequestRead
+from consent.catalog import Category
+from infomediary import pseudonyms
+from infomediary.consents import requests
+from infomediary.oauth.bearer import Principal
+from infomediary.runtime import Runtime
+
+router = APIRouter(prefix="/v1/requests", tags=["supplier"], responses=problem_responses(401, 403))
+RequestId = Annotated[str, Path(min_length=1, max_length=40)]
+
+
+def _read(runtime: Runtime, view: requests.RequestView, customer_id: str) -> RequestRead:
+    return RequestRead(
+        id=view.id,
+        pseudonym=pseudonyms.pseudonym(runtime, view.supplier_id, customer_id),
+        purpose=view.purpose,
+        categories=[Category(c) for c in view.categories],
+        release_kind=view.release_kind,
+        price_offered=view.price_offered,
+        expires_at=view.expires_at,
+        status=view.status,
+        created_at=view.created_at,
+        answered_at=view.answered_at,
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RequestRead,
+    responses=problem_responses(404, 409, 413, 422),
+    summary="Ask a customer (by pseudonym) for access; standing terms may refuse at once",
+)
+def create_request(
+    body: RequestIn,
+    caller: Annotated[Principal, Security(supplier, scopes=["requests:write"])],
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> RequestRead:
+    view = requests.create(
+        session,
+        runtime,
+        caller.owner_id,
+        pseudonym=body.pseudonym,
+        purpose=body.purpose,
+        categories=frozenset(body.categories),
+        release_kind=body.release_kind,
+        price_offered=body.price_offered,
+        expires_at=body.expires_at,
+    )
+    _, customer_id = requests.for_supplier(session, caller.owner_id, view.id)
+    return _read(runtime, view, customer_id)
+
+
+@router.get(
+    "/{request_id}",
+    response_model=RequestRead,
+    responses=problem_responses(404),
+    summary="The status of one of your requests",
+)
+def read_request(
+    request_id: RequestId,
+    caller: Annotated[Principal, Security(supplier, scopes=["requests:write"])],
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> RequestRead:
+    view, customer_id = requests.for_supplier(session, caller.owner_id, request_id)
+    return _read(runtime, view, customer_id)

@@ -1,0 +1,1 @@
+"""Consents wired to customers and suppliers: storage, services, receipts, policies, terms, the inbox, GPC."""

@@ -1,0 +1,63 @@
+"""The decision point as the broker calls it: load one customer's consents, terms and context, decide, log.
+
+`decide_for` is the only function that answers "may this supplier use this customer's data" for one
+customer; it appends the decision to the policy log in the caller's transaction, so a release and its
+decision commit or roll back together (non-negotiable 2). The set-based form for many customers at once
+is `set_filter.permitted_customers`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from consent.catalog import Category, Purpose, ReleaseKind
+from consent.decision import Decision, DecisionRequest, SupplierQuery, decide
+from infomediary.consents import repository
+from infomediary.consents.context import customer_context
+from infomediary.consents.entries import decision_entry
+from infomediary.database import utcnow
+from infomediary.policylog.service import append as log_append
+from infomediary.runtime import Runtime
+
+
+def supplier_query(
+    session: Session,
+    *,
+    supplier_id: str,
+    purpose: Purpose,
+    categories: Iterable[Category],
+    release_kind: ReleaseKind,
+    offered_price: int = 0,
+    now: datetime | None = None,
+) -> SupplierQuery:
+    """A query with the supplier's strikes read from storage (so no caller can forget or fake them)."""
+    return SupplierQuery(
+        supplier_id=supplier_id,
+        purpose=purpose,
+        categories=frozenset(categories),
+        release_kind=release_kind,
+        now=now or utcnow(),
+        supplier_strikes=repository.strikes(session, supplier_id),
+        offered_price=offered_price,
+    )
+
+
+def decide_for(session: Session, runtime: Runtime, customer_id: str, query: SupplierQuery) -> Decision:
+    """Decide `query` for one customer and log the decision in the same transaction."""
+    decision = evaluate(session, customer_id, query)
+    log_append(session, decision_entry(runtime, customer_id, query, decision))
+    return decision
+
+
+def evaluate(session: Session, customer_id: str, query: SupplierQuery) -> Decision:
+    """The decision without logging it: for previews the customer asks for, never for a release."""
+    context = customer_context(session, customer_id, query.now)
+    portfolio = repository.load_portfolio(
+        session, customer_id, supplier_id=query.supplier_id, purpose=query.purpose
+    )
+    terms = repository.load_terms(session, customer_id)
+    policy = repository.policy_in_force(session, query.supplier_id, query.now)
+    return decide(DecisionRequest(context, query), portfolio, terms, policy)

@@ -1,0 +1,199 @@
+"""Queries of the consent tables and the translation between rows and the `consent` library's values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from consent.catalog import Category, Purpose
+from consent.policy import PolicyInForce, SupplierPolicy
+from consent.records import ALL_CATEGORIES, ALL_SUPPLIERS, ConsentPortfolio, ConsentRecord, ConsentState
+from consent.terms import (
+    MinPrice,
+    NeverCategory,
+    NeverPurpose,
+    OnlyUnstruckSuppliers,
+    StandingTerm,
+    StandingTerms,
+)
+from infomediary.consents.models import (
+    ConsentRecordRow,
+    PrivacySignalRow,
+    StandingTermRow,
+    SupplierPolicyRow,
+)
+from infomediary.sanctions.models import SanctionKind, SupplierSanction
+
+# Standing-term kinds as stored.
+NEVER_CATEGORY = "never_category"
+NEVER_PURPOSE = "never_purpose"
+MIN_PRICE = "min_price"
+ONLY_UNSTRUCK_SUPPLIERS = "only_unstruck_suppliers"
+
+
+def to_record(row: ConsentRecordRow) -> ConsentRecord:
+    return ConsentRecord(
+        record_id=row.id,
+        customer_id=row.customer_id,
+        supplier=ALL_SUPPLIERS if row.supplier_id is None else row.supplier_id,
+        purpose=Purpose(row.purpose),
+        category=ALL_CATEGORIES if row.category is None else Category(row.category),
+        state=ConsentState(row.state),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        policy_version=row.policy_version,
+        expires_at=row.expires_at,
+        price=row.price,
+    )
+
+
+def apply_record(row: ConsentRecordRow, record: ConsentRecord) -> None:
+    """Copy the mutable fields of `record` (the result of a transition) onto its row."""
+    row.state = record.state.value
+    row.updated_at = record.updated_at
+    row.policy_version = record.policy_version
+    row.expires_at = record.expires_at
+    row.price = record.price
+
+
+def new_row(record: ConsentRecord) -> ConsentRecordRow:
+    return ConsentRecordRow(
+        id=record.record_id,
+        customer_id=record.customer_id,
+        supplier_id=None if record.supplier is ALL_SUPPLIERS else record.supplier,
+        purpose=record.purpose.value,
+        category=None if record.category is ALL_CATEGORIES else record.category.value,
+        state=record.state.value,
+        expires_at=record.expires_at,
+        price=record.price,
+        policy_version=record.policy_version,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )
+
+
+def record_rows(
+    session: Session, customer_id: str, *, supplier_id: str | None = None, purpose: Purpose | None = None
+) -> Sequence[ConsentRecordRow]:
+    """The customer's records; with a supplier and purpose, only those that can match such a request."""
+    query = select(ConsentRecordRow).where(ConsentRecordRow.customer_id == customer_id)
+    if supplier_id is not None:
+        query = query.where(
+            or_(ConsentRecordRow.supplier_id == supplier_id, ConsentRecordRow.supplier_id.is_(None))
+        )
+    if purpose is not None:
+        query = query.where(ConsentRecordRow.purpose == purpose.value)
+    return session.scalars(query.order_by(ConsentRecordRow.id)).all()
+
+
+def load_portfolio(
+    session: Session, customer_id: str, *, supplier_id: str | None = None, purpose: Purpose | None = None
+) -> ConsentPortfolio:
+    rows = record_rows(session, customer_id, supplier_id=supplier_id, purpose=purpose)
+    return ConsentPortfolio.of(customer_id, (to_record(r) for r in rows))
+
+
+def find_scope(
+    session: Session, customer_id: str, supplier_id: str | None, purpose: Purpose, category: Category | None
+) -> ConsentRecordRow | None:
+    """The record of exactly this (supplier, purpose, category) scope, wildcards as NULL."""
+    supplier_match = (
+        ConsentRecordRow.supplier_id.is_(None)
+        if supplier_id is None
+        else ConsentRecordRow.supplier_id == supplier_id
+    )
+    category_match = (
+        ConsentRecordRow.category.is_(None)
+        if category is None
+        else ConsentRecordRow.category == category.value
+    )
+    return session.scalars(
+        select(ConsentRecordRow)
+        .where(
+            ConsentRecordRow.customer_id == customer_id,
+            ConsentRecordRow.purpose == purpose.value,
+            supplier_match,
+            category_match,
+        )
+        .order_by(ConsentRecordRow.updated_at.desc())
+        .limit(1)
+    ).first()
+
+
+def to_term(row: StandingTermRow) -> StandingTerm:
+    if row.kind == NEVER_CATEGORY and row.category is not None:
+        return NeverCategory(row.id, Category(row.category))
+    if row.kind == NEVER_PURPOSE and row.purpose is not None:
+        return NeverPurpose(row.id, Purpose(row.purpose))
+    if row.kind == MIN_PRICE and row.credits is not None:
+        return MinPrice(row.id, row.credits, None if row.category is None else Category(row.category))
+    if row.kind == ONLY_UNSTRUCK_SUPPLIERS:
+        return OnlyUnstruckSuppliers(row.id)
+    raise ValueError(f"malformed standing term {row.id}")
+
+
+def term_rows(session: Session, customer_id: str) -> Sequence[StandingTermRow]:
+    return session.scalars(
+        select(StandingTermRow)
+        .where(StandingTermRow.customer_id == customer_id)
+        .order_by(StandingTermRow.created_at, StandingTermRow.id)
+    ).all()
+
+
+def load_terms(session: Session, customer_id: str) -> StandingTerms:
+    return StandingTerms.of(customer_id, (to_term(r) for r in term_rows(session, customer_id)))
+
+
+def to_policy(row: SupplierPolicyRow) -> SupplierPolicy:
+    return SupplierPolicy(
+        supplier_id=row.supplier_id,
+        version=row.version,
+        purposes=frozenset(Purpose(p) for p in row.purposes),
+        categories=frozenset(Category(c) for c in row.categories),
+        published_at=row.published_at,
+        policy_url=row.policy_url,
+    )
+
+
+def current_policy_row(session: Session, supplier_id: str) -> SupplierPolicyRow | None:
+    return session.scalars(
+        select(SupplierPolicyRow)
+        .where(SupplierPolicyRow.supplier_id == supplier_id)
+        .order_by(SupplierPolicyRow.version.desc())
+        .limit(1)
+    ).first()
+
+
+def policy_history(session: Session, supplier_id: str) -> Sequence[SupplierPolicyRow]:
+    return session.scalars(
+        select(SupplierPolicyRow)
+        .where(SupplierPolicyRow.supplier_id == supplier_id)
+        .order_by(SupplierPolicyRow.version.desc())
+    ).all()
+
+
+def policy_in_force(session: Session, supplier_id: str, now: datetime) -> PolicyInForce:
+    """The supplier's current policy; a supplier that published none declares nothing (every use denied)."""
+    row = current_policy_row(session, supplier_id)
+    if row is None:
+        return PolicyInForce(SupplierPolicy(supplier_id, 1, frozenset(), frozenset(), now), 1)
+    return PolicyInForce(to_policy(row), row.consent_floor_version)
+
+
+def privacy_signal(session: Session, customer_id: str) -> PrivacySignalRow | None:
+    return session.get(PrivacySignalRow, customer_id)
+
+
+def strikes(session: Session, supplier_id: str) -> int:
+    """Strikes recorded against the supplier by auditors (the "only suppliers without strikes" term)."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(SupplierSanction)
+        .where(
+            SupplierSanction.supplier_id == supplier_id, SupplierSanction.kind == SanctionKind.STRIKE.value
+        )
+    )
+    return int(count or 0)

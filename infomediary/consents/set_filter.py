@@ -1,0 +1,172 @@
+"""The set-based form of `decide()`: one SQL statement that selects every customer a query permits.
+
+The broker's audience queries apply the decision to hundreds of thousands of customers at once; deciding
+them one by one would not scale. This module compiles `consent.decision.plan()` (the customer-independent
+part of a query) into a `SELECT customers.id`, applying rules 1-6 of `consent.decision` in set form:
+
+* terms: customers with a matching "never purpose", "never category", "no struck suppliers" or unmet
+  minimum-price term are excluded (one `NOT IN`);
+* records, per asked category: the in-force candidate records (the four scopes of the plan) are grouped by
+  customer, and conditional aggregates per specificity level find the deciding level, whether a "no" sits
+  there, the latest grant there against the latest broader "no", and the grants that survive GPC and the
+  identity and sensitive-data rules, with their highest price;
+* a category whose default permits excludes the customers whose records deny it (`NOT IN`); one whose
+  default denies keeps only the customers whose records permit it (`IN`).
+
+The property test `tests/consents/test_set_filter.py` checks on random populations that this selects
+exactly the customers `decide()` permits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, not_, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from consent.decision import CategoryPlan, DecisionPlan, SupplierQuery, plan
+from consent.policy import PolicyInForce
+from consent.records import ConsentState
+from infomediary.consents import repository
+from infomediary.consents.models import ConsentRecordRow, PrivacySignalRow, StandingTermRow
+from infomediary.customers.models import Customer
+
+_GIVEN = ConsentState.GIVEN.value
+_DENY_STATES = (ConsentState.REFUSED.value, ConsentState.WITHDRAWN.value)
+LEVELS = (0, 1, 2)
+
+
+def permitted_customers(query: SupplierQuery, policy: PolicyInForce) -> Select[str]:
+    """`SELECT customers.id` of every customer for whom `decide()` would permit `query` under `policy`."""
+    decision_plan = plan(query, policy)
+    statement = select(Customer.id)
+    # Rule 3 is customer-independent: an undeclared purpose or category denies everyone.
+    if not decision_plan.purpose_declared or not all(c.declared for c in decision_plan.categories):
+        return statement.where(false())
+    # Rule 1 (restriction) joins here when the vault branch's restriction flag merges.
+    statement = statement.where(Customer.id.not_in(_blocked_by_terms(decision_plan)))
+    for category_plan in decision_plan.categories:
+        if category_plan.default_permits:
+            denied = _grouped(decision_plan, category_plan, permitted=False)
+            statement = statement.where(Customer.id.not_in(denied))
+        else:
+            permitted = _grouped(decision_plan, category_plan, permitted=True)
+            statement = statement.where(Customer.id.in_(permitted))
+    return statement
+
+
+def permitted_customers_for(session: Session, query: SupplierQuery) -> Select[str]:
+    """`permitted_customers` under the supplier's policy in force (as `decide_for` would read it)."""
+    return permitted_customers(query, repository.policy_in_force(session, query.supplier_id, query.now))
+
+
+def count_permitted(session: Session, query: SupplierQuery) -> int:
+    subquery = permitted_customers_for(session, query).subquery()
+    return int(session.scalar(select(func.count()).select_from(subquery)) or 0)
+
+
+def _blocked_by_terms(decision_plan: DecisionPlan) -> Select[str]:
+    """Customers a standing term denies (rule 2) or whose price floor the offer does not meet (rule 6)."""
+    query = decision_plan.query
+    asked = [c.value for c in query.ordered_categories]
+    t = StandingTermRow
+    matching: list[ColumnElement[bool]] = [
+        and_(t.kind == repository.NEVER_PURPOSE, t.purpose == query.purpose.value),
+        and_(t.kind == repository.NEVER_CATEGORY, t.category.in_(asked)),
+        and_(
+            t.kind == repository.MIN_PRICE,
+            t.credits > query.offered_price,
+            or_(t.category.is_(None), t.category.in_(asked)),
+        ),
+    ]
+    if query.supplier_strikes > 0:
+        matching.append(t.kind == repository.ONLY_UNSTRUCK_SUPPLIERS)
+    return select(t.customer_id).where(or_(*matching))
+
+
+def _at_level(
+    level_column: ColumnElement[Any], by_level: dict[int, ColumnElement[Any]]
+) -> ColumnElement[Any]:
+    """The aggregate of the deciding level (`level_column`), picked among the per-level aggregates."""
+    return case((level_column == 2, by_level[2]), (level_column == 1, by_level[1]), else_=by_level[0])
+
+
+def _grouped(decision_plan: DecisionPlan, category_plan: CategoryPlan, *, permitted: bool) -> Select[str]:
+    """Customers whose in-force records for this category permit it (or, with `permitted=False`, deny it)."""
+    query = decision_plan.query
+    r = aliased(ConsentRecordRow)
+    signal = aliased(PrivacySignalRow)
+    category = category_plan.category.value
+
+    in_force = or_(
+        r.state.in_(_DENY_STATES),
+        and_(
+            r.state == _GIVEN,
+            or_(
+                r.supplier_id.is_(None),
+                func.coalesce(r.policy_version, 0) >= decision_plan.consent_floor_version,
+            ),
+            or_(r.expires_at.is_(None), r.expires_at > query.now),
+        ),
+    )
+    level = case((r.supplier_id.is_not(None), 1), else_=0) + case((r.category.is_not(None), 1), else_=0)
+    is_grant = r.state == _GIVEN
+    is_deny = r.state.in_(_DENY_STATES)
+
+    # Grants that survive rules 4c (GPC) and 4d (identity, sensitive data).
+    survives: list[ColumnElement[bool]] = []
+    if decision_plan.gpc_applies:
+        gpc_active = and_(signal.gpc.is_(True), signal.recorded_at <= query.now)
+        survives.append(
+            or_(
+                case((gpc_active, 1), else_=0) == 0,
+                and_(r.supplier_id.is_not(None), r.updated_at > signal.recorded_at),
+            )
+        )
+    if decision_plan.grant_must_name_supplier:
+        survives.append(r.supplier_id.is_not(None))
+    if category_plan.grant_must_name_category:
+        survives.append(r.category.is_not(None))
+    final = and_(is_grant, *survives) if survives else is_grant
+
+    deny_level = func.max(case((is_deny, level)))
+    grant_level = func.max(case((is_grant, level)))
+    latest_deny = func.max(case((is_deny, r.updated_at)))
+    latest_grant = _at_level(
+        grant_level, {n: func.max(case((and_(is_grant, level == n), r.updated_at))) for n in LEVELS}
+    )
+    final_count = _at_level(
+        grant_level, {n: func.sum(case((and_(final, level == n), 1), else_=0)) for n in LEVELS}
+    )
+    final_price = _at_level(
+        grant_level, {n: func.max(case((and_(final, level == n), func.coalesce(r.price, 0)))) for n in LEVELS}
+    )
+
+    conditions: list[ColumnElement[bool]] = [
+        grant_level.is_not(None),
+        # 4a: the deciding (highest) level holds grants and no "no".
+        or_(deny_level.is_(None), deny_level < grant_level),
+        # 4b: no broader "no" recorded at or after the latest grant of the deciding level.
+        or_(latest_deny.is_(None), latest_deny < latest_grant),
+        # 6: the highest price asked on the grants relied on is met.
+        func.coalesce(final_price, 0) <= query.offered_price,
+    ]
+    if not category_plan.default_permits:
+        # 4c/4d then 5: without a surviving grant the opt-in default denies.
+        conditions.append(final_count > 0)
+    permits = and_(*conditions)
+
+    statement = (
+        select(r.customer_id)
+        .where(
+            r.purpose == query.purpose.value,
+            or_(r.supplier_id == query.supplier_id, r.supplier_id.is_(None)),
+            or_(r.category == category, r.category.is_(None)),
+            in_force,
+        )
+        .group_by(r.customer_id)
+    )
+    if decision_plan.gpc_applies:
+        statement = statement.outerjoin(signal, signal.customer_id == r.customer_id)
+    # Every part of `permits` is non-NULL once grant_level is, and FALSE AND NULL is FALSE, so NOT is exact.
+    return statement.having(permits if permitted else not_(permits))

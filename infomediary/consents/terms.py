@@ -1,0 +1,105 @@
+"""The customer's standing terms: replaced as a whole set, bounded in number, read by the decision point."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from consent.catalog import Category, Purpose
+from infomediary.consents import repository
+from infomediary.consents.errors import InvalidConsentInput, TooManyTerms
+from infomediary.consents.models import StandingTermRow
+from infomediary.database import utcnow
+from infomediary.ids import new_id
+
+MAX_TERMS = 50
+KINDS = (
+    repository.NEVER_CATEGORY,
+    repository.NEVER_PURPOSE,
+    repository.MIN_PRICE,
+    repository.ONLY_UNSTRUCK_SUPPLIERS,
+)
+
+
+@dataclass(frozen=True)
+class TermSpec:
+    kind: str
+    category: Category | None = None
+    purpose: Purpose | None = None
+    credits: int | None = None
+
+
+@dataclass(frozen=True)
+class TermView:
+    id: str
+    kind: str
+    category: Category | None
+    purpose: Purpose | None
+    credits: int | None
+    created_at: datetime
+
+
+def _view(row: StandingTermRow) -> TermView:
+    return TermView(
+        id=row.id,
+        kind=row.kind,
+        category=None if row.category is None else Category(row.category),
+        purpose=None if row.purpose is None else Purpose(row.purpose),
+        credits=row.credits,
+        created_at=row.created_at,
+    )
+
+
+def _check(spec: TermSpec) -> None:
+    needs = {
+        repository.NEVER_CATEGORY: spec.category is not None
+        and spec.purpose is None
+        and spec.credits is None,
+        repository.NEVER_PURPOSE: spec.purpose is not None and spec.category is None and spec.credits is None,
+        repository.MIN_PRICE: spec.credits is not None and spec.credits >= 0 and spec.purpose is None,
+        repository.ONLY_UNSTRUCK_SUPPLIERS: spec.category is None
+        and spec.purpose is None
+        and spec.credits is None,
+    }
+    if not needs.get(spec.kind, False):
+        raise InvalidConsentInput(
+            f"a {spec.kind!r} term takes: never_category a category; never_purpose a purpose; "
+            "min_price credits and optionally a category; only_unstruck_suppliers nothing"
+        )
+
+
+def list_terms(session: Session, customer_id: str) -> list[TermView]:
+    return [_view(r) for r in repository.term_rows(session, customer_id)]
+
+
+def replace_terms(session: Session, customer_id: str, specs: Sequence[TermSpec]) -> list[TermView]:
+    """Replace the customer's standing terms by `specs` (all checked first, so a bad one changes nothing)."""
+    if len(specs) > MAX_TERMS:
+        raise TooManyTerms(f"at most {MAX_TERMS} standing terms")
+    for spec in specs:
+        _check(spec)
+    clear_terms(session, customer_id)
+    now = utcnow()
+    for spec in dict.fromkeys(specs):
+        session.add(
+            StandingTermRow(
+                id=new_id("trm"),
+                customer_id=customer_id,
+                kind=spec.kind,
+                category=None if spec.category is None else spec.category.value,
+                purpose=None if spec.purpose is None else spec.purpose.value,
+                credits=spec.credits,
+                created_at=now,
+            )
+        )
+    session.flush()
+    return list_terms(session, customer_id)
+
+
+def clear_terms(session: Session, customer_id: str) -> None:
+    session.execute(delete(StandingTermRow).where(StandingTermRow.customer_id == customer_id))
+    session.flush()

@@ -1,0 +1,70 @@
+"""The customer's own view of the log: every entry about them, in plain words, each with its proof."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from infomediary.policylog import treehead, wording
+from infomediary.policylog.entry import decode_entry
+from infomediary.policylog.proofs import about_subject, inclusion_many
+from infomediary.policylog.service import log_pseudonym
+from infomediary.policylog.treehead import SignedTreeHead
+from infomediary.runtime import Runtime
+from infomediary.suppliers.models import Supplier
+
+
+@dataclass(frozen=True)
+class LogLine:
+    leaf_index: int
+    entry: bytes
+    kind: str
+    at: str
+    text: str
+    supplier_id: str | None
+    decision: str | None
+    # None while the entry is newer than the latest signed tree head.
+    audit_path: list[bytes] | None
+
+
+@dataclass(frozen=True)
+class CustomerLog:
+    lines: list[LogLine]
+    next_cursor: int | None
+    head: SignedTreeHead | None
+
+
+def customer_log(
+    session: Session, runtime: Runtime, customer_id: str, *, after: int, limit: int
+) -> CustomerLog:
+    """Entries about this customer after leaf `after`, with audit paths against the latest signed head."""
+    head = treehead.latest(session)
+    found = about_subject(session, log_pseudonym(runtime, customer_id), after=after, limit=limit + 1)
+    page, more = found[:limit], len(found) > limit
+    paths = inclusion_many(session, [e.leaf_index for e in page], head.tree_size) if head else {}
+    supplier_ids = {e.supplier_id for e in page if e.supplier_id}
+    names = (
+        dict(
+            session.execute(select(Supplier.id, Supplier.name).where(Supplier.id.in_(supplier_ids))).tuples()
+        )
+        if supplier_ids
+        else {}
+    )
+    lines = []
+    for stored in page:
+        decoded = decode_entry(stored.entry)
+        lines.append(
+            LogLine(
+                leaf_index=stored.leaf_index,
+                entry=stored.entry,
+                kind=stored.kind,
+                at=str(decoded["at"]),
+                text=wording.describe(decoded, names),
+                supplier_id=stored.supplier_id,
+                decision=stored.decision,
+                audit_path=paths.get(stored.leaf_index),
+            )
+        )
+    return CustomerLog(lines=lines, next_cursor=page[-1].leaf_index if more else None, head=head)

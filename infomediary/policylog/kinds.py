@@ -1,0 +1,205 @@
+"""What a policy-log entry may say: its kinds and the fields each carries, checked before encoding.
+
+The checks keep personal data out of the log by construction: only known fields are accepted, a customer
+appears only as a log pseudonym (64 hex digits, so a raw customer id cannot slip in), and free text is
+bounded and limited to reasons written by the service or an auditor.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from infomediary.policylog.errors import EntryError
+
+CONSENT_GRANTED = "consent.granted"
+CONSENT_REFUSED = "consent.refused"
+CONSENT_WITHDRAWN = "consent.withdrawn"
+CONSENT_EXPIRED = "consent.expired"
+CONSENT_INVALIDATED = "consent.invalidated"
+DECISION = "decision"
+RELEASE = "release"
+SANCTION_RECORDED = "sanction.recorded"
+FINDING_RECORDED = "finding.recorded"
+SUPPLIER_REGISTERED = "supplier.registered"
+SUPPLIER_STATUS_CHANGED = "supplier.status_changed"
+KEYS_SIGNING_ROTATED = "keys.signing_rotated"
+KEYS_KEK_ROTATED = "keys.kek_rotated"
+ACCOUNT_REGISTERED = "account.registered"
+ACCOUNT_ERASED = "account.erased"
+POLICY_PUBLISHED = "policy.published"
+
+KINDS = frozenset(
+    {
+        CONSENT_GRANTED,
+        CONSENT_REFUSED,
+        CONSENT_WITHDRAWN,
+        CONSENT_EXPIRED,
+        CONSENT_INVALIDATED,
+        DECISION,
+        RELEASE,
+        SANCTION_RECORDED,
+        FINDING_RECORDED,
+        SUPPLIER_REGISTERED,
+        SUPPLIER_STATUS_CHANGED,
+        KEYS_SIGNING_ROTATED,
+        KEYS_KEK_ROTATED,
+        ACCOUNT_REGISTERED,
+        ACCOUNT_ERASED,
+        POLICY_PUBLISHED,
+    }
+)
+
+PERMIT = "permit"
+DENY = "deny"
+
+FIELDS = frozenset(
+    {
+        "kind",
+        "at",
+        "subject",
+        "supplier_id",
+        "purpose",
+        "decision",
+        "reason",
+        "release",
+        "categories",
+        "details",
+    }
+)
+RELEASE_FIELDS = frozenset({"kind", "categories", "count", "epsilon_milli"})
+MAX_REASON = 500
+MAX_CATEGORIES = 50
+MAX_DETAILS = 20
+
+_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z", re.ASCII)
+_PSEUDONYM = re.compile(r"[0-9a-f]{64}", re.ASCII)
+_KEY = re.compile(r"[a-z][a-z0-9_.:-]{0,63}", re.ASCII)
+_SUPPLIER_ID = re.compile(r"[A-Za-z0-9_-]{1,40}", re.ASCII)
+
+
+@dataclass(frozen=True)
+class Dimensions:
+    """The queryable fields of an entry, stored in clear columns beside its bytes."""
+
+    kind: str
+    subject: str | None
+    supplier_id: str | None
+    purpose: str | None
+    decision: str | None
+    categories: str | None
+    release_count: int | None
+    epsilon_milli: int | None
+
+
+def format_at(moment: datetime) -> str:
+    """RFC 3339 UTC with a `Z`, to the microsecond: the one spelling of `at` the log accepts."""
+    if moment.tzinfo is None:
+        raise EntryError("`at` must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _key(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not _KEY.fullmatch(value):
+        raise EntryError(f"{what} must be a short lower-case key")
+    return value
+
+
+def _text(value: Any, what: str, limit: int = MAX_REASON) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise EntryError(f"{what} must be non-empty text of at most {limit} characters")
+    return value
+
+
+def _count(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise EntryError(f"{what} must be a non-negative integer")
+    return value
+
+
+def _categories(value: Any, what: str) -> list[str]:
+    if not isinstance(value, list | tuple) or len(value) > MAX_CATEGORIES:
+        raise EntryError(f"{what} must be a list of at most {MAX_CATEGORIES} category keys")
+    return sorted({_key(item, f"{what}[]") for item in value})
+
+
+def _details(value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping) or len(value) > MAX_DETAILS:
+        raise EntryError(f"details must be an object of at most {MAX_DETAILS} fields")
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        _key(key, "details key")
+        if isinstance(item, str):
+            out[key] = _text(item, f"details.{key}")
+        elif isinstance(item, int) and not isinstance(item, bool):
+            out[key] = item
+        else:
+            raise EntryError(f"details.{key} must be text or an integer")
+    return out
+
+
+def _release(value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping) or set(value) != RELEASE_FIELDS:
+        raise EntryError(f"release must have exactly the fields {', '.join(sorted(RELEASE_FIELDS))}")
+    return {
+        "kind": _key(value["kind"], "release.kind"),
+        "categories": _categories(value["categories"], "release.categories"),
+        "count": _count(value["count"], "release.count"),
+        "epsilon_milli": _count(value["epsilon_milli"], "release.epsilon_milli"),
+    }
+
+
+def normalise(entry: Mapping[str, Any], now: datetime) -> tuple[dict[str, Any], Dimensions]:
+    """Check an entry's fields, fill `at` if absent, and return it with its dimensions."""
+    unknown = sorted(set(entry) - FIELDS)
+    if unknown:
+        raise EntryError(f"unknown entry fields: {', '.join(unknown)}")
+    kind = entry.get("kind")
+    if kind not in KINDS:
+        raise EntryError(f"unknown entry kind {kind!r}")
+    out: dict[str, Any] = {"kind": kind}
+    at = entry.get("at", format_at(now))
+    if not isinstance(at, str) or not _AT.fullmatch(at):
+        raise EntryError("`at` must be an RFC 3339 UTC time ending in Z")
+    out["at"] = at
+    if entry.get("subject") is not None:
+        if not isinstance(entry["subject"], str) or not _PSEUDONYM.fullmatch(entry["subject"]):
+            raise EntryError("subject must be a log pseudonym (64 lower-case hex digits)")
+        out["subject"] = entry["subject"]
+    if entry.get("supplier_id") is not None:
+        if not isinstance(entry["supplier_id"], str) or not _SUPPLIER_ID.fullmatch(entry["supplier_id"]):
+            raise EntryError("supplier_id must be a supplier id")
+        out["supplier_id"] = entry["supplier_id"]
+    if entry.get("purpose") is not None:
+        out["purpose"] = _key(entry["purpose"], "purpose")
+    if entry.get("decision") is not None:
+        if entry["decision"] not in (PERMIT, DENY):
+            raise EntryError("decision must be 'permit' or 'deny'")
+        out["decision"] = entry["decision"]
+    if entry.get("reason") is not None:
+        out["reason"] = _text(entry["reason"], "reason")
+    if entry.get("categories") is not None:
+        out["categories"] = _categories(entry["categories"], "categories")
+    if entry.get("release") is not None:
+        out["release"] = _release(entry["release"])
+    if entry.get("details") is not None:
+        out["details"] = _details(entry["details"])
+    if kind == DECISION and ("decision" not in out or "reason" not in out):
+        raise EntryError("a decision entry needs `decision` and `reason`")
+    if kind == RELEASE and "release" not in out:
+        raise EntryError("a release entry needs `release`")
+    release = out.get("release")
+    categories = out.get("categories") or (release["categories"] if release else None)
+    return out, Dimensions(
+        kind=kind,
+        subject=out.get("subject"),
+        supplier_id=out.get("supplier_id"),
+        purpose=out.get("purpose"),
+        decision=out.get("decision"),
+        categories=" ".join(categories) if categories else None,
+        release_count=release["count"] if release else None,
+        epsilon_milli=release["epsilon_milli"] if release else None,
+    )

@@ -1,0 +1,148 @@
+"""Appending to the policy log, inside the caller's transaction.
+
+`append` is what every other domain calls: the entry lands in the same transaction as the action it records,
+so a rollback removes both. Appends are serialised on the one `policy_log_state` row: the first statement of
+an append is `UPDATE policy_log_state SET size = size + n ... RETURNING size`, which on PostgreSQL takes that
+row's lock until commit (a concurrent appender waits, then re-reads the committed size under READ
+COMMITTED) and on SQLite holds the database write lock (writing sessions already BEGIN IMMEDIATE). So two
+writers can never get the same leaf index or read half-written nodes: the tree cannot fork.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from infomediary.database import utcnow
+from infomediary.policylog.entry import encode_entry
+from infomediary.policylog.kinds import Dimensions, normalise
+from infomediary.policylog.merkle import NodeId, getter_from_mapping, leaf_hash, nodes_completed_by_append
+from infomediary.policylog.models import PolicyLogEntry, PolicyLogNode, PolicyLogState
+from infomediary.runtime import Runtime
+
+STATE_ROW = 1
+
+
+@dataclass(frozen=True)
+class LogReceipt:
+    leaf_index: int
+    leaf_hash: bytes
+
+
+def log_pseudonym(runtime: Runtime, customer_id: str) -> str:
+    """The customer as the log knows them: HMAC-SHA256 under the log's own key, 64 hex digits.
+
+    A different key from the suppliers' pseudonyms, so nothing in the log joins to what a supplier holds.
+    """
+    key = runtime.keys.secret("log_pseudonym")
+    return hmac.new(key, b"customer:" + customer_id.encode(), hashlib.sha256).hexdigest()
+
+
+def _reserve(session: Session, count: int) -> int:
+    """Lock the log for this transaction and reserve `count` leaf indexes; returns the first one."""
+    bump = (
+        update(PolicyLogState)
+        .where(PolicyLogState.id == STATE_ROW)
+        .values(size=PolicyLogState.size + count)
+        .returning(PolicyLogState.size)
+        .execution_options(synchronize_session=False)
+    )
+    new_size = session.execute(bump).scalar_one_or_none()
+    if new_size is None:
+        # No state row yet (fresh or emptied database): create it from what is stored, racing safely.
+        stored = session.scalar(select(func.coalesce(func.max(PolicyLogEntry.leaf_index) + 1, 0)))
+        dialect = session.get_bind().dialect.name
+        make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(
+            make(PolicyLogState).values(id=STATE_ROW, size=int(stored or 0)).on_conflict_do_nothing()
+        )
+        new_size = session.execute(bump).scalar_one()
+    return int(new_size) - count
+
+
+def _row(leaf_index: int, data: bytes, digest: bytes, dims: Dimensions, now: datetime) -> dict[str, Any]:
+    return {
+        "leaf_index": leaf_index,
+        "entry": data,
+        "leaf_hash": digest,
+        "kind": dims.kind,
+        "subject": dims.subject,
+        "supplier_id": dims.supplier_id,
+        "purpose": dims.purpose,
+        "decision": dims.decision,
+        "categories": dims.categories,
+        "release_count": dims.release_count,
+        "epsilon_milli": dims.epsilon_milli,
+        "created_at": now,
+    }
+
+
+def _left_siblings(first: int, count: int) -> list[NodeId]:
+    """Stored nodes that appending leaves [first, first + count) will hash with (the left frontier)."""
+    needed: list[NodeId] = []
+    level, index = 0, first
+    while index:
+        if index & 1:
+            needed.append((level, index - 1))
+        level += 1
+        index >>= 1
+    return needed
+
+
+def fetch_nodes(session: Session, nodes: Sequence[NodeId]) -> dict[NodeId, bytes]:
+    """The given perfect nodes in one query."""
+    if not nodes:
+        return {}
+    rows = session.execute(
+        select(PolicyLogNode.level, PolicyLogNode.node_index, PolicyLogNode.hash).where(
+            tuple_(PolicyLogNode.level, PolicyLogNode.node_index).in_(list(nodes))
+        )
+    )
+    return {(level, index): bytes(value) for level, index, value in rows}
+
+
+def append_many(session: Session, entries: Iterable[Mapping[str, Any]]) -> list[LogReceipt]:
+    """Append entries in order in the caller's transaction; nodes are computed in memory, bulk-inserted."""
+    now = utcnow()
+    prepared = []
+    for entry in entries:
+        normalised, dims = normalise(entry, now)
+        data = encode_entry(normalised)
+        prepared.append((data, leaf_hash(data), dims))
+    if not prepared:
+        return []
+    first = _reserve(session, len(prepared))
+    known = fetch_nodes(session, _left_siblings(first, len(prepared)))
+    get = getter_from_mapping(known)
+    node_rows: list[dict[str, Any]] = []
+    entry_rows: list[dict[str, Any]] = []
+    receipts: list[LogReceipt] = []
+    for offset, (data, digest, dims) in enumerate(prepared):
+        index = first + offset
+        for level, node_index, value in nodes_completed_by_append(index, digest, get):
+            known[(level, node_index)] = value
+            node_rows.append({"level": level, "node_index": node_index, "hash": value})
+        entry_rows.append(_row(index, data, digest, dims, now))
+        receipts.append(LogReceipt(leaf_index=index, leaf_hash=digest))
+    session.execute(insert(PolicyLogEntry), entry_rows)
+    session.execute(insert(PolicyLogNode), node_rows)
+    return receipts
+
+
+def append(session: Session, entry: Mapping[str, Any]) -> LogReceipt:
+    """Append one entry in the caller's transaction; see `kinds` for the fields an entry may carry."""
+    return append_many(session, [entry])[0]
+
+
+def tree_size(session: Session) -> int:
+    """The number of entries committed (as this transaction sees it)."""
+    size = session.scalar(select(PolicyLogState.size).where(PolicyLogState.id == STATE_ROW))
+    return int(size or 0)

@@ -1,0 +1,79 @@
+"""Signed tree heads: the log's size and root, with a timestamp, signed as a C2SP checkpoint (Ed25519).
+
+Signing reads the root from the stored perfect nodes (a handful of rows). A head is its own small
+transaction, separate from any request's: it records what is already committed and nothing else.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from infomediary.database import unit_of_work
+from infomediary.policylog.checkpoint import Checkpoint, format_checkpoint, sign_note, verifier_key_string
+from infomediary.policylog.merkle import getter_from_mapping, root_hash, root_hash_nodes
+from infomediary.policylog.models import PolicyLogTreeHead
+from infomediary.policylog.service import fetch_nodes, tree_size
+from infomediary.runtime import Runtime
+
+TIMESTAMP_EXTENSION = "timestamp "
+
+
+@dataclass(frozen=True)
+class SignedTreeHead:
+    tree_size: int
+    root_hash: bytes
+    timestamp_ms: int
+    checkpoint: str
+
+
+def verifier_key(runtime: Runtime) -> str:
+    """The published C2SP verifier key; its name is the log's origin."""
+    return verifier_key_string(
+        runtime.settings.resolved_log_origin, runtime.keys.log_signing_key().public_key()
+    )
+
+
+def _view(row: PolicyLogTreeHead) -> SignedTreeHead:
+    return SignedTreeHead(row.tree_size, bytes(row.root_hash), row.timestamp_ms, row.checkpoint)
+
+
+def latest(session: Session) -> SignedTreeHead | None:
+    row = session.scalar(
+        select(PolicyLogTreeHead).order_by(PolicyLogTreeHead.tree_size.desc(), PolicyLogTreeHead.id.desc())
+    )
+    return _view(row) if row is not None else None
+
+
+def sign(session: Session, runtime: Runtime) -> SignedTreeHead:
+    """Sign a head for the current size, in the caller's (writing) transaction."""
+    # Nodes commit with the size that completes them, so the nodes of a committed size are all there.
+    size = tree_size(session)
+    root = root_hash(size, getter_from_mapping(fetch_nodes(session, root_hash_nodes(size))))
+    timestamp_ms = int(time.time() * 1000)
+    origin = runtime.settings.resolved_log_origin
+    body = format_checkpoint(
+        Checkpoint(
+            origin=origin, size=size, root_hash=root, extensions=(f"{TIMESTAMP_EXTENSION}{timestamp_ms}",)
+        )
+    )
+    note = sign_note(body, origin, runtime.keys.log_signing_key())
+    session.add(PolicyLogTreeHead(tree_size=size, root_hash=root, timestamp_ms=timestamp_ms, checkpoint=note))
+    session.flush()
+    return SignedTreeHead(size, root, timestamp_ms, note)
+
+
+def refresh(runtime: Runtime, *, force: bool = False) -> SignedTreeHead:
+    """Sign a new head if the log grew and the last head is older than the configured interval."""
+    interval_ms = runtime.settings.log_tree_head_interval_seconds * 1000
+    with unit_of_work(runtime.session_factory) as session:
+        last = latest(session)
+        if not force and last is not None:
+            grown = tree_size(session) > last.tree_size
+            fresh = int(time.time() * 1000) - last.timestamp_ms < interval_ms
+            if not grown or fresh:
+                return last
+        return sign(session, runtime)

@@ -1,0 +1,95 @@
+"""Pairwise pseudonyms: a supplier knows a customer only as HMAC(the supplier's own key, customer id).
+
+Each supplier's key is derived from the service secret `supplier_pseudonym` and the supplier id, so two
+suppliers' pseudonyms for one customer differ and cannot be joined (non-negotiable 5). A pseudonym is
+recorded when it is first handed to a supplier; resolving one looks only among those handed to the asking
+supplier, so another supplier's pseudonym resolves exactly like an unknown one.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from infomediary.consents.models import SupplierPseudonymRow
+from infomediary.database import utcnow
+from infomediary.errors import NotFound
+from infomediary.runtime import Runtime
+from infomediary.suppliers.models import Supplier
+
+
+class PseudonymUnknown(NotFound):
+    # One answer for "no such pseudonym" and "another supplier's pseudonym": no oracle.
+    slug = "pseudonym-unknown"
+    title = "No customer is known to this supplier by that pseudonym"
+
+
+class SupplierNotKnown(NotFound):
+    slug = "supplier-not-found"
+    title = "No such supplier"
+
+
+@dataclass(frozen=True)
+class IssuedPseudonym:
+    supplier_id: str
+    supplier_name: str
+    pseudonym: str
+    issued_at: datetime
+
+
+def supplier_key(runtime: Runtime, supplier_id: str) -> bytes:
+    return hmac.new(
+        runtime.keys.secret("supplier_pseudonym"), b"supplier:" + supplier_id.encode(), hashlib.sha256
+    ).digest()
+
+
+def pseudonym(runtime: Runtime, supplier_id: str, customer_id: str) -> str:
+    """The customer as this supplier knows them: base64url (unpadded) HMAC-SHA256, 43 characters."""
+    digest = hmac.new(supplier_key(runtime, supplier_id), customer_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def issue(session: Session, runtime: Runtime, supplier_id: str, customer_id: str) -> IssuedPseudonym:
+    """Hand the customer's pseudonym to a supplier: records it so the supplier's requests can name it."""
+    supplier = session.get(Supplier, supplier_id)
+    if supplier is None:
+        raise SupplierNotKnown()
+    value = pseudonym(runtime, supplier_id, customer_id)
+    row = session.get(SupplierPseudonymRow, (supplier_id, value))
+    if row is None:
+        row = SupplierPseudonymRow(
+            supplier_id=supplier_id, pseudonym=value, customer_id=customer_id, issued_at=utcnow()
+        )
+        session.add(row)
+        session.flush()
+    return IssuedPseudonym(supplier_id, supplier.name, value, row.issued_at)
+
+
+def resolve(session: Session, runtime: Runtime, supplier_id: str, value: str) -> str:
+    """The customer a supplier means by `value`, or `PseudonymUnknown`; only this supplier's are searched."""
+    customer_id = session.scalar(
+        select(SupplierPseudonymRow.customer_id).where(
+            SupplierPseudonymRow.supplier_id == supplier_id, SupplierPseudonymRow.pseudonym == value
+        )
+    )
+    # Recomputing under the supplier's key guards against a row that does not belong to this supplier.
+    if customer_id is None or not hmac.compare_digest(pseudonym(runtime, supplier_id, customer_id), value):
+        raise PseudonymUnknown()
+    return customer_id
+
+
+def issued_to_suppliers(session: Session, customer_id: str) -> list[IssuedPseudonym]:
+    """Which supplier knows the customer by which pseudonym."""
+    rows = session.execute(
+        select(SupplierPseudonymRow, Supplier.name)
+        .join(Supplier, Supplier.id == SupplierPseudonymRow.supplier_id)
+        .where(SupplierPseudonymRow.customer_id == customer_id)
+        .order_by(Supplier.name)
+    )
+    return [IssuedPseudonym(r.supplier_id, name, r.pseudonym, r.issued_at) for r, name in rows]

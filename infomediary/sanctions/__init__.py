@@ -1,0 +1,1 @@
+"""Auditors' findings and sanctions against suppliers, each recorded in the policy log."""

@@ -1,0 +1,96 @@
+"""Recording findings and sanctions: a table row and a policy-log entry in one transaction.
+
+What a sanction does to a supplier is the broker's business; the one effect defined here is that a
+suspension suspends the supplier in the same transaction, so its tokens stop working at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from infomediary.ids import new_id
+from infomediary.policylog import kinds
+from infomediary.policylog.service import append
+from infomediary.sanctions.models import AuditFinding, SanctionKind, Severity, SupplierSanction
+from infomediary.suppliers import service as suppliers
+from infomediary.suppliers.errors import SupplierNotFound
+from infomediary.suppliers.models import Supplier, SupplierStatus
+
+
+@dataclass(frozen=True)
+class Recorded:
+    id: str
+    supplier_id: str
+    leaf_index: int
+    created_at: datetime
+
+
+def _supplier(session: Session, supplier_id: str) -> Supplier:
+    supplier = session.get(Supplier, supplier_id)
+    if supplier is None:
+        raise SupplierNotFound(f"no supplier with id {supplier_id!r}")
+    return supplier
+
+
+def record_finding(
+    session: Session, *, auditor_id: str, supplier_id: str, severity: Severity, text: str
+) -> Recorded:
+    _supplier(session, supplier_id)
+    finding_id = new_id("fnd")
+    # The log commits to the finding's text by hash: auditors' prose stays out of the public log.
+    receipt = append(
+        session,
+        {
+            "kind": kinds.FINDING_RECORDED,
+            "supplier_id": supplier_id,
+            "details": {
+                "finding_id": finding_id,
+                "severity": severity.value,
+                "text_sha256": hashlib.sha256(text.encode()).hexdigest(),
+            },
+        },
+    )
+    finding = AuditFinding(
+        id=finding_id,
+        auditor_id=auditor_id,
+        supplier_id=supplier_id,
+        severity=severity.value,
+        text=text,
+        leaf_index=receipt.leaf_index,
+    )
+    session.add(finding)
+    session.flush()
+    return Recorded(finding.id, supplier_id, receipt.leaf_index, finding.created_at)
+
+
+def record_sanction(
+    session: Session, *, auditor_id: str, supplier_id: str, kind: SanctionKind, reason: str
+) -> Recorded:
+    _supplier(session, supplier_id)
+    sanction_id = new_id("snc")
+    receipt = append(
+        session,
+        {
+            "kind": kinds.SANCTION_RECORDED,
+            "supplier_id": supplier_id,
+            "reason": reason,
+            "details": {"sanction_id": sanction_id, "sanction": kind.value},
+        },
+    )
+    sanction = SupplierSanction(
+        id=sanction_id,
+        auditor_id=auditor_id,
+        supplier_id=supplier_id,
+        kind=kind.value,
+        reason=reason,
+        leaf_index=receipt.leaf_index,
+    )
+    session.add(sanction)
+    session.flush()
+    if kind is SanctionKind.SUSPENSION:
+        suppliers.set_status(session, supplier_id, SupplierStatus.SUSPENDED)
+    return Recorded(sanction.id, supplier_id, receipt.leaf_index, sanction.created_at)
