@@ -9,7 +9,10 @@ from fastapi import FastAPI
 
 from api import problems
 from api.accounts.endpoints import router as accounts_router
+from api.audit.endpoints import public_router as audit_public_router
+from api.audit.endpoints import router as audit_router
 from api.me.endpoints import router as me_router
+from api.me.log_endpoints import router as me_log_router
 from api.middleware import BodyLimitMiddleware, Metrics, ObservabilityMiddleware
 from api.oauth.endpoints import router as oauth_router
 from api.operations import router as operations_router
@@ -23,6 +26,10 @@ from infomediary.settings import Settings
 TAGS = [
     {"name": "consumer", "description": "Customers: accounts, sessions and their own data."},
     {"name": "supplier", "description": "Suppliers, with OAuth 2.0 client-credential tokens and scopes."},
+    {
+        "name": "audit",
+        "description": "Auditors: the policy log, its proofs, reports, findings and sanctions.",
+    },
     {"name": "oauth", "description": "Token issuance, revocation and discovery."},
     {"name": "operations", "description": "Health, readiness and metrics for operators."},
 ]
@@ -54,6 +61,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     problems.install(app)
     for router in (accounts_router, me_router, oauth_router, supplier_router, operations_router):
+        app.include_router(router)
+    for router in (me_log_router, audit_router, audit_public_router):
         app.include_router(router)
 
     # Added last = outermost: the request id exists before anything else runs.
