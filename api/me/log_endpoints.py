@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from api.deps import RuntimeDep, SessionDep
 from api.me.auth import CurrentConsumer
@@ -21,6 +21,15 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+def sign_fresh_tree_head(runtime: RuntimeDep) -> None:
+    """Sign a new head if one is due, in its own transaction.
+
+    Declared before every other dependency so it commits before this request's session first reads: on
+    SQLite that read fixes the snapshot, and the new head must be in it.
+    """
+    treehead.refresh(runtime)
+
+
 @router.get(
     "/log",
     response_model=MyLogRead,
@@ -28,14 +37,13 @@ def _b64(data: bytes) -> str:
     summary="Every policy-log entry about me, in plain words, each with its inclusion proof",
 )
 def my_log(
+    _head: Annotated[None, Depends(sign_fresh_tree_head)],
     consumer: CurrentConsumer,
     session: SessionDep,
     runtime: RuntimeDep,
     cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MyLogRead:
-    # Sign a fresh head (if due) in its own transaction; this request then reads the latest it can see.
-    treehead.refresh(runtime)
     log = customer_log(
         session, runtime, consumer.customer_id, after=int(cursor) if cursor else -1, limit=limit
     )
