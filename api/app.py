@@ -10,11 +10,14 @@ from fastapi import FastAPI
 
 from api import problems
 from api.accounts.endpoints import router as accounts_router
+from api.audit.endpoints import public_router as audit_public_router
+from api.audit.endpoints import router as audit_router
 from api.gpc import GpcDep
 from api.gpc import router as gpc_router
 from api.me.consents import router as consents_router
 from api.me.endpoints import router as me_router
 from api.me.inbox import router as inbox_router
+from api.me.log_endpoints import router as me_log_router
 from api.me.profile import router as profile_router
 from api.me.rights import router as rights_router
 from api.middleware import BodyLimitMiddleware, Metrics, ObservabilityMiddleware
@@ -32,6 +35,10 @@ from infomediary.settings import Settings
 TAGS = [
     {"name": "consumer", "description": "Customers: accounts, sessions and their own data."},
     {"name": "supplier", "description": "Suppliers, with OAuth 2.0 client-credential tokens and scopes."},
+    {
+        "name": "audit",
+        "description": "Auditors: the policy log, its proofs, reports, findings and sanctions.",
+    },
     {"name": "oauth", "description": "Token issuance, revocation and discovery."},
     {"name": "operations", "description": "Health, readiness and metrics for operators."},
 ]
@@ -68,7 +75,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     problems.install(app)
     app.include_router(accounts_router)
     # Sec-GPC: 1 on any consumer route records the customer's opt-out of sale and sharing.
-    for router in (me_router, profile_router, rights_router):
+    for router in (me_router, profile_router, rights_router, me_log_router):
         app.include_router(router, dependencies=[GpcDep])
     for router in (
         consents_router,
@@ -80,6 +87,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         requests_router,
         operations_router,
     ):
+        app.include_router(router)
+    for router in (audit_router, audit_public_router):
         app.include_router(router)
 
     # Added last = outermost: the request id exists before anything else runs.

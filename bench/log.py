@@ -89,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="In-memory benchmark of the policy-log Merkle core.")
     parser.add_argument("--quick", action="store_true", help="stop at 100k leaves (for CI smoke runs)")
     parser.add_argument("--samples", type=int, default=2000, help="proofs timed per tree size")
+    parser.add_argument(
+        "--database-url",
+        action="append",
+        help="also benchmark the database-backed log here (repeatable; 'sqlite' for a temporary file)",
+    )
     args = parser.parse_args(argv)
     sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
     rng = random.Random(SEED)
@@ -174,6 +179,14 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"      2**{GOAL_PROOF_HASHES} = {2**GOAL_PROOF_HASHES:,} leaves; each doubling beyond adds one hash."
     )
+    if args.database_url:
+        from bench.log_db import run
+
+        print()
+        print(f"in-memory reference for the ratios below: {store_rate:,.0f} appends/s (perfect-node dict)")
+        print()
+        for url in args.database_url:
+            run(None if url == "sqlite" else url, sizes, min(args.samples, 500), per_size_mean)
     print(f"total benchmark time {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -19,6 +19,9 @@ from infomediary.database import unit_of_work
 from infomediary.demo import seed_demo
 from infomediary.errors import DomainError
 from infomediary.keymaterial import KeyMaterialError
+from infomediary.policylog import kinds as log_kinds
+from infomediary.policylog.cli import audit_app
+from infomediary.policylog.service import append as log_append
 from infomediary.profiles import rotation
 from infomediary.runtime import Runtime
 from infomediary.settings import SUPPLIER_SCOPES, Settings
@@ -37,6 +40,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(suppliers_app, name="suppliers")
 app.add_typer(auditors_app, name="auditors")
 app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 
 console = Console()
 err = Console(stderr=True)
@@ -249,7 +253,11 @@ def keys_rotate_signing() -> None:
 
     def run() -> None:
         with _runtime() as runtime:
-            new = runtime.keys.rotate_signing_key()
+            _require_ready(runtime)
+            # The log entry commits only if the rotation succeeded; the rotation itself is a file write.
+            with unit_of_work(runtime.session_factory) as session:
+                new = runtime.keys.rotate_signing_key()
+                log_append(session, {"kind": log_kinds.KEYS_SIGNING_ROTATED, "details": {"kid": new.kid}})
             console.print(
                 f"new signing key {new.kid}; JWKS now lists {len(runtime.keys.signing_keys())} keys"
             )

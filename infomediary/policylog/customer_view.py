@@ -45,13 +45,10 @@ def customer_log(
     page, more = found[:limit], len(found) > limit
     paths = inclusion_many(session, [e.leaf_index for e in page], head.tree_size) if head else {}
     supplier_ids = {e.supplier_id for e in page if e.supplier_id}
-    names = (
-        dict(
-            session.execute(select(Supplier.id, Supplier.name).where(Supplier.id.in_(supplier_ids))).tuples()
-        )
-        if supplier_ids
-        else {}
-    )
+    names: dict[str, str] = {}
+    if supplier_ids:
+        query = select(Supplier.id, Supplier.name).where(Supplier.id.in_(supplier_ids))
+        names = {supplier_id: name for supplier_id, name in session.execute(query)}
     lines = []
     for stored in page:
         decoded = decode_entry(stored.entry)

@@ -9,7 +9,7 @@ from __future__ import annotations
 # A leaf module with no imports of its own: the Merkle core stays free of the app's machinery.
 from infomediary.errors import DomainError
 
-__all__ = ["BadLogRange", "CheckpointError", "EntryError", "PolicyLogError", "ProofError"]
+__all__ = ["BadLogRange", "CheckpointError", "EntryError", "NoTreeHead", "PolicyLogError", "ProofError"]
 
 
 class PolicyLogError(ValueError):
@@ -35,3 +35,9 @@ class BadLogRange(DomainError):
     status = 400
     slug = "bad-log-range"
     title = "The requested range or tree size is not in the log"
+
+
+class NoTreeHead(DomainError):
+    status = 404
+    slug = "no-tree-head"
+    title = "No tree head has been signed yet"

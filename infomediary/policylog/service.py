@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -101,9 +101,19 @@ def fetch_nodes(session: Session, nodes: Sequence[NodeId]) -> dict[NodeId, bytes
     """The given perfect nodes in one query."""
     if not nodes:
         return {}
+    by_level: dict[int, list[int]] = {}
+    for level, index in nodes:
+        by_level.setdefault(level, []).append(index)
+    # One equality-and-IN term per level rather than a row-value IN: both backends then walk the primary
+    # key (SQLite scans the whole table for a row-value IN).
     rows = session.execute(
         select(PolicyLogNode.level, PolicyLogNode.node_index, PolicyLogNode.hash).where(
-            tuple_(PolicyLogNode.level, PolicyLogNode.node_index).in_(list(nodes))
+            or_(
+                *(
+                    and_(PolicyLogNode.level == level, PolicyLogNode.node_index.in_(indexes))
+                    for level, indexes in by_level.items()
+                )
+            )
         )
     )
     return {(level, index): bytes(value) for level, index, value in rows}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -122,3 +123,20 @@ def test_keys_rotate_rewraps_every_data_key_and_retires_the_old_version(operator
     ]
     table = runner.invoke(app, ["keys", "status"])
     assert table.exit_code == 0 and "keys wrapped" in table.output
+
+
+def test_audit_commands_sign_export_and_verify_the_log(operator_env: Path) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    assert runner.invoke(app, ["suppliers", "add", "Acme"]).exit_code == 0
+    assert runner.invoke(app, ["keys", "rotate-signing"]).exit_code == 0
+    signed = runner.invoke(app, ["audit", "sign-tree-head"])
+    assert signed.exit_code == 0, signed.output
+    assert "size 2" in signed.output
+    dump = operator_env / "dump.json"
+    assert runner.invoke(app, ["audit", "export", "--file", str(dump)]).exit_code == 0
+    kinds = [json.loads(base64.b64decode(e))["kind"] for e in json.loads(dump.read_text())["entries"]]
+    assert kinds == ["supplier.registered", "keys.signing_rotated"]
+    verified = runner.invoke(app, ["audit", "verify", "--file", str(dump)])
+    assert verified.exit_code == 0, verified.output
+    assert "pin it" in verified.output
+    assert runner.invoke(app, ["audit", "verify"]).exit_code == 1

@@ -1,0 +1,188 @@
+"""Auditors read and verify the policy log, get reports, and record findings and sanctions."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Security, status
+from fastapi.responses import Response
+
+from api.audit.schemas import (
+    Article30Record,
+    ConsistencyRead,
+    EntriesRead,
+    EntryRead,
+    FindingCreate,
+    InclusionRead,
+    LogKeyRead,
+    ProcessingReport,
+    ProcessingRowRead,
+    RecipientRead,
+    RecordedRead,
+    SanctionCreate,
+    TreeHeadRead,
+)
+from api.bearer import auditor
+from api.deps import RuntimeDep, SessionDep
+from api.problems import problem_responses
+from infomediary.oauth.bearer import Principal
+from infomediary.policylog import proofs, reports, treehead
+from infomediary.sanctions import service as sanctions
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=problem_responses(401, 403))
+public_router = APIRouter(tags=["audit"])
+Reader = Annotated[Principal, Security(auditor, scopes=["audit:read"])]
+Writer = Annotated[Principal, Security(auditor, scopes=["audit:write"])]
+Index = Annotated[int, Query(ge=0, le=2**62)]
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+@public_router.get(
+    "/.well-known/policy-log-key", response_model=LogKeyRead, summary="Policy-log verifier key"
+)
+def log_key(runtime: RuntimeDep) -> LogKeyRead:
+    return LogKeyRead(
+        origin=runtime.settings.resolved_log_origin, verifier_key=treehead.verifier_key(runtime)
+    )
+
+
+@router.get("/tree-head", response_model=TreeHeadRead, summary="The latest signed tree head")
+def tree_head(caller: Reader, runtime: RuntimeDep) -> TreeHeadRead:
+    head = treehead.refresh(runtime)
+    return TreeHeadRead(
+        tree_size=head.tree_size,
+        timestamp=head.timestamp_ms,
+        sha256_root_hash=_b64(head.root_hash),
+        checkpoint=head.checkpoint,
+    )
+
+
+@router.get(
+    "/entries",
+    response_model=EntriesRead,
+    responses=problem_responses(400),
+    summary="Entries start..end inclusive (at most 1000 per call)",
+)
+def entries(caller: Reader, session: SessionDep, start: Index, end: Index) -> EntriesRead:
+    found = proofs.entries(session, start, end)
+    return EntriesRead(
+        entries=[EntryRead(leaf_index=e.leaf_index, leaf_input=_b64(e.entry), kind=e.kind) for e in found]
+    )
+
+
+@router.get(
+    "/proofs/inclusion",
+    response_model=InclusionRead,
+    responses=problem_responses(400),
+    summary="Audit path of one leaf in a tree of the given size",
+)
+def inclusion(caller: Reader, session: SessionDep, leaf_index: Index, tree_size: Index) -> InclusionRead:
+    path = proofs.inclusion(session, leaf_index, tree_size)
+    return InclusionRead(leaf_index=leaf_index, audit_path=[_b64(p) for p in path])
+
+
+@router.get(
+    "/proofs/consistency",
+    response_model=ConsistencyRead,
+    responses=problem_responses(400),
+    summary="Proof that the tree of size `second` extends the tree of size `first`",
+)
+def consistency(caller: Reader, session: SessionDep, first: Index, second: Index) -> ConsistencyRead:
+    return ConsistencyRead(consistency=[_b64(p) for p in proofs.consistency(session, first, second)])
+
+
+_CSV_FIELDS = list(ProcessingRowRead.model_fields)
+
+
+@router.get(
+    "/reports/processing",
+    response_model=ProcessingReport,
+    responses={200: {"content": {"text/csv": {}}}},
+    summary="Decisions, permits, denies, releases and epsilon per supplier and purpose (JSON or CSV)",
+)
+def processing_report(
+    caller: Reader, session: SessionDep, format: Literal["json", "csv"] = "json"
+) -> ProcessingReport | Response:
+    rows = [
+        ProcessingRowRead(
+            supplier_id=r.supplier_id,
+            supplier_name=r.supplier_name,
+            purpose=r.purpose,
+            decisions=r.decisions,
+            permits=r.permits,
+            denies=r.denies,
+            releases=r.releases,
+            customers_released=r.customers_released,
+            epsilon_spent=r.epsilon_milli / 1000,
+        )
+        for r in reports.processing(session)
+    ]
+    if format == "json":
+        return ProcessingReport(rows=rows)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=_CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row.model_dump())
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
+
+
+@router.get(
+    "/reports/article30",
+    response_model=Article30Record,
+    summary="Record of processing (GDPR Article 30 style)",
+)
+def article30(caller: Reader, session: SessionDep, runtime: RuntimeDep) -> Article30Record:
+    record = reports.article30(session, runtime)
+    return Article30Record(
+        controller=record.controller,
+        contact=record.contact,
+        purposes=record.purposes,
+        categories_of_data=record.categories,
+        data_subjects=record.data_subjects,
+        recipients=[
+            RecipientRead(supplier_id=r.supplier_id, name=r.name, status=r.status, purposes=r.purposes)
+            for r in record.recipients
+        ],
+        retention=record.retention,
+        safeguards=record.safeguards,
+        policy_log_size=record.log_size,
+    )
+
+
+@router.post(
+    "/findings",
+    response_model=RecordedRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(404, 413, 422),
+    summary="Record a finding against a supplier (logged)",
+)
+def record_finding(body: FindingCreate, caller: Writer, session: SessionDep) -> RecordedRead:
+    recorded = sanctions.record_finding(
+        session,
+        auditor_id=caller.owner_id,
+        supplier_id=body.supplier_id,
+        severity=body.severity,
+        text=body.text,
+    )
+    return RecordedRead(**vars(recorded))
+
+
+@router.post(
+    "/sanctions",
+    response_model=RecordedRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(404, 413, 422),
+    summary="Record a sanction against a supplier (logged); a suspension takes effect at once",
+)
+def record_sanction(body: SanctionCreate, caller: Writer, session: SessionDep) -> RecordedRead:
+    recorded = sanctions.record_sanction(
+        session, auditor_id=caller.owner_id, supplier_id=body.supplier_id, kind=body.kind, reason=body.reason
+    )
+    return RecordedRead(**vars(recorded))

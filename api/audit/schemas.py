@@ -1,0 +1,100 @@
+"""Request and response bodies of the auditor's routes (RFC 6962 section 4 shapes where they fit)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from infomediary.sanctions.models import SanctionKind, Severity
+
+
+class TreeHeadRead(BaseModel):
+    tree_size: int
+    timestamp: int = Field(description="Milliseconds since the epoch, as in RFC 6962 get-sth.")
+    sha256_root_hash: str = Field(description="Base64 root hash.")
+    checkpoint: str = Field(description="The C2SP signed note (checkpoint) carrying the Ed25519 signature.")
+
+
+class LogKeyRead(BaseModel):
+    origin: str
+    verifier_key: str = Field(description="C2SP verifier key: <name>+<key id>+<base64 key>.")
+
+
+class EntryRead(BaseModel):
+    leaf_index: int
+    leaf_input: str = Field(
+        description="Base64 of the exact entry bytes; the leaf hash is SHA-256(0x00 || these)."
+    )
+    kind: str
+
+
+class EntriesRead(BaseModel):
+    entries: list[EntryRead]
+
+
+class InclusionRead(BaseModel):
+    leaf_index: int
+    audit_path: list[str]
+
+
+class ConsistencyRead(BaseModel):
+    consistency: list[str]
+
+
+class ProcessingRowRead(BaseModel):
+    supplier_id: str
+    supplier_name: str | None
+    purpose: str | None
+    decisions: int
+    permits: int
+    denies: int
+    releases: int
+    customers_released: int
+    epsilon_spent: float = Field(description="Epsilon charged, summed over releases.")
+
+
+class ProcessingReport(BaseModel):
+    rows: list[ProcessingRowRead]
+
+
+class RecipientRead(BaseModel):
+    supplier_id: str
+    name: str
+    status: str
+    purposes: list[str]
+
+
+class Article30Record(BaseModel):
+    controller: str
+    contact: str
+    purposes: list[str]
+    categories_of_data: list[str]
+    data_subjects: int
+    recipients: list[RecipientRead]
+    retention: list[str]
+    safeguards: list[str]
+    policy_log_size: int
+
+
+class FindingCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    supplier_id: str = Field(min_length=1, max_length=40)
+    severity: Severity
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class SanctionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    supplier_id: str = Field(min_length=1, max_length=40)
+    kind: SanctionKind
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class RecordedRead(BaseModel):
+    id: str
+    supplier_id: str
+    leaf_index: int
+    created_at: datetime

@@ -1,0 +1,150 @@
+"""Database-backed part of the policy-log benchmark: batched appends per second and inclusion-proof latency
+at growing sizes, on SQLite or PostgreSQL, with ratios against the in-memory reference of the same run.
+
+Run from the repo root:  python -m bench.log --database-url URL  [--quick]
+(SQLite in a temporary file by default; a PostgreSQL URL gets a fresh database, dropped afterwards.)
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from infomediary import schema
+from infomediary.database import create_db_engine, create_session_factory, unit_of_work
+from infomediary.policylog import kinds, proofs
+from infomediary.policylog.merkle import (
+    ReferenceTree,
+    getter_from_mapping,
+    root_hash,
+    root_hash_nodes,
+    verify_inclusion,
+)
+from infomediary.policylog.service import append_many, fetch_nodes
+
+BATCH = 10_000
+SMALL_BATCH = 1_000
+SUBJECT = "ab" * 32
+
+
+@contextmanager
+def fresh_engine(url: str | None) -> Iterator[Engine]:
+    if url is None or url.startswith("sqlite"):
+        with tempfile.TemporaryDirectory() as directory:
+            engine = create_db_engine(url or f"sqlite:///{directory}/bench.db")
+            schema.upgrade(engine)
+            yield engine
+            engine.dispose()
+        return
+    name = f"infomediary_bench_{secrets.token_hex(4)}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        engine = create_db_engine(make_url(url).set(database=name).render_as_string(hide_password=False))
+        schema.upgrade(engine)
+        yield engine
+        engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _entry(i: int) -> dict[str, object]:
+    return {
+        "kind": kinds.DECISION,
+        "at": "2026-01-01T00:00:00.000000Z",
+        "subject": SUBJECT,
+        "supplier_id": f"sup_{i % 97}",
+        "purpose": "marketing",
+        "decision": kinds.PERMIT if i % 3 else kinds.DENY,
+        "reason": f"rule {i % 11}",
+        "categories": ["interests"],
+    }
+
+
+@dataclass
+class SizeResult:
+    size: int
+    proof_mean_ms: float
+    proof_p99_ms: float
+    hashes_max: int
+
+
+def run(url: str | None, sizes: list[int], samples: int, memory_proof_ms: dict[int, float]) -> None:
+    backend = "SQLite" if url is None or url.startswith("sqlite") else "PostgreSQL"
+    with fresh_engine(url) as engine:
+        factory = create_session_factory(engine)
+        reader = create_session_factory(engine, writes=False)
+        reference = ReferenceTree()
+        print(f"{backend}: batched appends (append_many, one transaction per batch)")
+
+        def grow(to: int, batch: int) -> float:
+            t0 = time.perf_counter()
+            while len(reference) < to:
+                n = min(batch, to - len(reference))
+                with unit_of_work(factory) as session:
+                    receipts = append_many(session, [_entry(len(reference) + k) for k in range(n)])
+                for receipt in receipts:
+                    reference.append_leaf_hash(receipt.leaf_hash)
+            return time.perf_counter() - t0
+
+        # Steady-state rate with modest batches first, then bulk growth to each size.
+        first = sizes[0]
+        rate_small = first / grow(first, SMALL_BATCH)
+        print(
+            f"  {first:>9,} entries in batches of {SMALL_BATCH:,}: {rate_small:9,.0f} appends/s (goal 5,000)"
+        )
+        results: list[SizeResult] = []
+        rng = random.Random(6962)
+        for size in sizes:
+            if size > len(reference):
+                before = len(reference)
+                elapsed = grow(size, BATCH)
+                print(
+                    f"  {before:>9,} -> {size:,} in batches of {BATCH:,}: "
+                    f"{(size - before) / elapsed:10,.0f} appends/s ({elapsed:.1f} s)"
+                )
+            root = reference.root() if size <= 100_000 else None
+            times, longest = [], 0
+            with reader() as session:
+                for _ in range(samples):
+                    index = rng.randrange(size)
+                    t0 = time.perf_counter_ns()
+                    path = proofs.inclusion(session, index, size)
+                    times.append((time.perf_counter_ns() - t0) / 1e6)
+                    longest = max(longest, len(path))
+                    if root is not None and len(times) <= 50:
+                        verify_inclusion(reference.leaves[index], index, size, path, root)
+                # The stored root must be the reference root (checked where the O(n) reference is cheap).
+                if root is not None:
+                    stored = root_hash(size, getter_from_mapping(fetch_nodes(session, root_hash_nodes(size))))
+                    assert stored == root, "stored tree differs from the in-memory reference"
+            results.append(
+                SizeResult(
+                    size, statistics.fmean(times), sorted(times)[int(0.99 * (len(times) - 1))], longest
+                )
+            )
+        print(f"{backend}: inclusion proofs (one query for the nodes; {samples} random leaves per size)")
+        print(
+            f"  {'entries':>9}  {'mean ms':>8}  {'p99 ms':>8}  {'hashes':>6}  {'vs memory':>9}  "
+            "goal <= 5 ms, <= 20 hashes"
+        )
+        for r in results:
+            ratio = r.proof_mean_ms / memory_proof_ms[r.size] if memory_proof_ms.get(r.size) else float("nan")
+            verdict = "met" if r.proof_mean_ms <= 5 and r.hashes_max <= 20 else "MISSED"
+            print(
+                f"  {r.size:>9,}  {r.proof_mean_ms:8.3f}  {r.proof_p99_ms:8.3f}  {r.hashes_max:>6}  "
+                f"{ratio:8.0f}x  {verdict}"
+            )
+        print()

@@ -1,0 +1,138 @@
+"""`infomediary audit ...`: sign a tree head, export the log to a file, verify a log offline."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import httpx
+import typer
+from rich.console import Console
+
+from infomediary import schema
+from infomediary.database import unit_of_work
+from infomediary.errors import DomainError
+from infomediary.keymaterial import KeyMaterialError
+from infomediary.policylog import treehead
+from infomediary.policylog.export import export_dump
+from infomediary.policylog.verifier import (
+    VerificationFailed,
+    VerifyResult,
+    load_state,
+    save_state,
+    verify_dump,
+    verify_remote,
+)
+from infomediary.runtime import Runtime
+from infomediary.settings import Settings
+
+audit_app = typer.Typer(help="The policy log: sign tree heads, export, verify.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+@contextmanager
+def _runtime() -> Iterator[Runtime]:
+    runtime = Runtime.create(Settings())
+    try:
+        schema.require_head(runtime.engine)
+        yield runtime
+    finally:
+        runtime.close()
+
+
+def _guarded(action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except VerificationFailed as exc:
+        err.print(f"[bold red]VERIFICATION FAILED:[/] {exc}")
+        raise typer.Exit(1) from None
+    except DomainError as exc:
+        err.print(f"[bold red]error:[/] {exc.detail}")
+        raise typer.Exit(1) from None
+    except (KeyMaterialError, OSError, ValueError) as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+
+
+@audit_app.command("sign-tree-head")
+def sign_tree_head() -> None:
+    """Sign a tree head for the log as it is now."""
+
+    def run() -> None:
+        with _runtime() as runtime:
+            head = treehead.refresh(runtime, force=True)
+        console.print(f"signed tree head at size [bold]{head.tree_size}[/]")
+        console.print(head.checkpoint, markup=False, highlight=False)
+
+    _guarded(run)
+
+
+@audit_app.command("export")
+def export(file: Annotated[Path, typer.Option("--file", help="Where to write the dump (JSON).")]) -> None:
+    """Write the latest signed tree head and every entry it covers to a file for offline verification."""
+
+    def run() -> None:
+        with _runtime() as runtime:
+            treehead.refresh(runtime)
+            with unit_of_work(runtime.read_session_factory) as session:
+                dump = export_dump(session, runtime)
+        file.write_text(json.dumps(dump) + "\n")
+        console.print(f"wrote {len(dump['entries']):,} entries at tree size {dump['tree_head']['tree_size']}")
+
+    _guarded(run)
+
+
+def _report(result: VerifyResult) -> None:
+    console.print(
+        f"[bold green]OK[/] log {result.head.origin}: {result.entries:,} entries recomputed, "
+        f"root matches the signed tree head at size {result.head.tree_size}"
+    )
+    if result.consistent_with is not None:
+        console.print(f"consistent with the tree head of size {result.consistent_with} seen before")
+    if not result.key_pinned:
+        console.print("[yellow]verifier key taken from the log itself; pin it with --verifier-key[/]")
+
+
+@audit_app.command("verify")
+def verify(
+    url: Annotated[str | None, typer.Option(help="Base URL of a running service.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="A dump from `audit export`.")] = None,
+    client_id: Annotated[str | None, typer.Option(help="Auditor client id (with --url).")] = None,
+    client_secret: Annotated[
+        str | None, typer.Option(help="Auditor client secret.", envvar="INFOMEDIARY_AUDIT_CLIENT_SECRET")
+    ] = None,
+    verifier_key: Annotated[str | None, typer.Option(help="Pinned C2SP verifier key of the log.")] = None,
+    state: Annotated[
+        Path | None, typer.Option(help="File holding the last tree head seen; checked, then updated.")
+    ] = None,
+) -> None:
+    """Recompute the log from its entries and check signature, inclusion and consistency. Exit 1 on any
+    mismatch."""
+
+    def run() -> None:
+        if (url is None) == (file is None):
+            raise VerificationFailed("give exactly one of --url or --file")
+        previous = load_state(state) if state else None
+        if file is not None:
+            result = verify_dump(json.loads(file.read_text()), verifier_key=verifier_key, previous=previous)
+        else:
+            if not client_id or not client_secret:
+                raise VerificationFailed("--url needs --client-id and --client-secret")
+            with httpx.Client(base_url=str(url), timeout=30) as client:
+                result = verify_remote(
+                    client,
+                    client_id=client_id,
+                    client_secret=client_secret,
+                    verifier_key=verifier_key,
+                    previous=previous,
+                )
+        if state:
+            save_state(state, result.head)
+        _report(result)
+
+    _guarded(run)
