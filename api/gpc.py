@@ -41,7 +41,7 @@ async def record_gpc(
 
 def _record(method: str, session: Session, runtime: Runtime, customer_id: str) -> None:
     if method in READ_METHODS:
-        # A read request's session must not write (autocommit on PostgreSQL, no write lock taken on SQLite):
+        # A read request's session does not write (on SQLite it did not take the write lock up front):
         # the signal, with its log entry, gets a transaction of its own. It stands whatever the request does.
         with unit_of_work(runtime.session_factory) as own:
             gpc.record_signal(own, runtime, customer_id)

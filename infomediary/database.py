@@ -91,15 +91,9 @@ def create_session_factory(engine: Engine, *, writes: bool = True) -> sessionmak
 
     On SQLite a writing transaction begins IMMEDIATE, so writers queue on the lock instead of failing midway.
     """
-    bind: Engine
-    if writes:
-        bind = engine.execution_options(sqlite_begin="IMMEDIATE")
-    elif engine.dialect.name == "postgresql":
-        # Under READ COMMITTED every statement takes a fresh snapshot anyway, so a read-only transaction adds
-        # nothing but a BEGIN and a ROLLBACK round trip. SQLite keeps its transaction: there it is a snapshot.
-        bind = engine.execution_options(isolation_level="AUTOCOMMIT")
-    else:
-        bind = engine
+    # Reads keep a transaction too: PostgreSQL's server-side cursors (streamed exports) need one, and on
+    # SQLite it is the snapshot that keeps a multi-statement read consistent.
+    bind = engine.execution_options(sqlite_begin="IMMEDIATE") if writes else engine
     return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
 
 

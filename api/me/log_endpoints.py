@@ -5,13 +5,12 @@ from __future__ import annotations
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from api.deps import RuntimeDep, SessionDep
+from api.deps import RuntimeDep
 from api.me.auth import CurrentConsumer
 from api.me.log_schemas import LogEntryRead, MyLogRead, MyTreeHead
 from api.problems import problem_responses
-from infomediary.policylog import treehead
 from infomediary.policylog.customer_view import customer_log
 
 router = APIRouter(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
@@ -21,15 +20,6 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def sign_fresh_tree_head(runtime: RuntimeDep) -> None:
-    """Sign a new head if one is due, in its own transaction.
-
-    Declared before every other dependency so it commits before this request's session first reads: on
-    SQLite that read fixes the snapshot, and the new head must be in it.
-    """
-    treehead.refresh(runtime)
-
-
 @router.get(
     "/log",
     response_model=MyLogRead,
@@ -37,16 +27,12 @@ def sign_fresh_tree_head(runtime: RuntimeDep) -> None:
     summary="Every policy-log entry about me, in plain words, each with its inclusion proof",
 )
 def my_log(
-    _head: Annotated[None, Depends(sign_fresh_tree_head)],
     consumer: CurrentConsumer,
-    session: SessionDep,
     runtime: RuntimeDep,
     cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MyLogRead:
-    log = customer_log(
-        session, runtime, consumer.customer_id, after=int(cursor) if cursor else -1, limit=limit
-    )
+    log = customer_log(runtime, consumer.customer_id, after=int(cursor) if cursor else -1, limit=limit)
     head = log.head
     return MyLogRead(
         entries=[

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from consent.decision import CustomerContext
 from infomediary.consents.repository import privacy_signal
+from infomediary.profiles import restriction
 
 
 def customer_context(session: Session, customer_id: str, now: datetime) -> CustomerContext:
@@ -20,7 +21,7 @@ def customer_context(session: Session, customer_id: str, now: datetime) -> Custo
     gpc = signal is not None and signal.gpc and signal.recorded_at <= now
     return CustomerContext(
         customer_id=customer_id,
-        restricted=False,  # wired to the restriction flag when the vault branch merges
+        restricted=restriction.is_restricted(session, customer_id),
         gpc=gpc,
         gpc_recorded_at=signal.recorded_at if gpc and signal is not None else None,
     )

@@ -30,6 +30,7 @@ from consent.records import ConsentState
 from infomediary.consents import repository
 from infomediary.consents.models import ConsentRecordRow, PrivacySignalRow, StandingTermRow
 from infomediary.customers.models import Customer
+from infomediary.profiles.models import ProcessingRestriction
 
 _GIVEN = ConsentState.GIVEN.value
 _DENY_STATES = (ConsentState.REFUSED.value, ConsentState.WITHDRAWN.value)
@@ -43,7 +44,8 @@ def permitted_customers(query: SupplierQuery, policy: PolicyInForce) -> Select[s
     # Rule 3 is customer-independent: an undeclared purpose or category denies everyone.
     if not decision_plan.purpose_declared or not all(c.declared for c in decision_plan.categories):
         return statement.where(false())
-    # Rule 1 (restriction) joins here when the vault branch's restriction flag merges.
+    # Rule 1: a customer who restricted processing is permitted nothing.
+    statement = statement.where(Customer.id.not_in(select(ProcessingRestriction.customer_id)))
     statement = statement.where(Customer.id.not_in(_blocked_by_terms(decision_plan)))
     for category_plan in decision_plan.categories:
         if category_plan.default_permits:

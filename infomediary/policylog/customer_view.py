@@ -36,10 +36,18 @@ class CustomerLog:
     head: SignedTreeHead | None
 
 
-def customer_log(
-    session: Session, runtime: Runtime, customer_id: str, *, after: int, limit: int
-) -> CustomerLog:
-    """Entries about this customer after leaf `after`, with audit paths against the latest signed head."""
+def customer_log(runtime: Runtime, customer_id: str, *, after: int, limit: int) -> CustomerLog:
+    """Entries about this customer after leaf `after`, with audit paths against the latest signed head.
+
+    A head is signed first if one is due (its own transaction); the entries are then read in a snapshot taken
+    after it, so every proof is computed against a head whose nodes that snapshot holds.
+    """
+    treehead.refresh(runtime)
+    with runtime.read_session_factory() as session:
+        return _read(session, runtime, customer_id, after=after, limit=limit)
+
+
+def _read(session: Session, runtime: Runtime, customer_id: str, *, after: int, limit: int) -> CustomerLog:
     head = treehead.latest(session)
     found = about_subject(session, log_pseudonym(runtime, customer_id), after=after, limit=limit + 1)
     page, more = found[:limit], len(found) > limit

@@ -20,6 +20,10 @@ from infomediary.customers import repository as customers
 from infomediary.customers.errors import InvalidSession
 from infomediary.database import utcnow
 from infomediary.ids import new_id
+from infomediary.policylog import kinds
+from infomediary.policylog.kinds import format_at
+from infomediary.policylog.service import append as log_append
+from infomediary.policylog.service import log_pseudonym
 from infomediary.profiles import repository
 from infomediary.runtime import Runtime
 
@@ -43,6 +47,12 @@ def erase(session: Session, runtime: Runtime, customer_id: str, now: datetime | 
     rows["consumer_sessions"] = customers.delete(session, customer_id)
     rows["customers"] = 1
     session.flush()
+    # Logged in the same transaction, under the log pseudonym: the log keeps that this account was erased,
+    # and nothing that identifies whose it was once the keys are gone.
+    log_append(
+        session,
+        {"kind": kinds.ACCOUNT_ERASED, "at": format_at(now), "subject": log_pseudonym(runtime, customer_id)},
+    )
     destroyed = runtime.vault.shred(customer_id)
     claims: dict[str, Any] = {
         "iss": runtime.settings.issuer,

@@ -12,7 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from infomediary.database import unit_of_work, utcnow
+from infomediary.policylog import kinds
+from infomediary.policylog.service import append as log_append
 from infomediary.profiles import repository
 from infomediary.runtime import Runtime
 from vault import WrappedKey
@@ -50,8 +54,18 @@ def pending(runtime: Runtime, target: int | None = None) -> int:
 
 
 def add_version(runtime: Runtime) -> int:
-    """Make a new key-encryption key version current; new data keys are wrapped under it at once."""
-    return runtime.vault.provider.rotate()
+    """Make a new key-encryption key version current; new data keys are wrapped under it at once.
+
+    The entry commits only if the rotation succeeded; the rotation itself is a write to the key file.
+    """
+    with unit_of_work(runtime.session_factory) as session:
+        version = runtime.vault.provider.rotate()
+        _log(session, {"phase": "added", "version": version})
+    return version
+
+
+def _log(session: Session, details: dict[str, int | str]) -> None:
+    log_append(session, {"kind": kinds.KEYS_KEK_ROTATED, "details": details})
 
 
 def rewrap(
@@ -81,6 +95,9 @@ def rewrap(
                     now,
                 )
         if not rows:
+            if total:
+                with unit_of_work(runtime.session_factory) as session:
+                    _log(session, {"phase": "rewrapped", "version": target, "data_keys": total})
             return total
         total += len(rows)
         if on_batch is not None:
@@ -92,6 +109,8 @@ def retire_unused(runtime: Runtime) -> list[int]:
     retired = []
     for entry in status(runtime):
         if not entry.current and not entry.retired and entry.keys == 0:
-            runtime.vault.provider.retire(entry.version)
+            with unit_of_work(runtime.session_factory) as session:
+                runtime.vault.provider.retire(entry.version)
+                _log(session, {"phase": "retired", "version": entry.version})
             retired.append(entry.version)
     return retired

@@ -211,6 +211,7 @@ def test_my_log_shows_only_my_entries_in_plain_words_with_proofs(runtime: Runtim
     me = make_consumer(http)
     other = make_consumer(http)
     acme_id = make_supplier(runtime, name="Bolt").owner_id
+    treehead.refresh(runtime, force=True)  # a head signed just now: the next is not due for a while
     with unit_of_work(runtime.session_factory) as session:
         append_many(
             session,
@@ -231,7 +232,7 @@ def test_my_log_shows_only_my_entries_in_plain_words_with_proofs(runtime: Runtim
             ],
         )
     assert http.get("/v1/me/log", headers=supplier).status_code == 401
-    # A head was signed moments ago (by the calls above): newer entries wait for the next one, unproven.
+    # Newer entries than the last head wait for the next one, shown but unproven.
     pending = http.get("/v1/me/log", headers=me.headers).json()["entries"]
     assert pending[-1]["audit_path"] is None
     treehead.refresh(runtime, force=True)

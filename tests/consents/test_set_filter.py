@@ -26,6 +26,7 @@ from infomediary.consents import repository
 from infomediary.consents.models import PrivacySignalRow, StandingTermRow
 from infomediary.consents.set_filter import permitted_customers
 from infomediary.customers.models import Customer
+from infomediary.profiles.models import ProcessingRestriction
 from infomediary.runtime import Runtime
 from infomediary.suppliers.models import Supplier
 
@@ -42,6 +43,7 @@ class Customer_:
     records: list[ConsentRecord]
     terms: list[StandingTerm]
     gpc_at: datetime | None
+    restricted: bool
 
 
 @st.composite
@@ -95,6 +97,7 @@ def population(draw: st.DrawFn) -> dict[str, Customer_]:
             draw(records(customer_id)),
             draw(terms(customer_id)),
             draw(st.sampled_from([None, *INSTANTS, NOW + timedelta(hours=1)])),
+            draw(st.integers(0, 4)) == 0,  # restricted now and then
         )
     return out
 
@@ -160,12 +163,15 @@ def test_sql_filter_selects_exactly_the_customers_decide_permits(
             session.add_all([_term_row(t, customer_id) for t in person.terms])
             if person.gpc_at is not None:
                 session.add(PrivacySignalRow(customer_id=customer_id, gpc=True, recorded_at=person.gpc_at))
+            if person.restricted:
+                session.add(ProcessingRestriction(customer_id=customer_id, restricted_at=NOW))
         session.flush()
         for query in asked:
             expected = set()
             for customer_id, person in people.items():
                 context = CustomerContext(
                     customer_id,
+                    restricted=person.restricted,
                     gpc=person.gpc_at is not None and person.gpc_at <= NOW,
                     gpc_recorded_at=person.gpc_at
                     if person.gpc_at is not None and person.gpc_at <= NOW

@@ -1,0 +1,87 @@
+"""What the other domains write into the policy log, and what restriction does to the decision point."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from consent.catalog import Category, Purpose, ReleaseKind
+from consent.decision import Reason
+from infomediary.consents.decision_point import decide_for, supplier_query
+from infomediary.consents.set_filter import count_permitted
+from infomediary.database import unit_of_work
+from infomediary.policylog import kinds
+from infomediary.policylog.models import PolicyLogEntry
+from infomediary.policylog.service import log_pseudonym
+from infomediary.profiles import rotation
+from infomediary.runtime import Runtime
+from tests.fixtures.actors import make_consumer, make_supplier
+
+
+def _entries(runtime: Runtime, kind: str) -> list[dict[str, object]]:
+    with runtime.read_session_factory() as session:
+        rows = session.scalars(select(PolicyLogEntry.entry).where(PolicyLogEntry.kind == kind))
+        return [json.loads(row) for row in rows]
+
+
+def test_erasure_is_logged_under_the_log_pseudonym(http: TestClient, runtime: Runtime) -> None:
+    consumer = make_consumer(http)
+    assert http.delete("/v1/me", headers=consumer.headers).status_code == 200
+    [erased] = _entries(runtime, kinds.ACCOUNT_ERASED)
+    assert erased["subject"] == log_pseudonym(runtime, consumer.id)
+    assert consumer.id not in json.dumps(erased)
+
+
+def test_a_failed_erasure_leaves_no_entry(http: TestClient, runtime: Runtime) -> None:
+    consumer = make_consumer(http)
+    other = make_consumer(http)
+    http.delete("/v1/me", headers=consumer.headers)
+    assert http.delete("/v1/me", headers=consumer.headers).status_code == 401
+    assert len(_entries(runtime, kinds.ACCOUNT_ERASED)) == 1
+    assert other.id  # the other account is untouched and unlogged
+
+
+def test_key_encryption_key_rotation_is_logged_in_its_phases(http: TestClient, runtime: Runtime) -> None:
+    make_consumer(http)
+    version = rotation.add_version(runtime)
+    rewrapped = rotation.rewrap(runtime)
+    retired = rotation.retire_unused(runtime)
+    phases = [
+        (e["details"]["phase"], e["details"]["version"]) for e in _entries(runtime, kinds.KEYS_KEK_ROTATED)
+    ]  # type: ignore[index]
+    assert rewrapped >= 1 and retired
+    assert phases == [("added", version), ("rewrapped", version), *[("retired", v) for v in retired]]
+
+
+def test_restriction_denies_every_supplier_use_and_is_logged(http: TestClient, runtime: Runtime) -> None:
+    consumer = make_consumer(http)
+    supplier = make_supplier(runtime)
+    policy = {"purposes": ["marketing"], "categories": ["interests"]}
+    assert http.put("/v1/supplier/policy", json=policy, headers=supplier.headers(http)).status_code in (
+        200,
+        201,
+    )
+
+    def decide() -> tuple[bool, Reason, int]:
+        with unit_of_work(runtime.session_factory) as session:
+            query = supplier_query(
+                session,
+                supplier_id=supplier.owner_id,
+                purpose=Purpose.MARKETING,
+                categories=[Category.INTERESTS],
+                release_kind=ReleaseKind.AGGREGATE_COUNT,
+            )
+            decision = decide_for(session, runtime, consumer.id, query)
+            return decision.permitted, decision.reason, count_permitted(session, query)
+
+    permitted, _, counted = decide()
+    assert permitted and counted == 1  # ordinary data, ordinary purpose: opt-out, so permitted by default
+    assert http.post("/v1/me/restriction", headers=consumer.headers).status_code in (200, 201)
+    permitted, reason, counted = decide()
+    assert not permitted and reason is Reason.PROCESSING_RESTRICTED and counted == 0
+    assert http.delete("/v1/me/restriction", headers=consumer.headers).status_code == 200
+    assert decide()[0]
+    decisions = _entries(runtime, kinds.DECISION)
+    assert [d["decision"] for d in decisions] == ["permit", "deny", "permit"]
