@@ -75,11 +75,17 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     problems.install(app)
     app.include_router(accounts_router)
     # Sec-GPC: 1 on any consumer route records the customer's opt-out of sale and sharing.
-    for router in (me_router, profile_router, rights_router, me_log_router):
-        app.include_router(router, dependencies=[GpcDep])
-    for router in (
+    consumer_routers = (
+        me_router,
+        profile_router,
+        rights_router,
+        me_log_router,
         consents_router,
         inbox_router,
+    )
+    for router in consumer_routers:
+        app.include_router(router, dependencies=[GpcDep])
+    for router in (
         oauth_router,
         gpc_router,
         supplier_router,

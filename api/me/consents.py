@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 
 from api.deps import RuntimeDep, SessionDep
-from api.gpc import GpcDep
 from api.me import consent_views
 from api.me.auth import CurrentConsumer
 from api.me.consent_schemas import (
@@ -27,9 +26,7 @@ from consent.records import ConsentState
 from infomediary.consents import service, terms
 from infomediary.database import utcnow
 
-router = APIRouter(
-    prefix="/v1/me", tags=["consumer"], responses=problem_responses(401), dependencies=[GpcDep]
-)
+router = APIRouter(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
 RecordId = Annotated[str, Path(min_length=1, max_length=40)]
 
 

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 
 from api.deps import RuntimeDep, SessionDep
-from api.gpc import GpcDep
 from api.me import consent_views
 from api.me.auth import CurrentConsumer
 from api.me.consent_schemas import (
@@ -21,9 +20,7 @@ from api.problems import problem_responses
 from infomediary import pseudonyms
 from infomediary.consents import requests
 
-router = APIRouter(
-    prefix="/v1/me", tags=["consumer"], responses=problem_responses(401), dependencies=[GpcDep]
-)
+router = APIRouter(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
 RequestId = Annotated[str, Path(min_length=1, max_length=40)]
 
 
