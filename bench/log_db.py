@@ -29,7 +29,8 @@ from infomediary.policylog.merkle import (
     root_hash_nodes,
     verify_inclusion,
 )
-from infomediary.policylog.service import append_many, fetch_nodes
+from infomediary.policylog.nodes import fetch_nodes
+from infomediary.policylog.service import append_many
 
 BATCH = 10_000
 SMALL_BATCH = 1_000

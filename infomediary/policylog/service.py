@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -26,12 +26,15 @@ from infomediary.policylog.entry import encode_entry
 from infomediary.policylog.kinds import Dimensions, normalise
 from infomediary.policylog.merkle import NodeId, getter_from_mapping, leaf_hash, nodes_completed_by_append
 from infomediary.policylog.models import PolicyLogEntry, PolicyLogNode, PolicyLogState
+from infomediary.policylog.nodes import fetch_nodes
 from infomediary.runtime import Runtime
 
 STATE_ROW = 1
 
 _INSERT_ENTRIES = insert(PolicyLogEntry.metadata.tables[PolicyLogEntry.__tablename__])
 _INSERT_NODES = insert(PolicyLogNode.metadata.tables[PolicyLogNode.__tablename__])
+# Built once: every proof reads the size first, and constructing the select cost more than running it.
+_SIZE = select(PolicyLogState.size).where(PolicyLogState.id == STATE_ROW)
 
 
 @dataclass(frozen=True)
@@ -100,28 +103,6 @@ def _left_siblings(first: int, count: int) -> list[NodeId]:
     return needed
 
 
-def fetch_nodes(session: Session, nodes: Sequence[NodeId]) -> dict[NodeId, bytes]:
-    """The given perfect nodes in one query."""
-    if not nodes:
-        return {}
-    by_level: dict[int, list[int]] = {}
-    for level, index in nodes:
-        by_level.setdefault(level, []).append(index)
-    # One equality-and-IN term per level rather than a row-value IN: both backends then walk the primary
-    # key (SQLite scans the whole table for a row-value IN).
-    rows = session.execute(
-        select(PolicyLogNode.level, PolicyLogNode.node_index, PolicyLogNode.hash).where(
-            or_(
-                *(
-                    and_(PolicyLogNode.level == level, PolicyLogNode.node_index.in_(indexes))
-                    for level, indexes in by_level.items()
-                )
-            )
-        )
-    )
-    return {(level, index): bytes(value) for level, index, value in rows}
-
-
 def append_many(session: Session, entries: Iterable[Mapping[str, Any]]) -> list[LogReceipt]:
     """Append entries in order in the caller's transaction; nodes are computed in memory, bulk-inserted."""
     now = utcnow()
@@ -159,5 +140,5 @@ def append(session: Session, entry: Mapping[str, Any]) -> LogReceipt:
 
 def tree_size(session: Session) -> int:
     """The number of entries committed (as this transaction sees it)."""
-    size = session.scalar(select(PolicyLogState.size).where(PolicyLogState.id == STATE_ROW))
+    size = session.scalar(_SIZE)
     return int(size or 0)
