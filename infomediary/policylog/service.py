@@ -14,25 +14,23 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from infomediary.database import utcnow
+from infomediary.policylog.bulk import insert_rows
 from infomediary.policylog.entry import encode_entry
 from infomediary.policylog.kinds import Dimensions, normalise
 from infomediary.policylog.merkle import NodeId, getter_from_mapping, leaf_hash, nodes_completed_by_append
-from infomediary.policylog.models import PolicyLogEntry, PolicyLogNode, PolicyLogState
+from infomediary.policylog.models import PolicyLogEntry, PolicyLogState
 from infomediary.policylog.nodes import fetch_nodes
 from infomediary.runtime import Runtime
 
 STATE_ROW = 1
 
-_INSERT_ENTRIES = insert(PolicyLogEntry.metadata.tables[PolicyLogEntry.__tablename__])
-_INSERT_NODES = insert(PolicyLogNode.metadata.tables[PolicyLogNode.__tablename__])
 # Built once: every proof reads the size first, and constructing the select cost more than running it.
 _SIZE = select(PolicyLogState.size).where(PolicyLogState.id == STATE_ROW)
 
@@ -74,21 +72,21 @@ def _reserve(session: Session, count: int) -> int:
     return int(new_size) - count
 
 
-def _row(leaf_index: int, data: bytes, digest: bytes, dims: Dimensions, now: datetime) -> dict[str, Any]:
-    return {
-        "leaf_index": leaf_index,
-        "entry": data,
-        "leaf_hash": digest,
-        "kind": dims.kind,
-        "subject": dims.subject,
-        "supplier_id": dims.supplier_id,
-        "purpose": dims.purpose,
-        "decision": dims.decision,
-        "categories": dims.categories,
-        "release_count": dims.release_count,
-        "epsilon_milli": dims.epsilon_milli,
-        "created_at": now,
-    }
+def _row(leaf_index: int, data: bytes, digest: bytes, dims: Dimensions) -> tuple[Any, ...]:
+    """An entry row in `bulk.ENTRY_COLUMNS` order."""
+    return (
+        leaf_index,
+        data,
+        digest,
+        dims.kind,
+        dims.subject,
+        dims.supplier_id,
+        dims.purpose,
+        dims.decision,
+        dims.categories,
+        dims.release_count,
+        dims.epsilon_milli,
+    )
 
 
 def _left_siblings(first: int, count: int) -> list[NodeId]:
@@ -116,20 +114,17 @@ def append_many(session: Session, entries: Iterable[Mapping[str, Any]]) -> list[
     first = _reserve(session, len(prepared))
     known = fetch_nodes(session, _left_siblings(first, len(prepared)))
     get = getter_from_mapping(known)
-    node_rows: list[dict[str, Any]] = []
-    entry_rows: list[dict[str, Any]] = []
+    node_rows: list[tuple[int, int, bytes]] = []
+    entry_rows: list[tuple[Any, ...]] = []
     receipts: list[LogReceipt] = []
     for offset, (data, digest, dims) in enumerate(prepared):
         index = first + offset
         for level, node_index, value in nodes_completed_by_append(index, digest, get):
             known[(level, node_index)] = value
-            node_rows.append({"level": level, "node_index": node_index, "hash": value})
-        entry_rows.append(_row(index, data, digest, dims, now))
+            node_rows.append((level, node_index, value))
+        entry_rows.append(_row(index, data, digest, dims))
         receipts.append(LogReceipt(leaf_index=index, leaf_hash=digest))
-    # Core inserts on the tables (one executemany each), not the ORM's bulk path: the ORM collects and
-    # re-sorts every row per mapper, which cost more than the inserts themselves.
-    session.execute(_INSERT_ENTRIES, entry_rows)
-    session.execute(_INSERT_NODES, node_rows)
+    insert_rows(session, entry_rows, node_rows, now)
     return receipts
 
 
