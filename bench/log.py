@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"in-memory reference for the ratios below: {store_rate:,.0f} appends/s (perfect-node dict)")
         print()
         for url in args.database_url:
-            run(None if url == "sqlite" else url, sizes, min(args.samples, 500), per_size_mean)
+            run(None if url == "sqlite" else url, sizes, min(args.samples, 500), per_size_mean, store_rate)
     print(f"total benchmark time {time.perf_counter() - started:.1f} s")
     return 0
 
