@@ -29,7 +29,8 @@ from infomediary.policylog.merkle import (
     root_hash_nodes,
     verify_inclusion,
 )
-from infomediary.policylog.service import append_many, fetch_nodes
+from infomediary.policylog.nodes import fetch_nodes
+from infomediary.policylog.service import append_many
 
 BATCH = 10_000
 SMALL_BATCH = 1_000
@@ -73,21 +74,37 @@ def _entry(i: int) -> dict[str, object]:
     }
 
 
+GOAL_APPENDS = 5_000
+
+
 @dataclass
 class SizeResult:
     size: int
     proof_mean_ms: float
+    proof_p95_ms: float
     proof_p99_ms: float
     hashes_max: int
 
 
-def run(url: str | None, sizes: list[int], samples: int, memory_proof_ms: dict[int, float]) -> None:
+def _rate(count: int, elapsed: float, memory_rate: float) -> str:
+    rate = count / elapsed
+    verdict = "met" if rate >= GOAL_APPENDS else "MISSED"
+    return f"{rate:9,.0f} appends/s = {rate / memory_rate:5.3f}x in-memory ({elapsed:.1f} s) {verdict}"
+
+
+def run(
+    url: str | None,
+    sizes: list[int],
+    samples: int,
+    memory_proof_ms: dict[int, float],
+    memory_append_rate: float,
+) -> None:
     backend = "SQLite" if url is None or url.startswith("sqlite") else "PostgreSQL"
     with fresh_engine(url) as engine:
         factory = create_session_factory(engine)
         reader = create_session_factory(engine, writes=False)
         reference = ReferenceTree()
-        print(f"{backend}: batched appends (append_many, one transaction per batch)")
+        print(f"{backend}: batched appends (append_many, one transaction per batch; goal {GOAL_APPENDS:,}/s)")
 
         def grow(to: int, batch: int) -> float:
             t0 = time.perf_counter()
@@ -101,9 +118,10 @@ def run(url: str | None, sizes: list[int], samples: int, memory_proof_ms: dict[i
 
         # Steady-state rate with modest batches first, then bulk growth to each size.
         first = sizes[0]
-        rate_small = first / grow(first, SMALL_BATCH)
+        elapsed = grow(first, SMALL_BATCH)
         print(
-            f"  {first:>9,} entries in batches of {SMALL_BATCH:,}: {rate_small:9,.0f} appends/s (goal 5,000)"
+            f"  {0:>9,} -> {first:,} in batches of {SMALL_BATCH:,}: "
+            f"{_rate(first, elapsed, memory_append_rate)}"
         )
         results: list[SizeResult] = []
         rng = random.Random(6962)
@@ -113,7 +131,7 @@ def run(url: str | None, sizes: list[int], samples: int, memory_proof_ms: dict[i
                 elapsed = grow(size, BATCH)
                 print(
                     f"  {before:>9,} -> {size:,} in batches of {BATCH:,}: "
-                    f"{(size - before) / elapsed:10,.0f} appends/s ({elapsed:.1f} s)"
+                    f"{_rate(size - before, elapsed, memory_append_rate)}"
                 )
             root = reference.root() if size <= 100_000 else None
             times, longest = [], 0
@@ -130,21 +148,28 @@ def run(url: str | None, sizes: list[int], samples: int, memory_proof_ms: dict[i
                 if root is not None:
                     stored = root_hash(size, getter_from_mapping(fetch_nodes(session, root_hash_nodes(size))))
                     assert stored == root, "stored tree differs from the in-memory reference"
+            ordered = sorted(times)
             results.append(
                 SizeResult(
-                    size, statistics.fmean(times), sorted(times)[int(0.99 * (len(times) - 1))], longest
+                    size,
+                    statistics.fmean(times),
+                    ordered[int(0.95 * (len(times) - 1))],
+                    ordered[int(0.99 * (len(times) - 1))],
+                    longest,
                 )
             )
         print(f"{backend}: inclusion proofs (one query for the nodes; {samples} random leaves per size)")
         print(
-            f"  {'entries':>9}  {'mean ms':>8}  {'p99 ms':>8}  {'hashes':>6}  {'vs memory':>9}  "
-            "goal <= 5 ms, <= 20 hashes"
+            f"  {'entries':>9}  {'mean ms':>8}  {'p95 ms':>8}  {'p99 ms':>8}  {'hashes':>6}  "
+            f"{'vs memory':>9}  "
+            "goal <= 5 ms (mean and p95), <= 20 hashes"
         )
         for r in results:
             ratio = r.proof_mean_ms / memory_proof_ms[r.size] if memory_proof_ms.get(r.size) else float("nan")
-            verdict = "met" if r.proof_mean_ms <= 5 and r.hashes_max <= 20 else "MISSED"
+            verdict = "met" if max(r.proof_mean_ms, r.proof_p95_ms) <= 5 and r.hashes_max <= 20 else "MISSED"
             print(
-                f"  {r.size:>9,}  {r.proof_mean_ms:8.3f}  {r.proof_p99_ms:8.3f}  {r.hashes_max:>6}  "
+                f"  {r.size:>9,}  {r.proof_mean_ms:8.3f}  {r.proof_p95_ms:8.3f}  {r.proof_p99_ms:8.3f}  "
+                f"{r.hashes_max:>6}  "
                 f"{ratio:8.0f}x  {verdict}"
             )
         print()

@@ -14,6 +14,18 @@ bytes back, or inclusion proofs would silently stop matching.  Hence:
   entry (whitespace, key order, escapes, duplicate keys) past the log;
 * size and nesting depth are bounded so an entry cannot be used to exhaust
   memory or the stack.
+
+Encoding has a fast path and a general one.  Every entry the log itself
+writes is "plain": exact ``dict``/``list``/``str``/``int``/``bool``/``None``
+values whose object keys are all ASCII.  For that subset the C JSON encoder
+(sorted keys, no ASCII escaping, compact separators) is byte-identical to
+RFC 8785: ASCII keys sort the same by code point as by UTF-16 code unit, and
+the stdlib escapes exactly JCS's set (``"``, ``\\``, the five short control
+escapes, other controls as lower-case ``\\u00xx``, everything else raw UTF-8).
+``tests/unit/policylog/test_entry_fast.py`` checks that equivalence against
+``rfc8785`` on generated values.  Anything else (int or str subclasses,
+integral floats, tuples, non-ASCII keys, and every invalid input, so that the
+error names the offending path) goes through ``_normalise`` and ``rfc8785``.
 """
 
 from __future__ import annotations
@@ -74,15 +86,72 @@ def _normalise(value: Any, depth: int, path: str) -> Any:
     raise EntryError(f"value at {path} has unsupported type {type(value).__name__}")
 
 
+class _NotPlain(Exception):
+    """Internal: the value is outside the fast path's subset; take the general path."""
+
+
+# Built once: json.dumps with non-default options constructs an encoder per call. No circularity check is
+# needed because _check_plain bounds the depth first (a cycle would exceed it).
+_PLAIN_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, check_circular=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+)
+
+
+def _check_plain(value: Any, depth: int) -> None:
+    """Raise ``_NotPlain`` unless ``value`` is already normal and its object keys are ASCII.
+
+    Exact type checks on purpose: a subclass may serialise differently, so it is normalised first. Lone
+    surrogates are not looked for here; the final UTF-8 encode of the whole text rejects them.
+    """
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return
+    if kind is int:
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return
+        raise _NotPlain
+    if depth >= MAX_DEPTH:
+        raise _NotPlain
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not key.isascii():
+                raise _NotPlain
+            _check_plain(item, depth + 1)
+        return
+    if kind is list:
+        for item in value:
+            _check_plain(item, depth + 1)
+        return
+    raise _NotPlain
+
+
+def _encode_plain(entry: Mapping[str, Any]) -> bytes:
+    """JCS bytes via the C encoder, for plain entries only (see the module docstring)."""
+    if type(entry) is not dict:
+        raise _NotPlain
+    _check_plain(entry, 0)
+    try:
+        return _PLAIN_ENCODER.encode(entry).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: the general path reports where
+        raise _NotPlain from None
+
+
+def _encode_general(entry: Mapping[str, Any]) -> bytes:
+    normalised = _normalise(entry, 0, "$")
+    try:
+        return rfc8785.dumps(normalised)
+    except rfc8785.CanonicalizationError as exc:  # defensive: _normalise should catch all of these
+        raise EntryError(f"entry cannot be canonicalised: {exc}") from None
+
+
 def encode_entry(entry: Mapping[str, Any]) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of ``entry`` (a JSON object)."""
     if not isinstance(entry, Mapping):
         raise EntryError("a log entry must be a JSON object (mapping)")
-    normalised = _normalise(entry, 0, "$")
     try:
-        data = rfc8785.dumps(normalised)
-    except rfc8785.CanonicalizationError as exc:  # defensive: _normalise should catch all of these
-        raise EntryError(f"entry cannot be canonicalised: {exc}") from None
+        data = _encode_plain(entry)
+    except _NotPlain:
+        data = _encode_general(entry)
     if len(data) > MAX_ENTRY_BYTES:
         raise EntryError(f"encoded entry is {len(data)} bytes, limit is {MAX_ENTRY_BYTES}")
     return data

@@ -154,14 +154,15 @@ def _release(value: Any) -> dict[str, Any]:
 
 def normalise(entry: Mapping[str, Any], now: datetime) -> tuple[dict[str, Any], Dimensions]:
     """Check an entry's fields, fill `at` if absent, and return it with its dimensions."""
-    unknown = sorted(set(entry) - FIELDS)
-    if unknown:
+    if not FIELDS.issuperset(entry):
+        unknown = sorted(map(str, set(entry) - FIELDS))
         raise EntryError(f"unknown entry fields: {', '.join(unknown)}")
     kind = entry.get("kind")
     if kind not in KINDS:
         raise EntryError(f"unknown entry kind {kind!r}")
     out: dict[str, Any] = {"kind": kind}
-    at = entry.get("at", format_at(now))
+    # Formatted only when absent: strftime is a measurable share of a bulk append.
+    at = entry["at"] if "at" in entry else format_at(now)
     if not isinstance(at, str) or not _AT.fullmatch(at):
         raise EntryError("`at` must be an RFC 3339 UTC time ending in Z")
     out["at"] = at

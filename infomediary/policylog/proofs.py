@@ -21,7 +21,8 @@ from infomediary.policylog.merkle import (
     inclusion_proof_nodes,
 )
 from infomediary.policylog.models import PolicyLogEntry
-from infomediary.policylog.service import fetch_nodes, tree_size
+from infomediary.policylog.nodes import fetch_nodes
+from infomediary.policylog.service import tree_size
 
 MAX_ENTRIES_PER_CALL = 1000
 

@@ -12,23 +12,27 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from infomediary.database import utcnow
+from infomediary.policylog.bulk import insert_rows
 from infomediary.policylog.entry import encode_entry
 from infomediary.policylog.kinds import Dimensions, normalise
 from infomediary.policylog.merkle import NodeId, getter_from_mapping, leaf_hash, nodes_completed_by_append
-from infomediary.policylog.models import PolicyLogEntry, PolicyLogNode, PolicyLogState
+from infomediary.policylog.models import PolicyLogEntry, PolicyLogState
+from infomediary.policylog.nodes import fetch_nodes
 from infomediary.runtime import Runtime
 
 STATE_ROW = 1
+
+# Built once: every proof reads the size first, and constructing the select cost more than running it.
+_SIZE = select(PolicyLogState.size).where(PolicyLogState.id == STATE_ROW)
 
 
 @dataclass(frozen=True)
@@ -68,21 +72,21 @@ def _reserve(session: Session, count: int) -> int:
     return int(new_size) - count
 
 
-def _row(leaf_index: int, data: bytes, digest: bytes, dims: Dimensions, now: datetime) -> dict[str, Any]:
-    return {
-        "leaf_index": leaf_index,
-        "entry": data,
-        "leaf_hash": digest,
-        "kind": dims.kind,
-        "subject": dims.subject,
-        "supplier_id": dims.supplier_id,
-        "purpose": dims.purpose,
-        "decision": dims.decision,
-        "categories": dims.categories,
-        "release_count": dims.release_count,
-        "epsilon_milli": dims.epsilon_milli,
-        "created_at": now,
-    }
+def _row(leaf_index: int, data: bytes, digest: bytes, dims: Dimensions) -> tuple[Any, ...]:
+    """An entry row in `bulk.ENTRY_COLUMNS` order."""
+    return (
+        leaf_index,
+        data,
+        digest,
+        dims.kind,
+        dims.subject,
+        dims.supplier_id,
+        dims.purpose,
+        dims.decision,
+        dims.categories,
+        dims.release_count,
+        dims.epsilon_milli,
+    )
 
 
 def _left_siblings(first: int, count: int) -> list[NodeId]:
@@ -95,28 +99,6 @@ def _left_siblings(first: int, count: int) -> list[NodeId]:
         level += 1
         index >>= 1
     return needed
-
-
-def fetch_nodes(session: Session, nodes: Sequence[NodeId]) -> dict[NodeId, bytes]:
-    """The given perfect nodes in one query."""
-    if not nodes:
-        return {}
-    by_level: dict[int, list[int]] = {}
-    for level, index in nodes:
-        by_level.setdefault(level, []).append(index)
-    # One equality-and-IN term per level rather than a row-value IN: both backends then walk the primary
-    # key (SQLite scans the whole table for a row-value IN).
-    rows = session.execute(
-        select(PolicyLogNode.level, PolicyLogNode.node_index, PolicyLogNode.hash).where(
-            or_(
-                *(
-                    and_(PolicyLogNode.level == level, PolicyLogNode.node_index.in_(indexes))
-                    for level, indexes in by_level.items()
-                )
-            )
-        )
-    )
-    return {(level, index): bytes(value) for level, index, value in rows}
 
 
 def append_many(session: Session, entries: Iterable[Mapping[str, Any]]) -> list[LogReceipt]:
@@ -132,18 +114,17 @@ def append_many(session: Session, entries: Iterable[Mapping[str, Any]]) -> list[
     first = _reserve(session, len(prepared))
     known = fetch_nodes(session, _left_siblings(first, len(prepared)))
     get = getter_from_mapping(known)
-    node_rows: list[dict[str, Any]] = []
-    entry_rows: list[dict[str, Any]] = []
+    node_rows: list[tuple[int, int, bytes]] = []
+    entry_rows: list[tuple[Any, ...]] = []
     receipts: list[LogReceipt] = []
     for offset, (data, digest, dims) in enumerate(prepared):
         index = first + offset
         for level, node_index, value in nodes_completed_by_append(index, digest, get):
             known[(level, node_index)] = value
-            node_rows.append({"level": level, "node_index": node_index, "hash": value})
-        entry_rows.append(_row(index, data, digest, dims, now))
+            node_rows.append((level, node_index, value))
+        entry_rows.append(_row(index, data, digest, dims))
         receipts.append(LogReceipt(leaf_index=index, leaf_hash=digest))
-    session.execute(insert(PolicyLogEntry), entry_rows)
-    session.execute(insert(PolicyLogNode), node_rows)
+    insert_rows(session, entry_rows, node_rows, now)
     return receipts
 
 
@@ -154,5 +135,5 @@ def append(session: Session, entry: Mapping[str, Any]) -> LogReceipt:
 
 def tree_size(session: Session) -> int:
     """The number of entries committed (as this transaction sees it)."""
-    size = session.scalar(select(PolicyLogState.size).where(PolicyLogState.id == STATE_ROW))
+    size = session.scalar(_SIZE)
     return int(size or 0)

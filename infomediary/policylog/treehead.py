@@ -16,7 +16,8 @@ from infomediary.database import unit_of_work
 from infomediary.policylog.checkpoint import Checkpoint, format_checkpoint, sign_note, verifier_key_string
 from infomediary.policylog.merkle import getter_from_mapping, root_hash, root_hash_nodes
 from infomediary.policylog.models import PolicyLogTreeHead
-from infomediary.policylog.service import fetch_nodes, tree_size
+from infomediary.policylog.nodes import fetch_nodes
+from infomediary.policylog.service import tree_size
 from infomediary.runtime import Runtime
 
 TIMESTAMP_EXTENSION = "timestamp "

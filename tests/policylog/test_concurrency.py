@@ -17,7 +17,8 @@ from infomediary import schema
 from infomediary.database import create_db_engine, create_session_factory, unit_of_work
 from infomediary.policylog.merkle import ReferenceTree, getter_from_mapping, root_hash, root_hash_nodes
 from infomediary.policylog.models import PolicyLogEntry, PolicyLogNode
-from infomediary.policylog.service import append, append_many, fetch_nodes, tree_size
+from infomediary.policylog.nodes import fetch_nodes
+from infomediary.policylog.service import append, append_many, tree_size
 from tests.fixtures.databases import DEFAULT_POSTGRES_URL, fresh_postgres_database
 from tests.fixtures.policylog import decision
 

@@ -1,0 +1,103 @@
+"""Writing a batch of entry and node rows in the caller's transaction, the fastest way each backend offers.
+
+Rows arrive as tuples in the column order below. Per-row work in the database layer dominated batched
+appends once entries were cheap to encode (SQLAlchemy builds and type-processes a parameter dict per row,
+psycopg then runs a pipelined statement per row), so:
+
+* PostgreSQL: binary COPY through the session's own psycopg connection (so inside its transaction); psycopg
+  formats binary rows in C. Measured on 20,000-row batches: ~110,000 rows/s, against ~30,000 for one
+  `INSERT ... SELECT FROM unnest(arrays)` (psycopg escapes array elements in Python) and less for a
+  pipelined executemany.
+* SQLite: the driver's `executemany` with tuples; it loops in C and reuses one prepared statement.
+
+`created_at` is the same for the whole batch, so its value goes through the column type's bind processor
+once (a timezone-aware UTC datetime, stored by SQLite in SQLAlchemy's usual text format).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from infomediary.policylog.models import PolicyLogEntry
+
+ENTRY_COLUMNS = (
+    "leaf_index",
+    "entry",
+    "leaf_hash",
+    "kind",
+    "subject",
+    "supplier_id",
+    "purpose",
+    "decision",
+    "categories",
+    "release_count",
+    "epsilon_milli",
+)
+"""Order of the values in an entry row; `created_at` is added per batch."""
+
+NODE_COLUMNS = ("level", "node_index", "hash")
+
+_PG_TYPES = {
+    "leaf_index": "bigint",
+    "entry": "bytea",
+    "leaf_hash": "bytea",
+    "kind": "text",
+    "subject": "text",
+    "supplier_id": "text",
+    "purpose": "text",
+    "decision": "text",
+    "categories": "text",
+    "release_count": "bigint",
+    "epsilon_milli": "bigint",
+    "level": "smallint",
+    "node_index": "bigint",
+    "hash": "bytea",
+}
+
+
+def _pg_copy(table: str, columns: Sequence[str]) -> str:
+    return f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+
+
+def _sqlite_insert(table: str, columns: Sequence[str]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"  # noqa: S608
+
+
+_PG_ENTRIES = _pg_copy("policy_log_entries", (*ENTRY_COLUMNS, "created_at"))
+_PG_ENTRY_TYPES = [*(_PG_TYPES[name] for name in ENTRY_COLUMNS), "timestamptz"]
+_PG_NODES = _pg_copy("policy_log_nodes", NODE_COLUMNS)
+_PG_NODE_TYPES = [_PG_TYPES[name] for name in NODE_COLUMNS]
+_SQLITE_ENTRIES = _sqlite_insert("policy_log_entries", (*ENTRY_COLUMNS, "created_at"))
+_SQLITE_NODES = _sqlite_insert("policy_log_nodes", NODE_COLUMNS)
+
+
+def insert_rows(
+    session: Session,
+    entry_rows: Sequence[tuple[Any, ...]],
+    node_rows: Sequence[tuple[Any, ...]],
+    now: datetime,
+) -> None:
+    """Insert entry rows (ENTRY_COLUMNS order, all created at `now`) and node rows (NODE_COLUMNS order)."""
+    connection = session.connection()
+    dialect = connection.dialect
+    processor = PolicyLogEntry.__table__.c.created_at.type.bind_processor(dialect)
+    created_at = processor(now) if processor else now
+    if dialect.name == "postgresql":
+        with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+            with cursor.copy(_PG_ENTRIES) as copy:
+                copy.set_types(_PG_ENTRY_TYPES)
+                for row in entry_rows:
+                    copy.write_row((*row, created_at))
+            with cursor.copy(_PG_NODES) as copy:
+                copy.set_types(_PG_NODE_TYPES)
+                for row in node_rows:
+                    copy.write_row(row)
+        return
+    if entry_rows:
+        connection.exec_driver_sql(_SQLITE_ENTRIES, [(*row, created_at) for row in entry_rows])
+    if node_rows:
+        connection.exec_driver_sql(_SQLITE_NODES, list(node_rows))
