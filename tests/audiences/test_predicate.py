@@ -1,4 +1,4 @@
-"""The predicate language: allow-listed dimensions, domain-checked values, bounded size, one canonical form."""
+"""The predicate language: allow-listed dimensions, checked values, bounded size, one canonical form."""
 
 from __future__ import annotations
 
