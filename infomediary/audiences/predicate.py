@@ -19,7 +19,7 @@ import json
 from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
-from sqlalchemy import ColumnElement, and_, not_, or_, true
+from sqlalchemy import ColumnElement, and_, or_
 
 from consent.catalog import Category
 from infomediary.audiences.dimensions import DIMENSIONS, INTERESTS, Dimension
@@ -225,22 +225,27 @@ def conjuncts(form: Canonical) -> frozenset[str]:
     return frozenset({_dump(form)})
 
 
-def compile_where(form: Canonical) -> ColumnElement[bool]:
-    """The canonical predicate as a WHERE clause over `audience_index`."""
-    if "and" in form:
-        return and_(*(compile_where(c) for c in form["and"]))
-    if "or" in form:
-        return or_(*(compile_where(c) for c in form["or"]))
+def compile_where(form: Canonical, *, negated: bool = False) -> ColumnElement[bool]:
+    """The canonical predicate as a WHERE clause over `audience_index`.
+
+    Negation is pushed down to the conditions (De Morgan), where an unknown (NULL) value is made to match
+    explicitly: two-valued logic, without an `IS NOT NULL` on positive conditions that would keep the
+    planners from using the indexes as equality lookups.
+    """
+    if "and" in form or "or" in form:
+        children = [compile_where(c, negated=negated) for c in form.get("and", form.get("or"))]
+        return and_(*children) if ("and" in form) != negated else or_(*children)
     if "not" in form:
-        return not_(compile_where(form["not"]))
+        return compile_where(form["not"], negated=not negated)
     key, values = form["in"]
     if key == "interest":
         mask = sum(1 << INTERESTS.index(v) for v in values)
-        return AudienceIndexRow.interests.op("&")(mask) != 0
+        flags = AudienceIndexRow.interests.op("&")(mask)
+        return flags == 0 if negated else flags != 0
     column = getattr(AudienceIndexRow, key)
-    # IS NOT NULL keeps the logic two-valued: NOT(unknown = x) then matches, as the docstring promises.
-    match = column == values[0] if len(values) == 1 else column.in_(values)
-    return and_(column.is_not(None), match) if values else true()
+    if negated:
+        return or_(column.is_(None), column.not_in(values))
+    return column == values[0] if len(values) == 1 else column.in_(values)
 
 
 def dump(form: Canonical) -> str:

@@ -24,7 +24,7 @@ def count_statement(session: Session, query: SupplierQuery, where: ColumnElement
     return (
         select(func.count())
         .select_from(AudienceIndexRow)
-        .where(where, permits(AudienceIndexRow.customer_id, query, policy))
+        .where(where, permits(AudienceIndexRow.customer_id, query, policy, correlated=True))
     )
 
 

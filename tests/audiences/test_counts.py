@@ -101,7 +101,9 @@ def test_repeats_are_cached_and_free_and_the_log_never_holds_the_true_count(runt
     assert all(r.cached and r.count == first.count and r.epsilon_charged == 0 for r in repeats)
     assert {r.epsilon_remaining for r in repeats} == {first.epsilon_remaining}
     with runtime.read_session_factory() as session:
-        logged = session.scalars(select(PolicyLogEntry).where(PolicyLogEntry.kind == "release")).all()
+        logged = session.scalars(
+            select(PolicyLogEntry).where(PolicyLogEntry.kind == "release").order_by(PolicyLogEntry.leaf_index)
+        ).all()
     assert [e.release_count for e in logged] == [first.count] * 7
     assert [e.epsilon_milli for e in logged] == [500] + [0] * 6
 
