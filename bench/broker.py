@@ -174,7 +174,8 @@ def main() -> None:
         engine = seed(url, args.customers)
         backend = engine.dialect.name
         print(
-            f"audience count on {backend}: {args.customers:,} customers (seeded in {time.perf_counter() - started:.1f} s)"
+            f"audience count on {backend}: {args.customers:,} customers "
+            f"(seeded in {time.perf_counter() - started:.1f} s)"
         )
         try:
             with Session(engine) as session:
@@ -211,7 +212,8 @@ def main() -> None:
 
                 full_ms, answer = _best(full)
             print(
-                f"  five-condition predicate: {hand:,} consenting customers match (noisy answer {answer.count})"
+                f"  five-condition predicate: {hand:,} consenting customers match "
+                f"(noisy answer {answer.count})"
             )
             print(f"    hand-written SQL:            {hand_ms:8.1f} ms")
             print(f"    count_audience SQL:          {ours_ms:8.1f} ms  ratio {ours_ms / hand_ms:4.2f}x")
@@ -220,7 +222,8 @@ def main() -> None:
             print(f"    goal <= {GOAL_RATIO}x hand-written -> {'met' if ratio_ok else 'MISSED'}")
             if backend == "postgresql":
                 print(
-                    f"    goal <= {GOAL_PG_MS:.0f} ms on PostgreSQL -> {'met' if full_ms <= GOAL_PG_MS else 'MISSED'}"
+                    f"    goal <= {GOAL_PG_MS:.0f} ms on PostgreSQL -> "
+                    f"{'met' if full_ms <= GOAL_PG_MS else 'MISSED'}"
                 )
         finally:
             if args.database_url:

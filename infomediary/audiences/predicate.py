@@ -242,7 +242,7 @@ def compile_where(form: Canonical, *, negated: bool = False) -> ColumnElement[bo
         mask = sum(1 << INTERESTS.index(v) for v in values)
         flags = AudienceIndexRow.interests.op("&")(mask)
         return flags == 0 if negated else flags != 0
-    column = getattr(AudienceIndexRow, key)
+    column: ColumnElement[Any] = getattr(AudienceIndexRow, key)
     if negated:
         return or_(column.is_(None), column.not_in(values))
     return column == values[0] if len(values) == 1 else column.in_(values)
