@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.accounts.endpoints import router as accounts_router
+from api.audiences.endpoints import router as audiences_router
 from api.audit.endpoints import public_router as audit_public_router
 from api.audit.endpoints import router as audit_router
 from api.gpc import GpcDep
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         supplier_router,
         supplier_policy_router,
         requests_router,
+        audiences_router,
         operations_router,
     ):
         app.include_router(router)

@@ -23,6 +23,7 @@ from rich.progress import Progress
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from infomediary.audiences import index as audience_index
 from infomediary.auditors import service as auditors
 from infomediary.customers import service as customers_service
 from infomediary.customers.blind_index import email_index
@@ -53,10 +54,14 @@ def _populate(
 ) -> None:
     values = synthetic.profile(rng, now.date())
     values["email"] = email
-    profiles.apply_changes(session, runtime, cipher.customer_id, values, actor="demo", now=now, cipher=cipher)
+    profiles.apply_changes(
+        session, runtime, cipher.customer_id, values, actor="demo", now=now, cipher=cipher, index=False
+    )
     records = _RECORDS.validate_python(synthetic.activity(rng, now))
     if records:
         activity.record(session, runtime, cipher.customer_id, records, cipher=cipher)
+    # Once, after profile and purchases are both in: the row needs the RFM bands too.
+    audience_index.refresh(session, runtime, cipher.customer_id, now)
 
 
 def seed_demo(

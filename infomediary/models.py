@@ -1,5 +1,11 @@
 """Imports every table so that Alembic and the drift check see one complete metadata."""
 
+from infomediary.audiences.models import (
+    AudienceAnswerRow,
+    AudienceEpochRow,
+    AudienceIndexRow,
+    EpsilonLedgerRow,
+)
 from infomediary.auditors.models import Auditor
 from infomediary.consents.models import (
     ConsentEventRow,
@@ -26,6 +32,9 @@ from infomediary.suppliers.models import Supplier
 
 __all__ = [
     "ActivityRecord",
+    "AudienceAnswerRow",
+    "AudienceEpochRow",
+    "AudienceIndexRow",
     "AuditFinding",
     "Auditor",
     "Base",
@@ -34,6 +43,7 @@ __all__ = [
     "ConsumerSession",
     "Customer",
     "CustomerKey",
+    "EpsilonLedgerRow",
     "LoginFailure",
     "OAuthClient",
     "PolicyLogEntry",

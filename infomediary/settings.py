@@ -73,6 +73,21 @@ class Settings(BaseSettings):
     )
     receipt_jurisdiction: str = Field(default="EU", description="Jurisdiction named on consent receipts.")
 
+    # Audience counts (non-negotiable 6). Epsilon is per fresh answer; the budget is per supplier per period.
+    audience_epsilon: float = Field(default=0.5, gt=0, le=100, description="Epsilon charged per count.")
+    audience_min_cohort: int = Field(
+        default=50, ge=0, description="Noisy counts below this are suppressed (k)."
+    )
+    audience_epsilon_budget: float = Field(
+        default=5.0, gt=0, le=100_000, description="Epsilon a supplier may spend per budget period."
+    )
+    audience_budget_period_seconds: int = Field(
+        default=86_400, ge=60, description="Length of an epsilon budget period (aligned to the epoch)."
+    )
+    audience_differencing_threshold: int = Field(
+        default=3, ge=1, description="Differencing query pairs per period beyond which a strike is recorded."
+    )
+
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted.")
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True)

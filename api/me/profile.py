@@ -21,6 +21,7 @@ from api.me.schemas import (
     ProfileRead,
 )
 from api.problems import problem_responses
+from infomediary.audiences import index as audience_index
 from infomediary.profiles import activity, insights
 from infomediary.profiles import service as profiles
 from infomediary.profiles.catalog import ProfilePatch
@@ -92,7 +93,11 @@ def read_history(
 def record_activity(
     body: ActivityBatch, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
 ) -> ActivityRecorded:
-    return ActivityRecorded(recorded=activity.record(session, runtime, consumer.customer_id, body.records))
+    recorded = activity.record(session, runtime, consumer.customer_id, body.records)
+    # Purchases move the RFM bands (the index module sits above `activity`, so the call is made here).
+    if any(item.kind == "purchase" for item in body.records):
+        audience_index.refresh(session, runtime, consumer.customer_id)
+    return ActivityRecorded(recorded=recorded)
 
 
 @router.get("/activity", response_model=ActivityPage, summary="Your activity records, oldest first, paged")

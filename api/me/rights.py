@@ -9,6 +9,7 @@ from api.deps import RuntimeDep, SessionDep
 from api.me.auth import CurrentConsumer
 from api.me.schemas import ErasureReceiptRead, RestrictionRead
 from api.problems import problem_responses
+from infomediary.audiences import index as audience_index
 from infomediary.profiles import erasure, export, restriction
 
 router = APIRouter(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
@@ -47,8 +48,10 @@ def restrict(consumer: CurrentConsumer, session: SessionDep) -> RestrictionRead:
 
 
 @router.delete("/restriction", response_model=RestrictionRead, summary="Lift the restriction (idempotent)")
-def lift_restriction(consumer: CurrentConsumer, session: SessionDep) -> RestrictionRead:
+def lift_restriction(consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep) -> RestrictionRead:
     view = restriction.lift(session, consumer.customer_id)
+    # Back in the audience index (the index module sits above `restriction`, so the call is made here).
+    audience_index.refresh(session, runtime, consumer.customer_id)
     return RestrictionRead(restricted=view.restricted, since=view.since)
 
 

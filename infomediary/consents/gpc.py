@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from infomediary.audiences import index as audience_index
 from infomediary.consents.models import PrivacySignalRow
 from infomediary.database import utcnow
 from infomediary.policylog import kinds
@@ -30,6 +31,7 @@ def record_signal(session: Session, runtime: Runtime, customer_id: str, now: dat
     else:
         row.gpc, row.recorded_at = True, now
     session.flush()
+    audience_index.population_changed(session)
     log_append(
         session,
         {

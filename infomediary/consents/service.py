@@ -28,6 +28,7 @@ from consent.records import (
     open_record,
     transition,
 )
+from infomediary.audiences import index as audience_index
 from infomediary.consents import receipts, repository
 from infomediary.consents.entries import consent_event_entry
 from infomediary.consents.errors import (
@@ -71,6 +72,12 @@ class EventView:
     actor: str
     reason: str
     receipt_id: str | None
+
+
+# A change to one of these states can take a customer out of an audience: cached counts are retired.
+_LEAVING = frozenset(
+    {ConsentState.REFUSED, ConsentState.WITHDRAWN, ConsentState.EXPIRED, ConsentState.INVALIDATED}
+)
 
 
 def floors(session: Session, supplier_ids: set[str]) -> dict[str, SupplierPolicyRow]:
@@ -120,6 +127,8 @@ def record_changes(
             )
         )
     session.flush()
+    if any(event.to_state in _LEAVING for _, _, event in changes):
+        audience_index.population_changed(session)
     log_append_many(
         session,
         [

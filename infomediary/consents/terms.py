@@ -10,6 +10,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from consent.catalog import Category, Purpose
+from infomediary.audiences import index as audience_index
 from infomediary.consents import repository
 from infomediary.consents.errors import InvalidConsentInput, TooManyTerms
 from infomediary.consents.models import StandingTermRow
@@ -97,6 +98,8 @@ def replace_terms(session: Session, customer_id: str, specs: Sequence[TermSpec])
             )
         )
     session.flush()
+    # A new term can exclude the customer from audiences: cached counts are retired.
+    audience_index.population_changed(session)
     return list_terms(session, customer_id)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from joserfc import jwt
 from sqlalchemy.orm import Session
 
+from infomediary.audiences import index as audience_index
 from infomediary.customers import repository as customers
 from infomediary.customers.errors import InvalidSession
 from infomediary.database import utcnow
@@ -43,6 +44,7 @@ def erase(session: Session, runtime: Runtime, customer_id: str, now: datetime | 
     now = now or utcnow()
     if customers.get(session, customer_id) is None:
         raise InvalidSession()
+    audience_index.remove(session, customer_id)
     rows = repository.delete_customer_rows(session, customer_id)
     rows["consumer_sessions"] = customers.delete(session, customer_id)
     rows["customers"] = 1

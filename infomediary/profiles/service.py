@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from infomediary.audiences import index as audience_index
 from infomediary.customers import repository as customers
 from infomediary.customers.blind_index import email_index
 from infomediary.customers.errors import EmailAlreadyRegistered
@@ -117,8 +118,13 @@ def apply_changes(
     actor: Actor = "customer",
     now: datetime | None = None,
     cipher: CustomerCipher | None = None,
+    index: bool = True,
 ) -> None:
-    """Validate and apply ``changes``, recording each real change in the history."""
+    """Validate and apply ``changes``, recording each real change in the history.
+
+    The audience index is refreshed from the result unless ``index`` is false (the bulk seeder writes
+    index rows itself, from the values it already holds).
+    """
     values = validate_changes(changes)
     now = now or utcnow()
     cipher = cipher or datakeys.cipher_for(session, runtime, customer_id)
@@ -157,6 +163,8 @@ def apply_changes(
             )
         )
     session.flush()
+    if index and values:
+        audience_index.refresh(session, runtime, customer_id, now)
 
 
 def list_history(

@@ -41,7 +41,8 @@ class SupplierSanction(Base):
     __tablename__ = "supplier_sanctions"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    auditor_id: Mapped[str] = mapped_column(ForeignKey("auditors.id"), index=True)
+    # NULL for a sanction the broker recorded itself (an automatic strike for differencing or budget abuse).
+    auditor_id: Mapped[str | None] = mapped_column(ForeignKey("auditors.id"), index=True)
     supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(500))

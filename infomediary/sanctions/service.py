@@ -68,8 +68,9 @@ def record_finding(
 
 
 def record_sanction(
-    session: Session, *, auditor_id: str, supplier_id: str, kind: SanctionKind, reason: str
+    session: Session, *, auditor_id: str | None, supplier_id: str, kind: SanctionKind, reason: str
 ) -> Recorded:
+    """Record a sanction by an auditor, or by the broker itself when `auditor_id` is None."""
     _supplier(session, supplier_id)
     sanction_id = new_id("snc")
     receipt = append(
@@ -94,3 +95,14 @@ def record_sanction(
     if kind is SanctionKind.SUSPENSION:
         suppliers.set_status(session, supplier_id, SupplierStatus.SUSPENDED)
     return Recorded(sanction.id, supplier_id, receipt.leaf_index, sanction.created_at)
+
+
+def record_strike(session: Session, *, supplier_id: str, reason: str) -> Recorded:
+    """A strike the broker records on its own (no auditor), such as for a differencing pattern.
+
+    It counts like an auditor's strike (`consents.repository.strikes` counts every strike), so customers'
+    "only suppliers without strikes" terms apply to the supplier from the next decision on.
+    """
+    return record_sanction(
+        session, auditor_id=None, supplier_id=supplier_id, kind=SanctionKind.STRIKE, reason=reason
+    )

@@ -187,6 +187,9 @@ def test_sql_filter_selects_exactly_the_customers_decide_permits(
                     expected.add(customer_id)
             selected = set(session.scalars(permitted_customers(query, policy)))
             assert selected == expected, query
+            # The correlated form (what audience counts use) selects the very same customers.
+            correlated = set(session.scalars(permitted_customers(query, policy, correlated=True)))
+            assert correlated == expected, query
         session.rollback()
 
 

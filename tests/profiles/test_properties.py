@@ -4,6 +4,7 @@ contains every value stored, profile and activity alike."""
 from __future__ import annotations
 
 import json
+import re
 import typing
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -38,7 +39,10 @@ STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "given_name": names,
     "family_name": names,
     "email": st.emails().filter(lambda e: len(e) < 200),
-    "phone": st.from_regex(r"\A\+?[0-9][0-9 ()./-]{5,24}\Z").map(str.strip).filter(lambda s: len(s) >= 6),
+    # Stripping can shorten a drawn number below the pattern's minimum ("+00000 "): keep only valid ones.
+    "phone": st.from_regex(r"\A\+?[0-9][0-9 ()./-]{5,24}\Z")
+    .map(str.strip)
+    .filter(lambda s: re.fullmatch(r"\+?[0-9][0-9 ()./-]{5,24}", s) is not None),
     "street_address": names,
     "postal_code": st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9 -]{0,10}[A-Za-z0-9]\Z"),
     "city": names,

@@ -1,0 +1,66 @@
+"""Audience counts for suppliers (`audiences:read`): the allow-listed dimensions and the noisy count."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Security
+
+from api.audiences.schemas import AudienceCountRead, AudienceCountRequest, DimensionRead, DimensionsRead
+from api.bearer import supplier
+from api.deps import RuntimeDep, SessionDep
+from api.problems import problem_responses
+from infomediary.audiences import service
+from infomediary.audiences.dimensions import DIMENSIONS
+from infomediary.audiences.predicate import MAX_CONDITIONS, MAX_DEPTH
+from infomediary.oauth.bearer import Principal
+
+router = APIRouter(prefix="/v1/audiences", tags=["supplier"], responses=problem_responses(401, 403))
+AudienceReader = Annotated[Principal, Security(supplier, scopes=["audiences:read"])]
+
+
+@router.get(
+    "/dimensions", response_model=DimensionsRead, summary="The dimensions an audience may be counted by"
+)
+async def list_dimensions(caller: AudienceReader) -> DimensionsRead:
+    return DimensionsRead(
+        dimensions=[
+            DimensionRead(
+                key=d.key,
+                category=d.category.value,
+                description=d.description,
+                values=list(d.domain) if d.domain is not None else None,
+                ordered=d.ordered,
+            )
+            for d in DIMENSIONS.values()
+        ],
+        max_depth=MAX_DEPTH,
+        max_conditions=MAX_CONDITIONS,
+    )
+
+
+@router.post(
+    "/count",
+    response_model=AudienceCountRead,
+    responses=problem_responses(422, 429),
+    summary="Count consenting customers matching a predicate, with differential-privacy noise",
+    description=(
+        "Counts distinct customers who match the predicate and whose consent permits an aggregate count for "
+        "the purpose and the data categories the dimensions derive from. Adds discrete Laplace noise, "
+        "suppresses noisy counts below the minimum cohort, charges epsilon to the supplier's budget for the "
+        "period (429 with Retry-After when spent) and returns the stored answer to a repeated query free."
+    ),
+)
+def count_audience(
+    body: AudienceCountRequest, caller: AudienceReader, session: SessionDep, runtime: RuntimeDep
+) -> AudienceCountRead:
+    answer = service.count_audience(session, runtime, caller.owner_id, body.predicate, body.purpose)
+    return AudienceCountRead(
+        count=answer.count,
+        suppressed=answer.suppressed,
+        minimum_cohort=answer.minimum_cohort,
+        epsilon_charged=answer.epsilon_charged,
+        epsilon_remaining=answer.epsilon_remaining,
+        cached=answer.cached,
+        budget_resets_at=answer.budget_resets_at,
+    )

@@ -1,0 +1,94 @@
+"""The per-supplier epsilon budget: integer milli-epsilon spent per fixed period, charged atomically.
+
+Periods are aligned to the Unix epoch (`period_start = floor(now / length) * length`), so every worker agrees
+on when a budget resets without any scheduled job. The ledger row is locked for the rest of the transaction
+(`FOR UPDATE` on PostgreSQL; SQLite's writing transactions hold the database lock), so two concurrent counts
+cannot both spend the last of a budget.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from infomediary.audiences.errors import BudgetExhausted
+from infomediary.audiences.models import EpsilonLedgerRow
+from infomediary.audiences.noise import MILLI
+from infomediary.sanctions import service as sanctions
+from infomediary.settings import Settings
+
+BUDGET_STRIKE_REASON = "epsilon budget exhausted: repeated audience queries (budget abuse)"
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    resets_at: datetime
+
+
+def period_of(now: datetime, settings: Settings) -> Period:
+    length = settings.audience_budget_period_seconds
+    start = datetime.fromtimestamp(math.floor(now.timestamp() / length) * length, UTC)
+    return Period(start, start + timedelta(seconds=length))
+
+
+def budget_milli(settings: Settings) -> int:
+    return round(settings.audience_epsilon_budget * MILLI)
+
+
+@dataclass
+class Ledger:
+    """The supplier's ledger row for the current period, locked until the transaction ends."""
+
+    row: EpsilonLedgerRow
+    budget_milli: int
+    period: Period
+
+    @property
+    def remaining_milli(self) -> int:
+        return max(0, self.budget_milli - self.row.spent_milli)
+
+
+def open_ledger(session: Session, supplier_id: str, now: datetime, settings: Settings) -> Ledger:
+    """Lock (creating if need be) the supplier's ledger row for the period containing `now`.
+
+    Taking the lock first serialises one supplier's counts, so a repeated query finds the answer its twin
+    stored instead of both spending budget.
+    """
+    period = period_of(now, settings)
+    make = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        make(EpsilonLedgerRow)
+        .values(supplier_id=supplier_id, period_start=period.start, spent_milli=0, exhausted_strike=False)
+        .on_conflict_do_nothing()
+    )
+    row = session.scalars(
+        select(EpsilonLedgerRow)
+        .where(EpsilonLedgerRow.supplier_id == supplier_id, EpsilonLedgerRow.period_start == period.start)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    return Ledger(row, budget_milli(settings), period)
+
+
+def charge(session: Session, ledger: Ledger, cost_milli: int, now: datetime) -> None:
+    """Spend `cost_milli`, or record a budget-abuse strike (once per period) and raise `BudgetExhausted`."""
+    row = ledger.row
+    if row.spent_milli + cost_milli > ledger.budget_milli:
+        if not row.exhausted_strike:
+            row.exhausted_strike = True
+            sanctions.record_strike(session, supplier_id=row.supplier_id, reason=BUDGET_STRIKE_REASON)
+        session.flush()
+        retry_after = max(1, math.ceil((ledger.period.resets_at - now).total_seconds()))
+        raise BudgetExhausted(
+            resets_at=ledger.period.resets_at,
+            retry_after=retry_after,
+            epsilon_remaining=ledger.remaining_milli / MILLI,
+        )
+    row.spent_milli += cost_milli
+    session.flush()

@@ -1,0 +1,28 @@
+"""Errors of the audience domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from infomediary.errors import TooManyRequests
+
+
+class BudgetExhausted(TooManyRequests):
+    """The supplier spent its epsilon budget for the period.
+
+    A recorded refusal (`commits`): the strike for budget abuse and its log entry are written before
+    raising, and must survive the refusal.
+    """
+
+    slug = "epsilon-budget-exhausted"
+    title = "The privacy budget for this period is spent"
+    commits = True
+
+    def __init__(self, *, resets_at: datetime, retry_after: int, **extensions: Any) -> None:
+        super().__init__(
+            "no audience count can be answered until the budget resets",
+            retry_after=retry_after,
+            resets_at=resets_at.isoformat().replace("+00:00", "Z"),
+            **extensions,
+        )

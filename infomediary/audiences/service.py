@@ -1,0 +1,168 @@
+"""Counting an audience: consent-gated, noisy, suppressed below k, charged to a budget, cached, logged.
+
+A count releases no individual's data, so no per-customer `decision` entries are appended; each answer
+(fresh, cached or suppressed) appends one `release` entry with the released count (0 when suppressed) and
+the epsilon it spent, in the caller's transaction. The true count is never stored, logged or returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from consent.catalog import Purpose, ReleaseKind
+from infomediary.audiences import budget, differencing, noise, repository
+from infomediary.audiences.index import current_epoch
+from infomediary.audiences.models import AudienceAnswerRow
+from infomediary.audiences.noise import MILLI
+from infomediary.audiences.predicate import Node, canonical, categories_of, compile_where, conjuncts, dump
+from infomediary.consents.decision_point import supplier_query
+from infomediary.database import utcnow
+from infomediary.policylog import kinds
+from infomediary.policylog.service import append as log_append
+from infomediary.runtime import Runtime
+from infomediary.sanctions import service as sanctions
+
+DIFFERENCING_STRIKE_REASON = "differencing pattern: audience queries that differ in exactly one condition"
+
+
+@dataclass(frozen=True)
+class AudienceCount:
+    count: int | None
+    suppressed: bool
+    minimum_cohort: int
+    epsilon_charged: float
+    epsilon_remaining: float
+    cached: bool
+    budget_resets_at: datetime
+
+
+def query_key(purpose: Purpose, canonical_text: str) -> str:
+    return hashlib.sha256(f"{purpose.value}\n{canonical_text}".encode()).hexdigest()
+
+
+def count_audience(
+    session: Session,
+    runtime: Runtime,
+    supplier_id: str,
+    predicate: Node,
+    purpose: Purpose,
+    *,
+    now: datetime | None = None,
+) -> AudienceCount:
+    """The noisy count of consenting customers matching `predicate`, for `purpose`, as a supplier sees it."""
+    now = now or utcnow()
+    settings = runtime.settings
+    form = canonical(predicate)
+    text = dump(form)
+    categories = sorted(c.value for c in categories_of(predicate))
+    key = query_key(purpose, text)
+    ledger = budget.open_ledger(session, supplier_id, now, settings)
+    epoch = current_epoch(session)
+    k = settings.audience_min_cohort
+
+    stored = repository.answer(session, supplier_id, ledger.period.start, key)
+    if stored is not None and stored.epoch == epoch:
+        _log_release(session, supplier_id, purpose, categories, stored.count or 0, 0)
+        return AudienceCount(
+            count=stored.count,
+            suppressed=stored.count is None,
+            minimum_cohort=k,
+            epsilon_charged=0.0,
+            epsilon_remaining=ledger.remaining_milli / MILLI,
+            cached=True,
+            budget_resets_at=ledger.period.resets_at,
+        )
+
+    cost = round(settings.audience_epsilon * MILLI)
+    budget.charge(session, ledger, cost, now)
+    query = supplier_query(
+        session,
+        supplier_id=supplier_id,
+        purpose=purpose,
+        categories=categories_of(predicate),
+        release_kind=ReleaseKind.AGGREGATE_COUNT,
+        now=now,
+    )
+    noisy = noise.noisy_count(repository.true_count(session, query, compile_where(form)), cost)
+    # k applies to the noisy count: suppressing on the true count would itself leak it near the threshold.
+    released = None if noisy < k else noisy
+    row = AudienceAnswerRow(
+        supplier_id=supplier_id,
+        period_start=ledger.period.start,
+        query_key=key,
+        purpose=purpose.value,
+        predicate=text,
+        count=released,
+        epsilon_milli=cost,
+        epoch=epoch,
+        created_at=now,
+    )
+    _remember(session, row, stored, settings.audience_differencing_threshold)
+    _log_release(session, supplier_id, purpose, categories, released or 0, cost)
+    return AudienceCount(
+        count=released,
+        suppressed=released is None,
+        minimum_cohort=k,
+        epsilon_charged=cost / MILLI,
+        epsilon_remaining=ledger.remaining_milli / MILLI,
+        cached=False,
+        budget_resets_at=ledger.period.resets_at,
+    )
+
+
+def _remember(
+    session: Session, row: AudienceAnswerRow, stale: AudienceAnswerRow | None, threshold: int
+) -> None:
+    """Store the released answer for repeats, and strike a supplier whose queries form differencing pairs.
+
+    One strike when the period's pairs first exceed `threshold`: the pattern is recorded, not re-punished
+    for every further query (the budget already stops those).
+    """
+    earlier = [
+        a
+        for a in repository.answers_in_period(session, row.supplier_id, row.period_start)
+        if a.query_key != row.query_key
+    ]
+    mine = conjuncts(json.loads(row.predicate))
+    row.differencing_pairs = differencing.pairs_with(
+        mine, (conjuncts(json.loads(a.predicate)) for a in earlier)
+    )
+    before = sum(a.differencing_pairs for a in earlier)
+    if stale is not None:
+        # An answer retired by a population change is replaced, keeping its key.
+        session.delete(stale)
+        session.flush()
+    session.add(row)
+    session.flush()
+    if before <= threshold < before + row.differencing_pairs:
+        sanctions.record_strike(session, supplier_id=row.supplier_id, reason=DIFFERENCING_STRIKE_REASON)
+
+
+def _log_release(
+    session: Session,
+    supplier_id: str,
+    purpose: Purpose,
+    categories: list[str],
+    count: int,
+    epsilon_milli: int,
+) -> None:
+    log_append(
+        session,
+        {
+            "kind": kinds.RELEASE,
+            "supplier_id": supplier_id,
+            "purpose": purpose.value,
+            "categories": categories,
+            "release": {
+                "kind": ReleaseKind.AGGREGATE_COUNT.value,
+                "categories": categories,
+                "count": count,
+                "epsilon_milli": epsilon_milli,
+            },
+        },
+    )

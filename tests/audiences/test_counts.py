@@ -1,0 +1,143 @@
+"""Counting through the service: consent gating, suppression, budget, cache, strikes and the release log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy import select
+
+from consent.catalog import Purpose
+from infomediary.audiences import service
+from infomediary.audiences.errors import BudgetExhausted
+from infomediary.audiences.predicate import Predicate
+from infomediary.database import unit_of_work
+from infomediary.policylog.models import PolicyLogEntry
+from infomediary.profiles import restriction
+from infomediary.runtime import Runtime
+from infomediary.sanctions.models import SupplierSanction
+from tests.fixtures.audiences import audience_runtime, exact, indexed_customers, supplier_with_policy
+
+PARSE: TypeAdapter[Any] = TypeAdapter(Predicate)
+FEMALE_PARIS = {"and": [{"eq": ["gender", "female"]}, {"eq": ["postal_prefix", "75"]}]}
+
+
+def count(runtime: Runtime, supplier_id: str, raw: Any, purpose: Purpose = Purpose.MARKETING) -> Any:
+    with unit_of_work(runtime.session_factory) as session:
+        return service.count_audience(session, runtime, supplier_id, PARSE.validate_python(raw), purpose)
+
+
+def strikes(runtime: Runtime, supplier_id: str) -> list[SupplierSanction]:
+    with runtime.read_session_factory() as session:
+        rows = session.scalars(select(SupplierSanction).where(SupplierSanction.supplier_id == supplier_id))
+        return list(rows)
+
+
+def refused(runtime: Runtime, supplier_id: str, raw: Any) -> BudgetExhausted:
+    """Count expecting a refusal, committing it as the request's session does with a recorded refusal."""
+    with unit_of_work(runtime.session_factory) as session:
+        try:
+            service.count_audience(
+                session, runtime, supplier_id, PARSE.validate_python(raw), Purpose.MARKETING
+            )
+        except BudgetExhausted as exc:
+            session.commit()
+            return exc
+    raise AssertionError("the count was answered")
+
+
+def test_counts_only_matching_indexed_customers(runtime: Runtime) -> None:
+    indexed_customers(runtime, 4)
+    indexed_customers(runtime, 2, gender="male")
+    indexed_customers(runtime, 3, postal_code="69001", birth_date="1950-01-01")
+    supplier = supplier_with_policy(runtime)
+    with exact(runtime) as rt:
+        assert count(rt, supplier, FEMALE_PARIS).count == 4
+        assert count(rt, supplier, {"eq": ["age_band", "65+"]}).count == 3
+        assert count(rt, supplier, {"not": {"eq": ["gender", "male"]}}).count == 7
+        assert count(rt, supplier, {"eq": ["interest", "cycling"]}).count == 9
+
+
+def test_restriction_removes_the_customer_before_the_next_count(runtime: Runtime) -> None:
+    first, *_ = indexed_customers(runtime, 3)
+    supplier = supplier_with_policy(runtime)
+    with exact(runtime) as rt:
+        assert count(rt, supplier, FEMALE_PARIS).count == 3
+        with unit_of_work(rt.session_factory) as session:
+            restriction.restrict(session, first)
+        again = count(rt, supplier, FEMALE_PARIS)
+        # The same query again, yet not the cached answer: it counted a customer who has left.
+        assert again.count == 2 and again.cached is False
+
+
+def test_small_audiences_are_suppressed_and_logged_as_zero(runtime: Runtime) -> None:
+    indexed_customers(runtime, 5)
+    supplier = supplier_with_policy(runtime)
+    answer = count(runtime, supplier, FEMALE_PARIS)
+    assert answer.count is None and answer.suppressed and answer.minimum_cohort == 50
+    with runtime.read_session_factory() as session:
+        [entry] = session.scalars(select(PolicyLogEntry).where(PolicyLogEntry.kind == "release")).all()
+    assert entry.release_count == 0 and entry.epsilon_milli == 500 and entry.supplier_id == supplier
+
+
+def test_fresh_answers_are_noisy_around_the_truth(runtime: Runtime) -> None:
+    indexed_customers(runtime, 20)
+    answers = []
+    with audience_runtime(runtime, audience_min_cohort=0) as rt:
+        for _ in range(12):
+            answers.append(count(rt, supplier_with_policy(rt), FEMALE_PARIS).count)
+    assert len(set(answers)) > 1
+    assert abs(sum(answers) / len(answers) - 20) < 4
+
+
+def test_repeats_are_cached_and_free_and_the_log_never_holds_the_true_count(runtime: Runtime) -> None:
+    indexed_customers(runtime, 30)
+    supplier = supplier_with_policy(runtime)
+    with audience_runtime(runtime, audience_min_cohort=0) as rt:
+        first = count(rt, supplier, FEMALE_PARIS)
+        respelled = {"and": [{"in": ["postal_prefix", ["75"]]}, {"in": ["gender", ["female"]]}]}
+        repeats = [count(rt, supplier, FEMALE_PARIS) for _ in range(5)] + [count(rt, supplier, respelled)]
+    assert first.cached is False and first.epsilon_charged == 0.5
+    assert all(r.cached and r.count == first.count and r.epsilon_charged == 0 for r in repeats)
+    assert {r.epsilon_remaining for r in repeats} == {first.epsilon_remaining}
+    with runtime.read_session_factory() as session:
+        logged = session.scalars(
+            select(PolicyLogEntry).where(PolicyLogEntry.kind == "release").order_by(PolicyLogEntry.leaf_index)
+        ).all()
+    assert [e.release_count for e in logged] == [first.count] * 7
+    assert [e.epsilon_milli for e in logged] == [500] + [0] * 6
+
+
+def test_an_exhausted_budget_refuses_and_strikes_once(runtime: Runtime) -> None:
+    indexed_customers(runtime, 3)
+    supplier = supplier_with_policy(runtime)
+    with audience_runtime(runtime, audience_epsilon_budget=1.0) as rt:
+        count(rt, supplier, {"eq": ["gender", "female"]})
+        count(rt, supplier, {"eq": ["gender", "male"]})
+        first = refused(rt, supplier, {"eq": ["age_band", "25-34"]})
+        refused(rt, supplier, {"eq": ["age_band", "35-44"]})
+        assert first.status == 429 and int(first.headers["Retry-After"]) > 0
+        assert first.extensions["resets_at"].endswith("Z")
+        # The cached answer stays available: it spends nothing.
+        assert count(rt, supplier, {"eq": ["gender", "female"]}).cached
+    [strike] = strikes(runtime, supplier)
+    assert strike.kind == "strike" and strike.auditor_id is None and "budget" in strike.reason
+
+
+def test_differencing_queries_earn_a_strike(runtime: Runtime) -> None:
+    indexed_customers(runtime, 3)
+    supplier = supplier_with_policy(runtime)
+    base = [{"eq": ["gender", "female"]}, {"eq": ["postal_prefix", "75"]}]
+    with exact(runtime, audience_differencing_threshold=2) as rt:
+        count(rt, supplier, {"and": base})
+        count(rt, supplier, {"and": [*base, {"eq": ["age_band", "35-44"]}]})
+        assert strikes(runtime, supplier) == []
+        count(rt, supplier, {"and": [*base, {"not": {"eq": ["age_band", "35-44"]}}]})
+        count(rt, supplier, {"and": [*base, {"eq": ["interest", "cycling"]}]})
+    [strike] = strikes(runtime, supplier)
+    assert "differencing" in strike.reason
+    with runtime.read_session_factory() as session:
+        logged = session.scalars(
+            select(PolicyLogEntry.supplier_id).where(PolicyLogEntry.kind == "sanction.recorded")
+        ).all()
+    assert logged == [supplier]

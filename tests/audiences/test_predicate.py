@@ -1,0 +1,69 @@
+"""The predicate language: allow-listed dimensions, checked values, bounded size, one canonical form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from infomediary.audiences.differencing import is_differencing_pair
+from infomediary.audiences.predicate import Node, Predicate, canonical, check_shape, conjuncts, dump
+
+PARSE: TypeAdapter[Any] = TypeAdapter(Predicate)
+
+
+def form(raw: Any) -> str:
+    node: Node = PARSE.validate_python(raw)
+    return dump(canonical(node))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"eq": ["birth_date", "1990-01-01"]},
+        {"eq": ["age_band", "26-33"]},
+        {"in": ["postal_prefix", ["75011"]]},
+        {"range": ["gender", "female", "male"]},
+        {"range": ["rfm_monetary_band", 4, 2]},
+        {"range": ["rfm_monetary_band", 0, 9]},
+        {"eq": ["interest", "astrology"]},
+        {"xor": []},
+        {"eq": ["gender", "female"], "in": ["gender", ["male"]]},
+        {"and": []},
+    ],
+)
+def test_invalid_predicates_are_refused(raw: Any) -> None:
+    with pytest.raises(ValidationError):
+        PARSE.validate_python(raw)
+
+
+def test_depth_and_size_are_bounded() -> None:
+    deep: Any = {"eq": ["gender", "female"]}
+    for _ in range(5):
+        deep = {"not": deep}
+    with pytest.raises(ValueError, match="deep"):
+        check_shape(deep)
+    wide = {"and": [{"eq": ["gender", "female"]}] * 21}
+    with pytest.raises(ValueError, match="conditions"):
+        check_shape(wide)
+    check_shape({"and": [{"eq": ["gender", "female"]}] * 20})
+
+
+def test_equal_predicates_share_one_canonical_form() -> None:
+    a = form({"and": [{"eq": ["age_band", "25-34"]}, {"range": ["rfm_recency_band", 4, 5]}]})
+    b = form({"and": [{"in": ["rfm_recency_band", [5, 4]]}, {"and": [{"in": ["age_band", ["25-34"]]}]}]})
+    assert a == b
+    assert form({"not": {"not": {"eq": ["gender", "male"]}}}) == form({"eq": ["gender", "male"]})
+
+
+def test_differencing_pairs_are_recognised() -> None:
+    base = [{"eq": ["age_band", "25-34"]}, {"eq": ["postal_prefix", "75"]}]
+    x = {"eq": ["interest", "cycling"]}
+
+    def terms(*items: Any) -> frozenset[str]:
+        return conjuncts(canonical(PARSE.validate_python({"and": list(items)})))
+
+    assert is_differencing_pair(terms(*base), terms(*base, x))
+    assert is_differencing_pair(terms(*base, x), terms(*base, {"not": x}))
+    assert not is_differencing_pair(terms(*base), terms(base[0], x))
