@@ -4,7 +4,7 @@ Knows nothing of consent or HTTP.
 """
 
 from vault.cache import DataKeyCache
-from vault.envelope import field_aad, generate_data_key, open_, seal
+from vault.envelope import SubjectCipher, field_aad, generate_data_key
 from vault.erasure_keys import ErasureKeyStore, LocalErasureKeyStore, derive_field_key
 from vault.errors import (
     DataKeyDestroyed,
@@ -31,6 +31,7 @@ __all__ = [
     "LocalErasureKeyStore",
     "LocalKeyring",
     "RetirementRefused",
+    "SubjectCipher",
     "UnknownKeyVersion",
     "Vault",
     "VaultError",
@@ -38,6 +39,4 @@ __all__ = [
     "derive_field_key",
     "field_aad",
     "generate_data_key",
-    "open_",
-    "seal",
 ]

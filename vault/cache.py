@@ -17,7 +17,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import NamedTuple
 
 from vault.envelope import SubjectCipher
 from vault.keys import WrappedKey
@@ -26,10 +25,9 @@ DEFAULT_MAXSIZE = 10_000
 DEFAULT_TTL_SECONDS = 300.0
 
 
-class _Entry(NamedTuple):
-    wrapped: WrappedKey
-    cipher: SubjectCipher
-    expires_at: float
+# (the wrapped key it came from, the cipher, when it expires). A plain tuple rather than a NamedTuple: the
+# interpreter's fast path for unpacking takes exact tuples only, and every field read and write unpacks one.
+_Entry = tuple[WrappedKey, SubjectCipher, float]
 
 
 class DataKeyCache:
@@ -63,21 +61,22 @@ class DataKeyCache:
 
     def get(self, subject_id: str, wrapped: WrappedKey) -> SubjectCipher | None:
         """The cached cipher for ``subject_id`` if it was cached from this very ``wrapped`` key, else None."""
-        entry = self._entries.get(subject_id)
-        if entry is None:
+        # Subscript and unpack, not .get() and attribute names: this runs on every field read and write.
+        try:
+            entry = self._entries[subject_id]
+        except KeyError:
             return None
-        # Unpacked rather than read by attribute name: this runs on every field read and write.
         cached_wrapped, cipher, expires_at = entry
         if expires_at <= self._timer():
             self._discard(subject_id, entry)
             return None
         # Identity first: a caller that keeps its WrappedKey object skips comparing the bytes.
-        if cached_wrapped is not wrapped and (
-            cached_wrapped.ciphertext != wrapped.ciphertext
-            or cached_wrapped.kek_version != wrapped.kek_version
+        if cached_wrapped is wrapped or (
+            cached_wrapped.ciphertext == wrapped.ciphertext
+            and cached_wrapped.kek_version == wrapped.kek_version
         ):
-            return None
-        return cipher
+            return cipher
+        return None
 
     def put(self, subject_id: str, wrapped: WrappedKey, cipher: SubjectCipher) -> None:
         with self._lock:
@@ -87,7 +86,7 @@ class DataKeyCache:
             self._purge_expired(now)
             while len(self._entries) >= self._maxsize:
                 self._entries.popitem(last=False)
-            self._entries[subject_id] = _Entry(wrapped, cipher, now + self._ttl)
+            self._entries[subject_id] = (wrapped, cipher, now + self._ttl)
 
     def forget(self, subject_id: str) -> None:
         """Drop the subject's key, e.g. when crypto-shredding; a no-op if it is not cached."""
@@ -109,7 +108,7 @@ class DataKeyCache:
 
     def __contains__(self, subject_id: object) -> bool:
         entry = self._entries.get(subject_id) if isinstance(subject_id, str) else None
-        return entry is not None and entry.expires_at > self._timer()
+        return entry is not None and entry[2] > self._timer()
 
     def _discard(self, subject_id: str, entry: _Entry) -> None:
         with self._lock:
@@ -120,6 +119,6 @@ class DataKeyCache:
     def _purge_expired(self, now: float) -> None:
         while self._entries:
             oldest = next(iter(self._entries.values()))
-            if oldest.expires_at > now:
+            if oldest[2] > now:
                 return
             self._entries.popitem(last=False)

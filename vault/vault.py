@@ -39,6 +39,8 @@ class Vault:
     ) -> None:
         self._provider = provider
         self._cache = cache if cache is not None else DataKeyCache()
+        # Bound once: every field read and write starts with this lookup.
+        self._cached = self._cache.get
         self._erasure_keys = erasure_keys
 
     @property
@@ -79,18 +81,14 @@ class Vault:
         self, subject_id: str, wrapped_dek: WrappedKey, field: str, value: bytes, schema_version: int = 1
     ) -> bytes:
         """Encrypt one field value of ``subject_id``, bound to the subject, field and schema version."""
-        cipher = self._cache.get(subject_id, wrapped_dek)
-        if cipher is None:
-            cipher = self._load(subject_id, wrapped_dek)
+        cipher = self._cached(subject_id, wrapped_dek) or self._load(subject_id, wrapped_dek)
         return cipher.seal(field, value, schema_version)
 
     def open_field(
         self, subject_id: str, wrapped_dek: WrappedKey, field: str, ciphertext: bytes, schema_version: int = 1
     ) -> bytes:
         """Decrypt one field value; raises :class:`DecryptionFailed` naming the subject and field."""
-        cipher = self._cache.get(subject_id, wrapped_dek)
-        if cipher is None:
-            cipher = self._load(subject_id, wrapped_dek)
+        cipher = self._cached(subject_id, wrapped_dek) or self._load(subject_id, wrapped_dek)
         return cipher.open(field, ciphertext, schema_version)
 
     def rewrap(self, subject_id: str, wrapped: WrappedKey) -> WrappedKey:

@@ -150,11 +150,13 @@ def read_terms(consumer: CurrentConsumer, session: SessionDep) -> TermsRead:
     responses=problem_responses(413, 422),
     summary="Replace your standing terms (they override grants)",
 )
-def replace_terms(body: TermsIn, consumer: CurrentConsumer, session: SessionDep) -> TermsRead:
+def replace_terms(
+    body: TermsIn, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
+) -> TermsRead:
     specs = [terms.TermSpec(t.kind, t.category, t.purpose, t.credits) for t in body.terms]
-    return _terms(terms.replace_terms(session, consumer.customer_id, specs))
+    return _terms(terms.replace_terms(session, runtime, consumer.customer_id, specs))
 
 
 @router.delete("/terms", status_code=status.HTTP_204_NO_CONTENT, summary="Remove all standing terms")
-def clear_terms(consumer: CurrentConsumer, session: SessionDep) -> None:
-    terms.clear_terms(session, consumer.customer_id)
+def clear_terms(consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep) -> None:
+    terms.clear_terms(session, runtime, consumer.customer_id)

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from infomediary.audiences import index as audience_index
+from infomediary.consents import repository
 from infomediary.consents.models import PrivacySignalRow
 from infomediary.database import utcnow
 from infomediary.policylog import kinds
@@ -21,16 +22,18 @@ from infomediary.runtime import Runtime
 
 
 def record_signal(session: Session, runtime: Runtime, customer_id: str, now: datetime | None = None) -> bool:
-    """Record the opt-out (and log it) unless already in force; True when it was newly recorded."""
+    """Record the opt-out (and log it) unless already in force; True when it was newly recorded.
+
+    Two requests carrying the first signal at once record and log it once: the other finds it in force.
+    """
     row = session.get(PrivacySignalRow, customer_id)
     if row is not None and row.gpc:
         return False
     now = now or utcnow()
-    if row is None:
-        session.add(PrivacySignalRow(customer_id=customer_id, gpc=True, recorded_at=now))
-    else:
-        row.gpc, row.recorded_at = True, now
-    session.flush()
+    if not repository.insert_gpc_signal(session, customer_id, now):
+        return False
+    if row is not None:
+        session.expire(row)  # changed behind the identity map's back
     audience_index.population_changed(session)
     log_append(
         session,

@@ -74,8 +74,13 @@ def publish(
     policy_url: str | None,
     now: datetime | None = None,
 ) -> Published:
-    """Publish the next version; on widening, invalidate older consents and ask their customers again."""
+    """Publish the next version; on widening, invalidate older consents and ask their customers again.
+
+    Two publications by one supplier at once take turns (a lock on the supplier row), so the second becomes
+    the next version after the first, compared with it for widening, instead of failing on the same number.
+    """
     now = now or utcnow()
+    repository.lock_policies(session, supplier_id)
     old_row = repository.current_policy_row(session, supplier_id)
     old = None if old_row is None else repository.to_policy(old_row)
     new = SupplierPolicy(

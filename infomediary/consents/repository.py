@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from consent.catalog import Category, Purpose
@@ -26,6 +27,7 @@ from infomediary.consents.models import (
     SupplierPolicyRow,
 )
 from infomediary.sanctions.models import SanctionKind, SupplierSanction
+from infomediary.suppliers.models import Supplier
 
 # Standing-term kinds as stored.
 NEVER_CATEGORY = "never_category"
@@ -158,6 +160,16 @@ def to_policy(row: SupplierPolicyRow) -> SupplierPolicy:
     )
 
 
+def lock_policies(session: Session, supplier_id: str) -> None:
+    """Serialise publishing for one supplier until this transaction ends: lock its supplier row.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: it conflicts with another publisher's lock but not with the key-share
+    locks that inserts referencing the supplier take, so consents and log entries keep flowing meanwhile.
+    SQLite has no row locks; there every writing transaction holds the database's write lock from BEGIN.
+    """
+    session.execute(select(Supplier.id).where(Supplier.id == supplier_id).with_for_update(key_share=True))
+
+
 def current_policy_row(session: Session, supplier_id: str) -> SupplierPolicyRow | None:
     return session.scalars(
         select(SupplierPolicyRow)
@@ -197,3 +209,30 @@ def strikes(session: Session, supplier_id: str) -> int:
         )
     )
     return int(count or 0)
+
+
+def insert_gpc_signal(session: Session, customer_id: str, at: datetime) -> bool:
+    """Record the customer's GPC opt-out at `at` unless one is already in force; True if this call did.
+
+    Safe against a concurrent first signal for the same customer: the insert does nothing on conflict (on
+    PostgreSQL it waits for the other transaction and then finds its row), and the update of a lapsed
+    signal matches only while it is still lapsed, so exactly one of the racers records and logs it.
+    """
+    make = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    # RETURNING rather than rowcount: an ORM-enabled INSERT reports no row count (-1) on PostgreSQL.
+    inserted = session.execute(
+        make(PrivacySignalRow)
+        .values(customer_id=customer_id, gpc=True, recorded_at=at)
+        .on_conflict_do_nothing(index_elements=[PrivacySignalRow.customer_id])
+        .returning(PrivacySignalRow.customer_id)
+    ).scalar_one_or_none()
+    if inserted is not None:
+        return True
+    updated = session.execute(
+        update(PrivacySignalRow)
+        .where(PrivacySignalRow.customer_id == customer_id, PrivacySignalRow.gpc.is_(False))
+        .values(gpc=True, recorded_at=at)
+        .returning(PrivacySignalRow.customer_id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    return updated is not None

@@ -1,7 +1,11 @@
-"""The customer's standing terms: replaced as a whole set, bounded in number, read by the decision point."""
+"""The customer's standing terms: replaced as a whole set, bounded in number, read by the decision point.
+
+Every change is written to the policy log in the same transaction, summarised as a count per kind of term.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +20,10 @@ from infomediary.consents.errors import InvalidConsentInput, TooManyTerms
 from infomediary.consents.models import StandingTermRow
 from infomediary.database import utcnow
 from infomediary.ids import new_id
+from infomediary.policylog import kinds as log_kinds
+from infomediary.policylog.service import append as log_append
+from infomediary.policylog.service import log_pseudonym
+from infomediary.runtime import Runtime
 
 MAX_TERMS = 50
 KINDS = (
@@ -77,15 +85,18 @@ def list_terms(session: Session, customer_id: str) -> list[TermView]:
     return [_view(r) for r in repository.term_rows(session, customer_id)]
 
 
-def replace_terms(session: Session, customer_id: str, specs: Sequence[TermSpec]) -> list[TermView]:
+def replace_terms(
+    session: Session, runtime: Runtime, customer_id: str, specs: Sequence[TermSpec]
+) -> list[TermView]:
     """Replace the customer's standing terms by `specs` (all checked first, so a bad one changes nothing)."""
     if len(specs) > MAX_TERMS:
         raise TooManyTerms(f"at most {MAX_TERMS} standing terms")
     for spec in specs:
         _check(spec)
-    clear_terms(session, customer_id)
+    _delete(session, customer_id)
     now = utcnow()
-    for spec in dict.fromkeys(specs):
+    kept = list(dict.fromkeys(specs))
+    for spec in kept:
         session.add(
             StandingTermRow(
                 id=new_id("trm"),
@@ -98,11 +109,29 @@ def replace_terms(session: Session, customer_id: str, specs: Sequence[TermSpec])
             )
         )
     session.flush()
+    _log(session, runtime, customer_id, kept)
     # A new term can exclude the customer from audiences: cached counts are retired.
     audience_index.population_changed(session)
     return list_terms(session, customer_id)
 
 
-def clear_terms(session: Session, customer_id: str) -> None:
+def clear_terms(session: Session, runtime: Runtime, customer_id: str) -> None:
+    _delete(session, customer_id)
+    _log(session, runtime, customer_id, [])
+
+
+def _delete(session: Session, customer_id: str) -> None:
     session.execute(delete(StandingTermRow).where(StandingTermRow.customer_id == customer_id))
     session.flush()
+
+
+def _log(session: Session, runtime: Runtime, customer_id: str, kept: Sequence[TermSpec]) -> None:
+    per_kind = Counter(spec.kind for spec in kept)
+    log_append(
+        session,
+        {
+            "kind": log_kinds.TERMS_CHANGED,
+            "subject": log_pseudonym(runtime, customer_id),
+            "details": {"terms": len(kept), **{kind: per_kind[kind] for kind in KINDS if per_kind[kind]}},
+        },
+    )

@@ -31,6 +31,7 @@ KEYS_KEK_ROTATED = "keys.kek_rotated"
 ACCOUNT_REGISTERED = "account.registered"
 ACCOUNT_ERASED = "account.erased"
 POLICY_PUBLISHED = "policy.published"
+TERMS_CHANGED = "terms.changed"
 
 KINDS = frozenset(
     {
@@ -50,6 +51,7 @@ KINDS = frozenset(
         ACCOUNT_REGISTERED,
         ACCOUNT_ERASED,
         POLICY_PUBLISHED,
+        TERMS_CHANGED,
     }
 )
 
@@ -152,6 +154,22 @@ def _release(value: Any) -> dict[str, Any]:
     }
 
 
+def _check_terms_changed(out: Mapping[str, Any]) -> None:
+    """A customer's standing terms, summarised: who (pseudonym) and how many terms of each kind, nothing else.
+
+    Counts only, no text: a term's category or purpose would say more about the customer than the log needs.
+    """
+    if "subject" not in out or set(out) - {"kind", "at", "subject", "details"}:
+        raise EntryError("a terms.changed entry carries only `subject` and `details`")
+    details = out.get("details")
+    if details is None or "terms" not in details:
+        raise EntryError("a terms.changed entry needs `details.terms`, the number of terms now in force")
+    if any(isinstance(value, str) for value in details.values()):
+        raise EntryError("a terms.changed entry's details are counts, not text")
+    if sum(count for key, count in details.items() if key != "terms") != details["terms"]:
+        raise EntryError("a terms.changed entry's counts per kind must add up to `details.terms`")
+
+
 def normalise(entry: Mapping[str, Any], now: datetime) -> tuple[dict[str, Any], Dimensions]:
     """Check an entry's fields, fill `at` if absent, and return it with its dimensions."""
     if not FIELDS.issuperset(entry):
@@ -192,6 +210,8 @@ def normalise(entry: Mapping[str, Any], now: datetime) -> tuple[dict[str, Any], 
         raise EntryError("a decision entry needs `decision` and `reason`")
     if kind == RELEASE and "release" not in out:
         raise EntryError("a release entry needs `release`")
+    if kind == TERMS_CHANGED:
+        _check_terms_changed(out)
     release = out.get("release")
     categories = out.get("categories") or (release["categories"] if release else None)
     return out, Dimensions(

@@ -1,19 +1,61 @@
-"""Plain words for the customer view: who used my data, for what, when, and was it allowed."""
+"""Plain words for the customer view: who used my data, for what, when, and was it allowed.
+
+Every entry kind has its own sentence, in the second person, naming purposes, kinds of data and forms of
+release by the catalog's consumer-facing labels rather than by their keys.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
+from consent.catalog import CATEGORIES, PURPOSES, Category, Purpose, ReleaseKind
+from consent.decision import Reason
 from infomediary.policylog import kinds
 
-_CONSENT_VERBS = {
-    kinds.CONSENT_GRANTED: "you gave consent",
-    kinds.CONSENT_REFUSED: "you refused consent",
-    kinds.CONSENT_WITHDRAWN: "you withdrew consent",
-    kinds.CONSENT_EXPIRED: "your consent expired",
-    kinds.CONSENT_INVALIDATED: "your consent was invalidated (the supplier changed its policy)",
+# The decision's reason code, as the end of "allowed, because ..." or "denied, because ...".
+REASONS: Final[Mapping[str, str]] = {
+    Reason.PROCESSING_RESTRICTED.value: "you have restricted all processing of your data",
+    Reason.NEVER_PURPOSE.value: "your standing terms never allow this purpose",
+    Reason.SUPPLIER_HAS_STRIKES.value: "your standing terms rule out suppliers with strikes against them",
+    Reason.NEVER_CATEGORY.value: "your standing terms never allow this kind of data",
+    Reason.UNDECLARED_PURPOSE.value: "its privacy policy does not mention this purpose",
+    Reason.UNDECLARED_CATEGORY.value: "its privacy policy does not mention this kind of data",
+    Reason.CONSENT_WITHDRAWN.value: "you withdrew your consent",
+    Reason.CONSENT_REFUSED.value: "you refused consent",
+    Reason.GPC_OPT_OUT.value: (
+        "your browser's Global Privacy Control signal opted you out of sale and sharing"
+    ),
+    Reason.OPT_IN_REQUIRED.value: "this use needs your explicit consent, which you have not given",
+    Reason.PRICE_TOO_LOW.value: "the offer was below your price",
+    Reason.PERMITTED_BY_CONSENT.value: "you gave consent",
+    Reason.PERMITTED_BY_DEFAULT.value: "ordinary data for an ordinary purpose may be used unless you object",
+}
+
+# What the supplier got, as the verb phrase of "<supplier> ...".
+RELEASES: Final[Mapping[str, str]] = {
+    ReleaseKind.AGGREGATE_COUNT.value: "counted you in a group total",
+    ReleaseKind.PSEUDONYMOUS_SLICE.value: "received some of your data under a nickname only it sees",
+    ReleaseKind.OFFER_DELIVERY.value: "sent an offer to your inbox",
+    ReleaseKind.IDENTITY_RELEASE.value: "learned who you are",
+}
+
+# Standing-term kinds, for the summary of a terms change: (one, many).
+TERM_KINDS: Final[Mapping[str, tuple[str, str]]] = {
+    "never_category": ("kind of data you never share", "kinds of data you never share"),
+    "never_purpose": ("purpose you never allow", "purposes you never allow"),
+    "min_price": ("minimum price", "minimum prices"),
+    "only_unstruck_suppliers": (
+        "rule to deal only with suppliers without strikes",
+        "rules to deal only with suppliers without strikes",
+    ),
+}
+
+_KEK_PHASES: Final[Mapping[str, str]] = {
+    "added": "started protecting newly stored data keys with a new master key",
+    "rewrapped": "re-protected the stored data keys with the new master key",
+    "retired": "retired a master key that no data key needed any more",
 }
 
 
@@ -22,38 +64,166 @@ def _when(at: str) -> str:
         moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
     except ValueError:
         return at
-    return moment.strftime("%d %B %Y at %H:%M UTC")
+    return f"{moment.day} {moment:%B %Y at %H:%M} UTC"
 
 
-def _words(key: str | None) -> str:
-    return key.replace("_", " ") if key else "an unstated purpose"
+def _lower_first(label: str) -> str:
+    return label[:1].lower() + label[1:]
+
+
+def _purpose(key: Any) -> str:
+    try:
+        return _lower_first(PURPOSES[Purpose(key)].label)
+    except ValueError:
+        return str(key).replace("_", " ") if key else "an unstated purpose"
+
+
+def _category(key: Any) -> str:
+    try:
+        return _lower_first(CATEGORIES[Category(key)].label)
+    except ValueError:
+        return str(key).replace("_", " ")
+
+
+def _data(categories: Any, *, everything: bool = False) -> str:
+    """ "your data" followed by the kinds of data in brackets, if the entry names them."""
+    if everything:
+        return "any of your data"
+    named = [_category(c) for c in categories or []]
+    return f"your data ({', '.join(named)})" if named else "your data"
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
+class _Entry:
+    """The pieces of one entry that the sentences share."""
+
+    def __init__(self, entry: Mapping[str, Any], supplier_names: Mapping[str, str]) -> None:
+        self.entry = entry
+        self.details: Mapping[str, Any] = entry.get("details") or {}
+        self.when = _when(str(entry.get("at", "")))
+        supplier_id = entry.get("supplier_id")
+        if supplier_id:
+            self.who = supplier_names.get(supplier_id, "a supplier")
+        elif self.details.get("supplier_scope") == "all":
+            self.who = "every supplier"
+        else:
+            self.who = "a supplier"
+        self.purpose = _purpose(entry.get("purpose"))
+        self.data = _data(entry.get("categories"), everything=self.details.get("category_scope") == "all")
+
+
+def _granted(e: _Entry) -> str:
+    until = e.details.get("expires_at")
+    lasting = f", until {_when(str(until))}" if until else ""
+    return f"On {e.when}, you gave {e.who} consent to use {e.data} for {e.purpose}{lasting}."
+
+
+def _refused(e: _Entry) -> str:
+    if e.details.get("signal") == "sec-gpc":
+        return (
+            f"On {e.when}, your browser's Global Privacy Control signal opted you out of the sale and "
+            "sharing of your data, with every supplier."
+        )
+    return f"On {e.when}, you refused {e.who} consent to use {e.data} for {e.purpose}."
+
+
+def _withdrawn(e: _Entry) -> str:
+    return f"On {e.when}, you withdrew the consent you had given {e.who} to use {e.data} for {e.purpose}."
+
+
+def _expired(e: _Entry) -> str:
+    return f"On {e.when}, the consent you had given {e.who} to use {e.data} for {e.purpose} expired."
+
+
+def _invalidated(e: _Entry) -> str:
+    return (
+        f"On {e.when}, the consent you had given {e.who} to use {e.data} for {e.purpose} stopped counting: "
+        f"{e.who} changed its privacy policy to use data more widely, so it must ask you again."
+    )
+
+
+def _decision(e: _Entry) -> str:
+    allowed = e.entry.get("decision") == kinds.PERMIT
+    code = e.entry.get("reason")
+    # A code this page does not know yet (or older free text) is still shown, as it is.
+    reason = REASONS.get(str(code), str(code).replace("_", " ")) if code else None
+    because = f", because {reason}" if reason else ""
+    verdict = "allowed" if allowed else "denied"
+    return f"On {e.when}, {e.who} asked to use {e.data} for {e.purpose}: {verdict}{because}."
+
+
+def _release(e: _Entry) -> str:
+    release = e.entry.get("release") or {}
+    what = RELEASES.get(str(release.get("kind")), "received data about you")
+    named = [_category(c) for c in release.get("categories") or []]
+    based = f" based on {', '.join(named)}," if named else ""
+    return f"On {e.when}, {e.who} {what}{based} for {e.purpose}."
+
+
+def _terms_changed(e: _Entry) -> str:
+    total = e.details.get("terms", 0)
+    if not total:
+        return f"On {e.when}, you removed all your standing terms."
+    parts = [_count(e.details[k], *TERM_KINDS[k]) for k in TERM_KINDS if e.details.get(k)]
+    summary = ", ".join(parts) or _count(total, "term", "terms")
+    return f"On {e.when}, you set your standing terms, which override any consent: {summary}."
+
+
+def _policy_published(e: _Entry) -> str:
+    version = e.details.get("version")
+    widened = ", using data more widely than before" if e.details.get("widened") else ""
+    return f"On {e.when}, {e.who} published version {version} of its privacy policy{widened}."
+
+
+def _sanction(e: _Entry) -> str:
+    reason = e.entry.get("reason")
+    because = f": {reason}" if reason else ""
+    return f"On {e.when}, an auditor sanctioned {e.who}{because}."
+
+
+def _finding(e: _Entry) -> str:
+    return f"On {e.when}, an auditor recorded a finding about how {e.who} used data."
+
+
+def _status(e: _Entry) -> str:
+    status = e.details.get("status")
+    now = f" is now {str(status).replace('_', ' ')}" if status else "'s status changed"
+    return f"On {e.when}, {e.who}{now}."
+
+
+def _kek(e: _Entry) -> str:
+    action = _KEK_PHASES.get(str(e.details.get("phase")), "rotated the master keys that protect data keys")
+    return f"On {e.when}, the broker {action}."
+
+
+SENTENCES: Final[Mapping[str, Callable[[_Entry], str]]] = {
+    kinds.CONSENT_GRANTED: _granted,
+    kinds.CONSENT_REFUSED: _refused,
+    kinds.CONSENT_WITHDRAWN: _withdrawn,
+    kinds.CONSENT_EXPIRED: _expired,
+    kinds.CONSENT_INVALIDATED: _invalidated,
+    kinds.DECISION: _decision,
+    kinds.RELEASE: _release,
+    kinds.SANCTION_RECORDED: _sanction,
+    kinds.FINDING_RECORDED: _finding,
+    kinds.SUPPLIER_REGISTERED: lambda e: f"On {e.when}, {e.who} registered with the broker.",
+    kinds.SUPPLIER_STATUS_CHANGED: _status,
+    kinds.KEYS_SIGNING_ROTATED: lambda e: f"On {e.when}, the broker replaced the key that signs this log.",
+    kinds.KEYS_KEK_ROTATED: _kek,
+    kinds.ACCOUNT_REGISTERED: lambda e: f"On {e.when}, you opened your account.",
+    kinds.ACCOUNT_ERASED: lambda e: f"On {e.when}, your account was erased.",
+    kinds.POLICY_PUBLISHED: _policy_published,
+    kinds.TERMS_CHANGED: _terms_changed,
+}
 
 
 def describe(entry: Mapping[str, Any], supplier_names: Mapping[str, str]) -> str:
     """One sentence about one entry, in the customer's terms."""
-    kind = entry.get("kind")
-    when = _when(str(entry.get("at", "")))
-    supplier_id = entry.get("supplier_id")
-    who = supplier_names.get(supplier_id, "a supplier") if supplier_id else "a supplier"
-    purpose = _words(entry.get("purpose"))
-    categories = ", ".join(_words(c) for c in entry.get("categories") or []) or None
-    about = f" ({categories})" if categories else ""
-    reason = entry.get("reason")
-    because = f" because {reason}" if reason else ""
-    if kind == kinds.DECISION:
-        verdict = "allowed" if entry.get("decision") == kinds.PERMIT else "denied"
-        return f"On {when}, {who} asked to use your data{about} for {purpose}: {verdict}{because}."
-    if kind == kinds.RELEASE:
-        release = entry.get("release") or {}
-        shared = ", ".join(_words(c) for c in release.get("categories") or []) or "data"
-        return (
-            f"On {when}, {who} received {_words(release.get('kind'))} output including you "
-            f"({shared}) for {purpose}."
-        )
-    if kind in _CONSENT_VERBS:
-        return f"On {when}, {_CONSENT_VERBS[kind]} to {who} for {purpose}{about}{because}."
-    if kind == kinds.ACCOUNT_REGISTERED:
-        return f"On {when}, you opened your account."
-    if kind == kinds.ACCOUNT_ERASED:
-        return f"On {when}, your account was erased."
-    return f"On {when}: {_words(str(kind).replace('.', ' '))}{because}."
+    sentence = SENTENCES.get(str(entry.get("kind")))
+    pieces = _Entry(entry, supplier_names)
+    if sentence is None:
+        return f"On {pieces.when}, the broker recorded an event of a kind this page cannot describe yet."
+    return sentence(pieces)

@@ -222,7 +222,7 @@ def test_my_log_shows_only_my_entries_in_plain_words_with_proofs(runtime: Runtim
                     "supplier_id": acme_id,
                     "purpose": "direct_marketing",
                     "decision": "deny",
-                    "reason": "you refused direct marketing",
+                    "reason": "consent_refused",
                 },
                 {
                     "kind": kinds.CONSENT_GRANTED,
@@ -239,7 +239,7 @@ def test_my_log_shows_only_my_entries_in_plain_words_with_proofs(runtime: Runtim
     body = http.get("/v1/me/log", headers=me.headers).json()
     assert [e["kind"] for e in body["entries"]] == [kinds.ACCOUNT_REGISTERED, kinds.DECISION]
     assert (
-        "Bolt asked to use your data for direct marketing: denied because you refused"
+        "Bolt asked to use your data for offers sent to you: denied, because you refused consent."
         in body["entries"][1]["text"]
     )
     assert me.id not in str(body)

@@ -227,3 +227,96 @@ def test_the_filter_can_fail_a_grant_it_must_not_count(runtime: Runtime) -> None
         session.flush()
         assert set(session.scalars(permitted_customers(query, policy))) == {"cus_a"}
         session.rollback()
+
+
+T = NOW - timedelta(days=1)
+US = timedelta(microseconds=1)
+G, R, W = ConsentState.GIVEN, ConsentState.REFUSED, ConsentState.WITHDRAWN
+# Rule 4b, "a broader refusal recorded at or after the deciding grant overrides it", on fixed cases with
+# exact ties: (records as (supplier, category, state, updated_at), permitted). HEALTH is sensitive, so only
+# a surviving grant permits; the deciding grant is always the one naming both supplier and category unless
+# none does.
+TIE_CASES: dict[str, tuple[list[tuple[str | object, Category | object, ConsentState, datetime]], bool]] = {
+    "broad refusal at the same instant": (
+        [(SUPPLIER, Category.HEALTH, G, T), (ALL_SUPPLIERS, Category.HEALTH, R, T)],
+        False,
+    ),
+    "broadest withdrawal at the same instant": (
+        [(SUPPLIER, Category.HEALTH, G, T), (ALL_SUPPLIERS, ALL_CATEGORIES, W, T)],
+        False,
+    ),
+    "broad refusal a microsecond later": (
+        [(SUPPLIER, Category.HEALTH, G, T), (SUPPLIER, ALL_CATEGORIES, R, T + US)],
+        False,
+    ),
+    "broad refusal a microsecond earlier: the grant is an exception to it": (
+        [(SUPPLIER, Category.HEALTH, G, T), (ALL_SUPPLIERS, Category.HEALTH, R, T - US)],
+        True,
+    ),
+    "tie with the latest of two grants at the deciding level": (
+        [
+            (SUPPLIER, ALL_CATEGORIES, G, T - US),
+            (ALL_SUPPLIERS, Category.HEALTH, G, T),
+            (ALL_SUPPLIERS, ALL_CATEGORIES, R, T),
+        ],
+        False,
+    ),
+    "after the earlier of two grants but before the latest": (
+        [
+            (SUPPLIER, ALL_CATEGORIES, G, T - 2 * US),
+            (ALL_SUPPLIERS, Category.HEALTH, G, T),
+            (ALL_SUPPLIERS, ALL_CATEGORIES, R, T - US),
+        ],
+        True,
+    ),
+}
+
+
+def test_the_tie_rule_holds_in_decide_and_in_sql_alike(runtime: Runtime) -> None:
+    """Fixed cases for rule 4b's tie, checked against the expected answer, not only for agreement: the
+    property test above draws ties often, and still let a broken `<=`/`<` through once."""
+    query = SupplierQuery(
+        SUPPLIER, Purpose.MARKETING, frozenset({Category.HEALTH}), ReleaseKind.AGGREGATE_COUNT, NOW
+    )
+    policy = PolicyInForce(SupplierPolicy(SUPPLIER, 1, frozenset(Purpose), frozenset(Category), NOW), 1)
+    people: dict[str, list[ConsentRecord]] = {}
+    for index, (specs, _) in enumerate(TIE_CASES.values()):
+        customer_id = f"cus_tie{index}"
+        people[customer_id] = [
+            ConsentRecord(
+                f"{customer_id}-r{n}",
+                customer_id,
+                supplier,  # type: ignore[arg-type]
+                Purpose.MARKETING,
+                category,  # type: ignore[arg-type]
+                state,
+                at - timedelta(days=1),
+                at,
+                policy_version=None if supplier is ALL_SUPPLIERS else 1,
+            )
+            for n, (supplier, category, state, at) in enumerate(specs)
+        ]
+    expected = {f"cus_tie{index}" for index, (_, permitted) in enumerate(TIE_CASES.values()) if permitted}
+    decided = {
+        customer_id
+        for customer_id, records in people.items()
+        if decide(
+            DecisionRequest(CustomerContext(customer_id), query),
+            ConsentPortfolio.of(customer_id, records),
+            StandingTerms.of(customer_id, []),
+            policy,
+        ).permitted
+    }
+    with runtime.session_factory() as session:
+        session.add(Supplier(id=SUPPLIER, name="Query supplier"))
+        session.add_all(
+            [Customer(id=c, email_index=secrets.token_bytes(32), password_hash="-") for c in people]
+        )
+        session.flush()
+        session.add_all([repository.new_row(r) for records in people.values() for r in records])
+        session.flush()
+        selected = set(session.scalars(permitted_customers(query, policy)))
+        session.rollback()
+    names = dict(zip(people, TIE_CASES, strict=True))
+    assert {names[c] for c in decided} == {names[c] for c in expected}
+    assert {names[c] for c in selected} == {names[c] for c in expected}

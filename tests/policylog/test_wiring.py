@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -13,6 +15,8 @@ from infomediary.consents.decision_point import decide_for, supplier_query
 from infomediary.consents.set_filter import count_permitted
 from infomediary.database import unit_of_work
 from infomediary.policylog import kinds
+from infomediary.policylog.errors import EntryError
+from infomediary.policylog.kinds import normalise
 from infomediary.policylog.models import PolicyLogEntry
 from infomediary.policylog.service import log_pseudonym
 from infomediary.profiles import rotation
@@ -85,3 +89,45 @@ def test_restriction_denies_every_supplier_use_and_is_logged(http: TestClient, r
     assert decide()[0]
     decisions = _entries(runtime, kinds.DECISION)
     assert [d["decision"] for d in decisions] == ["permit", "deny", "permit"]
+
+
+def test_standing_term_changes_are_logged_as_counts_per_kind(http: TestClient, runtime: Runtime) -> None:
+    consumer = make_consumer(http)
+    terms = [
+        {"kind": "never_category", "category": "health"},
+        {"kind": "never_category", "category": "religion"},
+        {"kind": "min_price", "credits": 5},
+    ]
+    assert http.put("/v1/me/terms", json={"terms": terms}, headers=consumer.headers).status_code == 200
+    assert http.delete("/v1/me/terms", headers=consumer.headers).status_code == 204
+    replaced, cleared = _entries(runtime, kinds.TERMS_CHANGED)
+    subject = log_pseudonym(runtime, consumer.id)
+    assert replaced["subject"] == cleared["subject"] == subject
+    assert replaced["details"] == {"terms": 3, "never_category": 2, "min_price": 1}
+    assert cleared["details"] == {"terms": 0}
+    # Counts only: neither the customer nor what the terms protect appears in the log.
+    for text in (consumer.id, "health", "religion"):
+        assert text not in json.dumps([replaced, cleared])
+
+
+def test_refused_term_changes_leave_no_entry(http: TestClient, runtime: Runtime) -> None:
+    consumer = make_consumer(http)
+    bad = {"terms": [{"kind": "never_category", "purpose": "marketing"}]}
+    assert http.put("/v1/me/terms", json=bad, headers=consumer.headers).status_code == 422
+    assert http.put("/v1/me/terms", json={"terms": []}, headers=http.headers).status_code == 401
+    assert _entries(runtime, kinds.TERMS_CHANGED) == []
+
+
+def test_a_terms_entry_carries_counts_only() -> None:
+    subject = "ab" * 32
+    good = {"kind": kinds.TERMS_CHANGED, "subject": subject, "details": {"terms": 1, "min_price": 1}}
+    normalise(good, datetime.now(UTC))
+    for bad in (
+        {**good, "details": {"terms": 1, "min_price": "5 credits"}},
+        {**good, "details": {"terms": 2, "min_price": 1}},
+        {**good, "details": {"min_price": 1}},
+        {**good, "purpose": "marketing"},
+        {"kind": kinds.TERMS_CHANGED, "details": {"terms": 0}},
+    ):
+        with pytest.raises(EntryError):
+            normalise(bad, datetime.now(UTC))

@@ -74,4 +74,11 @@ def test_no_demo_profile_value_is_stored_in_plaintext(runtime: Runtime) -> None:
     raw = raw_database_bytes(runtime)
     assert b"Demo Shop" in raw, "the scan must see ordinary data, or it proves nothing"
     found = [s for s in needles if s.encode() in raw or s.lower().encode() in raw]
-    assert found == [], f"plaintext found at rest: {found[:10]}"
+    # A needle of 8 bytes or more cannot appear in ciphertext by chance: none may be found. Shorter ones can:
+    # a few hundred 4-byte names searched in megabytes of AES-GCM output match somewhere in about one run in
+    # five. A storage path that leaked would expose most of them, not one or two, so allow two chance hits.
+    long_found = [s for s in found if len(s.encode()) >= 8]
+    short_found = [s for s in found if len(s.encode()) < 8]
+    assert long_found == [], f"plaintext found at rest: {long_found[:10]}"
+    assert len([s for s in needles if len(s.encode()) < 8]) > 50, "too few short values to judge"
+    assert len(short_found) <= 2, f"short values found at rest, more than chance explains: {short_found[:10]}"

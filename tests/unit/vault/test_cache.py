@@ -33,6 +33,14 @@ def test_lookup_with_another_wrapped_key_misses() -> None:
     assert cache.get("s1", WrappedKey(kek_version=2, ciphertext=WRAPPED.ciphertext)) is None
 
 
+def test_an_equal_wrapped_key_parsed_afresh_hits() -> None:
+    # The application parses the stored wrapped key on every request: a new object with the same bytes.
+    cache = DataKeyCache()
+    entry = cipher()
+    cache.put("s1", WRAPPED, entry)
+    assert cache.get("s1", WrappedKey.from_bytes(WRAPPED.to_bytes())) is entry
+
+
 def test_entries_expire_after_ttl(timer: FakeTimer) -> None:
     cache = DataKeyCache(ttl=60, timer=timer)
     cache.put("s1", WRAPPED, cipher())
