@@ -149,7 +149,8 @@ def _grouped(
         ),
     )
     every = [
-        _category_permits(decision_plan, category_plan, r, signal) for category_plan in decision_plan.categories
+        _category_permits(decision_plan, category_plan, r, signal)
+        for category_plan in decision_plan.categories
     ]
     # Every part of `every` is non-NULL (see `_category_permits`), and FALSE AND NULL is FALSE: NOT is exact.
     permits = and_(*every)
