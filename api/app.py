@@ -25,6 +25,7 @@ from api.middleware import BodyLimitMiddleware, Metrics, ObservabilityMiddleware
 from api.oauth.endpoints import router as oauth_router
 from api.operations import router as operations_router
 from api.requests.endpoints import router as requests_router
+from api.slices.endpoints import router as slices_router
 from api.supplier.endpoints import router as supplier_router
 from api.supplier.policy import router as supplier_policy_router
 from infomediary.logs import configure_logging
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         supplier_policy_router,
         requests_router,
         audiences_router,
+        slices_router,
         operations_router,
     ):
         app.include_router(router)

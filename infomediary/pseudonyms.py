@@ -23,6 +23,9 @@ from infomediary.errors import NotFound
 from infomediary.runtime import Runtime
 from infomediary.suppliers.models import Supplier
 
+# Customers per lookup when issuing many pseudonyms: under every backend's bound-parameter limit.
+_BATCH = 500
+
 
 class PseudonymUnknown(NotFound):
     # One answer for "no such pseudonym" and "another supplier's pseudonym": no oracle.
@@ -93,3 +96,29 @@ def issued_to_suppliers(session: Session, customer_id: str) -> list[IssuedPseudo
         .order_by(Supplier.name)
     )
     return [IssuedPseudonym(r.supplier_id, name, r.pseudonym, r.issued_at) for r, name in rows]
+
+
+def issue_many(
+    session: Session, runtime: Runtime, supplier_id: str, customer_ids: list[str]
+) -> dict[str, str]:
+    """Hand many customers' pseudonyms to a supplier at once (a slice); returns customer -> pseudonym."""
+    values = {cid: pseudonym(runtime, supplier_id, cid) for cid in customer_ids}
+    known: set[str] = set()
+    for start in range(0, len(customer_ids), _BATCH):
+        batch = customer_ids[start : start + _BATCH]
+        known.update(
+            session.scalars(
+                select(SupplierPseudonymRow.customer_id).where(
+                    SupplierPseudonymRow.supplier_id == supplier_id,
+                    SupplierPseudonymRow.customer_id.in_(batch),
+                )
+            )
+        )
+    now = utcnow()
+    session.add_all(
+        SupplierPseudonymRow(supplier_id=supplier_id, pseudonym=values[cid], customer_id=cid, issued_at=now)
+        for cid in customer_ids
+        if cid not in known
+    )
+    session.flush()
+    return values

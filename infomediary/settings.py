@@ -88,6 +88,21 @@ class Settings(BaseSettings):
         default=3, ge=1, description="Differencing query pairs per period beyond which a strike is recorded."
     )
 
+    # Pseudonymous slices (non-negotiable 6). k is smaller than the audience cohort: a slice releases
+    # generalised rows, not a count, and every quasi-identifier class of k rows hides each member among k.
+    slice_min_k: int = Field(
+        default=5, ge=2, description="Every released slice is k-anonymous over its quasi-identifiers."
+    )
+    slice_max_suppressed: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="Share of a slice's rows suppressed before all rows are generalised a level further.",
+    )
+    slice_max_rows: int = Field(
+        default=100_000, ge=1, description="Largest slice (candidate customers) computed in one request."
+    )
+
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted.")
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True)

@@ -6,12 +6,14 @@ part of a query) into a `SELECT customers.id`, applying rules 1-6 of `consent.de
 
 * terms: customers with a matching "never purpose", "never category", "no struck suppliers" or unmet
   minimum-price term are excluded (one `NOT IN`);
-* records, per asked category: the in-force candidate records (the four scopes of the plan) are grouped by
-  customer, and conditional aggregates per specificity level find the deciding level, whether a "no" sits
-  there, the latest grant there against the latest broader "no", and the grants that survive GPC and the
-  identity and sensitive-data rules, with their highest price;
-* a category whose default permits excludes the customers whose records deny it (`NOT IN`); one whose
-  default denies keeps only the customers whose records permit it (`IN`).
+* records, all asked categories at once: the in-force candidate records (the four scopes of the plan) are
+  grouped by customer in one subquery, and per category, conditional aggregates per specificity level find
+  the deciding level, whether a "no" sits there, the latest grant there against the latest broader "no",
+  and the grants that survive GPC and the identity and sensitive-data rules, with their highest price;
+* when every asked category's default permits, the customers whose records deny one are excluded
+  (`NOT IN`); when one's default denies, only the customers whose records permit all are kept (`IN`).
+  One subquery rather than one per category: an audience count over four categories paid four probes
+  of `consent_records` per customer.
 
 The property test `tests/consents/test_set_filter.py` checks on random populations that this selects
 exactly the customers `decide()` permits.
@@ -69,18 +71,15 @@ def permits(
         customer_id.not_in(select(ProcessingRestriction.customer_id)),
         customer_id.not_in(_blocked_by_terms(decision_plan)),
     ]
-    for category_plan in decision_plan.categories:
-        if correlated:
-            own = _grouped(
-                decision_plan, category_plan, permitted=not category_plan.default_permits, of=customer_id
-            )
-            conditions.append(exists(own) if not category_plan.default_permits else ~exists(own))
-        elif category_plan.default_permits:
-            denied = _grouped(decision_plan, category_plan, permitted=False)
-            conditions.append(customer_id.not_in(denied))
-        else:
-            permitted = _grouped(decision_plan, category_plan, permitted=True)
-            conditions.append(customer_id.in_(permitted))
+    # Rules 4-6 for every asked category in ONE grouped subquery over the customer's records: one index
+    # probe (or one aggregate) per customer instead of one per category, which was the audience count's cost.
+    needs_grant = any(not c.default_permits for c in decision_plan.categories)
+    if correlated:
+        own = _grouped(decision_plan, permitted=needs_grant, of=customer_id)
+        conditions.append(exists(own) if needs_grant else ~exists(own))
+    else:
+        grouped = _grouped(decision_plan, permitted=needs_grant)
+        conditions.append(customer_id.in_(grouped) if needs_grant else customer_id.not_in(grouped))
     return and_(*conditions)
 
 
@@ -122,20 +121,21 @@ def _at_level(
 
 def _grouped(
     decision_plan: DecisionPlan,
-    category_plan: CategoryPlan,
     *,
     permitted: bool,
     of: ColumnElement[str] | InstrumentedAttribute[str] | None = None,
 ) -> Select[str]:
-    """Customers whose in-force records for this category permit it (or, with `permitted=False`, deny it).
+    """Customers whose in-force records permit every asked category (or, with `permitted=False`, deny one).
 
-    With `of`, only that (outer) customer's records: the GROUP BY stays, so a customer without records
-    yields no group, exactly as in the uncorrelated form.
+    One group per customer over the records of every asked category (and the ALL_CATEGORIES ones); each
+    category reads its own records through conditional aggregates. A customer without records yields no
+    group: the caller's `IN` / `EXISTS` (some category is opt-in) or `NOT IN` / `NOT EXISTS` (all are
+    opt-out) then applies the defaults. With `of`, only that (outer) customer's records.
     """
     query = decision_plan.query
     r = aliased(ConsentRecordRow)
     signal = aliased(PrivacySignalRow)
-    category = category_plan.category.value
+    asked = [c.category.value for c in decision_plan.categories]
 
     in_force = or_(
         r.state.in_(_DENY_STATES),
@@ -148,9 +148,44 @@ def _grouped(
             or_(r.expires_at.is_(None), r.expires_at > query.now),
         ),
     )
+    every = [
+        _category_permits(decision_plan, category_plan, r, signal)
+        for category_plan in decision_plan.categories
+    ]
+    # Every part of `every` is non-NULL (see `_category_permits`), and FALSE AND NULL is FALSE: NOT is exact.
+    permits = and_(*every)
+    statement = (
+        select(r.customer_id)
+        .where(
+            *([r.customer_id == of] if of is not None else []),
+            r.purpose == query.purpose.value,
+            or_(r.supplier_id == query.supplier_id, r.supplier_id.is_(None)),
+            or_(r.category.in_(asked), r.category.is_(None)),
+            in_force,
+        )
+        .group_by(r.customer_id)
+    )
+    if decision_plan.gpc_applies:
+        statement = statement.outerjoin(signal, signal.customer_id == r.customer_id)
+    return statement.having(permits if permitted else not_(permits))
+
+
+def _category_permits(
+    decision_plan: DecisionPlan,
+    category_plan: CategoryPlan,
+    r: type[ConsentRecordRow],
+    signal: type[PrivacySignalRow],
+) -> ColumnElement[bool]:
+    """Within a customer's group: rules 4-6 settle this category as permitted (never NULL).
+
+    The aggregates read only the records of this category or of ALL_CATEGORIES. An opt-out category the
+    customer holds no such records for is permitted by default; an opt-in one is not.
+    """
+    query = decision_plan.query
+    mine = or_(r.category == category_plan.category.value, r.category.is_(None))
     level = case((r.supplier_id.is_not(None), 1), else_=0) + case((r.category.is_not(None), 1), else_=0)
-    is_grant = r.state == _GIVEN
-    is_deny = r.state.in_(_DENY_STATES)
+    is_grant = and_(mine, r.state == _GIVEN)
+    is_deny = and_(mine, r.state.in_(_DENY_STATES))
 
     # Grants that survive rules 4c (GPC) and 4d (identity, sensitive data).
     survives: list[ColumnElement[bool]] = []
@@ -193,20 +228,8 @@ def _grouped(
     if not category_plan.default_permits:
         # 4c/4d then 5: without a surviving grant the opt-in default denies.
         conditions.append(final_count > 0)
-    permits = and_(*conditions)
-
-    statement = (
-        select(r.customer_id)
-        .where(
-            *([r.customer_id == of] if of is not None else []),
-            r.purpose == query.purpose.value,
-            or_(r.supplier_id == query.supplier_id, r.supplier_id.is_(None)),
-            or_(r.category == category, r.category.is_(None)),
-            in_force,
-        )
-        .group_by(r.customer_id)
-    )
-    if decision_plan.gpc_applies:
-        statement = statement.outerjoin(signal, signal.customer_id == r.customer_id)
-    # Every part of `permits` is non-NULL once grant_level is, and FALSE AND NULL is FALSE, so NOT is exact.
-    return statement.having(permits if permitted else not_(permits))
+        return and_(*conditions)
+    # Opt-out: no record of this category at all means the default permits. Once grant_level is non-NULL
+    # every condition is, so this OR is never NULL either.
+    no_records = func.sum(case((mine, 1), else_=0)) == 0
+    return or_(no_records, and_(*conditions))

@@ -90,3 +90,20 @@ def delete_customer_rows(session: Session, customer_id: str) -> dict[str, int]:
         result = session.execute(delete(table).where(table.customer_id == customer_id))
         counts[name] = int(result.rowcount)  # type: ignore[attr-defined]
     return counts
+
+
+def wrapped_keys(session: Session, customer_ids: Sequence[str]) -> dict[str, bytes]:
+    """Wrapped data keys of many customers at once (one query per batch, not one per customer)."""
+    rows = session.execute(
+        select(CustomerKey.customer_id, CustomerKey.wrapped_key).where(
+            CustomerKey.customer_id.in_(customer_ids)
+        )
+    )
+    return {customer_id: wrapped for customer_id, wrapped in rows}
+
+
+def fields_of(session: Session, customer_ids: Sequence[str], fields: Sequence[str]) -> Sequence[ProfileField]:
+    """The stored `fields` of many customers: only the fields asked, so nothing else is even read."""
+    return session.scalars(
+        select(ProfileField).where(ProfileField.customer_id.in_(customer_ids), ProfileField.field.in_(fields))
+    ).all()

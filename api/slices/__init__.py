@@ -1,0 +1,1 @@
+"""Pseudonymous slices for suppliers (`slices:read`)."""

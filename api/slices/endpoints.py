@@ -1,0 +1,68 @@
+"""Pseudonymous slices for suppliers (`slices:read`): generalised, k-anonymous rows streamed as NDJSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Security
+from fastapi.responses import StreamingResponse
+
+from api.bearer import supplier
+from api.deps import RuntimeDep, SessionDep
+from api.problems import problem_responses
+from api.slices.schemas import SliceRequest
+from infomediary.oauth.bearer import Principal
+from infomediary.slices import service
+
+router = APIRouter(prefix="/v1/slices", tags=["supplier"], responses=problem_responses(401, 403))
+SliceReader = Annotated[Principal, Security(supplier, scopes=["slices:read"])]
+NDJSON = "application/x-ndjson"
+
+
+def _lines(rows: list[dict[str, Any]]) -> Iterator[bytes]:
+    # Serialised lazily from rows already computed and logged: the request's session is closed by now.
+    for row in rows:
+        yield json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+
+
+@router.post(
+    "",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "One JSON object per line: `pseudonym` and the generalised fields asked.",
+            "content": {NDJSON: {}},
+        },
+        **problem_responses(413, 422, 501),
+    },
+    summary="A k-anonymous pseudonymous slice of consented fields, streamed as NDJSON",
+    description=(
+        "Rows for the customers whose consent permits a pseudonymous slice of these fields' categories for "
+        "the purpose at the offered price, keyed by your own pairwise pseudonyms. Quasi-identifiers are "
+        "generalised (age to a band, postal code to a prefix, dates to a month) and the slice is made "
+        "k-anonymous (generalised further, then classes below k suppressed). Headers give the count, k, "
+        "the generalisation level, the suppressed rows and the price per customer."
+    ),
+)
+def take_slice(
+    body: SliceRequest, caller: SliceReader, session: SessionDep, runtime: RuntimeDep
+) -> StreamingResponse:
+    taken = service.take_slice(
+        session,
+        runtime,
+        caller.owner_id,
+        body.purpose,
+        body.fields,
+        max_price_per_customer=body.max_price_per_customer,
+    )
+    headers = {
+        "Slice-Count": str(len(taken.rows)),
+        "Slice-K": str(taken.k),
+        "Slice-Generalisation-Level": str(taken.level),
+        "Slice-Suppressed": str(taken.suppressed),
+        "Slice-Price-Per-Customer": str(taken.price_per_customer),
+        "Slice-Columns": ",".join(taken.columns),
+    }
+    return StreamingResponse(_lines(taken.rows), media_type=NDJSON, headers=headers)

@@ -1,0 +1,1 @@
+"""Pseudonymous slices: generalised, k-anonymous rows of consented fields, keyed by pairwise pseudonyms."""

@@ -1,0 +1,148 @@
+"""Slices through HTTP as each caller: credentials, identity refused, unlinkable pseudonyms across suppliers,
+withdrawal in force on the next slice, sensitive fields only with explicit grants, paid slices refused, and
+every released slice checked for k-anonymity by an independent function."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from infomediary.runtime import Runtime
+from tests.fixtures.actors import Client, Consumer, make_auditor, make_consumer, make_supplier
+from tests.fixtures.audiences import PROFILE
+from tests.fixtures.consents import grant, later, pseudonym_for, publish
+from tests.slices.kanon import IDENTITY, assert_k_anonymous
+
+CATEGORIES = ["identity", "contact", "demographics", "interests", "finances"]
+BODY = {"purpose": "marketing", "fields": ["birth_date", "postal_code", "gender", "interests"]}
+K = 5
+
+
+def _slice(http: TestClient, supplier: Client, body: dict[str, Any] = BODY) -> httpx.Response:
+    return http.post("/v1/slices", json=body, headers=supplier.headers(http))
+
+
+def _rows(response: httpx.Response) -> list[dict[str, Any]]:
+    """The NDJSON rows of a successful slice, checked for k-anonymity and the absence of identity."""
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    rows = [json.loads(line) for line in response.text.splitlines() if line]
+    assert int(response.headers["slice-count"]) == len(rows)
+    assert_k_anonymous(rows, K)
+    return rows
+
+
+def _profiled(http: TestClient, count: int, **profile: Any) -> list[Consumer]:
+    consumers = [make_consumer(http) for _ in range(count)]
+    for consumer in consumers:
+        changes = {**PROFILE, "given_name": "Zelda", "phone": "+33 1 23 45 67 89", **profile}
+        assert http.patch("/v1/me/profile", json=changes, headers=consumer.headers).status_code == 200
+    return consumers
+
+
+def _supplier(http: TestClient, runtime: Runtime) -> Client:
+    supplier = make_supplier(runtime)
+    publish(http, supplier, ["marketing"], CATEGORIES)
+    return supplier
+
+
+def test_the_route_needs_a_supplier_with_the_scope(http: TestClient, runtime: Runtime) -> None:
+    assert http.post("/v1/slices", json=BODY).status_code == 401
+    consumer = make_consumer(http)
+    assert http.post("/v1/slices", json=BODY, headers=consumer.headers).status_code == 401
+    auditor = make_auditor(runtime)
+    assert http.post("/v1/slices", json=BODY, headers=auditor.headers(http)).status_code == 403
+    unscoped = make_supplier(runtime, scopes=["audiences:read"])
+    assert http.post("/v1/slices", json=BODY, headers=unscoped.headers(http)).status_code == 403
+
+
+@pytest.mark.parametrize("field", ["given_name", "family_name", "email", "phone", "street_address"])
+def test_identity_fields_are_refused(http: TestClient, runtime: Runtime, field: str) -> None:
+    _profiled(http, K)
+    supplier = _supplier(http, runtime)
+    response = _slice(http, supplier, {**BODY, "fields": ["birth_date", field]})
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["fields"] == [field]
+
+
+def test_identity_is_in_no_slice(http: TestClient, runtime: Runtime) -> None:
+    consumers = _profiled(http, K + 1)
+    supplier = _supplier(http, runtime)
+    response = _slice(
+        http, supplier, {**BODY, "fields": ["birth_date", "postal_code", "gender", "interests"]}
+    )
+    rows = _rows(response)
+    assert len(rows) == K + 1
+    for consumer in consumers:
+        assert consumer.email not in response.text and consumer.id not in response.text
+    assert "Zelda" not in response.text and "+33" not in response.text
+    assert all(set(row) == {"pseudonym", "age_band", "postal_prefix", "gender", "interests"} for row in rows)
+    assert not any(key in row for row in rows for key in IDENTITY)
+
+
+def test_two_suppliers_get_unlinkable_pseudonyms(http: TestClient, runtime: Runtime) -> None:
+    _profiled(http, K + 1)
+    first, second = _supplier(http, runtime), _supplier(http, runtime)
+    mine = {r["pseudonym"] for r in _rows(_slice(http, first))}
+    theirs = {r["pseudonym"] for r in _rows(_slice(http, second))}
+    assert len(mine) == len(theirs) == K + 1
+    assert not mine & theirs
+    body = {"purpose": "marketing", "categories": ["demographics"], "expires_at": later()}
+    stolen = http.post(
+        "/v1/requests", json={**body, "pseudonym": next(iter(mine))}, headers=second.headers(http)
+    )
+    assert stolen.status_code == 404
+    own = http.post(
+        "/v1/requests", json={**body, "pseudonym": next(iter(theirs))}, headers=second.headers(http)
+    )
+    assert own.status_code == 201, own.text
+
+
+def test_a_withdrawn_customer_vanishes_from_the_next_slice(http: TestClient, runtime: Runtime) -> None:
+    consumers = _profiled(http, K + 1)
+    supplier = _supplier(http, runtime)
+    leaver = consumers[0]
+    granted = grant(http, leaver, supplier.owner_id, "marketing", "demographics")
+    assert granted.status_code in (200, 201), granted.text
+    known = pseudonym_for(http, leaver, supplier)
+    assert known in {r["pseudonym"] for r in _rows(_slice(http, supplier))}
+    record_id = granted.json()["consent"]["id"]
+    withdrawn = http.post(f"/v1/me/consents/{record_id}/withdraw", headers=leaver.headers)
+    assert withdrawn.status_code == 200, withdrawn.text
+    rows = _rows(_slice(http, supplier))
+    assert known not in {r["pseudonym"] for r in rows}
+    assert len(rows) == K
+
+
+def test_sensitive_fields_need_explicit_grants(http: TestClient, runtime: Runtime) -> None:
+    consumers = _profiled(http, K + 1, net_worth_band="10k_100k")
+    supplier = _supplier(http, runtime)
+    body = {**BODY, "fields": ["birth_date", "net_worth_band"]}
+    assert _rows(_slice(http, supplier, body)) == []
+    for consumer in consumers[:K]:
+        assert grant(http, consumer, supplier.owner_id, "marketing", "finances").status_code in (200, 201)
+    rows = _rows(_slice(http, supplier, body))
+    assert len(rows) == K and {r["net_worth_band"] for r in rows} == {"10k_100k"}
+
+
+def test_a_paid_slice_is_refused_until_the_rewards_ledger(http: TestClient, runtime: Runtime) -> None:
+    _profiled(http, K)
+    supplier = _supplier(http, runtime)
+    response = _slice(http, supplier, {**BODY, "max_price_per_customer": 5})
+    assert response.status_code == 501
+    assert response.json()["title"] == "paid slices need the rewards ledger"
+
+
+def test_a_customer_asking_more_than_the_offer_is_left_out(http: TestClient, runtime: Runtime) -> None:
+    consumers = _profiled(http, K + 1)
+    supplier = _supplier(http, runtime)
+    priced = grant(http, consumers[0], supplier.owner_id, "marketing", "demographics", price=10)
+    assert priced.status_code in (200, 201), priced.text
+    known = pseudonym_for(http, consumers[0], supplier)
+    rows = _rows(_slice(http, supplier))
+    assert known not in {r["pseudonym"] for r in rows} and len(rows) == K

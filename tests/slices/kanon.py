@@ -1,0 +1,36 @@
+"""An independent k-anonymity check for released slices: written apart from `infomediary.slices.anonymity`."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+# The quasi-identifier columns a slice row may carry (the generalised forms of the sliceable fields).
+QUASI_IDENTIFIERS = (
+    "age_band",
+    "postal_prefix",
+    "gender",
+    "country",
+    "household_size",
+    "income_band",
+    "life_events",
+)
+IDENTITY = ("given_name", "family_name", "email", "phone", "street_address")
+
+
+def smallest_class(rows: Iterable[Mapping[str, Any]]) -> int | None:
+    """Size of the smallest group of rows agreeing on every quasi-identifier they carry (None if empty)."""
+    groups: dict[str, int] = defaultdict(int)
+    for row in rows:
+        key = json.dumps({c: row[c] for c in QUASI_IDENTIFIERS if c in row}, sort_keys=True)
+        groups[key] += 1
+    return min(groups.values()) if groups else None
+
+
+def assert_k_anonymous(rows: list[Mapping[str, Any]], k: int) -> None:
+    smallest = smallest_class(rows)
+    assert smallest is None or smallest >= k, f"a class of {smallest} rows is below k={k}"
+    for row in rows:
+        assert not set(IDENTITY) & set(row), row
