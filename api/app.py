@@ -75,7 +75,18 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.state.metrics = Metrics()
 
     problems.install(app)
-    app.include_router(accounts_router)
+    # Route matching is linear over routers, in this order: the brokered supplier API, which carries the
+    # volume, comes first; consumers, auditors and operators after.
+    for router in (
+        supplier_router,
+        audiences_router,
+        slices_router,
+        requests_router,
+        supplier_policy_router,
+        oauth_router,
+        accounts_router,
+    ):
+        app.include_router(router)
     # Sec-GPC: 1 on any consumer route records the customer's opt-out of sale and sharing.
     consumer_routers = (
         me_router,
@@ -87,18 +98,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     for router in consumer_routers:
         app.include_router(router, dependencies=[GpcDep])
-    for router in (
-        oauth_router,
-        gpc_router,
-        supplier_router,
-        supplier_policy_router,
-        requests_router,
-        audiences_router,
-        slices_router,
-        operations_router,
-    ):
-        app.include_router(router)
-    for router in (audit_router, audit_public_router):
+    for router in (audit_router, audit_public_router, gpc_router, operations_router):
         app.include_router(router)
 
     # Added last = outermost: the request id exists before anything else runs.
