@@ -145,3 +145,22 @@ def post(
         )
     session.flush()
     return _posted(transaction, replayed=False)
+
+
+def top_up(session: Session, *, supplier_id: str, amount: int, idempotency_key: str) -> Posted:
+    """An operator credits a supplier's account (the supplier paid the broker outside the system).
+
+    The broker's account is the counterparty, so it goes negative by what suppliers have paid in: the sum
+    of all postings stays zero.
+    """
+    if amount <= 0:
+        raise UnbalancedTransaction("a top-up is a positive number of credits")
+    return post(
+        session,
+        kind=TransactionKind.TOP_UP,
+        postings=[(supplier(supplier_id), amount), (BROKER, -amount)],
+        idempotency_key=idempotency_key,
+        initiator="operator",
+        # Only suppliers are held to a credit line, and this one is credited.
+        credit_line=0,
+    )
