@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("owner_kind", sa.String(length=16), nullable=False),
         sa.Column("owner_id", sa.String(length=40), nullable=False),
-        sa.Column("balance", sa.BigInteger(), nullable=False),
+        sa.Column("total", sa.BigInteger(), nullable=False),
         sa.Column("created_at", infomediary.database.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_accounts")),
         sa.UniqueConstraint("owner_kind", "owner_id", name="uq_ledger_accounts_owner"),
