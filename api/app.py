@@ -20,6 +20,7 @@ from api.me.endpoints import router as me_router
 from api.me.inbox import router as inbox_router
 from api.me.log_endpoints import router as me_log_router
 from api.me.profile import router as profile_router
+from api.me.rewards import router as rewards_router
 from api.me.rights import router as rights_router
 from api.middleware import BodyLimitMiddleware, Metrics, ObservabilityMiddleware
 from api.oauth.endpoints import router as oauth_router
@@ -27,6 +28,7 @@ from api.operations import router as operations_router
 from api.requests.endpoints import router as requests_router
 from api.slices.endpoints import router as slices_router
 from api.supplier.endpoints import router as supplier_router
+from api.supplier.ledger import router as supplier_ledger_router
 from api.supplier.policy import router as supplier_policy_router
 from infomediary.logs import configure_logging
 from infomediary.oauth.bearer import BearerAuthenticator
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         slices_router,
         requests_router,
         supplier_policy_router,
+        supplier_ledger_router,
         oauth_router,
         accounts_router,
     ):
@@ -95,6 +98,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         me_log_router,
         consents_router,
         inbox_router,
+        rewards_router,
     )
     for router in consumer_routers:
         app.include_router(router, dependencies=[GpcDep])

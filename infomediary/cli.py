@@ -18,7 +18,11 @@ from infomediary.auditors import service as auditors
 from infomediary.database import unit_of_work
 from infomediary.demo import seed_demo
 from infomediary.errors import DomainError
+from infomediary.ids import new_id
 from infomediary.keymaterial import KeyMaterialError
+from infomediary.ledger import repository as ledger_repository
+from infomediary.ledger import service as ledger
+from infomediary.ledger.models import OwnerKind
 from infomediary.policylog import kinds as log_kinds
 from infomediary.policylog.cli import audit_app
 from infomediary.policylog.service import append as log_append
@@ -227,6 +231,34 @@ def suppliers_suspend(name_or_id: str) -> None:
 def suppliers_resume(name_or_id: str) -> None:
     """Make a suspended supplier active again."""
     _set_status(name_or_id, SupplierStatus.ACTIVE)
+
+
+@suppliers_app.command("credit")
+def suppliers_credit(
+    name_or_id: str,
+    amount: Annotated[int, typer.Argument(min=1, help="Integer credits to add to the supplier's account.")],
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="Idempotency key: running again with the same key credits only once."),
+    ] = None,
+) -> None:
+    """Top up a supplier's ledger account (it paid the broker), idempotently with --key."""
+
+    def run() -> None:
+        with _runtime() as runtime:
+            _require_ready(runtime)
+            idempotency_key = key or new_id("topup")
+            with unit_of_work(runtime.session_factory) as session:
+                found = suppliers.find(session, name_or_id)
+                posted = ledger.top_up(
+                    session, supplier_id=found.id, amount=amount, idempotency_key=idempotency_key
+                )
+                balance = ledger_repository.balance_of(session, OwnerKind.SUPPLIER, found.id)
+                name = found.name
+            done = "already credited (same key)" if posted.replayed else f"credited {amount}"
+            console.print(f"supplier [bold]{name}[/] {done}; balance {balance} (key {idempotency_key})")
+
+    _guarded(run)
 
 
 @auditors_app.command("add")

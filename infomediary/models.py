@@ -18,6 +18,7 @@ from infomediary.consents.models import (
 )
 from infomediary.customers.models import ConsumerSession, Customer, LoginFailure
 from infomediary.database import Base
+from infomediary.ledger.models import LedgerAccount, LedgerPosting, LedgerTransaction
 from infomediary.oauth.models import OAuthClient, RevokedToken
 from infomediary.policylog.models import PolicyLogEntry, PolicyLogNode, PolicyLogState, PolicyLogTreeHead
 from infomediary.profiles.models import (
@@ -44,6 +45,9 @@ __all__ = [
     "Customer",
     "CustomerKey",
     "EpsilonLedgerRow",
+    "LedgerAccount",
+    "LedgerPosting",
+    "LedgerTransaction",
     "LoginFailure",
     "OAuthClient",
     "PolicyLogEntry",

@@ -103,6 +103,29 @@ class Settings(BaseSettings):
         default=100_000, ge=1, description="Largest slice (candidate customers) computed in one request."
     )
 
+    # Rewards ledger: integer credits. A supplier's balance may go this far below zero and no further.
+    supplier_credit_line: int = Field(
+        default=10_000,
+        ge=0,
+        description="Credits a supplier may owe before money-moving requests are refused.",
+    )
+
+    # Supplier status machine (infomediary/sanctions/status.py). Strikes count over all time: a strike is
+    # never forgotten (it also drives customers' "only suppliers without strikes" terms), and status only
+    # moves up automatically; an operator's `suppliers resume` is the way back.
+    sanctions_warned_at_strikes: int = Field(
+        default=1, ge=1, description="Strikes that make a supplier warned."
+    )
+    sanctions_throttled_at_strikes: int = Field(
+        default=3, ge=1, description="Strikes that make a supplier throttled."
+    )
+    sanctions_suspended_at_strikes: int = Field(
+        default=5, ge=1, description="Strikes that suspend a supplier (its tokens stop working at once)."
+    )
+    throttled_epsilon_fraction: float = Field(
+        default=0.5, gt=0, le=1, description="Share of the epsilon budget a throttled supplier may spend."
+    )
+
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted.")
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True)

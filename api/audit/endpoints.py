@@ -7,7 +7,7 @@ import csv
 import io
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Security, status
+from fastapi import APIRouter, Header, Query, Security, status
 from fastapi.responses import Response
 
 from api.audit.schemas import (
@@ -28,9 +28,12 @@ from api.audit.schemas import (
 from api.bearer import auditor
 from api.deps import RuntimeDep, SessionDep
 from api.problems import problem_responses
+from infomediary.ledger.errors import IdempotencyKeyRequired
 from infomediary.oauth.bearer import Principal
 from infomediary.policylog import proofs, reports, treehead
+from infomediary.sanctions import penalty
 from infomediary.sanctions import service as sanctions
+from infomediary.sanctions.models import SanctionKind
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=problem_responses(401, 403))
 public_router = APIRouter(tags=["audit"])
@@ -178,11 +181,41 @@ def record_finding(body: FindingCreate, caller: Writer, session: SessionDep) -> 
     "/sanctions",
     response_model=RecordedRead,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(404, 413, 422),
+    responses=problem_responses(400, 402, 404, 409, 413, 422),
     summary="Record a sanction against a supplier (logged); a suspension takes effect at once",
+    description=(
+        "Strikes move the supplier's status (active → warned → throttled → suspended). A `penalty` debits "
+        "the supplier `amount_per_customer` for each `affected` pseudonym and credits those customers, in "
+        "one ledger transaction; it needs an `Idempotency-Key` header, and a repeat returns the first result."
+    ),
 )
-def record_sanction(body: SanctionCreate, caller: Writer, session: SessionDep) -> RecordedRead:
-    recorded = sanctions.record_sanction(
-        session, auditor_id=caller.owner_id, supplier_id=body.supplier_id, kind=body.kind, reason=body.reason
-    )
+def record_sanction(
+    body: SanctionCreate,
+    caller: Writer,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> RecordedRead:
+    if body.kind is SanctionKind.PENALTY:
+        if not idempotency_key:
+            raise IdempotencyKeyRequired()
+        recorded = penalty.impose(
+            session,
+            runtime,
+            auditor_id=caller.owner_id,
+            supplier_id=body.supplier_id,
+            reason=body.reason,
+            amount_per_customer=body.amount_per_customer or 0,
+            affected=body.affected or [],
+            idempotency_key=idempotency_key,
+        )
+    else:
+        recorded = sanctions.record_sanction(
+            session,
+            runtime.settings,
+            auditor_id=caller.owner_id,
+            supplier_id=body.supplier_id,
+            kind=body.kind,
+            reason=body.reason,
+        )
     return RecordedRead(**vars(recorded))

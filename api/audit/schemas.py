@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from infomediary.sanctions.models import SanctionKind, Severity
 
@@ -91,6 +92,30 @@ class SanctionCreate(BaseModel):
     supplier_id: str = Field(min_length=1, max_length=40)
     kind: SanctionKind
     reason: str = Field(min_length=1, max_length=500)
+    amount_per_customer: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000,
+        description="Penalties only: credits paid to each affected customer.",
+    )
+    affected: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        description="Penalties only: the affected customers, as the supplier's own pseudonyms.",
+    )
+
+    @model_validator(mode="after")
+    def _penalty_fields(self) -> SanctionCreate:
+        is_penalty = self.kind is SanctionKind.PENALTY
+        given = self.amount_per_customer is not None and self.affected is not None
+        if is_penalty and not given:
+            raise ValueError("a penalty needs amount_per_customer and affected")
+        if not is_penalty and (self.amount_per_customer is not None or self.affected is not None):
+            raise ValueError("amount_per_customer and affected are for penalties only")
+        if self.affected is not None and len(set(self.affected)) != len(self.affected):
+            raise ValueError("affected lists a pseudonym twice")
+        return self
 
 
 class RecordedRead(BaseModel):

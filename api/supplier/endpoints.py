@@ -1,4 +1,4 @@
-"""The calling supplier's own record."""
+"""The calling supplier's own record and dashboard figures."""
 
 from __future__ import annotations
 
@@ -7,21 +7,33 @@ from typing import Annotated
 from fastapi import APIRouter, Security
 
 from api.bearer import supplier
+from api.deps import RuntimeDep, SessionDep
 from api.problems import problem_responses
 from api.supplier.schemas import SupplierRead
+from infomediary.database import utcnow
 from infomediary.oauth.bearer import Principal
+from infomediary.suppliers import dashboard
 
 router = APIRouter(prefix="/v1/supplier", tags=["supplier"], responses=problem_responses(401, 403))
 CurrentSupplier = Annotated[Principal, Security(supplier)]
 
 
-@router.get("", response_model=SupplierRead, summary="The calling supplier's own record")
-async def read_supplier(caller: CurrentSupplier) -> SupplierRead:
-    # The authenticated principal already carries its own record: no second query, no thread hop.
+@router.get(
+    "",
+    response_model=SupplierRead,
+    summary="The calling supplier's own record and dashboard: status, strikes, epsilon left, balance",
+)
+def read_supplier(caller: CurrentSupplier, session: SessionDep, runtime: RuntimeDep) -> SupplierRead:
+    # The principal carries the record and status; the figures are one more query (see `dashboard`).
+    shown = dashboard.figures(session, runtime.settings, caller.owner_id, caller.owner_status, utcnow())
     return SupplierRead(
         id=caller.owner_id,
         name=caller.owner_name,
         status=caller.owner_status,
         created_at=caller.owner_created_at,
         scopes=sorted(caller.scopes),
+        strikes=shown.strikes,
+        epsilon_remaining=shown.epsilon_remaining,
+        ledger_balance=shown.ledger_balance,
+        credit_line=shown.credit_line,
     )

@@ -3,7 +3,8 @@
 Periods are aligned to the Unix epoch (`period_start = floor(now / length) * length`), so every worker agrees
 on when a budget resets without any scheduled job. The ledger row is locked for the rest of the transaction
 (`FOR UPDATE` on PostgreSQL; SQLite's writing transactions hold the database lock), so two concurrent counts
-cannot both spend the last of a budget.
+cannot both spend the last of a budget. A throttled supplier's budget is cut to
+`throttled_epsilon_fraction` of the full one: the status machine's "throttle" is fewer fresh counts.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from infomediary.audiences.models import EpsilonLedgerRow
 from infomediary.audiences.noise import MILLI
 from infomediary.sanctions import service as sanctions
 from infomediary.settings import Settings
+from infomediary.suppliers.models import Supplier, SupplierStatus
 
 BUDGET_STRIKE_REASON = "epsilon budget exhausted: repeated audience queries (budget abuse)"
 
@@ -37,8 +39,12 @@ def period_of(now: datetime, settings: Settings) -> Period:
     return Period(start, start + timedelta(seconds=length))
 
 
-def budget_milli(settings: Settings) -> int:
-    return round(settings.audience_epsilon_budget * MILLI)
+def budget_milli(settings: Settings, status: str = SupplierStatus.ACTIVE.value) -> int:
+    """The period's budget; a throttled supplier (see `sanctions.status`) gets only a fraction of it."""
+    full = settings.audience_epsilon_budget * MILLI
+    if status == SupplierStatus.THROTTLED.value:
+        return round(full * settings.throttled_epsilon_fraction)
+    return round(full)
 
 
 @dataclass
@@ -73,16 +79,19 @@ def open_ledger(session: Session, supplier_id: str, now: datetime, settings: Set
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
-    return Ledger(row, budget_milli(settings), period)
+    status = session.scalar(select(Supplier.status).where(Supplier.id == supplier_id))
+    return Ledger(row, budget_milli(settings, status or SupplierStatus.ACTIVE.value), period)
 
 
-def charge(session: Session, ledger: Ledger, cost_milli: int, now: datetime) -> None:
+def charge(session: Session, ledger: Ledger, cost_milli: int, now: datetime, settings: Settings) -> None:
     """Spend `cost_milli`, or record a budget-abuse strike (once per period) and raise `BudgetExhausted`."""
     row = ledger.row
     if row.spent_milli + cost_milli > ledger.budget_milli:
         if not row.exhausted_strike:
             row.exhausted_strike = True
-            sanctions.record_strike(session, supplier_id=row.supplier_id, reason=BUDGET_STRIKE_REASON)
+            sanctions.record_strike(
+                session, settings, supplier_id=row.supplier_id, reason=BUDGET_STRIKE_REASON
+            )
         session.flush()
         retry_after = max(1, math.ceil((ledger.period.resets_at - now).total_seconds()))
         raise BudgetExhausted(

@@ -26,6 +26,7 @@ from infomediary.policylog import kinds
 from infomediary.policylog.service import append as log_append
 from infomediary.runtime import Runtime
 from infomediary.sanctions import service as sanctions
+from infomediary.settings import Settings
 
 DIFFERENCING_STRIKE_REASON = "differencing pattern: audience queries that differ in exactly one condition"
 
@@ -79,7 +80,7 @@ def count_audience(
         )
 
     cost = round(settings.audience_epsilon * MILLI)
-    budget.charge(session, ledger, cost, now)
+    budget.charge(session, ledger, cost, now, settings)
     query = supplier_query(
         session,
         supplier_id=supplier_id,
@@ -102,7 +103,7 @@ def count_audience(
         epoch=epoch,
         created_at=now,
     )
-    _remember(session, row, stored, settings.audience_differencing_threshold)
+    _remember(session, settings, row, stored)
     _log_release(session, supplier_id, purpose, categories, released or 0, cost)
     return AudienceCount(
         count=released,
@@ -116,13 +117,14 @@ def count_audience(
 
 
 def _remember(
-    session: Session, row: AudienceAnswerRow, stale: AudienceAnswerRow | None, threshold: int
+    session: Session, settings: Settings, row: AudienceAnswerRow, stale: AudienceAnswerRow | None
 ) -> None:
     """Store the released answer for repeats, and strike a supplier whose queries form differencing pairs.
 
     One strike when the period's pairs first exceed `threshold`: the pattern is recorded, not re-punished
     for every further query (the budget already stops those).
     """
+    threshold = settings.audience_differencing_threshold
     earlier = [
         a
         for a in repository.answers_in_period(session, row.supplier_id, row.period_start)
@@ -140,7 +142,9 @@ def _remember(
     session.add(row)
     session.flush()
     if before <= threshold < before + row.differencing_pairs:
-        sanctions.record_strike(session, supplier_id=row.supplier_id, reason=DIFFERENCING_STRIKE_REASON)
+        sanctions.record_strike(
+            session, settings, supplier_id=row.supplier_id, reason=DIFFERENCING_STRIKE_REASON
+        )
 
 
 def _log_release(

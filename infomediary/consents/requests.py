@@ -33,6 +33,7 @@ from infomediary.policylog import kinds
 from infomediary.policylog.kinds import format_at
 from infomediary.policylog.service import append as log_append
 from infomediary.runtime import Runtime
+from infomediary.sanctions import service as sanctions
 from infomediary.suppliers.models import Supplier
 
 PENDING: Final = "pending"
@@ -42,6 +43,7 @@ REFUSED_BY_TERMS: Final = "refused_by_terms"
 EXPIRED: Final = "expired"
 ORIGIN_SUPPLIER: Final = "supplier"
 ORIGIN_POLICY_CHANGE: Final = "policy_change"
+UNDECLARED_STRIKE_REASON: Final = "request for a purpose or data category the supplier never declared"
 
 # Denials that come from the customer's own standing rules: these answer a request without asking.
 TERM_REASONS: Final = frozenset(
@@ -124,6 +126,10 @@ def create(
                 "categories": sorted(c.value for c in categories),
                 "details": {"policy_version": policy.version},
             },
+        )
+        # Asking for what the policy never declared earns a strike; `UndeclaredUse` commits, so it stays.
+        sanctions.record_strike(
+            session, runtime.settings, supplier_id=supplier_id, reason=UNDECLARED_STRIKE_REASON
         )
         raise UndeclaredUse(
             undeclared_purpose=None if beyond.purpose is None else beyond.purpose.value,

@@ -1,12 +1,13 @@
 """Recording findings and sanctions: a table row and a policy-log entry in one transaction.
 
-What a sanction does to a supplier is the broker's business; the one effect defined here is that a
-suspension suspends the supplier in the same transaction, so its tokens stop working at once.
+Every sanction re-evaluates the supplier's status in the same transaction (`sanctions.status`): strikes
+move it along active → warned → throttled → suspended, and a suspension's tokens stop working at once.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,8 +16,9 @@ from sqlalchemy.orm import Session
 from infomediary.ids import new_id
 from infomediary.policylog import kinds
 from infomediary.policylog.service import append
+from infomediary.sanctions import status
 from infomediary.sanctions.models import AuditFinding, SanctionKind, Severity, SupplierSanction
-from infomediary.suppliers import service as suppliers
+from infomediary.settings import Settings
 from infomediary.suppliers.errors import SupplierNotFound
 from infomediary.suppliers.models import Supplier, SupplierStatus
 
@@ -68,18 +70,30 @@ def record_finding(
 
 
 def record_sanction(
-    session: Session, *, auditor_id: str | None, supplier_id: str, kind: SanctionKind, reason: str
+    session: Session,
+    settings: Settings,
+    *,
+    auditor_id: str | None,
+    supplier_id: str,
+    kind: SanctionKind,
+    reason: str,
+    sanction_id: str | None = None,
+    details: Mapping[str, str | int] | None = None,
 ) -> Recorded:
-    """Record a sanction by an auditor, or by the broker itself when `auditor_id` is None."""
-    _supplier(session, supplier_id)
-    sanction_id = new_id("snc")
+    """Record a sanction by an auditor, or by the broker itself when `auditor_id` is None.
+
+    The supplier's status is re-evaluated in the same transaction (`sanctions.status`): strikes and warnings
+    may raise it, a suspension suspends at once.
+    """
+    supplier = _supplier(session, supplier_id)
+    sanction_id = sanction_id or new_id("snc")
     receipt = append(
         session,
         {
             "kind": kinds.SANCTION_RECORDED,
             "supplier_id": supplier_id,
             "reason": reason,
-            "details": {"sanction_id": sanction_id, "sanction": kind.value},
+            "details": {"sanction_id": sanction_id, "sanction": kind.value, **(details or {})},
         },
     )
     sanction = SupplierSanction(
@@ -93,16 +107,21 @@ def record_sanction(
     session.add(sanction)
     session.flush()
     if kind is SanctionKind.SUSPENSION:
-        suppliers.set_status(session, supplier_id, SupplierStatus.SUSPENDED)
+        status.raise_to(session, supplier, SupplierStatus.SUSPENDED, "suspended by an auditor")
+    elif kind is SanctionKind.WARNING:
+        status.raise_to(session, supplier, SupplierStatus.WARNED, "warned by an auditor")
+    elif kind is SanctionKind.STRIKE:
+        status.reevaluate(session, supplier, settings)
     return Recorded(sanction.id, supplier_id, receipt.leaf_index, sanction.created_at)
 
 
-def record_strike(session: Session, *, supplier_id: str, reason: str) -> Recorded:
+def record_strike(session: Session, settings: Settings, *, supplier_id: str, reason: str) -> Recorded:
     """A strike the broker records on its own (no auditor), such as for a differencing pattern.
 
     It counts like an auditor's strike (`consents.repository.strikes` counts every strike), so customers'
-    "only suppliers without strikes" terms apply to the supplier from the next decision on.
+    "only suppliers without strikes" terms apply to the supplier from the next decision on, and it moves
+    the supplier's status (`sanctions.status`) in the same transaction.
     """
     return record_sanction(
-        session, auditor_id=None, supplier_id=supplier_id, kind=SanctionKind.STRIKE, reason=reason
+        session, settings, auditor_id=None, supplier_id=supplier_id, kind=SanctionKind.STRIKE, reason=reason
     )

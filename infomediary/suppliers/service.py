@@ -63,7 +63,9 @@ def list_all(session: Session) -> list[SupplierView]:
     return [_view(s) for s in session.scalars(select(Supplier).order_by(Supplier.created_at, Supplier.id))]
 
 
-def set_status(session: Session, name_or_id: str, status: SupplierStatus) -> SupplierView:
+def set_status(
+    session: Session, name_or_id: str, status: SupplierStatus, *, reason: str | None = None
+) -> SupplierView:
     supplier = find(session, name_or_id)
     supplier.status = status.value
     session.flush()
@@ -72,6 +74,7 @@ def set_status(session: Session, name_or_id: str, status: SupplierStatus) -> Sup
         {
             "kind": log_kinds.SUPPLIER_STATUS_CHANGED,
             "supplier_id": supplier.id,
+            "reason": reason,
             "details": {"status": status.value},
         },
     )

@@ -140,3 +140,15 @@ def test_audit_commands_sign_export_and_verify_the_log(operator_env: Path) -> No
     assert verified.exit_code == 0, verified.output
     assert "pin it" in verified.output
     assert runner.invoke(app, ["audit", "verify"]).exit_code == 1
+
+
+def test_suppliers_credit_tops_up_once_per_key(operator_env: Path) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    assert runner.invoke(app, ["suppliers", "add", "Paying Co"]).exit_code == 0
+    first = runner.invoke(app, ["suppliers", "credit", "Paying Co", "500", "--key", "invoice-1"])
+    assert first.exit_code == 0 and "balance 500" in first.stdout
+    again = runner.invoke(app, ["suppliers", "credit", "Paying Co", "500", "--key", "invoice-1"])
+    assert again.exit_code == 0 and "already credited" in again.stdout and "balance 500" in again.stdout
+    other = runner.invoke(app, ["suppliers", "credit", "Paying Co", "700", "--key", "invoice-1"])
+    assert other.exit_code != 0
+    assert runner.invoke(app, ["suppliers", "credit", "Paying Co", "0"]).exit_code != 0

@@ -1,0 +1,28 @@
+"""The customer's rewards: their credit balance and what paid it, newest first."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import SessionDep
+from api.me.auth import CurrentConsumer
+from api.me.reward_schemas import RewardsRead
+from api.postings import Cursor, Limit, postings_of
+from api.problems import problem_responses
+from infomediary.ledger.models import OwnerKind
+from infomediary.ledger.statement import statement
+
+router = APIRouter(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
+
+
+@router.get(
+    "/rewards",
+    response_model=RewardsRead,
+    responses=problem_responses(422),
+    summary="My credit balance and the postings behind it (paged, newest first)",
+)
+def my_rewards(
+    consumer: CurrentConsumer, session: SessionDep, cursor: Cursor = None, limit: Limit = 50
+) -> RewardsRead:
+    found = statement(session, OwnerKind.CUSTOMER, consumer.customer_id, cursor=cursor, limit=limit)
+    return RewardsRead(balance=found.balance, postings=postings_of(found), next_cursor=found.next_cursor)

@@ -1,0 +1,41 @@
+"""Ledger postings as both the customer's rewards and the supplier's ledger show them, with paging."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Query
+from pydantic import BaseModel, Field
+
+from infomediary.ledger.statement import Statement
+
+Cursor = Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")]
+Limit = Annotated[int, Query(ge=1, le=200)]
+
+
+class PostingRead(BaseModel):
+    id: str
+    transaction_id: str
+    kind: str = Field(
+        description="view_reward, acceptance_reward, data_release, penalty, top_up or adjustment."
+    )
+    amount: int = Field(description="Signed integer credits: positive is paid to the caller.")
+    created_at: datetime
+    counterparties: list[str] = Field(
+        description="Suppliers by name, 'broker', and customers only ever as 'customer'."
+    )
+
+
+def postings_of(found: Statement) -> list[PostingRead]:
+    return [
+        PostingRead(
+            id=str(line.id),
+            transaction_id=line.transaction_id,
+            kind=line.kind,
+            amount=line.amount,
+            created_at=line.created_at,
+            counterparties=line.counterparties,
+        )
+        for line in found.lines
+    ]

@@ -1,0 +1,37 @@
+"""The supplier's ledger: balance, credit line and postings; customers appear only as 'customer'."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import RuntimeDep, SessionDep
+from api.postings import Cursor, Limit, postings_of
+from api.problems import problem_responses
+from api.supplier.endpoints import CurrentSupplier
+from api.supplier.schemas import SupplierLedgerRead
+from infomediary.ledger.models import OwnerKind
+from infomediary.ledger.statement import statement
+
+router = APIRouter(prefix="/v1/supplier", tags=["supplier"], responses=problem_responses(401, 403))
+
+
+@router.get(
+    "/ledger",
+    response_model=SupplierLedgerRead,
+    responses=problem_responses(422),
+    summary="The calling supplier's balance, credit line and postings (paged, newest first)",
+)
+def read_ledger(
+    caller: CurrentSupplier,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> SupplierLedgerRead:
+    found = statement(session, OwnerKind.SUPPLIER, caller.owner_id, cursor=cursor, limit=limit)
+    return SupplierLedgerRead(
+        balance=found.balance,
+        credit_line=runtime.settings.supplier_credit_line,
+        postings=postings_of(found),
+        next_cursor=found.next_cursor,
+    )

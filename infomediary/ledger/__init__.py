@@ -1,0 +1,1 @@
+"""The rewards ledger: double-entry bookkeeping in integer credits (suppliers, customers, the broker)."""
