@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Security
+from fastapi import APIRouter, Header, Security
 from fastapi.responses import StreamingResponse
 
 from api.bearer import supplier
@@ -35,7 +35,7 @@ def _lines(rows: list[dict[str, Any]]) -> Iterator[bytes]:
             "description": "One JSON object per line: `pseudonym` and the generalised fields asked.",
             "content": {NDJSON: {}},
         },
-        **problem_responses(413, 422, 501),
+        **problem_responses(400, 402, 409, 413, 422),
     },
     summary="A k-anonymous pseudonymous slice of consented fields, streamed as NDJSON",
     description=(
@@ -47,7 +47,11 @@ def _lines(rows: list[dict[str, Any]]) -> Iterator[bytes]:
     ),
 )
 def take_slice(
-    body: SliceRequest, caller: SliceReader, session: SessionDep, runtime: RuntimeDep
+    body: SliceRequest,
+    caller: SliceReader,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> StreamingResponse:
     taken = service.take_slice(
         session,
@@ -56,6 +60,7 @@ def take_slice(
         body.purpose,
         body.fields,
         max_price_per_customer=body.max_price_per_customer,
+        idempotency_key=idempotency_key,
     )
     headers = {
         "Slice-Count": str(len(taken.rows)),

@@ -1,7 +1,8 @@
-"""The seam between slices and the rewards ledger (branch `ledger`), which credits each included customer.
+"""Paying for a slice: the supplier is debited and each included customer credited, in one ledger transaction.
 
-Until the ledger merges, a free slice charges nothing and a paid one is refused: releasing data that a
-customer priced without paying them would break their terms.
+A customer's consent can carry a price; the decision already left out everyone who asks more than the offer,
+so everyone released is paid the offered price. The payment is part of the release's transaction: a supplier
+that cannot pay (credit line) gets nothing released, and a repeated Idempotency-Key never pays twice.
 """
 
 from __future__ import annotations
@@ -10,20 +11,35 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from infomediary.slices.errors import PaidSlicesNeedLedger
+from infomediary.ledger import service as ledger
+from infomediary.ledger.errors import IdempotencyKeyRequired
+from infomediary.ledger.models import TransactionKind
 
 
 def charge_for_release(
-    session: Session, *, supplier_id: str, customer_ids: Sequence[str], price_per_customer: int
-) -> None:
-    """Debit the supplier and credit each included customer `price_per_customer`, in the caller's transaction.
-
-    TODO(ledger): post one transfer per customer through the ledger service once it is merged.
-    """
-    if price_per_customer == 0:
-        return
-    raise PaidSlicesNeedLedger(
-        "paid slices need the rewards ledger; ask again with max_price_per_customer 0",
-        price_per_customer=price_per_customer,
-        customers=len(customer_ids),
+    session: Session,
+    *,
+    supplier_id: str,
+    customer_ids: Sequence[str],
+    price_per_customer: int,
+    idempotency_key: str | None,
+    credit_line: int,
+) -> str | None:
+    """Post the payment in the caller's transaction; returns the ledger transaction id (None when free)."""
+    if price_per_customer == 0 or not customer_ids:
+        return None
+    if not idempotency_key:
+        raise IdempotencyKeyRequired("a paid slice moves credits: send an Idempotency-Key header")
+    posted = ledger.post(
+        session,
+        kind=TransactionKind.DATA_RELEASE,
+        postings=[
+            (ledger.supplier(supplier_id), -price_per_customer * len(customer_ids)),
+            *((ledger.customer(customer_id), price_per_customer) for customer_id in customer_ids),
+        ],
+        idempotency_key=idempotency_key,
+        initiator=f"supplier:{supplier_id}",
+        credit_line=credit_line,
+        memo="pseudonymous slice",
     )
+    return posted.transaction_id

@@ -16,10 +16,3 @@ class SliceTooLarge(DomainError):
     status = 413
     slug = "slice-too-large"
     title = "The slice exceeds the largest size computed in one request"
-
-
-class PaidSlicesNeedLedger(DomainError):
-    # Until the rewards ledger lands, a paid slice is refused rather than released unpaid.
-    status = 501
-    slug = "paid-slices-unavailable"
-    title = "paid slices need the rewards ledger"

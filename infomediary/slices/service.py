@@ -57,6 +57,7 @@ def take_slice(
     field_keys: Sequence[str],
     *,
     max_price_per_customer: int = 0,
+    idempotency_key: str | None = None,
     now: datetime | None = None,
 ) -> Slice:
     """The k-anonymous slice of `field_keys` over the customers whose consent permits it."""
@@ -102,7 +103,12 @@ def take_slice(
     released = [pool[i] for i in chosen.released]
     entries = [decision_entry(runtime, cid, query, decisions[cid]) for cid in released]
     charge_for_release(
-        session, supplier_id=supplier_id, customer_ids=released, price_per_customer=max_price_per_customer
+        session,
+        supplier_id=supplier_id,
+        customer_ids=released,
+        price_per_customer=max_price_per_customer,
+        idempotency_key=idempotency_key,
+        credit_line=settings.supplier_credit_line,
     )
     handed = pseudonyms.issue_many(session, runtime, supplier_id, released)
     rows = []

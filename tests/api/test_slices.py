@@ -1,6 +1,6 @@
 """Slices through HTTP as each caller: credentials, identity refused, unlinkable pseudonyms across suppliers,
-withdrawal in force on the next slice, sensitive fields only with explicit grants, paid slices refused, and
-every released slice checked for k-anonymity by an independent function."""
+withdrawal in force on the next slice, sensitive fields only with explicit grants, paid slices paid through
+the ledger, and every released slice checked for k-anonymity by an independent function."""
 
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ BODY = {"purpose": "marketing", "fields": ["birth_date", "postal_code", "gender"
 K = 5
 
 
-def _slice(http: TestClient, supplier: Client, body: dict[str, Any] = BODY) -> httpx.Response:
-    return http.post("/v1/slices", json=body, headers=supplier.headers(http))
+def _slice(
+    http: TestClient, supplier: Client, body: dict[str, Any] = BODY, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    return http.post("/v1/slices", json=body, headers={**supplier.headers(http), **(headers or {})})
 
 
 def _rows(response: httpx.Response) -> list[dict[str, Any]]:
@@ -130,12 +132,26 @@ def test_sensitive_fields_need_explicit_grants(http: TestClient, runtime: Runtim
     assert len(rows) == K and {r["net_worth_band"] for r in rows} == {"10k_100k"}
 
 
-def test_a_paid_slice_is_refused_until_the_rewards_ledger(http: TestClient, runtime: Runtime) -> None:
-    _profiled(http, K)
+def test_a_paid_slice_credits_each_released_customer_through_the_ledger(
+    http: TestClient, runtime: Runtime
+) -> None:
+    consumers = _profiled(http, K)
     supplier = _supplier(http, runtime)
-    response = _slice(http, supplier, {**BODY, "max_price_per_customer": 5})
-    assert response.status_code == 501
-    assert response.json()["title"] == "paid slices need the rewards ledger"
+    body = {**BODY, "max_price_per_customer": 5}
+    missing_key = _slice(http, supplier, body)
+    assert missing_key.status_code == 400
+    assert missing_key.json()["type"].endswith("idempotency-key-required")
+    paid = _slice(http, supplier, body, headers={"Idempotency-Key": "order-1"})
+    assert paid.status_code == 200
+    released = len(_rows(paid))
+    assert released == K
+    rewards = [http.get("/v1/me/rewards", headers=c.headers).json()["balance"] for c in consumers]
+    assert rewards == [5] * K
+    ledger = http.get("/v1/supplier/ledger", headers=supplier.headers(http)).json()
+    assert ledger["balance"] == -5 * K
+    # Replaying the same key pays nobody twice.
+    assert _slice(http, supplier, body, headers={"Idempotency-Key": "order-1"}).status_code == 200
+    assert [http.get("/v1/me/rewards", headers=c.headers).json()["balance"] for c in consumers] == rewards
 
 
 def test_a_customer_asking_more_than_the_offer_is_left_out(http: TestClient, runtime: Runtime) -> None:

@@ -14,10 +14,13 @@ from sqlalchemy import select
 from consent.catalog import Purpose
 from infomediary import pseudonyms
 from infomediary.database import unit_of_work
+from infomediary.ledger import repository as ledger_repository
+from infomediary.ledger.errors import CreditLineExceeded, IdempotencyKeyRequired
+from infomediary.ledger.models import OwnerKind
 from infomediary.policylog.models import PolicyLogEntry
 from infomediary.runtime import Runtime
 from infomediary.slices import service
-from infomediary.slices.errors import FieldNotSliceable, PaidSlicesNeedLedger
+from infomediary.slices.errors import FieldNotSliceable
 from tests.fixtures.audiences import indexed_customers, supplier_with_policy
 from tests.slices.kanon import assert_k_anonymous
 
@@ -91,17 +94,50 @@ def test_identity_and_free_text_fields_are_refused(runtime: Runtime, field: str)
         _take(runtime, supplier_id, ["birth_date", field])
 
 
-def test_a_paid_slice_is_refused_until_the_ledger_exists(runtime: Runtime) -> None:
+def _release_entries(runtime: Runtime, supplier_id: str) -> int:
+    with runtime.session_factory() as session:
+        query = select(PolicyLogEntry).where(
+            PolicyLogEntry.supplier_id == supplier_id, PolicyLogEntry.kind == "release"
+        )
+        return len(session.scalars(query).all())
+
+
+def _balances(runtime: Runtime, supplier_id: str, customer_ids: list[str]) -> tuple[int, list[int]]:
+    with runtime.session_factory() as session:
+        return (
+            ledger_repository.balance_of(session, OwnerKind.SUPPLIER, supplier_id),
+            [ledger_repository.balance_of(session, OwnerKind.CUSTOMER, c) for c in customer_ids],
+        )
+
+
+def test_a_paid_slice_pays_every_released_customer_once_per_key(runtime: Runtime) -> None:
+    customer_ids = indexed_customers(runtime, 6)
+    supplier_id = supplier_with_policy(runtime)
+    first = _take(runtime, supplier_id, max_price_per_customer=3, idempotency_key="slice-1")
+    released = len(first.rows)
+    assert released >= 5
+    supplier_balance, customer_balances = _balances(runtime, supplier_id, customer_ids)
+    assert supplier_balance == -3 * released
+    assert sorted(customer_balances) == sorted([3] * released + [0] * (len(customer_ids) - released))
+    # The same request again with the same key releases the same rows and pays nobody twice.
+    again = _take(runtime, supplier_id, max_price_per_customer=3, idempotency_key="slice-1")
+    assert len(again.rows) == released
+    assert _balances(runtime, supplier_id, customer_ids) == (supplier_balance, customer_balances)
+
+
+def test_a_paid_slice_needs_an_idempotency_key_and_releases_nothing_without_one(runtime: Runtime) -> None:
     indexed_customers(runtime, 5)
     supplier_id = supplier_with_policy(runtime)
-    with pytest.raises(PaidSlicesNeedLedger):
+    with pytest.raises(IdempotencyKeyRequired):
         _take(runtime, supplier_id, max_price_per_customer=3)
-    with runtime.session_factory() as session:
-        assert (
-            session.scalars(
-                select(PolicyLogEntry).where(
-                    PolicyLogEntry.supplier_id == supplier_id, PolicyLogEntry.kind == "release"
-                )
-            ).first()
-            is None
-        )
+    assert _release_entries(runtime, supplier_id) == 0
+
+
+def test_a_supplier_that_cannot_pay_gets_nothing(runtime: Runtime) -> None:
+    customer_ids = indexed_customers(runtime, 5)
+    supplier_id = supplier_with_policy(runtime)
+    price = runtime.settings.supplier_credit_line  # five customers at this price exceed the credit line
+    with pytest.raises(CreditLineExceeded):
+        _take(runtime, supplier_id, max_price_per_customer=price, idempotency_key="too-dear")
+    assert _release_entries(runtime, supplier_id) == 0
+    assert _balances(runtime, supplier_id, customer_ids) == (0, [0] * len(customer_ids))
