@@ -13,7 +13,8 @@ from infomediary.errors import DomainError
 from infomediary.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async on purpose: FastAPI runs a plain `def` dependency in the thread pool, a hop for nothing here.
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -27,7 +28,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     Creating a session does no I/O, so it happens on the event loop; the commit or rollback (which does) runs
     in the thread pool, so each request pays one hop for it instead of one in and one out.
     """
-    runtime = get_runtime(request)
+    runtime: Runtime = request.app.state.runtime
     factory = runtime.read_session_factory if request.method in READ_METHODS else runtime.session_factory
     session = factory()
     try:
@@ -51,7 +52,7 @@ def _finish(session: Session, *, commit: bool) -> None:
         session.close()
 
 
-def client_address(request: Request) -> str:
+async def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
