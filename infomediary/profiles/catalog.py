@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -24,35 +23,10 @@ from pydantic import (
     create_model,
 )
 
+from consent.catalog import Category, Sensitivity
+from consent.catalog import sensitivity as category_sensitivity
+
 SCHEMA_VERSION = 1
-
-
-class Sensitivity(StrEnum):
-    ORDINARY = "ordinary"
-    SENSITIVE = "sensitive"
-
-
-# Data categories, shared with the consent engine by key (it is a separate package, so not imported).
-ORDINARY_CATEGORIES = (
-    "identity",
-    "contact",
-    "demographics",
-    "interests",
-    "preferences",
-    "life_events",
-    "activity",
-    "purchases",
-)
-SENSITIVE_CATEGORIES = (
-    "precise_location",
-    "health",
-    "religion",
-    "ethnicity",
-    "political_opinion",
-    "sexual_orientation",
-    "finances",
-    "biometrics",
-)
 
 
 def _not_future(value: dt.date) -> dt.date:
@@ -126,9 +100,8 @@ class FieldSpec:
 
 
 def _spec(key: str, category: str, label: str, type_: Any) -> FieldSpec:
-    sensitivity = Sensitivity.SENSITIVE if category in SENSITIVE_CATEGORIES else Sensitivity.ORDINARY
-    assert category in ORDINARY_CATEGORIES + SENSITIVE_CATEGORIES, category
-    return FieldSpec(key, category, label, type_, sensitivity)
+    # The consent catalog is the one source of categories and their sensitivity; an unknown key fails here.
+    return FieldSpec(key, category, label, type_, category_sensitivity(Category(category)))
 
 
 FIELDS: dict[str, FieldSpec] = {
