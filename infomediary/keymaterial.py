@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc.jwk import ECKey, KeySet
 
 from vault import DataKeyCache, LocalErasureKeyStore, LocalKeyring, Vault, VaultError
+from vault.keyfile import write_atomic
 
 SECRETS_FILE = "secrets.json"
 SIGNING_FILE = "signing.json"
@@ -38,19 +39,9 @@ class KeyMaterialError(Exception):
 
 
 def write_private_file(path: Path, data: bytes) -> None:
-    """Atomically replace `path` with `data`, readable by the owner only."""
+    """Atomically replace `path` with `data`, readable by the owner only (the vault's key-file writer)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(path, data)
 
 
 def _b64(data: bytes) -> str:
