@@ -6,7 +6,8 @@ Pure standard-library Python. The modules, one concept each:
 * `records`   consent records, DPV states, the event history and state machine, `ConsentPortfolio`
 * `terms`     the customer's standing terms
 * `policy`    versioned supplier policies, widening and the consent floor, undeclared use
-* `decision`  `decide()`, the single decision point, and its set-based description for SQL
+* `decision`  `decide()`, the single decision point
+* `plan`      the same rules in set form: the customer-independent description the broker compiles to SQL
 * `receipts`  Kantara v1.1 consent receipts (unsigned)
 * `errors`    the error types
 

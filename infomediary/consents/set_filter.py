@@ -1,7 +1,7 @@
 """The set-based form of `decide()`: one SQL statement that selects every customer a query permits.
 
 The broker's audience queries apply the decision to hundreds of thousands of customers at once; deciding
-them one by one would not scale. This module compiles `consent.decision.plan()` (the customer-independent
+them one by one would not scale. This module compiles `consent.plan.plan()` (the customer-independent
 part of a query) into a `SELECT customers.id`, applying rules 1-6 of `consent.decision` in set form:
 
 * terms: customers with a matching "never purpose", "never category", "no struck suppliers" or unmet
@@ -26,7 +26,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, not_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
-from consent.decision import CategoryPlan, DecisionPlan, SupplierQuery, plan
+from consent.decision import SupplierQuery
+from consent.plan import CategoryPlan, DecisionPlan, plan
 from consent.policy import PolicyInForce
 from consent.records import ConsentState
 from infomediary.consents import repository

@@ -13,11 +13,9 @@ from consent.decision import (
     Reason,
     decide,
     default_permits,
-    plan,
-    record_matters,
-    term_matters,
 )
 from consent.errors import CustomerMismatch, InvalidRecord
+from consent.plan import plan, record_matters, term_matters
 from consent.records import ALL_CATEGORIES, ALL_SUPPLIERS, ConsentPortfolio, ConsentState
 from consent.terms import MinPrice, NeverCategory, NeverPurpose, OnlyUnstruckSuppliers, StandingTerms
 from tests.unit.consent.factories import CUSTOMER, NOW, OTHER_SUPPLIER, SUPPLIER, policy, query, record, run

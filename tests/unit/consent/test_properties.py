@@ -16,9 +16,8 @@ from consent.decision import (
     Reason,
     SupplierQuery,
     decide,
-    record_matters,
-    term_matters,
 )
+from consent.plan import record_matters, term_matters
 from consent.policy import PolicyInForce
 from consent.records import (
     ALL_CATEGORIES,
