@@ -34,9 +34,8 @@ from infomediary.policylog.merkle import (
     leaf_hash,
     nodes_completed_by_append,
     root_hash,
-    verify_consistency,
-    verify_inclusion,
 )
+from infomediary.policylog.verify import verify_consistency, verify_inclusion
 
 GOAL_PROOF_MS = 5.0
 GOAL_PROOF_HASHES = 20

@@ -23,7 +23,8 @@ import httpx
 from infomediary.policylog.checkpoint import Checkpoint, open_checkpoint, parse_verifier_key
 from infomediary.policylog.entry import decode_entry
 from infomediary.policylog.errors import PolicyLogError
-from infomediary.policylog.merkle import ReferenceTree, verify_consistency, verify_inclusion
+from infomediary.policylog.merkle import ReferenceTree
+from infomediary.policylog.verify import verify_consistency, verify_inclusion
 
 DUMP_FORMAT = "infomediary-policy-log-dump/1"
 STATE_FORMAT = "infomediary-policy-log-state/1"

@@ -11,9 +11,10 @@ from infomediary.policylog import kinds, proofs, treehead
 from infomediary.policylog.checkpoint import open_checkpoint
 from infomediary.policylog.entry import decode_entry
 from infomediary.policylog.errors import BadLogRange, EntryError
-from infomediary.policylog.merkle import ReferenceTree, verify_consistency, verify_inclusion
+from infomediary.policylog.merkle import ReferenceTree
 from infomediary.policylog.models import PolicyLogEntry, PolicyLogNode
 from infomediary.policylog.service import append, append_many, log_pseudonym, tree_size
+from infomediary.policylog.verify import verify_consistency, verify_inclusion
 from infomediary.runtime import Runtime
 from infomediary.suppliers import service as suppliers
 from infomediary.suppliers.models import SupplierStatus

@@ -13,9 +13,8 @@ from infomediary.policylog.merkle import (
     inclusion_proof,
     leaf_hash,
     nodes_completed_by_append,
-    verify_consistency,
-    verify_inclusion,
 )
+from infomediary.policylog.verify import verify_consistency, verify_inclusion
 
 SOME = bytes.fromhex("abacaba000000000000000000000000000000000000000000060061e00123456")
 LEAF = leaf_hash(b"data")

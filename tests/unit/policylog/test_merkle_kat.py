@@ -27,9 +27,8 @@ from infomediary.policylog.merkle import (
     node_hash,
     nodes_completed_by_append,
     root_hash,
-    verify_consistency,
-    verify_inclusion,
 )
+from infomediary.policylog.verify import verify_consistency, verify_inclusion
 
 h = bytes.fromhex
 

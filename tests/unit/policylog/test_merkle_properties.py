@@ -25,9 +25,8 @@ from infomediary.policylog.merkle import (
     nodes_completed_by_append,
     root_hash,
     root_hash_nodes,
-    verify_consistency,
-    verify_inclusion,
 )
+from infomediary.policylog.verify import verify_consistency, verify_inclusion
 
 N = 3000
 # Sizes checked exhaustively against the O(n) reference root; beyond this the
