@@ -33,6 +33,8 @@ class OfferRow(Base):
     supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"), index=True)
     # The key the offer was created with: a repeated POST returns this offer instead of matching again.
     idempotency_key: Mapped[str] = mapped_column(String(200))
+    # SHA-256 of what was sent: the same key with another offer is a conflict, not a replay.
+    fingerprint: Mapped[str] = mapped_column(String(64))
     content: Mapped[str] = mapped_column(Text)
     # The canonical audience predicate (the supplier's own query, no personal data).
     predicate: Mapped[str] = mapped_column(Text)

@@ -7,7 +7,9 @@ with the count the supplier was told (0 when withheld below k), like an audience
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import insert, select
@@ -21,7 +23,7 @@ from infomediary.consents.decision_point import supplier_query
 from infomediary.consents.set_filter import permits
 from infomediary.database import utcnow
 from infomediary.ids import new_id
-from infomediary.ledger.errors import IdempotencyKeyRequired
+from infomediary.ledger.errors import IdempotencyKeyRequired, IdempotencyKeyReused
 from infomediary.offers import identity
 from infomediary.offers.errors import InvalidOffer, OfferNotFound
 from infomediary.offers.models import DeliveryState, OfferDeliveryRow, OfferRow
@@ -62,6 +64,13 @@ class SupplierOffer:
     identities: list[identity.ReleasedIdentity]
 
 
+def fingerprint(draft: OfferDraft) -> str:
+    """SHA-256 of the draft, its predicate in canonical form (one spelling per predicate)."""
+    content = {f.name: getattr(draft, f.name) for f in fields(draft)}
+    content["predicate"] = dump(canonical(draft.predicate))
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def categories(row: OfferRow) -> frozenset[Category]:
     return frozenset(Category(c) for c in row.categories.split(","))
 
@@ -88,6 +97,8 @@ def create(
         )
     )
     if existing is not None:
+        if existing.fingerprint != fingerprint(draft):
+            raise IdempotencyKeyReused(f"Idempotency-Key {idempotency_key!r} was used for another offer")
         return read(session, runtime, supplier_id, existing.id)
     if draft.expires_at <= now:
         raise InvalidOffer("expires_at must be in the future")
@@ -100,6 +111,7 @@ def create(
         id=new_id("off"),
         supplier_id=supplier_id,
         idempotency_key=idempotency_key,
+        fingerprint=fingerprint(draft),
         content=draft.content,
         predicate=dump(form),
         purpose=draft.purpose.value,

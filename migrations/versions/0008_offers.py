@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("supplier_id", sa.String(length=40), nullable=False),
         sa.Column("idempotency_key", sa.String(length=200), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("content", sa.Text(), nullable=False),
         sa.Column("predicate", sa.Text(), nullable=False),
         sa.Column("purpose", sa.String(length=40), nullable=False),

@@ -97,10 +97,13 @@ def test_an_offer_needs_an_idempotency_key_and_a_repeat_returns_the_same_offer(
     assert missing.status_code == 400
     assert missing.headers["content-type"].startswith("application/problem+json")
     headers = {**supplier.headers(http), "Idempotency-Key": "spring-1"}
-    first = http.post("/v1/offers", json=_body(), headers=headers)
-    again = http.post("/v1/offers", json=_body(), headers=headers)
+    body = _body()
+    first = http.post("/v1/offers", json=body, headers=headers)
+    again = http.post("/v1/offers", json=body, headers=headers)
     assert first.status_code == again.status_code == 201
     assert first.json()["id"] == again.json()["id"]
+    other = http.post("/v1/offers", json={**body, "content": "Another offer"}, headers=headers)
+    assert other.status_code == 409
 
 
 def test_invalid_offers_are_refused(http: TestClient, runtime: Runtime) -> None:
