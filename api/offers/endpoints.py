@@ -25,7 +25,6 @@ def _read(offer: service.SupplierOffer) -> OfferRead:
         purpose=Purpose(offer.purpose),
         expires_at=offer.expires_at,
         budget_cap=offer.budget_cap,
-        spent=offer.spent,
         created_at=offer.created_at,
         stats=OfferStatsRead(
             delivered=offer.stats.delivered,
@@ -50,9 +49,9 @@ def _read(offer: service.SupplierOffer) -> OfferRead:
     summary="Send an offer: the broker delivers it to the consenting customers your predicate matches",
     description=(
         "Matching happens at once and inside the broker: you learn how many customers it reached only "
-        "from the minimum cohort up (null below), never who. Rewards are paid from your balance as "
-        "customers view and accept, up to budget_cap. An Idempotency-Key is required; repeating it returns "
-        "the same offer."
+        "from the minimum cohort up (null below), never who. budget_cap is debited from your balance when "
+        "the offer is sent (402 beyond your credit line) and pays customers' rewards as they view and "
+        "accept. An Idempotency-Key is required; repeating it returns the same offer."
     ),
 )
 def create_offer(

@@ -78,8 +78,9 @@ class OfferRead(BaseModel):
     id: str
     purpose: Purpose
     expires_at: datetime
-    budget_cap: int
-    spent: int
+    budget_cap: int = Field(
+        description="Paid in full when sent; what is spent is not shown (it would count)."
+    )
     created_at: datetime
     stats: OfferStatsRead
     released_identities: list[ReleasedIdentityRead]

@@ -2,8 +2,8 @@
 
 Consent is decided again at every read and action, not only at matching: a customer who withdrew consent
 for the offer's purpose or categories no longer sees it (or can be paid through it) from the next request.
-Rewards move through the ledger from the supplier to the customer, keyed per (offer, customer, action) so a
-repeat never pays twice, and only while the offer's budget cap still covers them.
+Rewards are paid through the ledger from the offer's budget (held by the broker since the offer was sent),
+keyed per (offer, customer, action) so a repeat never pays twice, and only while the budget covers them.
 """
 
 from __future__ import annotations
@@ -144,14 +144,13 @@ def _own(
 
 def _pay(
     session: Session,
-    runtime: Runtime,
     offer: OfferRow,
     customer_id: str,
     kind: TransactionKind,
     amount: int,
     action: str,
 ) -> None:
-    """Move `amount` from the supplier to the customer, within budget and credit line."""
+    """Pay `amount` to the customer from the offer's budget (held by the broker)."""
     if amount == 0:
         return
     if offer.spent + amount > offer.budget_cap:
@@ -161,11 +160,12 @@ def _pay(
     ledger.post(
         session,
         kind=kind,
-        postings=[(ledger.supplier(offer.supplier_id), -amount), (ledger.customer(customer_id), amount)],
+        postings=[(ledger.BROKER, -amount), (ledger.customer(customer_id), amount)],
         # Keyed under the offer, not the supplier: no key a supplier sends elsewhere can collide with it.
         idempotency_key=f"{action}:{customer_id}",
         initiator=f"offer:{offer.id}",
-        credit_line=runtime.settings.supplier_credit_line,
+        # Only suppliers are held to a credit line, and none is debited here.
+        credit_line=0,
         reference=offer.id,
         memo=f"offer {action}",
     )
@@ -177,7 +177,7 @@ def view(session: Session, runtime: Runtime, customer_id: str, offer_id: str) ->
     now = utcnow()
     offer, delivery, name = _own(session, customer_id, offer_id, now)
     if delivery.viewed_at is None:
-        _pay(session, runtime, offer, customer_id, TransactionKind.VIEW_REWARD, offer.reward_per_view, "view")
+        _pay(session, offer, customer_id, TransactionKind.VIEW_REWARD, offer.reward_per_view, "view")
         delivery.viewed_at = now
         if delivery.state == DeliveryState.DELIVERED.value:
             delivery.state = DeliveryState.VIEWED.value
@@ -227,7 +227,6 @@ def accept(
         delivery.identity_released = True
     _pay(
         session,
-        runtime,
         offer,
         customer_id,
         TransactionKind.ACCEPTANCE_REWARD,

@@ -3,6 +3,10 @@
 Matching is the audience predicate over `audience_index`, gated by the consent set filter for release kind
 `offer_delivery`; the matched customers never leave the broker. One `release` entry records each sending,
 with the count the supplier was told (0 when withheld below k), like an audience count.
+
+The whole budget is paid to the broker when the offer is sent, and rewards are paid from there: were each
+reward debited from the supplier, its own ledger would count (and time) every view and acceptance, which
+the thresholded stats withhold.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from infomediary.consents.decision_point import supplier_query
 from infomediary.consents.set_filter import permits
 from infomediary.database import utcnow
 from infomediary.ids import new_id
+from infomediary.ledger import service as ledger
 from infomediary.ledger.errors import IdempotencyKeyRequired, IdempotencyKeyReused
+from infomediary.ledger.models import TransactionKind
 from infomediary.offers import identity
 from infomediary.offers.errors import InvalidOffer, OfferNotFound
 from infomediary.offers.models import DeliveryState, OfferDeliveryRow, OfferRow
@@ -58,7 +64,6 @@ class SupplierOffer:
     purpose: str
     expires_at: datetime
     budget_cap: int
-    spent: int
     created_at: datetime
     stats: OfferStats
     identities: list[identity.ReleasedIdentity]
@@ -129,6 +134,17 @@ def create(
     )
     session.add(row)
     session.flush()
+    if draft.budget_cap > 0:
+        ledger.post(
+            session,
+            kind=TransactionKind.OFFER_BUDGET,
+            postings=[(ledger.supplier(supplier_id), -draft.budget_cap), (ledger.BROKER, draft.budget_cap)],
+            idempotency_key=idempotency_key,
+            initiator=f"supplier:{supplier_id}",
+            credit_line=runtime.settings.supplier_credit_line,
+            reference=row.id,
+            memo="offer budget",
+        )
     query = supplier_query(
         session,
         supplier_id=supplier_id,
@@ -193,7 +209,6 @@ def read(session: Session, runtime: Runtime, supplier_id: str, offer_id: str) ->
         purpose=row.purpose,
         expires_at=row.expires_at,
         budget_cap=row.budget_cap,
-        spent=row.spent,
         created_at=row.created_at,
         stats=stats_of(session, row.id, runtime.settings.offer_min_cohort),
         identities=identity.released_to_supplier(session, runtime, row),

@@ -274,15 +274,28 @@ def test_an_identity_releasing_offer_needs_identity_in_the_policy(http: TestClie
     assert _send(http, supplier, _body(releases_identity=True)).status_code == 422
 
 
-def test_a_supplier_beyond_its_credit_line_pays_nothing_and_nothing_changes(
+def test_an_offer_beyond_the_credit_line_is_refused_and_nothing_changes(
     http: TestClient, runtime: Runtime
 ) -> None:
     [consumer] = _profiled(http, 1)
-    reward = runtime.settings.supplier_credit_line + 1
-    sent = _sent(http, _supplier(http, runtime), _body(reward_per_view=reward, budget_cap=10 * reward))
-    refused = http.post(f"/v1/me/offers/{sent['id']}/view", headers=consumer.headers)
+    supplier = _supplier(http, runtime)
+    refused = _send(http, supplier, _body(budget_cap=runtime.settings.supplier_credit_line + 1))
     assert refused.status_code == 402
     assert refused.headers["content-type"].startswith("application/problem+json")
-    [item] = _inbox(http, consumer)
-    assert item["state"] == "delivered" and item["viewed_at"] is None
-    assert _balance(http, consumer) == 0
+    assert _inbox(http, consumer) == []
+    assert http.get("/v1/supplier/ledger", headers=supplier.headers(http)).json()["balance"] == 0
+
+
+def test_the_budget_is_paid_when_sent_so_the_suppliers_ledger_does_not_count_views(
+    http: TestClient, runtime: Runtime
+) -> None:
+    consumers = _profiled(http, 2)
+    supplier = _supplier(http, runtime)
+    sent = _sent(http, supplier)
+    assert "spent" not in sent
+    for consumer in consumers:
+        assert http.post(f"/v1/me/offers/{sent['id']}/view", headers=consumer.headers).status_code == 200
+    ledger = http.get("/v1/supplier/ledger", headers=supplier.headers(http)).json()
+    assert ledger["balance"] == -BODY["budget_cap"]
+    assert [(p["kind"], p["amount"]) for p in ledger["postings"]] == [("offer_budget", -BODY["budget_cap"])]
+    assert all(_balance(http, c) == BODY["reward_per_view"] for c in consumers)
