@@ -299,3 +299,23 @@ def test_the_budget_is_paid_when_sent_so_the_suppliers_ledger_does_not_count_vie
     assert ledger["balance"] == -BODY["budget_cap"]
     assert [(p["kind"], p["amount"]) for p in ledger["postings"]] == [("offer_budget", -BODY["budget_cap"])]
     assert all(_balance(http, c) == BODY["reward_per_view"] for c in consumers)
+
+
+def test_a_withdrawn_identity_grant_leaves_the_next_supplier_response(
+    http: TestClient, runtime: Runtime
+) -> None:
+    [consumer] = _profiled(http, 1)
+    supplier = _supplier(http, runtime)
+    sent = _sent(http, supplier, _body(releases_identity=True))
+    accepted = http.post(
+        f"/v1/me/offers/{sent['id']}/accept", headers=consumer.headers, json={"release_identity": True}
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert "Zelda" in http.get(f"/v1/offers/{sent['id']}", headers=supplier.headers(http)).text
+    records = http.get("/v1/me/consents", headers=consumer.headers).json()["items"]
+    identity = [r["id"] for r in records if r["category"] and r["category"]["key"] == "identity"]
+    assert len(identity) == 1
+    withdrawn = http.post(f"/v1/me/consents/{identity[0]}/withdraw", headers=consumer.headers)
+    assert withdrawn.status_code == 200, withdrawn.text
+    read = http.get(f"/v1/offers/{sent['id']}", headers=supplier.headers(http))
+    assert read.json()["released_identities"] == [] and "Zelda" not in read.text
