@@ -19,11 +19,13 @@ from api.me.consents import router as consents_router
 from api.me.endpoints import router as me_router
 from api.me.inbox import router as inbox_router
 from api.me.log_endpoints import router as me_log_router
+from api.me.offers import router as me_offers_router
 from api.me.profile import router as profile_router
 from api.me.rewards import router as rewards_router
 from api.me.rights import router as rights_router
 from api.middleware import BodyLimitMiddleware, Metrics, ObservabilityMiddleware
 from api.oauth.endpoints import router as oauth_router
+from api.offers.endpoints import router as offers_router
 from api.operations import router as operations_router
 from api.requests.endpoints import router as requests_router
 from api.slices.endpoints import router as slices_router
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         supplier_router,
         audiences_router,
         slices_router,
+        offers_router,
         requests_router,
         supplier_policy_router,
         supplier_ledger_router,
@@ -98,6 +101,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         me_log_router,
         consents_router,
         inbox_router,
+        me_offers_router,
         rewards_router,
     )
     for router in consumer_routers:

@@ -18,7 +18,9 @@ class PostingRead(BaseModel):
     id: str
     transaction_id: str
     kind: str = Field(
-        description="view_reward, acceptance_reward, data_release, penalty, top_up or adjustment."
+        description=(
+            "view_reward, acceptance_reward, offer_budget, data_release, penalty, top_up or adjustment."
+        )
     )
     amount: int = Field(description="Signed integer credits: positive is paid to the caller.")
     created_at: datetime

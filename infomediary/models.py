@@ -20,6 +20,7 @@ from infomediary.customers.models import ConsumerSession, Customer, LoginFailure
 from infomediary.database import Base
 from infomediary.ledger.models import LedgerAccount, LedgerPosting, LedgerTransaction
 from infomediary.oauth.models import OAuthClient, RevokedToken
+from infomediary.offers.models import OfferDeliveryRow, OfferRow
 from infomediary.policylog.models import PolicyLogEntry, PolicyLogNode, PolicyLogState, PolicyLogTreeHead
 from infomediary.profiles.models import (
     ActivityRecord,
@@ -50,6 +51,8 @@ __all__ = [
     "LedgerTransaction",
     "LoginFailure",
     "OAuthClient",
+    "OfferDeliveryRow",
+    "OfferRow",
     "PolicyLogEntry",
     "PolicyLogNode",
     "PolicyLogState",

@@ -103,6 +103,11 @@ class Settings(BaseSettings):
         default=100_000, ge=1, description="Largest slice (candidate customers) computed in one request."
     )
 
+    # Offers: a supplier sees how many customers an offer reached, viewed and accepted it only from k up.
+    offer_min_cohort: int = Field(
+        default=10, ge=1, description="Offer statistics below this count are withheld (null) from suppliers."
+    )
+
     # Rewards ledger: integer credits. A supplier's balance may go this far below zero and no further.
     supplier_credit_line: int = Field(
         default=10_000,

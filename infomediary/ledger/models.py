@@ -26,6 +26,8 @@ class OwnerKind(enum.StrEnum):
 class TransactionKind(enum.StrEnum):
     VIEW_REWARD = "view_reward"
     ACCEPTANCE_REWARD = "acceptance_reward"
+    # An offer's whole budget, moved from the supplier to the broker when the offer is sent (escrow).
+    OFFER_BUDGET = "offer_budget"
     DATA_RELEASE = "data_release"
     PENALTY = "penalty"
     TOP_UP = "top_up"

@@ -1,0 +1,105 @@
+"""The consumer's offers, matched by the broker: view, accept, dismiss or report them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+
+from api.deps import RuntimeDep, SessionDep
+from api.me.auth import CurrentConsumer
+from api.me.offer_schemas import AcceptIn, DiscountRuleRead, InboxOfferRead, InboxOffersRead
+from api.problems import problem_responses
+from infomediary.offers import inbox
+
+router = APIRouter(prefix="/v1/me/offers", tags=["consumer"], responses=problem_responses(401))
+OfferId = Annotated[str, Path(min_length=1, max_length=40)]
+
+
+def _rule(offer: inbox.InboxOffer) -> DiscountRuleRead | None:
+    if offer.min_order_amount is None or offer.currency is None or offer.discount_percent is None:
+        return None
+    units, cents = divmod(offer.min_order_amount, 100)
+    return DiscountRuleRead(
+        min_order_amount=offer.min_order_amount,
+        currency=offer.currency,
+        discount_percent=offer.discount_percent,
+        summary=f"An order over {units}.{cents:02d} {offer.currency} earns {offer.discount_percent}% off",
+    )
+
+
+def _read(offer: inbox.InboxOffer) -> InboxOfferRead:
+    return InboxOfferRead(
+        id=offer.id,
+        supplier_id=offer.supplier_id,
+        supplier_name=offer.supplier_name,
+        content=offer.content,
+        purpose=offer.purpose,
+        reward_per_view=offer.reward_per_view,
+        reward_per_acceptance=offer.reward_per_acceptance,
+        releases_identity=offer.releases_identity,
+        rule=_rule(offer),
+        expires_at=offer.expires_at,
+        state=offer.state,
+        delivered_at=offer.delivered_at,
+        viewed_at=offer.viewed_at,
+        accepted_at=offer.accepted_at,
+    )
+
+
+@router.get("", response_model=InboxOffersRead, summary="Offers delivered to you and still open")
+def list_offers(consumer: CurrentConsumer, session: SessionDep) -> InboxOffersRead:
+    return InboxOffersRead(items=[_read(o) for o in inbox.list_offers(session, consumer.customer_id)])
+
+
+@router.post(
+    "/{offer_id}/view",
+    response_model=InboxOfferRead,
+    responses=problem_responses(402, 404, 409),
+    summary="Open the offer; the first view earns its view reward",
+)
+def view(
+    offer_id: OfferId, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
+) -> InboxOfferRead:
+    return _read(inbox.view(session, runtime, consumer.customer_id, offer_id))
+
+
+@router.post(
+    "/{offer_id}/accept",
+    response_model=InboxOfferRead,
+    responses=problem_responses(402, 404, 409, 422),
+    summary="Accept the offer; if it releases your identity, confirm with release_identity",
+)
+def accept(
+    offer_id: OfferId,
+    consumer: CurrentConsumer,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    body: AcceptIn | None = None,
+) -> InboxOfferRead:
+    confirmed = body.release_identity if body is not None else False
+    return _read(inbox.accept(session, runtime, consumer.customer_id, offer_id, release_identity=confirmed))
+
+
+@router.post(
+    "/{offer_id}/dismiss",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(404),
+    summary="Remove the offer from your inbox",
+)
+def dismiss(offer_id: OfferId, consumer: CurrentConsumer, session: SessionDep) -> Response:
+    inbox.dismiss(session, consumer.customer_id, offer_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{offer_id}/report",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(404),
+    summary="Report the offer as unwanted: it counts against the supplier",
+)
+def report(
+    offer_id: OfferId, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    inbox.report(session, runtime, consumer.customer_id, offer_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

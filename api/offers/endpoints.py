@@ -1,0 +1,89 @@
+"""Offers for suppliers (`offers:write`): send one to a predicate's consenting customers, read its reach."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Security, status
+
+from api.bearer import supplier
+from api.deps import RuntimeDep, SessionDep
+from api.offers.schemas import OfferIn, OfferRead, OfferStatsRead, ReleasedIdentityRead
+from api.problems import problem_responses
+from consent.catalog import Purpose
+from infomediary.oauth.bearer import Principal
+from infomediary.offers import service
+
+router = APIRouter(prefix="/v1/offers", tags=["supplier"], responses=problem_responses(401, 403))
+OfferWriter = Annotated[Principal, Security(supplier, scopes=["offers:write"])]
+OfferId = Annotated[str, Path(min_length=1, max_length=40)]
+
+
+def _read(offer: service.SupplierOffer) -> OfferRead:
+    return OfferRead(
+        id=offer.id,
+        purpose=Purpose(offer.purpose),
+        expires_at=offer.expires_at,
+        budget_cap=offer.budget_cap,
+        created_at=offer.created_at,
+        stats=OfferStatsRead(
+            delivered=offer.stats.delivered,
+            viewed=offer.stats.viewed,
+            accepted=offer.stats.accepted,
+            minimum_cohort=offer.stats.minimum_cohort,
+        ),
+        released_identities=[
+            ReleasedIdentityRead(
+                pseudonym=i.pseudonym, given_name=i.given_name, family_name=i.family_name, email=i.email
+            )
+            for i in offer.identities
+        ],
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OfferRead,
+    responses=problem_responses(400, 409, 422),
+    summary="Send an offer: the broker delivers it to the consenting customers your predicate matches",
+    description=(
+        "Matching happens at once and inside the broker: you learn how many customers it reached only "
+        "from the minimum cohort up (null below), never who. budget_cap is debited from your balance when "
+        "the offer is sent (402 beyond your credit line) and pays customers' rewards as they view and "
+        "accept. An Idempotency-Key is required; repeating it returns the same offer."
+    ),
+)
+def create_offer(
+    body: OfferIn,
+    caller: OfferWriter,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> OfferRead:
+    rule = body.rule
+    draft = service.OfferDraft(
+        content=body.content,
+        predicate=body.predicate,
+        purpose=body.purpose,
+        reward_per_view=body.reward_per_view,
+        reward_per_acceptance=body.reward_per_acceptance,
+        releases_identity=body.releases_identity,
+        expires_at=body.expires_at,
+        budget_cap=body.budget_cap,
+        min_order_amount=rule.min_order_amount if rule else None,
+        currency=rule.currency if rule else None,
+        discount_percent=rule.discount_percent if rule else None,
+    )
+    offer = service.create(session, runtime, caller.owner_id, draft, idempotency_key=idempotency_key)
+    return _read(offer)
+
+
+@router.get(
+    "/{offer_id}",
+    response_model=OfferRead,
+    responses=problem_responses(404),
+    summary="One of your offers: thresholded reach, and identities released to you by acceptance",
+)
+def read_offer(offer_id: OfferId, caller: OfferWriter, session: SessionDep, runtime: RuntimeDep) -> OfferRead:
+    return _read(service.read(session, runtime, caller.owner_id, offer_id))

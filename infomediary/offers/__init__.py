@@ -1,0 +1,1 @@
+"""Offers: content a supplier sends, matched by the broker to consenting customers."""

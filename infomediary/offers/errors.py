@@ -1,0 +1,34 @@
+"""Errors of the offers domain."""
+
+from __future__ import annotations
+
+from infomediary.errors import Conflict, DomainError, NotFound
+
+
+class OfferNotFound(NotFound):
+    # Another supplier's offer, or one not (or no longer) in the customer's inbox, reads as missing.
+    slug = "offer-not-found"
+    title = "No such offer"
+
+
+class InvalidOffer(DomainError):
+    status = 422
+    slug = "invalid-offer"
+    title = "The offer is not valid"
+
+
+class OfferBudgetExhausted(Conflict):
+    slug = "offer-budget-exhausted"
+    title = "The offer's budget cannot pay this reward"
+
+
+class IdentityReleaseConfirmationRequired(DomainError):
+    status = 422
+    slug = "identity-release-confirmation-required"
+    title = "Accepting this offer releases your identity: confirm with release_identity"
+
+
+class IdentityReleaseRefused(Conflict):
+    # Rolls back: the acceptance, its consent grant and its reward are not kept when the decision denies.
+    slug = "identity-release-refused"
+    title = "Your standing terms or consents do not permit releasing your identity to this supplier"

@@ -1,0 +1,215 @@
+"""The supplier's side of offers: send one (matched at once by the broker), read its thresholded reach.
+
+Matching is the audience predicate over `audience_index`, gated by the consent set filter for release kind
+`offer_delivery`; the matched customers never leave the broker. One `release` entry records each sending,
+with the count the supplier was told (0 when withheld below k), like an audience count.
+
+The whole budget is paid to the broker when the offer is sent, and rewards are paid from there: were each
+reward debited from the supplier, its own ledger would count (and time) every view and acceptance, which
+the thresholded stats withhold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from consent.catalog import Category, Purpose, ReleaseKind
+from infomediary.audiences.models import AudienceIndexRow
+from infomediary.audiences.predicate import Node, canonical, categories_of, compile_where, dump
+from infomediary.consents import repository as consents
+from infomediary.consents.decision_point import supplier_query
+from infomediary.consents.set_filter import permits
+from infomediary.database import utcnow
+from infomediary.ids import new_id
+from infomediary.ledger import service as ledger
+from infomediary.ledger.errors import IdempotencyKeyRequired, IdempotencyKeyReused
+from infomediary.ledger.models import TransactionKind
+from infomediary.offers import identity
+from infomediary.offers.errors import InvalidOffer, OfferNotFound
+from infomediary.offers.models import DeliveryState, OfferDeliveryRow, OfferRow
+from infomediary.offers.stats import OfferStats, stats_of, thresholded
+from infomediary.policylog import kinds
+from infomediary.policylog.service import append as log_append
+from infomediary.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class OfferDraft:
+    """An offer as the supplier sends it (already validated for shape by the API)."""
+
+    content: str
+    predicate: Node
+    purpose: Purpose
+    reward_per_view: int
+    reward_per_acceptance: int
+    releases_identity: bool
+    expires_at: datetime
+    budget_cap: int
+    min_order_amount: int | None = None
+    currency: str | None = None
+    discount_percent: int | None = None
+
+
+@dataclass(frozen=True)
+class SupplierOffer:
+    """An offer as its supplier reads it: its terms, thresholded stats, and identities released to it."""
+
+    id: str
+    purpose: str
+    expires_at: datetime
+    budget_cap: int
+    created_at: datetime
+    stats: OfferStats
+    identities: list[identity.ReleasedIdentity]
+
+
+def fingerprint(draft: OfferDraft) -> str:
+    """SHA-256 of the draft, its predicate in canonical form (one spelling per predicate)."""
+    content = {f.name: getattr(draft, f.name) for f in fields(draft)}
+    content["predicate"] = dump(canonical(draft.predicate))
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def categories(row: OfferRow) -> frozenset[Category]:
+    return frozenset(Category(c) for c in row.categories.split(","))
+
+
+def create(
+    session: Session,
+    runtime: Runtime,
+    supplier_id: str,
+    draft: OfferDraft,
+    *,
+    idempotency_key: str | None,
+    now: datetime | None = None,
+) -> SupplierOffer:
+    """Store the offer and deliver it to every consenting customer its predicate matches, at once.
+
+    A repeated Idempotency-Key returns the offer it created, unmatched again: the budget is committed once.
+    """
+    now = now or utcnow()
+    if not idempotency_key:
+        raise IdempotencyKeyRequired("an offer commits a budget: send an Idempotency-Key header")
+    existing = session.scalar(
+        select(OfferRow).where(
+            OfferRow.supplier_id == supplier_id, OfferRow.idempotency_key == idempotency_key
+        )
+    )
+    if existing is not None:
+        if existing.fingerprint != fingerprint(draft):
+            raise IdempotencyKeyReused(f"Idempotency-Key {idempotency_key!r} was used for another offer")
+        return read(session, runtime, supplier_id, existing.id)
+    if draft.expires_at <= now:
+        raise InvalidOffer("expires_at must be in the future")
+    asked = categories_of(draft.predicate)
+    policy = consents.policy_in_force(session, supplier_id, now)
+    if draft.releases_identity and not policy.policy.categories >= identity.CATEGORIES:
+        raise InvalidOffer("an identity-releasing offer needs identity and contact in your published policy")
+    form = canonical(draft.predicate)
+    row = OfferRow(
+        id=new_id("off"),
+        supplier_id=supplier_id,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint(draft),
+        content=draft.content,
+        predicate=dump(form),
+        purpose=draft.purpose.value,
+        categories=",".join(sorted(c.value for c in asked)),
+        reward_per_view=draft.reward_per_view,
+        reward_per_acceptance=draft.reward_per_acceptance,
+        releases_identity=draft.releases_identity,
+        min_order_amount=draft.min_order_amount,
+        currency=draft.currency,
+        discount_percent=draft.discount_percent,
+        expires_at=draft.expires_at,
+        budget_cap=draft.budget_cap,
+        spent=0,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    if draft.budget_cap > 0:
+        ledger.post(
+            session,
+            kind=TransactionKind.OFFER_BUDGET,
+            postings=[(ledger.supplier(supplier_id), -draft.budget_cap), (ledger.BROKER, draft.budget_cap)],
+            idempotency_key=idempotency_key,
+            initiator=f"supplier:{supplier_id}",
+            credit_line=runtime.settings.supplier_credit_line,
+            reference=row.id,
+            memo="offer budget",
+        )
+    query = supplier_query(
+        session,
+        supplier_id=supplier_id,
+        purpose=draft.purpose,
+        categories=asked,
+        release_kind=ReleaseKind.OFFER_DELIVERY,
+        now=now,
+    )
+    matched = session.scalars(
+        select(AudienceIndexRow.customer_id).where(
+            compile_where(form), permits(AudienceIndexRow.customer_id, query, policy, correlated=True)
+        )
+    ).all()
+    if matched:
+        session.execute(
+            insert(OfferDeliveryRow),
+            [
+                {
+                    "offer_id": row.id,
+                    "customer_id": customer_id,
+                    "state": DeliveryState.DELIVERED.value,
+                    "delivered_at": now,
+                    "identity_released": False,
+                }
+                for customer_id in matched
+            ],
+        )
+    k = runtime.settings.offer_min_cohort
+    told = thresholded(len(matched), k) or 0
+    log_append(
+        session,
+        {
+            "kind": kinds.RELEASE,
+            "supplier_id": supplier_id,
+            "purpose": draft.purpose.value,
+            "categories": sorted(c.value for c in asked),
+            "release": {
+                "kind": ReleaseKind.OFFER_DELIVERY.value,
+                "categories": sorted(c.value for c in asked),
+                "count": told,
+                "epsilon_milli": 0,
+            },
+            "details": {"offer_id": row.id, "minimum_cohort": k},
+        },
+    )
+    return read(session, runtime, supplier_id, row.id)
+
+
+def own_offer(session: Session, supplier_id: str, offer_id: str) -> OfferRow:
+    row = session.get(OfferRow, offer_id)
+    # Another supplier's offer is indistinguishable from a missing one.
+    if row is None or row.supplier_id != supplier_id:
+        raise OfferNotFound()
+    return row
+
+
+def read(session: Session, runtime: Runtime, supplier_id: str, offer_id: str) -> SupplierOffer:
+    """The offer's thresholded stats and the identities its accepting customers released to this supplier."""
+    row = own_offer(session, supplier_id, offer_id)
+    return SupplierOffer(
+        id=row.id,
+        purpose=row.purpose,
+        expires_at=row.expires_at,
+        budget_cap=row.budget_cap,
+        created_at=row.created_at,
+        stats=stats_of(session, row.id, runtime.settings.offer_min_cohort),
+        identities=identity.released_to_supplier(session, runtime, row),
+    )
