@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -51,15 +50,6 @@ err = Console(stderr=True)
 T = TypeVar("T")
 
 
-@contextmanager
-def _runtime() -> Iterator[Runtime]:
-    runtime = Runtime.create(Settings())
-    try:
-        yield runtime
-    finally:
-        runtime.close()
-
-
 def _fail(message: str, code: int = 1) -> typer.Exit:
     err.print(f"[bold red]error:[/] {message}")
     return typer.Exit(code)
@@ -89,7 +79,7 @@ def init() -> None:
     """Create ./var (or INFOMEDIARY_DATA_DIR), the key files and the database at the current schema."""
 
     def run() -> None:
-        with _runtime() as runtime:
+        with Runtime.open(Settings()) as runtime:
             created = runtime.keys.ensure()
             before = schema.current_revision(runtime.engine)
             schema.upgrade(runtime.engine)
@@ -111,7 +101,7 @@ def serve(
     import uvicorn
 
     def check() -> None:
-        with _runtime() as runtime:
+        with Runtime.open(Settings()) as runtime:
             _require_ready(runtime)
 
     _guarded(check)
@@ -133,7 +123,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     """Apply migrations up to the target revision."""
 
     def run() -> None:
-        with _runtime() as runtime:
+        with Runtime.open(Settings()) as runtime:
             schema.upgrade(runtime.engine, revision)
             console.print(f"database at {schema.current_revision(runtime.engine)}")
 
@@ -145,7 +135,7 @@ def db_current() -> None:
     """Show the database's revision and the code's head."""
 
     def run() -> None:
-        with _runtime() as runtime:
+        with Runtime.open(Settings()) as runtime:
             current = schema.current_revision(runtime.engine) or "empty"
             console.print(f"database: {current}; code: {schema.head_revision()}")
 
@@ -178,7 +168,7 @@ def suppliers_add(
     """Register a supplier and print its OAuth client credentials once."""
 
     def run() -> None:
-        with _runtime() as runtime:
+        with Runtime.open(Settings()) as runtime:
             _require_ready(runtime)
             with unit_of_work(runtime.session_factory) as session:
                 view, credentials = suppliers.add(session, name=name, scopes=scope or list(SUPPLIER_SCOPES))
@@ -194,7 +184,7 @@ def suppliers_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
     """List suppliers and their status."""
 
     def run() -> None:
-        with _runtime() as runtime:
+        with Runtime.open(Settings()) as runtime:
             _require_ready(runtime)
             with unit_of_work(runtime.session_factory) as session:
                 views = suppliers.list_all(session)
@@ -212,7 +202,7 @@ def suppliers_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
 
 def _set_status(name_or_id: str, status: SupplierStatus) -> None:
     def run() -> None:
-        with _runtime() as runtime:
+        with Runtime.open(Settings()) as runtime:
             _require_ready(runtime)
             with unit_of_work(runtime.session_factory) as session:
                 view = suppliers.set_status(session, name_or_id, status)
@@ -245,7 +235,7 @@ def suppliers_credit(
     """Top up a supplier's ledger account (it paid the broker), idempotently with --key."""
 
     def run() -> None:
-        with _runtime() as runtime:
+        with Runtime.open(Settings()) as runtime:
             _require_ready(runtime)
             idempotency_key = key or new_id("topup")
             with unit_of_work(runtime.session_factory) as session:
@@ -268,7 +258,7 @@ def auditors_add(
     """Register an auditor (scopes audit:read and audit:write) and print its credentials once."""
 
     def run() -> None:
-        with _runtime() as runtime:
+        with Runtime.open(Settings()) as runtime:
             _require_ready(runtime)
             with unit_of_work(runtime.session_factory) as session:
                 auditor_id, credentials = auditors.add(session, name=name)
@@ -284,7 +274,7 @@ def keys_rotate_signing() -> None:
     """Add a new token-signing key; older keys stay in the JWKS so unexpired tokens keep verifying."""
 
     def run() -> None:
-        with _runtime() as runtime:
+        with Runtime.open(Settings()) as runtime:
             _require_ready(runtime)
             # The log entry commits only if the rotation succeeded; the rotation itself is a file write.
             with unit_of_work(runtime.session_factory) as session:
@@ -311,7 +301,7 @@ def keys_rotate(
     """
 
     def run() -> None:
-        with _runtime() as runtime:
+        with Runtime.open(Settings()) as runtime:
             _require_ready(runtime)
             left = rotation.pending(runtime)
             if left:
@@ -341,7 +331,7 @@ def keys_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
     """How many customers' data keys each key-encryption key version wraps."""
 
     def run() -> None:
-        with _runtime() as runtime:
+        with Runtime.open(Settings()) as runtime:
             _require_ready(runtime)
             entries = rotation.status(runtime)
         if as_json:
@@ -376,7 +366,7 @@ def demo(
     """Seed a demo population: customers, a demo supplier and an auditor. Writes logins to var/demo.json."""
 
     def run() -> dict[str, Any]:
-        with _runtime() as runtime:
+        with Runtime.open(Settings()) as runtime:
             runtime.keys.ensure()
             schema.upgrade(runtime.engine)
             return seed_demo(runtime, customers=customers, seed=seed, console=console)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -51,6 +53,16 @@ class Runtime:
             keys=KeyMaterial(settings.resolved_keys_dir),
             passwords=Passwords(settings),
         )
+
+    @classmethod
+    @contextmanager
+    def open(cls, settings: Settings) -> Iterator[Runtime]:
+        """A runtime for one command-line run, closed when the run ends."""
+        runtime = cls.create(settings)
+        try:
+            yield runtime
+        finally:
+            runtime.close()
 
     def close(self) -> None:
         self.engine.dispose()

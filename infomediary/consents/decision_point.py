@@ -21,6 +21,7 @@ from infomediary.consents.entries import decision_entry
 from infomediary.database import utcnow
 from infomediary.policylog.service import append as log_append
 from infomediary.runtime import Runtime
+from infomediary.sanctions import repository as sanctions_repository
 
 
 def supplier_query(
@@ -40,7 +41,7 @@ def supplier_query(
         categories=frozenset(categories),
         release_kind=release_kind,
         now=now or utcnow(),
-        supplier_strikes=repository.strikes(session, supplier_id),
+        supplier_strikes=sanctions_repository.strike_count(session, supplier_id),
         offered_price=offered_price,
     )
 

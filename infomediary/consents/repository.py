@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -26,7 +26,6 @@ from infomediary.consents.models import (
     StandingTermRow,
     SupplierPolicyRow,
 )
-from infomediary.sanctions.models import SanctionKind, SupplierSanction
 from infomediary.suppliers.models import Supplier
 
 # Standing-term kinds as stored.
@@ -197,18 +196,6 @@ def policy_in_force(session: Session, supplier_id: str, now: datetime) -> Policy
 
 def privacy_signal(session: Session, customer_id: str) -> PrivacySignalRow | None:
     return session.get(PrivacySignalRow, customer_id)
-
-
-def strikes(session: Session, supplier_id: str) -> int:
-    """Strikes recorded against the supplier by auditors (the "only suppliers without strikes" term)."""
-    count = session.scalar(
-        select(func.count())
-        .select_from(SupplierSanction)
-        .where(
-            SupplierSanction.supplier_id == supplier_id, SupplierSanction.kind == SanctionKind.STRIKE.value
-        )
-    )
-    return int(count or 0)
 
 
 def insert_gpc_signal(session: Session, customer_id: str, at: datetime) -> bool:

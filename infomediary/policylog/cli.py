@@ -37,12 +37,10 @@ T = TypeVar("T")
 
 @contextmanager
 def _runtime() -> Iterator[Runtime]:
-    runtime = Runtime.create(Settings())
-    try:
+    """Every audit command needs the log's tables: refuse a database not at the current schema."""
+    with Runtime.open(Settings()) as runtime:
         schema.require_head(runtime.engine)
         yield runtime
-    finally:
-        runtime.close()
 
 
 def _guarded(action: Callable[[], T]) -> T:

@@ -118,7 +118,7 @@ def record_sanction(
 def record_strike(session: Session, settings: Settings, *, supplier_id: str, reason: str) -> Recorded:
     """A strike the broker records on its own (no auditor), such as for a differencing pattern.
 
-    It counts like an auditor's strike (`consents.repository.strikes` counts every strike), so customers'
+    It counts like an auditor's strike (`repository.strike_count` counts every strike), so customers'
     "only suppliers without strikes" terms apply to the supplier from the next decision on, and it moves
     the supplier's status (`sanctions.status`) in the same transaction.
     """
