@@ -15,7 +15,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import exists, insert, select
+from sqlalchemy import case, exists, insert, select
 from sqlalchemy.orm import Session
 
 from consent.catalog import Purpose, ReleaseKind
@@ -84,6 +84,13 @@ def open_offers_not_delivered_to(session: Session, customer_id: str, now: dateti
             OfferRow.withdrawn_at.is_(None),
             OfferRow.refunded_at.is_(None),
             Supplier.status != SupplierStatus.SUSPENDED.value,
+            # Still able to pay its larger reward (`rules.exhausted`), so spent offers take no candidate slot.
+            OfferRow.spent
+            + case(
+                (OfferRow.reward_per_view > OfferRow.reward_per_acceptance, OfferRow.reward_per_view),
+                else_=OfferRow.reward_per_acceptance,
+            )
+            <= OfferRow.budget_cap,
             ~delivered,
         )
         .order_by(OfferRow.created_at.desc(), OfferRow.id)
