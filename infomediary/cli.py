@@ -22,6 +22,7 @@ from infomediary.keymaterial import KeyMaterialError
 from infomediary.ledger import repository as ledger_repository
 from infomediary.ledger import service as ledger
 from infomediary.ledger.models import OwnerKind
+from infomediary.offers import refunds as offer_refunds
 from infomediary.policylog import kinds as log_kinds
 from infomediary.policylog.cli import audit_app
 from infomediary.policylog.service import append as log_append
@@ -39,10 +40,12 @@ db_app = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
 suppliers_app = typer.Typer(help="Register and manage suppliers.", no_args_is_help=True)
 auditors_app = typer.Typer(help="Register auditors.", no_args_is_help=True)
 keys_app = typer.Typer(help="Key material.", no_args_is_help=True)
+offers_app = typer.Typer(help="Offers.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(suppliers_app, name="suppliers")
 app.add_typer(auditors_app, name="auditors")
 app.add_typer(keys_app, name="keys")
+app.add_typer(offers_app, name="offers")
 app.add_typer(audit_app, name="audit")
 
 console = Console()
@@ -247,6 +250,24 @@ def suppliers_credit(
                 name = found.name
             done = "already credited (same key)" if posted.replayed else f"credited {amount}"
             console.print(f"supplier [bold]{name}[/] {done}; balance {balance} (key {idempotency_key})")
+
+    _guarded(run)
+
+
+@offers_app.command("settle")
+def offers_settle() -> None:
+    """Refund the unspent budget of expired offers (each once; safe to run again, e.g. from cron)."""
+
+    def run() -> None:
+        with Runtime.open(Settings()) as runtime:
+            _require_ready(runtime)
+            settled, batch = 0, offer_refunds.MAX_SETTLED_PER_RUN
+            # One transaction per batch, so a long backlog neither holds locks nor starts over on failure.
+            while batch == offer_refunds.MAX_SETTLED_PER_RUN:
+                with unit_of_work(runtime.session_factory) as session:
+                    batch = offer_refunds.settle_expired(session)
+                settled += batch
+            console.print(f"settled {settled} expired offer(s)")
 
     _guarded(run)
 

@@ -107,6 +107,39 @@ class Settings(BaseSettings):
     offer_min_cohort: int = Field(
         default=10, ge=1, description="Offer statistics below this count are withheld (null) from suppliers."
     )
+    # An offer's audience is a count query: sending one is charged this epsilon against the supplier's
+    # audience budget (and checked for differencing), and its statistics are released with OpenDP noise of
+    # this epsilon per release, split over delivered, viewed and accepted (one customer moves each by one).
+    offer_epsilon: float = Field(
+        default=0.5, gt=0, le=100, description="Epsilon charged per offer sent and per statistics release."
+    )
+    # Customers' reports of unwanted offers. A strike for reports needs many distinct reporters, so a few
+    # customers (or one with many accounts' worth of patience) cannot push a supplier to suspension:
+    # - per offer: at least `offer_report_min_reporters` reporters AND at least `offer_report_share` of the
+    #   offer's deliveries (one strike per offer at most);
+    # - per supplier: at least `supplier_report_min_reporters` distinct reporters across its offers within
+    #   `offer_report_window_seconds` (one strike per window at most).
+    offer_report_min_reporters: int = Field(
+        default=10, ge=1, description="Distinct reporters an offer needs before its reports earn a strike."
+    )
+    offer_report_share: float = Field(
+        default=0.05, gt=0, le=1, description="Share of an offer's deliveries reported before a strike."
+    )
+    supplier_report_min_reporters: int = Field(
+        default=25,
+        ge=1,
+        description="Distinct reporters across a supplier's offers in the window for a strike.",
+    )
+    offer_report_window_seconds: int = Field(
+        default=7 * 86_400,
+        ge=60,
+        description="Window over which a supplier's distinct reporters are counted.",
+    )
+    # Per-customer limit: beyond it a report is refused with 429 and Retry-After.
+    report_rate_limit: int = Field(default=10, ge=1, description="Reports a customer may make per window.")
+    report_rate_window_seconds: int = Field(
+        default=3_600, ge=1, description="Window of the per-customer report rate limit."
+    )
 
     # Rewards ledger: integer credits. A supplier's balance may go this far below zero and no further.
     supplier_credit_line: int = Field(

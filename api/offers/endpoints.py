@@ -26,6 +26,8 @@ def _read(offer: service.SupplierOffer) -> OfferRead:
         expires_at=offer.expires_at,
         budget_cap=offer.budget_cap,
         created_at=offer.created_at,
+        withdrawn_at=offer.withdrawn_at,
+        closed=offer.refunded_at is not None,
         stats=OfferStatsRead(
             delivered=offer.stats.delivered,
             viewed=offer.stats.viewed,
@@ -45,11 +47,13 @@ def _read(offer: service.SupplierOffer) -> OfferRead:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=OfferRead,
-    responses=problem_responses(400, 409, 422),
+    responses=problem_responses(400, 402, 409, 422, 429),
     summary="Send an offer: the broker delivers it to the consenting customers your predicate matches",
     description=(
-        "Matching happens at once and inside the broker: you learn how many customers it reached only "
-        "from the minimum cohort up (null below), never who. budget_cap is debited from your balance when "
+        "Matching happens at once and inside the broker (and later for customers who consent later): you "
+        "learn how many customers it reached only as a noisy count, from the minimum cohort up (null "
+        "below), never who. Sending one spends epsilon from your audience budget (429 when spent). "
+        "budget_cap is debited from your balance when "
         "the offer is sent (402 beyond your credit line) and pays customers' rewards as they view and "
         "accept. An Idempotency-Key is required; repeating it returns the same offer."
     ),
@@ -83,7 +87,29 @@ def create_offer(
     "/{offer_id}",
     response_model=OfferRead,
     responses=problem_responses(404),
-    summary="One of your offers: thresholded reach, and identities released to you by acceptance",
+    summary="One of your offers: noisy reach, and identities released to you by acceptance",
+    description=(
+        "Statistics are noisy (OpenDP), stable until the true figures change, and null below "
+        "minimum_cohort; a fresh draw spends epsilon from your audience budget, and when it is spent "
+        "the last figures stay. Reading an expired offer refunds its unspent budget."
+    ),
 )
 def read_offer(offer_id: OfferId, caller: OfferWriter, session: SessionDep, runtime: RuntimeDep) -> OfferRead:
     return _read(service.read(session, runtime, caller.owner_id, offer_id))
+
+
+@router.post(
+    "/{offer_id}/withdraw",
+    response_model=OfferRead,
+    responses=problem_responses(404),
+    summary="Withdraw one of your offers: it leaves every inbox and its unspent budget is refunded",
+    description=(
+        "The unspent part of budget_cap goes back to your balance once (an offer_refund in your ledger); "
+        "withdrawing again, or an offer that already expired, changes nothing more. "
+        "Another supplier's offer is 404."
+    ),
+)
+def withdraw_offer(
+    offer_id: OfferId, caller: OfferWriter, session: SessionDep, runtime: RuntimeDep
+) -> OfferRead:
+    return _read(service.withdraw(session, runtime, caller.owner_id, offer_id))
