@@ -60,6 +60,16 @@ def restriction(session: Session, customer_id: str) -> ProcessingRestriction | N
     return session.get(ProcessingRestriction, customer_id)
 
 
+def restricted_among(session: Session, customer_ids: Sequence[str]) -> set[str]:
+    """Which of `customer_ids` have restricted processing (a few queries for any number of customers)."""
+    found: set[str] = set()
+    for start in range(0, len(customer_ids), 500):
+        chunk = customer_ids[start : start + 500]
+        query = select(ProcessingRestriction.customer_id).where(ProcessingRestriction.customer_id.in_(chunk))
+        found.update(session.scalars(query))
+    return found
+
+
 def keys_per_version(session: Session) -> dict[int, int]:
     rows = session.execute(
         select(CustomerKey.kek_version, func.count()).group_by(CustomerKey.kek_version)
