@@ -98,6 +98,11 @@ def answer(body: dict[str, Any] = Body()) -> dict[str, Any]:
     return _CHANGE
 
 
+@app.post("/v1/me/consents/withdraw-all")
+def withdraw_all() -> dict[str, Any]:
+    return {"withdrawn": 3, "receipt_id": "rcpt_bare", "receipt": "e" * 600}
+
+
 @app.get("/v1/me/log")
 def my_log() -> dict[str, Any]:
     return _LOG

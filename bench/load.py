@@ -153,9 +153,13 @@ def _mix() -> list[tuple[int, Callable[[Actors, random.Random], Call]]]:
             "supplier_id": a.supplier_id,
             "purpose": "marketing",
             "category": rng.choice(["interests", "purchases", "activity"]),
-            "decision": rng.choice(["grant", "refuse"]),
+            "decision": "grant",  # a given consent cannot become refused: customers withdraw it instead
         }
         return Call("POST /v1/me/consents", "POST", "/v1/me/consents", consumer(a, rng), body)
+
+    def withdraw_all(a: Actors, rng: random.Random) -> Call:
+        path = "/v1/me/consents/withdraw-all"
+        return Call(f"POST {path}", "POST", path, consumer(a, rng))
 
     def my_log(a: Actors, rng: random.Random) -> Call:
         return Call("GET /v1/me/log", "GET", "/v1/me/log?limit=20", consumer(a, rng))
@@ -191,8 +195,9 @@ def _mix() -> list[tuple[int, Callable[[Actors, random.Random], Call]]]:
     return [
         (18, profile_read),
         (8, profile_edit),
-        (10, consents_read),
+        (9, consents_read),
         (5, consent_answer),
+        (1, withdraw_all),
         (4, my_log),
         (5, my_offers),
         (8, supplier_record),
@@ -205,6 +210,12 @@ def _mix() -> list[tuple[int, Callable[[Actors, random.Random], Call]]]:
 
 
 MIX = _mix()
+
+
+def sample_calls() -> list[Call]:
+    """One call of each kind in the mix (for checks that every route was exercised)."""
+    actors = Actors([{}], {}, "sup_sample", {}, 1, [{}])
+    return [maker(actors, random.Random(0)) for _, maker in MIX]
 
 
 def _pick(actors: Actors, rng: random.Random) -> Call:
