@@ -248,14 +248,17 @@ def refuse(session: Session, runtime: Runtime, customer_id: str, request_id: str
 
 
 def _answered(session: Session, runtime: Runtime, row: SupplierRequestRow, now: datetime) -> None:
-    """The `request.answered` business event, for the requesting supplier only (if consent permits)."""
+    """The `request.answered` business event, for the requesting supplier only, if consent permits it."""
     outbox.emit(
         session,
         runtime,
         event_type=outbox.REQUEST_ANSWERED,
         customer_id=row.customer_id,
         purpose=Purpose(row.purpose),
-        categories=[Category.ACTIVITY],
+        # What the request asked for ("*", every category, is decided as ordinary activity data): an
+        # acceptance grants exactly that, so the event follows it; a refusal is told only to a supplier the
+        # customer had already granted those categories.
+        categories=[Category(c) for c in row.categories if c != "*"] or [Category.ACTIVITY],
         data={"request_id": row.id, "answer": row.status},
         supplier_ids=[row.supplier_id],
         now=now,
