@@ -452,3 +452,19 @@ def test_the_delivery_log_pages_newest_first(http: TestClient, events_runtime: R
         assert len(session.scalars(select(WebhookDeliveryRow)).all()) == 3
     bad = http.get(f"/v1/supplier/webhooks/{hook['id']}/deliveries?cursor=x", headers=supplier.headers(http))
     assert bad.status_code == 422
+
+
+def test_the_address_is_checked_again_before_each_attempt(
+    http: TestClient, events_runtime: Runtime, runtime: Runtime
+) -> None:
+    supplier = _supplier(http, events_runtime)
+    hook = _register(http, supplier, ["offer.accepted"])  # loopback allowed when registered
+    consumer = _customer(http)
+    _granted(http, consumer, supplier, "activity")
+    _accepted_offer(http, supplier, consumer)
+    receiver = Receiver()
+    deliver(runtime, receiver)  # a worker whose settings refuse loopback (as production's do)
+    assert receiver.requests == []
+    [entry] = _log(http, supplier, hook["id"])["items"]
+    assert entry["state"] == "pending" and entry["attempts"] == 1
+    assert "loopback" in entry["last_error"]
