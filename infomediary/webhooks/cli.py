@@ -11,10 +11,12 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
+import httpx
 import typer
 from rich.console import Console
 
 from infomediary import schema
+from infomediary.errors import DomainError
 from infomediary.runtime import Runtime
 from infomediary.settings import Settings
 from infomediary.webhooks.delivery import PassReport, deliver_due, new_client
@@ -39,17 +41,26 @@ def deliver(
 ) -> None:
     """Send every due delivery (signed, consent decided again), then exit; or keep going with --watch."""
     with Runtime.open(Settings()) as runtime:
-        schema.require_head(runtime.engine)
+        try:
+            schema.require_head(runtime.engine)
+        except DomainError as exc:
+            Console(stderr=True).print(f"[bold red]error:[/] {exc.detail}")
+            raise typer.Exit(1) from None
         with new_client(runtime.settings) as client:
-            while True:
-                report = deliver_due(runtime, client)
-                if report.handled or not watch:
-                    console.print(_line(report))
-                if not watch:
-                    return
-                # A full batch means more may be due: go again at once.
-                if report.handled < runtime.settings.webhook_delivery_batch:
-                    try:
-                        time.sleep(interval)
-                    except KeyboardInterrupt:
-                        return
+            try:
+                _run(runtime, client, watch=watch, interval=interval)
+            except KeyboardInterrupt:
+                # A pass interrupted mid-send is safe: its claimed deliveries are retried when the lease ends.
+                console.print("stopped")
+
+
+def _run(runtime: Runtime, client: httpx.Client, *, watch: bool, interval: float) -> None:
+    while True:
+        report = deliver_due(runtime, client)
+        if report.handled or not watch:
+            console.print(_line(report))
+        if not watch:
+            return
+        # A full batch means more may be due: go again at once.
+        if report.handled < runtime.settings.webhook_delivery_batch:
+            time.sleep(interval)
