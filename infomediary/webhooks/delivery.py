@@ -32,6 +32,7 @@ from infomediary.database import unit_of_work, utcnow
 from infomediary.pseudonyms import pseudonym
 from infomediary.runtime import Runtime
 from infomediary.settings import Settings
+from infomediary.suppliers.models import Supplier, SupplierStatus
 from infomediary.webhooks import secret as secrets
 from infomediary.webhooks import signature, urls
 from infomediary.webhooks.errors import WebhookUrlRefused
@@ -41,7 +42,7 @@ from infomediary.webhooks.models import (
     WebhookEndpointRow,
     WebhookEventRow,
 )
-from infomediary.webhooks.outbox import DROPPED_REASON, event_query, permits
+from infomediary.webhooks.outbox import DROPPED_REASON, SUSPENDED_REASON, event_query, permits
 
 log = structlog.get_logger(__name__)
 MAX_ERROR = 200
@@ -100,9 +101,10 @@ def _fail(row: WebhookDeliveryRow, settings: Settings, now: datetime, error: str
 def claim(session: Session, runtime: Runtime, now: datetime, limit: int, report: PassReport) -> list[Claimed]:
     settings = runtime.settings
     rows = session.execute(
-        select(WebhookDeliveryRow, WebhookEventRow, WebhookEndpointRow)
+        select(WebhookDeliveryRow, WebhookEventRow, WebhookEndpointRow, Supplier.status)
         .join(WebhookEventRow, WebhookEventRow.id == WebhookDeliveryRow.event_id)
         .join(WebhookEndpointRow, WebhookEndpointRow.id == WebhookDeliveryRow.endpoint_id)
+        .join(Supplier, Supplier.id == WebhookEventRow.supplier_id)
         .where(
             WebhookDeliveryRow.state == DeliveryState.PENDING.value,
             WebhookDeliveryRow.next_attempt_at <= now,
@@ -113,7 +115,12 @@ def claim(session: Session, runtime: Runtime, now: datetime, limit: int, report:
     ).all()
     policy = urls.UrlPolicy.of(settings)
     claimed: list[Claimed] = []
-    for delivery, event, endpoint in rows:
+    for delivery, event, endpoint, supplier_status in rows:
+        if supplier_status == SupplierStatus.SUSPENDED.value:
+            delivery.state, delivery.last_error = DeliveryState.DROPPED.value, SUSPENDED_REASON
+            delivery.next_attempt_at, delivery.finished_at = None, now
+            report.dropped += 1
+            continue
         # Consent is decided again, and logged, for every attempt: a withdrawal stops a retry too.
         decision = decide_for(session, runtime, event.customer_id, event_query(session, event, now))
         if not permits(decision):

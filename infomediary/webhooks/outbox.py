@@ -28,6 +28,7 @@ from infomediary.database import utcnow
 from infomediary.ids import new_id
 from infomediary.pseudonyms import issue
 from infomediary.runtime import Runtime
+from infomediary.suppliers.models import Supplier, SupplierStatus
 from infomediary.webhooks.models import (
     DeliveryState,
     WebhookDeliveryRow,
@@ -42,6 +43,7 @@ EVENT_TYPES: Final = (OFFER_ACCEPTED, REQUEST_ANSWERED, SEGMENT_RFM_BAND_ROSE)
 # An event tells a supplier something about one customer under its pseudonym: a pseudonymous release.
 RELEASE_KIND: Final = ReleaseKind.PSEUDONYMOUS_SLICE
 DROPPED_REASON: Final = "consent no longer permits this event"
+SUSPENDED_REASON: Final = "the supplier is suspended"
 
 
 def permits(decision: Decision) -> bool:
@@ -51,7 +53,13 @@ def permits(decision: Decision) -> bool:
 def _subscribed(
     session: Session, event_type: str, supplier_ids: Iterable[str] | None
 ) -> dict[str, list[WebhookEndpointRow]]:
-    query = select(WebhookEndpointRow).order_by(WebhookEndpointRow.id)
+    # A suspended supplier's tokens stop working at once; so do its events.
+    query = (
+        select(WebhookEndpointRow)
+        .join(Supplier, Supplier.id == WebhookEndpointRow.supplier_id)
+        .where(Supplier.status != SupplierStatus.SUSPENDED.value)
+        .order_by(WebhookEndpointRow.id)
+    )
     if supplier_ids is not None:
         query = query.where(WebhookEndpointRow.supplier_id.in_(list(supplier_ids)))
     found: dict[str, list[WebhookEndpointRow]] = {}

@@ -24,6 +24,8 @@ from sqlalchemy import select
 from api.app import create_app
 from infomediary.database import unit_of_work
 from infomediary.runtime import Runtime
+from infomediary.suppliers import service as suppliers
+from infomediary.suppliers.models import SupplierStatus
 from infomediary.webhooks.delivery import deliver_due, new_client
 from infomediary.webhooks.models import WebhookDeliveryRow, WebhookEndpointRow
 from tests.conftest import make_settings
@@ -468,3 +470,19 @@ def test_the_address_is_checked_again_before_each_attempt(
     [entry] = _log(http, supplier, hook["id"])["items"]
     assert entry["state"] == "pending" and entry["attempts"] == 1
     assert "loopback" in entry["last_error"]
+
+
+def test_a_suspended_supplier_receives_no_events(http: TestClient, events_runtime: Runtime) -> None:
+    supplier = _supplier(http, events_runtime)
+    hook = _register(http, supplier, ["offer.accepted"])
+    consumer = _customer(http)
+    _granted(http, consumer, supplier, "activity")
+    _accepted_offer(http, supplier, consumer)
+    with unit_of_work(events_runtime.session_factory) as session:
+        suppliers.set_status(session, supplier.owner_id, SupplierStatus.SUSPENDED, reason="test")
+    receiver = Receiver()
+    deliver(events_runtime, receiver)
+    assert receiver.requests == []
+    with unit_of_work(events_runtime.read_session_factory) as session:
+        [row] = session.scalars(select(WebhookDeliveryRow)).all()
+        assert row.state == "dropped" and row.endpoint_id == hook["id"]
