@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from api.app import create_app
 from infomediary.database import unit_of_work
+from infomediary.policylog.models import PolicyLogEntry
 from infomediary.runtime import Runtime
 from infomediary.suppliers import service as suppliers
 from infomediary.suppliers.models import SupplierStatus
@@ -155,6 +156,21 @@ def _purchase(http: TestClient, consumer: Consumer, amount: int) -> None:
     assert response.status_code == 201, response.text
 
 
+def _event_decisions(runtime: Runtime, supplier: Client) -> list[str]:
+    """Policy-log decisions about this supplier's use of activity data (what an offer.accepted event is)."""
+    with unit_of_work(runtime.read_session_factory) as session:
+        rows = session.scalars(
+            select(PolicyLogEntry)
+            .where(
+                PolicyLogEntry.kind == "decision",
+                PolicyLogEntry.supplier_id == supplier.owner_id,
+                PolicyLogEntry.categories == "activity",
+            )
+            .order_by(PolicyLogEntry.leaf_index)
+        ).all()
+        return [str(row.decision) for row in rows]
+
+
 def _log(http: TestClient, supplier: Client, webhook_id: str, **params: Any) -> dict[str, Any]:
     response = http.get(
         f"/v1/supplier/webhooks/{webhook_id}/deliveries", params=params, headers=supplier.headers(http)
@@ -271,8 +287,11 @@ def test_an_accepted_offer_is_delivered_signed_under_the_receivers_pseudonym(
     consumer = _customer(http)
     _granted(http, consumer, supplier, "activity")
     offer_id = _accepted_offer(http, supplier, consumer)
+    logged = _event_decisions(events_runtime, supplier)
+    assert logged == ["permit"]  # decided and logged when the event was written
     receiver = Receiver()
     deliver(events_runtime, receiver)
+    assert _event_decisions(events_runtime, supplier) == ["permit", "permit"]  # and again when sent
     [request] = receiver.requests
     assert verify(hook["secret"], request)
     assert not verify("whsec_" + base64.b64encode(b"x" * 32).decode(), request)
@@ -292,6 +311,9 @@ def test_no_event_without_an_explicit_grant(http: TestClient, events_runtime: Ru
     hook = _register(http, supplier, ["offer.accepted"])
     consumer = _customer(http)  # ordinary data is opt-out for offers, but events need a grant
     _accepted_offer(http, supplier, consumer)
+    assert _event_decisions(events_runtime, supplier) == [
+        "permit"
+    ]  # permitted by default: logged, not enough
     receiver = Receiver()
     deliver(events_runtime, receiver)
     assert receiver.requests == [] and _log(http, supplier, hook["id"])["items"] == []
