@@ -32,6 +32,7 @@ from api.slices.endpoints import router as slices_router
 from api.supplier.endpoints import router as supplier_router
 from api.supplier.ledger import router as supplier_ledger_router
 from api.supplier.policy import router as supplier_policy_router
+from api.supplier.webhooks import router as supplier_webhooks_router
 from infomediary.logs import configure_logging
 from infomediary.oauth.bearer import BearerAuthenticator
 from infomediary.runtime import Runtime
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         requests_router,
         supplier_policy_router,
         supplier_ledger_router,
+        supplier_webhooks_router,
         oauth_router,
         accounts_router,
     ):

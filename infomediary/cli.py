@@ -31,6 +31,7 @@ from infomediary.runtime import Runtime
 from infomediary.settings import SUPPLIER_SCOPES, Settings
 from infomediary.suppliers import service as suppliers
 from infomediary.suppliers.models import SupplierStatus
+from infomediary.webhooks.cli import events_app
 from vault import VaultError
 
 app = typer.Typer(
@@ -47,6 +48,7 @@ app.add_typer(auditors_app, name="auditors")
 app.add_typer(keys_app, name="keys")
 app.add_typer(offers_app, name="offers")
 app.add_typer(audit_app, name="audit")
+app.add_typer(events_app, name="events")
 
 console = Console()
 err = Console(stderr=True)

@@ -31,6 +31,7 @@ from infomediary.profiles.models import (
 )
 from infomediary.sanctions.models import AuditFinding, SupplierSanction
 from infomediary.suppliers.models import Supplier
+from infomediary.webhooks.models import WebhookDeliveryRow, WebhookEndpointRow, WebhookEventRow
 
 __all__ = [
     "ActivityRecord",
@@ -68,4 +69,7 @@ __all__ = [
     "SupplierPseudonymRow",
     "SupplierRequestRow",
     "SupplierSanction",
+    "WebhookDeliveryRow",
+    "WebhookEndpointRow",
+    "WebhookEventRow",
 ]

@@ -164,6 +164,36 @@ class Settings(BaseSettings):
         default=0.5, gt=0, le=1, description="Share of the epsilon budget a throttled supplier may spend."
     )
 
+    # Business events (webhooks). Delivery: attempt n (1-based) that fails is retried after
+    # min(base * 2**(n-1), max) seconds, scaled by a random factor in [0.5, 1] (jitter), until
+    # `webhook_max_attempts` attempts were made; the delivery is then marked failed.
+    webhook_max_endpoints: int = Field(default=10, ge=1, le=100, description="Endpoints per supplier.")
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=30, description="Attempts per delivery before it is marked failed."
+    )
+    webhook_backoff_base_seconds: float = Field(
+        default=30.0, ge=0, le=3600, description="Wait after the first failed attempt (doubles each time)."
+    )
+    webhook_backoff_max_seconds: float = Field(
+        default=6 * 3600.0, ge=0, le=7 * 86_400, description="Longest wait between two attempts."
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60, description="Per delivery attempt.")
+    webhook_lease_seconds: int = Field(
+        default=120,
+        ge=1,
+        le=3600,
+        description="A claimed delivery is retried by another worker if not settled within this time.",
+    )
+    webhook_delivery_batch: int = Field(default=100, ge=1, le=10_000, description="Deliveries per pass.")
+    # Both off in production: endpoints must be https on a public address. Tests and local development
+    # turn on loopback (http allowed there); private ranges stay refused unless explicitly allowed.
+    webhook_allow_loopback: bool = Field(
+        default=False, description="Allow http(s) endpoints on loopback addresses (tests, development)."
+    )
+    webhook_allow_private: bool = Field(
+        default=False, description="Allow endpoints on private, link-local or otherwise non-public addresses."
+    )
+
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted.")
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True)

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent.catalog import Purpose, ReleaseKind
+from consent.catalog import Category, Purpose, ReleaseKind
 from consent.records import ConsentState
 from infomediary.consents import service as consents
 from infomediary.consents.decision_point import decide_for, evaluate, supplier_query
@@ -32,6 +32,7 @@ from infomediary.offers.models import DeliveryState, OfferDeliveryRow, OfferRow
 from infomediary.offers.rules import categories, exhausted, is_open
 from infomediary.runtime import Runtime
 from infomediary.suppliers.models import Supplier
+from infomediary.webhooks import outbox
 
 # States in which the offer is still in the customer's inbox (an accepted one stays, as a record of it).
 SHOWN = (DeliveryState.DELIVERED.value, DeliveryState.VIEWED.value, DeliveryState.ACCEPTED.value)
@@ -235,6 +236,17 @@ def accept(
     delivery.state = DeliveryState.ACCEPTED.value
     delivery.accepted_at = delivery.answered_at = now
     session.flush()
+    outbox.emit(
+        session,
+        runtime,
+        event_type=outbox.OFFER_ACCEPTED,
+        customer_id=customer_id,
+        purpose=Purpose(offer.purpose),
+        categories=[Category.ACTIVITY],
+        data={"offer_id": offer.id},
+        supplier_ids=[offer.supplier_id],
+        now=now,
+    )
     return _view(offer, delivery, name)
 
 
