@@ -198,7 +198,9 @@ def answer(
 
 
 @router.post("/consents/withdraw-all")
-def withdraw_all(request: Request, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep) -> Response:
+def withdraw_all(
+    request: Request, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep
+) -> Response:
     done = service.withdraw_all(session, runtime, consumer.customer_id)
     return redirect(request, "/consents", notice="all-withdrawn" if done.count else "nothing-to-withdraw")
 

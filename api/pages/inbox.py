@@ -58,13 +58,17 @@ def accept_request(
         raise RequestNotFound()
     if found[0].release_kind == ReleaseKind.IDENTITY_RELEASE and confirm != "yes":
         [item] = consent_views.inbox_items(session, found)
-        return render(request, "inbox_confirm.html", {"consumer": consumer, "request_item": item, "offer": None})
+        return render(
+            request, "inbox_confirm.html", {"consumer": consumer, "request_item": item, "offer": None}
+        )
     requests.accept(session, runtime, consumer.customer_id, request_id)
     return redirect(request, "/inbox", notice="request-accepted")
 
 
 @router.post("/inbox/requests/{request_id}/refuse")
-def refuse_request(request: Request, request_id: ItemId, consumer: PageConsumer, session: SessionDep) -> Response:
+def refuse_request(
+    request: Request, request_id: ItemId, consumer: PageConsumer, session: SessionDep
+) -> Response:
     requests.refuse(session, consumer.customer_id, request_id)
     return redirect(request, "/inbox", notice="request-refused")
 
@@ -105,7 +109,9 @@ def accept_offer(
 
 
 @router.post("/inbox/offers/{offer_id}/dismiss")
-def dismiss_offer(request: Request, offer_id: ItemId, consumer: PageConsumer, session: SessionDep) -> Response:
+def dismiss_offer(
+    request: Request, offer_id: ItemId, consumer: PageConsumer, session: SessionDep
+) -> Response:
     inbox.dismiss(session, consumer.customer_id, offer_id)
     return redirect(request, "/inbox", notice="offer-dismissed")
 

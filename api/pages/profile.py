@@ -179,7 +179,9 @@ def _page(
 
 
 @router.get("/profile")
-def read_profile(request: Request, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep) -> Response:
+def read_profile(
+    request: Request, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep
+) -> Response:
     return _page(request, session, runtime, consumer)
 
 

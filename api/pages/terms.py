@@ -69,7 +69,8 @@ def _page(
             "errors": errors or {},
             # Open the per-category minimums when one of them is set or refused (works without script).
             "open_details": any(
-                name.startswith("min_price.") for name in [*(errors or {}), *(k for k, v in prices.items() if v)]
+                name.startswith("min_price.")
+                for name in [*(errors or {}), *(k for k, v in prices.items() if v)]
             ),
         },
         status_code=status_code,
@@ -114,7 +115,9 @@ def read_terms(request: Request, consumer: PageConsumer, session: SessionDep) ->
 
 
 @router.post("/terms")
-async def save_terms(request: Request, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep) -> Response:
+async def save_terms(
+    request: Request, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep
+) -> Response:
     form = await request.form()
     return await run_in_threadpool(_save, request, consumer, session, runtime, form)
 

@@ -70,13 +70,17 @@ def test_refuse_and_withdraw_everything(browser: TestClient, runtime: Runtime) -
     assert refused.headers["location"] == "/consents?notice=consent-refused"
     page = browser.get("/consents")
     assert "2 consents in force" in page.text
-    done = browser.post("/consents/withdraw-all", data={"csrf_token": csrf_token(page)}, follow_redirects=False)
+    done = browser.post(
+        "/consents/withdraw-all", data={"csrf_token": csrf_token(page)}, follow_redirects=False
+    )
     assert done.headers["location"] == "/consents?notice=all-withdrawn"
     states = sorted(str(c["state"]) for c in _consents_api(browser))
     assert states == ["refused", "withdrawn", "withdrawn"]
 
 
-def test_invalid_answers_are_shown_on_the_form_and_change_nothing(browser: TestClient, runtime: Runtime) -> None:
+def test_invalid_answers_are_shown_on_the_form_and_change_nothing(
+    browser: TestClient, runtime: Runtime
+) -> None:
     supplier = make_supplier(runtime)
     publish(browser, supplier, ["marketing"], ["interests"])
     sign_up(browser)
@@ -89,7 +93,9 @@ def test_invalid_answers_are_shown_on_the_form_and_change_nothing(browser: TestC
     assert _consents_api(browser) == []
 
 
-def test_another_consumers_consent_and_receipt_are_out_of_reach(browser: TestClient, runtime: Runtime) -> None:
+def test_another_consumers_consent_and_receipt_are_out_of_reach(
+    browser: TestClient, runtime: Runtime
+) -> None:
     supplier = make_supplier(runtime)
     publish(browser, supplier, ["marketing"], ["interests"])
     sign_up(browser, "victim@example.org")

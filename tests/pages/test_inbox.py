@@ -82,8 +82,12 @@ def test_offers_can_be_dismissed_or_reported(browser: TestClient, runtime: Runti
     publish(browser, supplier, ["marketing"], CATEGORIES)
     _customer_with_profile(browser, "zelda@example.org")
     first, second = _offer(browser, supplier), _offer(browser, supplier, content="Another one")
-    assert _post(browser, f"/inbox/offers/{first['id']}/dismiss").headers["location"].endswith("offer-dismissed")
-    assert _post(browser, f"/inbox/offers/{second['id']}/report").headers["location"].endswith("offer-reported")
+    assert (
+        _post(browser, f"/inbox/offers/{first['id']}/dismiss").headers["location"].endswith("offer-dismissed")
+    )
+    assert (
+        _post(browser, f"/inbox/offers/{second['id']}/report").headers["location"].endswith("offer-reported")
+    )
     status = browser.get("/v1/supplier", headers=supplier.headers(browser)).json()
     assert status["strikes"] == 1 and "No offer for you right now" in browser.get("/inbox").text
 
@@ -97,7 +101,12 @@ def test_a_request_is_accepted_or_refused_from_the_inbox(browser: TestClient, ru
     ).json()["pseudonym"]
     ids = []
     for _ in range(2):
-        body = {"pseudonym": pseudonym, "purpose": "marketing", "categories": ["health"], "expires_at": later()}
+        body = {
+            "pseudonym": pseudonym,
+            "purpose": "marketing",
+            "categories": ["health"],
+            "expires_at": later(),
+        }
         created = browser.post("/v1/requests", json=body, headers=supplier.headers(browser, "requests:write"))
         assert created.status_code == 201, created.text
         ids.append(created.json()["id"])

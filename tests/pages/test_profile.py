@@ -30,7 +30,9 @@ def test_every_field_is_shown_by_category_with_sensitive_ones_marked(browser: Te
     for key, spec in FIELDS.items():
         assert f'name="{key}"' in page.text, key
         assert spec.label.replace("'", "&#39;") in page.text, key
-    assert page.text.count("badge sensitive") >= sum(1 for s in FIELDS.values() if s.sensitivity == "sensitive")
+    assert page.text.count("badge sensitive") >= sum(
+        1 for s in FIELDS.values() if s.sensitivity == "sensitive"
+    )
     assert 'value="ada@example.org"' in page.text
 
 
@@ -53,7 +55,9 @@ def test_saving_the_profile_stores_it_and_records_the_history(browser: TestClien
     )
     assert response.status_code == 303, response.text
     token = browser.cookies.get(SESSION_COOKIE)
-    api = browser.get("/v1/me/profile", headers={"authorization": f"Bearer {token}", "accept": "application/json"})
+    api = browser.get(
+        "/v1/me/profile", headers={"authorization": f"Bearer {token}", "accept": "application/json"}
+    )
     values = {f["key"]: f["value"] for f in api.json()["fields"]}
     assert values["given_name"] == "Ada"
     assert values["interests"] == ["cycling", "jazz"]

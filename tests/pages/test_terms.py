@@ -30,7 +30,13 @@ def test_terms_are_saved_and_read_back_in_plain_words(browser: TestClient) -> No
     )
     assert response.status_code == 303, response.text
     kinds = sorted(str(t["kind"]) for t in _terms_api(browser))
-    assert kinds == ["min_price", "never_category", "never_category", "never_purpose", "only_unstruck_suppliers"]
+    assert kinds == [
+        "min_price",
+        "never_category",
+        "never_category",
+        "never_purpose",
+        "only_unstruck_suppliers",
+    ]
     shown = browser.get("/terms")
     assert "for at least 50 credits" in shown.text and "Never share" in shown.text
     assert shown.text.count("checked") == 4  # health, religion, the purpose, the supplier rule
