@@ -27,6 +27,9 @@ from api.middleware import BodyLimitMiddleware, Metrics, ObservabilityMiddleware
 from api.oauth.endpoints import router as oauth_router
 from api.offers.endpoints import router as offers_router
 from api.operations import router as operations_router
+from api.pages import errors as page_errors
+from api.pages import routing as pages
+from api.pages.headers import PageHeadersMiddleware
 from api.requests.endpoints import router as requests_router
 from api.slices.endpoints import router as slices_router
 from api.supplier.endpoints import router as supplier_router
@@ -78,7 +81,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.state.bearer = BearerAuthenticator(runtime)
     app.state.metrics = Metrics()
 
-    problems.install(app)
+    problems.install(
+        app, pages=problems.PageErrors(wants=page_errors.wants_page, render=page_errors.render_problem)
+    )
     # Route matching is linear over routers, in this order: the brokered supplier API, which carries the
     # volume, comes first; consumers, auditors and operators after.
     for router in (
@@ -108,8 +113,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.include_router(router, dependencies=[GpcDep])
     for router in (audit_router, audit_public_router, gpc_router, operations_router):
         app.include_router(router)
+    # Pages last: their paths (`/`, `/profile` ...) never shadow an API route.
+    pages.install(app)
 
     # Added last = outermost: the request id exists before anything else runs.
+    app.add_middleware(PageHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     return app

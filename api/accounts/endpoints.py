@@ -11,10 +11,9 @@ from api.accounts.schemas import AccountCreate, AccountRead, Credentials, Sessio
 from api.deps import ClientAddressDep, RuntimeDep, SessionDep
 from api.me.auth import consumer_bearer
 from api.problems import problem_responses
+from api.session_cookie import SESSION_COOKIE, clear_session_cookie, set_session_cookie
 from infomediary.customers import service
 from infomediary.customers.errors import InvalidSession
-
-SESSION_COOKIE = "infomediary_session"
 
 router = APIRouter(tags=["consumer"])
 
@@ -46,15 +45,7 @@ def log_in(
     address: ClientAddressDep,
 ) -> SessionTokens:
     issued = service.login(session, runtime, email=body.email, password=body.password, client_address=address)
-    response.set_cookie(
-        SESSION_COOKIE,
-        issued.token,
-        max_age=issued.expires_in,
-        httponly=True,
-        secure=request.url.scheme == "https",
-        samesite="lax",
-        path="/",
-    )
+    set_session_cookie(request, response, issued)
     return SessionTokens(access_token=issued.token, expires_in=issued.expires_in)
 
 
@@ -74,4 +65,4 @@ def log_out(
     if not token:
         raise InvalidSession("no session to end")
     service.logout(session, service.authenticate(session, token))
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    clear_session_cookie(response)
