@@ -40,8 +40,9 @@ def page_routes(app: FastAPI) -> list[PageRoute]:
 def install(app: FastAPI) -> None:
     """Mounts the static files and every page group (imported here so the app factory names one function)."""
     from api.pages import account, dashboard
+    from api.pages.console import audit, supplier
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.state.page_routers = [module.router for module in (account, dashboard)]
+    app.state.page_routers = [module.router for module in (account, dashboard, supplier, audit)]
     for router in app.state.page_routers:
         app.include_router(router)
