@@ -94,6 +94,10 @@ def test_auditors_search_the_log_by_supplier_and_purpose(http: TestClient, runti
 
 def test_tree_heads_over_time(http: TestClient, runtime: Runtime) -> None:
     reader = make_auditor(runtime).headers(http, "audit:read")
+    assert http.get("/v1/audit/tree-heads").status_code == 401
+    assert http.get("/v1/audit/tree-heads", headers=make_supplier(runtime).headers(http)).status_code == 403
+    writer_only = make_auditor(runtime).headers(http, "audit:write")
+    assert http.get("/v1/audit/tree-heads", headers=writer_only).status_code == 403
     sizes = []
     for _ in range(3):
         make_consumer(http)
