@@ -85,8 +85,8 @@ def _same_origin(request: Request) -> bool:
             return False
     elif origin == "null":
         # Under `Referrer-Policy: no-referrer` (set on every response) browsers send `Origin: null` on their
-        # own same-origin form posts too, so `null` alone cannot refuse; it is accepted only with the browser's
-        # own `Sec-Fetch-Site: same-origin` (a sandboxed or cross-site form sends `cross-site`).
+        # own same-origin form posts too, so `null` alone cannot refuse; it passes only with the browser's own
+        # `Sec-Fetch-Site: same-origin` (a sandboxed or cross-site form sends `cross-site`).
         return request.headers.get("sec-fetch-site") == "same-origin"
     return request.headers.get("sec-fetch-site", "same-origin") in {"same-origin", "none"}
 

@@ -48,6 +48,9 @@ def test_a_supplier_operator_signs_in_and_sees_the_budget(
         assert page.locator("#balance").inner_text() == "500 credits"
         assert page.locator("#strikes").inner_text() == "0"
         page.screenshot(path=str(screenshot_dir / "supplier-overview.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})  # a phone
+        page.screenshot(path=str(screenshot_dir / "supplier-overview-phone.png"), full_page=True)
+        page.set_viewport_size({"width": 1100, "height": 800})
         for name, label in (
             ("ledger", "Ledger"),
             ("policy", "Privacy policy"),
