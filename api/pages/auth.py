@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -45,8 +46,12 @@ PageConsumer = Annotated[AuthenticatedConsumer, Depends(page_consumer)]
 OptionalConsumer = Annotated[AuthenticatedConsumer | None, Depends(optional_consumer)]
 
 
+_LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9/_.~%?=&+-]{0,500}")
+
+
 def safe_next(value: str | None, default: str = "/") -> str:
-    """Only a local path may follow log-in: `//host` or `https://...` would make the form an open redirect."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+    """Only a local path may follow log-in: `//host`, `/\\host` or `https://...` would make the form an open
+    redirect, and browsers drop tabs and newlines from URLs, so only plain path characters pass."""
+    if value and _LOCAL_PATH.fullmatch(value):
         return value
     return default

@@ -77,17 +77,16 @@ def attach_presession(request: Request, response: Response) -> None:
 
 
 def _same_origin(request: Request) -> bool:
-    # Browsers send Origin on every POST; a mismatch is a cross-site form whatever the token says.
+    # Browsers send Origin on every POST; a mismatch is a cross-site form whatever the token says. The
+    # configured public base URL is ours too (behind a TLS-terminating proxy a request looks like http).
     origin = request.headers.get("origin")
-    if origin and origin != "null":
+    if origin is not None:
+        runtime: Runtime = request.app.state.runtime
+        public = urlsplit(runtime.settings.issuer)
+        ours = {(request.url.scheme, request.url.netloc), (public.scheme, public.netloc)}
         parts = urlsplit(origin)
-        if (parts.scheme, parts.netloc) != (request.url.scheme, request.url.netloc):
+        if origin == "null" or (parts.scheme, parts.netloc) not in ours:
             return False
-    elif origin == "null":
-        # Under `Referrer-Policy: no-referrer` (set on every response) browsers send `Origin: null` on their
-        # own same-origin form posts too, so `null` alone cannot refuse; it passes only with the browser's own
-        # `Sec-Fetch-Site: same-origin` (a sandboxed or cross-site form sends `cross-site`).
-        return request.headers.get("sec-fetch-site") == "same-origin"
     return request.headers.get("sec-fetch-site", "same-origin") in {"same-origin", "none"}
 
 

@@ -11,6 +11,9 @@ CONTENT_SECURITY_POLICY = (
 )
 PAGE_HEADERS = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    # Not the API's no-referrer: under it browsers send `Origin: null` with a form, and the CSRF check reads
+    # Origin. same-origin still tells no other site where a customer came from.
+    (b"referrer-policy", b"same-origin"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"cross-origin-resource-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),

@@ -53,7 +53,17 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
 
 
+def _plain(value: Any) -> str:
+    """A profile value (JSON) as a person reads it: lists joined, objects as "key: value"."""
+    if isinstance(value, list):
+        return ", ".join(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k.replace('_', ' ')}: {_plain(v)}" for k, v in value.items())
+    return str(value)
+
+
 TEMPLATES.env.filters["when"] = _when
+TEMPLATES.env.filters["plain"] = _plain
 
 
 def render(

@@ -1,5 +1,9 @@
-"""A real uvicorn server on a free local port, serving the test runtime's app, and Debian's chromium driven
-by Playwright (its own browser download cannot work here). Screenshots go to `artifacts/screenshots/`."""
+"""A real uvicorn server on a free port and Debian's Chromium driven by Playwright.
+
+Playwright cannot download its own browsers here, so the system Chromium is used. Without it the browser
+tests skip with the reason, except under CI=true, where a missing browser is a failure (`.ci/run` installs
+it). Screenshots land in var/screenshots/ (gitignored); the run's summary prints the path.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from api.app import create_app
 from infomediary.runtime import Runtime
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 def _free_port() -> int:
@@ -29,39 +33,43 @@ def _free_port() -> int:
 
 @pytest.fixture
 def live_server(runtime: Runtime) -> Iterator[str]:
-    """The app under uvicorn in a thread (same runtime and database as the test), until the test ends."""
+    """The app served by uvicorn on 127.0.0.1 for the length of one test."""
     port = _free_port()
-    config = uvicorn.Config(
-        create_app(runtime=runtime), host="127.0.0.1", port=port, log_level="warning", access_log=False
-    )
+    config = uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 30
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[object]:
-    if not CHROMIUM.exists() or shutil.which("chromium") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is missing: apt-get install -y chromium chromium-driver")
-        pytest.skip("chromium is not installed (apt-get install -y chromium chromium-driver)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
-        yield browser
-        browser.close()
+            pytest.fail("the uvicorn server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 @pytest.fixture
-def screenshot_dir() -> Path:
+def chromium_path() -> Path:
+    found = CHROMIUM if CHROMIUM.exists() else None
+    if found is None and (which := shutil.which("chromium")):
+        found = Path(which)
+    if found is None:
+        reason = "Debian's chromium is not installed (apt-get install -y chromium chromium-driver)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; CI must run the browser tests")
+        pytest.skip(reason)
+    return found
+
+
+@pytest.fixture
+def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if SCREENSHOTS.is_dir() and any(SCREENSHOTS.glob("*.png")):
+        terminalreporter.write_line(f"browser test screenshots: {SCREENSHOTS}")

@@ -229,24 +229,3 @@ def test_signed_out_visitors_are_sent_to_that_consoles_login(browser: TestClient
     assert (
         response.headers["location"] == f"{prefix}/login?next=%2F{path.split('/')[1]}%2F{path.split('/')[2]}"
     )
-
-
-def test_origin_null_passes_only_with_the_browsers_same_origin_fetch_metadata(
-    browser: TestClient, runtime: Runtime
-) -> None:
-    # Referrer-Policy: no-referrer makes a browser's own form posts carry `Origin: null`.
-    supplier = _supplier_signed_in(browser, runtime)
-    token = csrf_token(browser.get("/supplier/credentials"))
-    data = {"client_id": supplier.client_id, "csrf_token": token}
-    for headers in (
-        {"origin": "null"},
-        {"origin": "null", "sec-fetch-site": "cross-site"},
-        {"origin": "null", "sec-fetch-site": "same-site"},
-    ):
-        refused = browser.post("/supplier/credentials/rotate", data=data, headers=headers)
-        assert refused.status_code == 403, headers
-    assert _token_status(browser, supplier.client_id, supplier.client_secret) == 200
-    accepted = browser.post(
-        "/supplier/credentials/rotate", data=data, headers={"origin": "null", "sec-fetch-site": "same-origin"}
-    )
-    assert accepted.status_code == 200 and 'id="secret"' in accepted.text

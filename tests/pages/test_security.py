@@ -12,8 +12,11 @@ from fastapi.testclient import TestClient
 from api.pages import routing
 from api.pages.headers import CONTENT_SECURITY_POLICY
 from api.session_cookie import SESSION_COOKIE
+from infomediary.runtime import Runtime
 from tests.conftest import ISSUER
-from tests.pages.conftest import csrf_token, sign_up
+from tests.fixtures.actors import make_supplier
+from tests.fixtures.consents import publish
+from tests.pages.conftest import PASSWORD, csrf_token, sign_up
 
 _URL = re.compile(r"""(?:https?:)?//[^\s"'<>)]+""", re.IGNORECASE)
 _PARAM = re.compile(r"\{[^}]+\}")
@@ -129,3 +132,28 @@ def test_the_session_cookie_is_http_only_and_same_site(browser: TestClient) -> N
     response = sign_up(browser)
     cookie = next(v for k, v in response.headers.multi_items() if k == "set-cookie" and SESSION_COOKIE in v)
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+
+
+def test_values_a_customer_or_supplier_typed_are_escaped(browser: TestClient, runtime: Runtime) -> None:
+    supplier = make_supplier(runtime, name='<script>alert("s")</script>')
+    publish(browser, supplier, ["marketing"], ["interests"])
+    sign_up(browser)
+    bearer = {"authorization": f"Bearer {browser.cookies.get(SESSION_COOKIE)}"}
+    evil = '"><script>alert(1)</script>'
+    assert browser.patch("/v1/me/profile", json={"given_name": evil}, headers=bearer).status_code == 200
+    for path in ("/profile", "/consents"):
+        page = browser.get(path)
+        assert "<script" not in page.text, path
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in browser.get("/profile").text
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example/", "/\\evil.example", "/\t/evil.example", "https://evil.example"]
+)
+def test_log_in_never_redirects_off_site(browser: TestClient, target: str) -> None:
+    sign_up(browser)
+    browser.cookies.delete(SESSION_COOKIE)
+    page = browser.get("/login")
+    data = {"email": "ada@example.org", "password": PASSWORD, "next": target, "csrf_token": csrf_token(page)}
+    response = browser.post("/login", data=data, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/?notice=logged-in"

@@ -12,7 +12,7 @@ from fastapi import Request, Response, status
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep
-from api.pages.auth import LoginRequired
+from api.pages.auth import LoginRequired, safe_next
 from api.pages.rendering import TEMPLATES, redirect, render
 from api.session_cookie import AUDITOR_OPERATOR_COOKIE, SUPPLIER_OPERATOR_COOKIE
 from infomediary.customers.errors import InvalidCredentials, LoginThrottled
@@ -109,9 +109,8 @@ def page(
 
 def safe_target(console: Console, value: str | None) -> str:
     """Only a path inside this console may follow log-in (never another site, nor the other console)."""
-    if value and (value == console.prefix or value.startswith(console.prefix + "/")) and "\\" not in value:
-        return value
-    return console.prefix
+    target = safe_next(value, console.prefix)
+    return target if target == console.prefix or target.startswith(console.prefix + "/") else console.prefix
 
 
 def _set_cookie(request: Request, response: Response, console: Console, issued: IssuedSession) -> None:
