@@ -87,8 +87,18 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     Creating a session does no I/O, so it happens on the event loop; the commit or rollback (which does) runs
     on a finisher thread, one hop instead of one in and one out.
     """
+    async for session in _session(request, reads=request.method in READ_METHODS):
+        yield session
+
+
+async def get_writing_session(request: Request) -> AsyncIterator[Session]:
+    """For the few reads that may write as a side effect (an inbox read delivers offers matched since)."""
+    async for session in _session(request, reads=False):
+        yield session
+
+
+async def _session(request: Request, *, reads: bool) -> AsyncIterator[Session]:
     runtime: Runtime = request.app.state.runtime
-    reads = request.method in READ_METHODS
     factory = runtime.read_session_factory if reads else runtime.session_factory
     async with write_gate(request).hold() if not reads else _no_gate():
         session = factory()
@@ -130,4 +140,5 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 # scope="function": the commit happens before the response is sent, so a client never sees success for a
 # write that then fails to commit.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+WritingSessionDep = Annotated[Session, Depends(get_writing_session, scope="function")]
 ClientAddressDep = Annotated[str, Depends(client_address)]

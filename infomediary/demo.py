@@ -2,7 +2,8 @@
 
 One interactive consumer (with a password) plus many synthetic customers who never log in (their password
 hash is a disabled marker, as in /etc/shadow, so seeding a large population costs no argon2 work), a demo
-supplier with every scope and an auditor. Logins are written to `<data_dir>/demo.json` (mode 0600).
+supplier with every scope and an auditor, and one operator each for the supplier console and the auditor
+view. Logins are written to `<data_dir>/demo.json` (mode 0600).
 
 Every customer gets their own data key and a synthetic profile, activity and purchases
 (`infomediary.profiles.synthetic`, reproducible from the seed), written through the same profile and
@@ -31,6 +32,8 @@ from infomediary.customers.models import Customer
 from infomediary.database import unit_of_work, utcnow
 from infomediary.ids import new_id
 from infomediary.keymaterial import write_private_file
+from infomediary.operators import service as operators
+from infomediary.operators.models import OperatorKind
 from infomediary.profiles import activity, datakeys, synthetic
 from infomediary.profiles import service as profiles
 from infomediary.profiles.datakeys import CustomerCipher
@@ -43,6 +46,8 @@ from infomediary.suppliers.models import Supplier
 DEMO_SUPPLIER = "Demo Shop"
 DEMO_AUDITOR = "Demo Auditor"
 DEMO_EMAIL = "demo@example.org"
+DEMO_SUPPLIER_OPERATOR = "operator@shop.example.org"
+DEMO_AUDITOR_OPERATOR = "auditor@audit.example.org"
 DISABLED_PASSWORD = "!"  # noqa: S105 - not an argon2 hash: verification always fails, so these accounts cannot log in
 # Customers per transaction: each brings a dozen fields and a few dozen activity records.
 BATCH = 250
@@ -94,6 +99,15 @@ def seed_demo(
             session, name=DEMO_SUPPLIER, scopes=list(SUPPLIER_SCOPES)
         )
         auditor_id, auditor_credentials = auditors.add(session, name=DEMO_AUDITOR)
+        # People who sign in to the supplier console and the auditor view (pages, not OAuth clients).
+        operator_passwords = {kind: "demo-" + secrets.token_urlsafe(12) for kind in OperatorKind}
+        for kind, owner, login in (
+            (OperatorKind.SUPPLIER, supplier.id, DEMO_SUPPLIER_OPERATOR),
+            (OperatorKind.AUDITOR, auditor_id, DEMO_AUDITOR_OPERATOR),
+        ):
+            operators.add(
+                session, runtime, kind=kind, owner=owner, login=login, password=operator_passwords[kind]
+            )
 
     population = customers - 1
     with Progress(console=console, transient=True, disable=console is None) as progress:
@@ -134,6 +148,16 @@ def seed_demo(
             "id": auditor_id,
             "client_id": auditor_credentials.client_id,
             "client_secret": auditor_credentials.client_secret,
+        },
+        "supplier_operator": {
+            "login": DEMO_SUPPLIER_OPERATOR,
+            "password": operator_passwords[OperatorKind.SUPPLIER],
+            "url": runtime.settings.issuer.rstrip("/") + "/supplier",
+        },
+        "auditor_operator": {
+            "login": DEMO_AUDITOR_OPERATOR,
+            "password": operator_passwords[OperatorKind.AUDITOR],
+            "url": runtime.settings.issuer.rstrip("/") + "/audit",
         },
         "customers": customers,
         "seed": seed,

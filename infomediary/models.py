@@ -21,6 +21,7 @@ from infomediary.database import Base
 from infomediary.ledger.models import LedgerAccount, LedgerPosting, LedgerTransaction
 from infomediary.oauth.models import OAuthClient, RevokedToken
 from infomediary.offers.models import OfferDeliveryRow, OfferRow
+from infomediary.operators.models import Operator, OperatorSession
 from infomediary.policylog.models import PolicyLogEntry, PolicyLogNode, PolicyLogState, PolicyLogTreeHead
 from infomediary.profiles.models import (
     ActivityRecord,
@@ -54,6 +55,8 @@ __all__ = [
     "OAuthClient",
     "OfferDeliveryRow",
     "OfferRow",
+    "Operator",
+    "OperatorSession",
     "PolicyLogEntry",
     "PolicyLogNode",
     "PolicyLogState",

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     token_audience: str = Field(default="infomediary-api", description="The `aud` of supplier access tokens.")
     access_token_ttl_seconds: int = Field(default=600, ge=30, le=3600)
     consumer_session_ttl_seconds: int = Field(default=3600, ge=60, le=30 * 24 * 3600)
+    operator_session_ttl_seconds: int = Field(
+        default=8 * 3600, ge=60, le=24 * 3600, description="Supplier-console and auditor-view sessions."
+    )
 
     # argon2id parameters (RFC 9106 second recommended option by default); tests lower them for speed.
     argon2_time_cost: int = Field(default=3, ge=1)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
-from api.deps import RuntimeDep, SessionDep
+from api.deps import RuntimeDep, SessionDep, WritingSessionDep
 from api.me.auth import CurrentConsumer
 from api.me.offer_schemas import AcceptIn, DiscountRuleRead, InboxOfferRead, InboxOffersRead
 from api.problems import problem_responses
@@ -53,7 +53,9 @@ def _read(offer: inbox.InboxOffer) -> InboxOfferRead:
     summary="Offers delivered to you and still open",
     description="Open offers you now match and consent to are delivered on this read, if sent before.",
 )
-def list_offers(consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep) -> InboxOffersRead:
+def list_offers(
+    consumer: CurrentConsumer, session: WritingSessionDep, runtime: RuntimeDep
+) -> InboxOffersRead:
     return InboxOffersRead(
         items=[_read(o) for o in inbox.list_offers(session, runtime, consumer.customer_id)]
     )

@@ -4,19 +4,36 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Security, status
+from fastapi import APIRouter, Header, Path, Query, Security, status
 
 from api.bearer import supplier
 from api.deps import RuntimeDep, SessionDep
-from api.offers.schemas import OfferIn, OfferRead, OfferStatsRead, ReleasedIdentityRead
+from api.offers.schemas import (
+    OfferIn,
+    OfferList,
+    OfferRead,
+    OfferStatsRead,
+    OfferSummaryRead,
+    ReleasedIdentityRead,
+)
 from api.problems import problem_responses
 from consent.catalog import Purpose
 from infomediary.oauth.bearer import Principal
 from infomediary.offers import service
+from infomediary.offers.stats import OfferStats
 
 router = APIRouter(prefix="/v1/offers", tags=["supplier"], responses=problem_responses(401, 403))
 OfferWriter = Annotated[Principal, Security(supplier, scopes=["offers:write"])]
 OfferId = Annotated[str, Path(min_length=1, max_length=40)]
+
+
+def _stats(stats: OfferStats) -> OfferStatsRead:
+    return OfferStatsRead(
+        delivered=stats.delivered,
+        viewed=stats.viewed,
+        accepted=stats.accepted,
+        minimum_cohort=stats.minimum_cohort,
+    )
 
 
 def _read(offer: service.SupplierOffer) -> OfferRead:
@@ -28,12 +45,7 @@ def _read(offer: service.SupplierOffer) -> OfferRead:
         created_at=offer.created_at,
         withdrawn_at=offer.withdrawn_at,
         closed=offer.refunded_at is not None,
-        stats=OfferStatsRead(
-            delivered=offer.stats.delivered,
-            viewed=offer.stats.viewed,
-            accepted=offer.stats.accepted,
-            minimum_cohort=offer.stats.minimum_cohort,
-        ),
+        stats=_stats(offer.stats),
         released_identities=[
             ReleasedIdentityRead(
                 pseudonym=i.pseudonym, given_name=i.given_name, family_name=i.family_name, email=i.email
@@ -81,6 +93,40 @@ def create_offer(
     )
     offer = service.create(session, runtime, caller.owner_id, draft, idempotency_key=idempotency_key)
     return _read(offer)
+
+
+@router.get(
+    "",
+    response_model=OfferList,
+    responses=problem_responses(422),
+    summary="Your offers, newest first, each with its thresholded reach (paged)",
+)
+def list_offers(
+    caller: OfferWriter,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> OfferList:
+    page = service.list_own(session, runtime, caller.owner_id, cursor=cursor, limit=limit)
+    return OfferList(
+        offers=[
+            OfferSummaryRead(
+                id=o.id,
+                content=o.content,
+                purpose=Purpose(o.purpose),
+                reward_per_view=o.reward_per_view,
+                reward_per_acceptance=o.reward_per_acceptance,
+                releases_identity=o.releases_identity,
+                expires_at=o.expires_at,
+                budget_cap=o.budget_cap,
+                created_at=o.created_at,
+                stats=_stats(o.stats),
+            )
+            for o in page.offers
+        ],
+        next_cursor=page.next_cursor,
+    )
 
 
 @router.get(

@@ -88,3 +88,21 @@ class OfferRead(BaseModel):
     closed: bool = Field(description="Withdrawn or expired, and its unspent budget refunded.")
     stats: OfferStatsRead
     released_identities: list[ReleasedIdentityRead]
+
+
+class OfferSummaryRead(BaseModel):
+    id: str
+    content: str
+    purpose: Purpose
+    reward_per_view: int
+    reward_per_acceptance: int
+    releases_identity: bool
+    expires_at: datetime
+    budget_cap: int
+    created_at: datetime
+    stats: OfferStatsRead
+
+
+class OfferList(BaseModel):
+    offers: list[OfferSummaryRead]
+    next_cursor: str | None

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 
-from api.session_cookie import SESSION_COOKIE
+from api.session_cookie import SESSION_COOKIES
 from infomediary.errors import Forbidden
 from infomediary.runtime import Runtime
 
@@ -37,9 +37,10 @@ class CsrfRejected(Forbidden):
 
 
 def _binding(request: Request) -> bytes | None:
-    session = request.cookies.get(SESSION_COOKIE)
-    if session:
-        return b"session\x00" + hashlib.sha256(session.encode()).digest()
+    for name in SESSION_COOKIES:
+        session = request.cookies.get(name)
+        if session:
+            return b"session\x00" + hashlib.sha256(session.encode()).digest()
     presession = request.cookies.get(PRESESSION_COOKIE)
     if presession:
         return b"presession\x00" + presession.encode()

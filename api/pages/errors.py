@@ -17,6 +17,17 @@ from api.pages.routing import PageRoute
 API_PREFIXES = ("/v1/", "/oauth/", "/.well-known/", "/metrics", "/healthz", "/readyz", "/docs", "/openapi")
 
 
+# Operator pages have their own log-in forms (api/pages/console); everything else logs in as a consumer.
+LOGIN_PAGES = (("/supplier", "/supplier/login"), ("/audit", "/audit/login"))
+
+
+def login_page(path: str) -> str:
+    for prefix, login in LOGIN_PAGES:
+        if path == prefix or path.startswith(prefix + "/"):
+            return login
+    return "/login"
+
+
 def wants_page(request: Request) -> bool:
     if isinstance(request.scope.get("route"), PageRoute):
         return True
@@ -30,10 +41,11 @@ def render_problem(request: Request, problem: Response) -> Response:
     body = json.loads(bytes(problem.body))
     if problem.status_code == status.HTTP_401_UNAUTHORIZED:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        login = login_page(request.url.path)
         if request.method != "GET":
-            target = "/"
+            target = "/" if login == "/login" else login.removesuffix("/login")
         return RedirectResponse(
-            f"/login?{urlencode({'next': target})}", status_code=status.HTTP_303_SEE_OTHER
+            f"{login}?{urlencode({'next': target})}", status_code=status.HTTP_303_SEE_OTHER
         )
     page = render(
         request,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Form, Path, Request, Response
 
-from api.deps import RuntimeDep, SessionDep
+from api.deps import RuntimeDep, SessionDep, WritingSessionDep
 from api.me import consent_views
 from api.pages.auth import PageConsumer
 from api.pages.rendering import redirect, render
@@ -16,7 +16,7 @@ from api.pages.routing import page_router
 from consent.catalog import PURPOSES, ReleaseKind
 from infomediary.consents import requests
 from infomediary.consents.errors import RequestNotFound
-from infomediary.offers import inbox
+from infomediary.offers import inbox, reports
 from infomediary.offers.errors import OfferNotFound
 
 router = page_router()
@@ -31,14 +31,16 @@ def _pending(session: SessionDep, customer_id: str) -> list[requests.RequestView
 
 
 @router.get("/inbox")
-def read_inbox(request: Request, consumer: PageConsumer, session: SessionDep) -> Response:
+def read_inbox(
+    request: Request, consumer: PageConsumer, session: WritingSessionDep, runtime: RuntimeDep
+) -> Response:
     return render(
         request,
         "inbox.html",
         {
             "consumer": consumer,
             "requests": consent_views.inbox_items(session, _pending(session, consumer.customer_id)),
-            "offers": inbox.list_offers(session, consumer.customer_id),
+            "offers": inbox.list_offers(session, runtime, consumer.customer_id),
             "purpose_labels": {p.value: spec.label for p, spec in PURPOSES.items()},
         },
     )
@@ -67,9 +69,9 @@ def accept_request(
 
 @router.post("/inbox/requests/{request_id}/refuse")
 def refuse_request(
-    request: Request, request_id: ItemId, consumer: PageConsumer, session: SessionDep
+    request: Request, request_id: ItemId, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
-    requests.refuse(session, consumer.customer_id, request_id)
+    requests.refuse(session, runtime, consumer.customer_id, request_id)
     return redirect(request, "/inbox", notice="request-refused")
 
 
@@ -90,7 +92,7 @@ def accept_offer(
     runtime: RuntimeDep,
     confirm: Confirm = "",
 ) -> Response:
-    found = [o for o in inbox.list_offers(session, consumer.customer_id) if o.id == offer_id]
+    found = [o for o in inbox.list_offers(session, runtime, consumer.customer_id) if o.id == offer_id]
     if not found:
         raise OfferNotFound()
     if found[0].releases_identity and confirm != "yes":
@@ -120,5 +122,5 @@ def dismiss_offer(
 def report_offer(
     request: Request, offer_id: ItemId, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
-    inbox.report(session, runtime, consumer.customer_id, offer_id)
+    reports.report(session, runtime, consumer.customer_id, offer_id)
     return redirect(request, "/inbox", notice="offer-reported")

@@ -39,6 +39,8 @@ NOTICES: dict[str, str] = {
     "restricted": "Processing is restricted: no supplier may use your data until you lift it.",
     "restriction-lifted": "The restriction is lifted.",
     "password-changed": "Your password is changed; your other sessions are logged out.",
+    # The operator pages (api/pages/console).
+    "sanction-recorded": "The sanction is recorded in the policy log and the supplier's status is updated.",
 }
 
 

@@ -40,9 +40,10 @@ def page_routes(app: FastAPI) -> list[PageRoute]:
 def install(app: FastAPI) -> None:
     """Mounts the static files and every page group (imported here so the app factory names one function)."""
     from api.pages import account, consents, dashboard, inbox, log, profile, rights, terms
+    from api.pages.console import audit, supplier
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    modules = (account, dashboard, profile, consents, terms, inbox, log, rights)
+    modules = (account, dashboard, profile, consents, terms, inbox, log, rights, supplier, audit)
     app.state.page_routers = [module.router for module in modules]
     for router in app.state.page_routers:
         app.include_router(router)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -66,6 +66,28 @@ class SupplierOffer:
     refunded_at: datetime | None
     stats: stats.OfferStats
     identities: list[identity.ReleasedIdentity]
+
+
+@dataclass(frozen=True)
+class OfferSummary:
+    """One line of a supplier's list of its offers: terms and thresholded stats, no identities."""
+
+    id: str
+    content: str
+    purpose: str
+    reward_per_view: int
+    reward_per_acceptance: int
+    releases_identity: bool
+    expires_at: datetime
+    budget_cap: int
+    created_at: datetime
+    stats: stats.OfferStats
+
+
+@dataclass(frozen=True)
+class OfferPage:
+    offers: list[OfferSummary]
+    next_cursor: str | None
 
 
 def fingerprint(draft: OfferDraft) -> str:
@@ -183,3 +205,54 @@ def withdraw(session: Session, runtime: Runtime, supplier_id: str, offer_id: str
     """Withdraw the supplier's offer: it leaves every inbox and its unspent budget is refunded once."""
     refunds.withdraw(session, supplier_id, offer_id)
     return read(session, runtime, supplier_id, offer_id)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _offer_cursor(value: str | None) -> tuple[datetime, str] | None:
+    """`<microseconds since the epoch>.<offer id>`: URL-safe as it is. Opaque to callers; a malformed one
+    starts from the newest offer rather than failing."""
+    micros, _, offer_id = (value or "").partition(".")
+    if not micros.isdigit() or not offer_id or len(micros) > 18:
+        return None
+    return _EPOCH + timedelta(microseconds=int(micros)), offer_id
+
+
+def _cursor_of(row: OfferRow) -> str:
+    return f"{(row.created_at - _EPOCH) // timedelta(microseconds=1)}.{row.id}"
+
+
+def list_own(
+    session: Session, runtime: Runtime, supplier_id: str, *, cursor: str | None, limit: int
+) -> OfferPage:
+    """This supplier's offers, newest first, each with the stats it was last told (one query per page)."""
+    query = select(OfferRow).where(OfferRow.supplier_id == supplier_id)
+    after = _offer_cursor(cursor)
+    if after is not None:
+        at, offer_id = after
+        query = query.where(
+            (OfferRow.created_at < at) | ((OfferRow.created_at == at) & (OfferRow.id < offer_id))
+        )
+    rows = list(
+        session.scalars(query.order_by(OfferRow.created_at.desc(), OfferRow.id.desc()).limit(limit + 1))
+    )
+    page = rows[:limit]
+    told = stats.stored_many(session, [r.id for r in page], runtime.settings.offer_min_cohort)
+    offers = [
+        OfferSummary(
+            id=r.id,
+            content=r.content,
+            purpose=r.purpose,
+            reward_per_view=r.reward_per_view,
+            reward_per_acceptance=r.reward_per_acceptance,
+            releases_identity=r.releases_identity,
+            expires_at=r.expires_at,
+            budget_cap=r.budget_cap,
+            created_at=r.created_at,
+            stats=told[r.id],
+        )
+        for r in page
+    ]
+    last = page[-1] if page and len(rows) > limit else None
+    return OfferPage(offers, _cursor_of(last) if last else None)

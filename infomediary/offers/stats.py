@@ -134,3 +134,14 @@ def released(session: Session, runtime: Runtime, offer: OfferRow, now: datetime)
     stats = _as_stats(_store(session, offer, row, cost, now), k)
     _log(session, offer, stats.delivered or 0, cost, ReleaseKind.AGGREGATE_COUNT)
     return stats
+
+
+def stored_many(session: Session, offer_ids: list[str], k: int) -> dict[str, OfferStats]:
+    """The last released (noisy) stats of several offers in one query, for a page of a supplier's offers.
+
+    Listing draws nothing and charges nothing: a fresh draw happens only when one offer is read
+    (`released`), so a list shows what the supplier was last told.
+    """
+    rows = session.scalars(select(OfferStatsRow).where(OfferStatsRow.offer_id.in_(offer_ids)))
+    found = {row.offer_id: row for row in rows}
+    return {offer_id: _as_stats(found.get(offer_id), k) for offer_id in offer_ids}

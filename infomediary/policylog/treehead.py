@@ -50,6 +50,23 @@ def latest(session: Session) -> SignedTreeHead | None:
     return _view(row) if row is not None else None
 
 
+@dataclass(frozen=True)
+class HeadPage:
+    heads: list[SignedTreeHead]
+    next_cursor: int | None
+
+
+def history(session: Session, *, before: int | None = None, limit: int = 50) -> HeadPage:
+    """Signed tree heads, newest first, each older than the cursor `before` (a head's sequence number)."""
+    limit = max(1, min(limit, 200))
+    query = select(PolicyLogTreeHead).order_by(PolicyLogTreeHead.id.desc())
+    if before is not None:
+        query = query.where(PolicyLogTreeHead.id < before)
+    rows = list(session.scalars(query.limit(limit + 1)))
+    page = rows[:limit]
+    return HeadPage([_view(r) for r in page], page[-1].id if len(rows) > limit and page else None)
+
+
 def sign(session: Session, runtime: Runtime) -> SignedTreeHead:
     """Sign a head for the current size, in the caller's (writing) transaction."""
     # Nodes commit with the size that completes them, so the nodes of a committed size are all there.
