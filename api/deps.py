@@ -87,17 +87,21 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     Creating a session does no I/O, so it happens on the event loop; the commit or rollback (which does) runs
     on a finisher thread, one hop instead of one in and one out.
     """
-    async for session in _session(request, reads=request.method in READ_METHODS):
+    async with _transaction(request, reads=request.method in READ_METHODS) as session:
         yield session
 
 
 async def get_writing_session(request: Request) -> AsyncIterator[Session]:
     """For the few reads that may write as a side effect (an inbox read delivers offers matched since)."""
-    async for session in _session(request, reads=False):
+    async with _transaction(request, reads=False) as session:
         yield session
 
 
-async def _session(request: Request, *, reads: bool) -> AsyncIterator[Session]:
+@asynccontextmanager
+async def _transaction(request: Request, *, reads: bool) -> AsyncIterator[Session]:
+    # A context manager, not a generator looped over: an exception thrown into the dependency at its yield
+    # must reach the except clauses below (a refusal that commits, a rollback), and it does through `async
+    # with`; through `async for` the inner generator would only be finalised later, its transaction open.
     runtime: Runtime = request.app.state.runtime
     factory = runtime.read_session_factory if reads else runtime.session_factory
     async with write_gate(request).hold() if not reads else _no_gate():
