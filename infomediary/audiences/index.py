@@ -81,17 +81,21 @@ def refresh(session: Session, runtime: Runtime, customer_id: str, now: datetime 
         if row.field in SOURCE_FIELDS:
             sealed = json.loads(cipher.open(field_aad_name(row.field), row.ciphertext, row.schema_version))
             profile[row.field] = sealed["value"]
-    figures = insights.derive(session, runtime, customer_id, now)
+    values = from_insights(profile, insights.derive(session, runtime, customer_id, now), now.date())
+    store(session, [(customer_id, values)], now)
+
+
+def from_insights(profile: Mapping[str, Any], figures: insights.Insights, today: date) -> IndexValues:
+    """The row for decrypted profile values and the customer's purchase figures; pure (the seeder's too)."""
     # Bands read the largest spend among currencies: coarse on purpose, and one band per customer.
     monetary = max((m.amount for m in figures.monetary), default=0)
-    values = derive(
+    return derive(
         profile,
         recency_days=figures.recency_days,
         frequency=figures.frequency,
         monetary=monetary,
-        today=now.date(),
+        today=today,
     )
-    store(session, [(customer_id, values)], now)
 
 
 def store(session: Session, rows: Iterable[tuple[str, IndexValues]], now: datetime | None = None) -> None:
