@@ -83,16 +83,7 @@ def refresh(session: Session, runtime: Runtime, customer_id: str, now: datetime 
         if row.field in SOURCE_FIELDS:
             sealed = json.loads(cipher.open(field_aad_name(row.field), row.ciphertext, row.schema_version))
             profile[row.field] = sealed["value"]
-    figures = insights.derive(session, runtime, customer_id, now)
-    # Bands read the largest spend among currencies: coarse on purpose, and one band per customer.
-    monetary = max((m.amount for m in figures.monetary), default=0)
-    values = derive(
-        profile,
-        recency_days=figures.recency_days,
-        frequency=figures.frequency,
-        monetary=monetary,
-        today=now.date(),
-    )
+    values = from_insights(profile, insights.derive(session, runtime, customer_id, now), now.date())
     before = session.get(AudienceIndexRow, customer_id)
     rose = band_rose(before, values)
     store(session, [(customer_id, values)], now)
@@ -115,6 +106,19 @@ def band_rose(before: AudienceIndexRow | None, after: IndexValues) -> bool:
     old_f = (before.rfm_frequency_band if before else None) or 0
     old_m = (before.rfm_monetary_band if before else None) or 0
     return (after.rfm_frequency_band or 0) > old_f or (after.rfm_monetary_band or 0) > old_m
+
+
+def from_insights(profile: Mapping[str, Any], figures: insights.Insights, today: date) -> IndexValues:
+    """The row for decrypted profile values and the customer's purchase figures; pure (the seeder's too)."""
+    # Bands read the largest spend among currencies: coarse on purpose, and one band per customer.
+    monetary = max((m.amount for m in figures.monetary), default=0)
+    return derive(
+        profile,
+        recency_days=figures.recency_days,
+        frequency=figures.frequency,
+        monetary=monetary,
+        today=today,
+    )
 
 
 def store(session: Session, rows: Iterable[tuple[str, IndexValues]], now: datetime | None = None) -> None:
