@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from infomediary import schema
 from infomediary.auditors import service as auditors
+from infomediary.backup_cli import backup_command, backup_keys_command, restore_command
 from infomediary.database import unit_of_work
 from infomediary.demo import seed_demo
 from infomediary.errors import DomainError
@@ -44,6 +45,9 @@ app.add_typer(suppliers_app, name="suppliers")
 app.add_typer(auditors_app, name="auditors")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.command("backup")(backup_command)
+app.command("backup-keys")(backup_keys_command)
+app.command("restore")(restore_command)
 
 console = Console()
 err = Console(stderr=True)
