@@ -29,6 +29,7 @@ from infomediary.profiles.models import (
     ProfileChange,
     ProfileField,
 )
+from infomediary.ratelimits.models import RateLimitCounter
 from infomediary.sanctions.models import AuditFinding, SupplierSanction
 from infomediary.suppliers.models import Supplier
 
@@ -61,6 +62,7 @@ __all__ = [
     "ProcessingRestriction",
     "ProfileChange",
     "ProfileField",
+    "RateLimitCounter",
     "RevokedToken",
     "StandingTermRow",
     "Supplier",
