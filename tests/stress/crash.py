@@ -74,6 +74,7 @@ class ConsumerState:
     # Acknowledged state of each consent record; records whose last change was cut off are `unsure`.
     consents: dict[str, str] = field(default_factory=dict)
     unsure: dict[str, set[str]] = field(default_factory=dict)
+    triples: dict[tuple[str, str], str] = field(default_factory=dict)  # (purpose, category) -> record id
     views: Tracked = field(default_factory=Tracked)
     seq: int = 0
 
@@ -209,24 +210,34 @@ def _edit_profile(client: httpx.Client, consumer: ConsumerState) -> None:
 
 def _change_consent(client: httpx.Client, consumer: ConsumerState, rng: random.Random, supplier: str) -> None:
     withdrawable = [rid for rid, state in consumer.consents.items() if state == "given"]
+    triple: tuple[str, str] | None = None
     if withdrawable and rng.random() < 0.3:
         record_id = rng.choice(withdrawable)
-        consumer.unsure.setdefault(record_id, set()).add("withdrawn")
-        response = _call(
-            client, "POST", f"/v1/me/consents/{record_id}/withdraw", headers=_bearer(consumer.token)
-        )
+        try:
+            response = _call(
+                client, "POST", f"/v1/me/consents/{record_id}/withdraw", headers=_bearer(consumer.token)
+            )
+        except Dead:
+            consumer.unsure.setdefault(record_id, set()).add("withdrawn")
+            raise
     else:
-        body = {
-            "supplier_id": supplier,
-            "purpose": rng.choice(PURPOSES),
-            "category": rng.choice(CATEGORIES),
-            "decision": rng.choice(["grant", "refuse"]),
-        }
-        response = _call(client, "POST", "/v1/me/consents", json=body, headers=_bearer(consumer.token))
+        triple = (rng.choice(PURPOSES), rng.choice(CATEGORIES))
+        decision = rng.choice(["grant", "refuse"])
+        body = {"supplier_id": supplier, "purpose": triple[0], "category": triple[1], "decision": decision}
+        try:
+            response = _call(client, "POST", "/v1/me/consents", json=body, headers=_bearer(consumer.token))
+        except Dead:
+            # A change cut off by the kill may have landed on the record this choice already has.
+            known = consumer.triples.get(triple)
+            if known:
+                consumer.unsure.setdefault(known, set()).add("given" if decision == "grant" else "refused")
+            raise
     if response.is_success:
         consent = response.json()["consent"]
         consumer.consents[consent["id"]] = consent["state"]
         consumer.unsure.pop(consent["id"], None)
+        if triple is not None:
+            consumer.triples[triple] = consent["id"]
 
 
 def _view_offer(client: httpx.Client, consumer: ConsumerState, rng: random.Random) -> None:
@@ -445,7 +456,7 @@ def check_nothing_half_done(scenario: Scenario) -> None:
             _expect(not drift, f"account balances differ from their postings: {drift[:5]}")
 
             events = Counter(
-                (record_id, EVENT_KINDS[state])  # type: ignore[index]
+                (record_id, EVENT_KINDS[state])
                 for record_id, state in conn.execute(text("SELECT record_id, to_state FROM consent_events"))
             )
             logged: Counter[tuple[str, str]] = Counter()
