@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.middleware import SECURITY_HEADERS
+from api.middleware import security_headers
 from infomediary.errors import DomainError, problem_type
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -126,7 +126,7 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled_error", error_type=exc.__class__.__name__, frames=frames)
     response = _http_problem(request, 500, "an unexpected error occurred; it has been logged")
     # Starlette answers 500s outside every middleware, so the headers they add are set here too.
-    for name, value in SECURITY_HEADERS:
+    for name, value in security_headers(https=request.url.scheme == "https", html=False):
         response.headers[name.decode()] = value.decode()
     request_id = request.scope.get("state", {}).get("request_id")
     if request_id:

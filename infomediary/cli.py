@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from infomediary import schema
 from infomediary.auditors import service as auditors
+from infomediary.backup_cli import backup_command, backup_keys_command, restore_command
 from infomediary.database import unit_of_work
 from infomediary.demo import seed_demo
 from infomediary.errors import DomainError
@@ -52,6 +53,9 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(offers_app, name="offers")
 app.add_typer(audit_app, name="audit")
 app.add_typer(events_app, name="events")
+app.command("backup")(backup_command)
+app.command("backup-keys")(backup_keys_command)
+app.command("restore")(restore_command)
 
 console = Console()
 err = Console(stderr=True)

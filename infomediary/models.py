@@ -30,6 +30,7 @@ from infomediary.profiles.models import (
     ProfileChange,
     ProfileField,
 )
+from infomediary.ratelimits.models import RateLimitCounter
 from infomediary.sanctions.models import AuditFinding, SupplierSanction
 from infomediary.suppliers.models import Supplier
 from infomediary.webhooks.models import WebhookDeliveryRow, WebhookEndpointRow, WebhookEventRow
@@ -65,6 +66,7 @@ __all__ = [
     "ProcessingRestriction",
     "ProfileChange",
     "ProfileField",
+    "RateLimitCounter",
     "RevokedToken",
     "StandingTermRow",
     "Supplier",

@@ -49,6 +49,16 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=30, ge=1)
 
+    # Requests per client address per window on the public endpoints (infomediary/ratelimits/service.py).
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=86_400)
+    rate_limit_login: int = Field(default=30, ge=1, description="Login attempts per address per window.")
+    rate_limit_registration: int = Field(
+        default=10, ge=1, description="Account registrations per address per window."
+    )
+    rate_limit_token: int = Field(
+        default=120, ge=1, description="OAuth token and revocation requests per address per window."
+    )
+
     worker_threads: int = Field(
         default=12,
         ge=1,

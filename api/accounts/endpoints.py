@@ -12,6 +12,7 @@ from api.deps import ClientAddressDep, RuntimeDep, SessionDep
 from api.me.auth import consumer_bearer
 from api.problems import problem_responses
 from api.session_cookie import SESSION_COOKIE, clear_session_cookie, set_session_cookie
+from api.ratelimit import rate_limited
 from infomediary.customers import service
 from infomediary.customers.errors import InvalidSession
 
@@ -22,7 +23,8 @@ router = APIRouter(tags=["consumer"])
     "/v1/accounts",
     status_code=status.HTTP_201_CREATED,
     response_model=AccountRead,
-    responses=problem_responses(409, 413, 422),
+    responses=problem_responses(409, 413, 422, 429),
+    dependencies=[rate_limited("registration")],
     summary="Register a consumer account",
 )
 def register(body: AccountCreate, session: SessionDep, runtime: RuntimeDep) -> AccountRead:
@@ -34,6 +36,7 @@ def register(body: AccountCreate, session: SessionDep, runtime: RuntimeDep) -> A
     "/v1/session",
     response_model=SessionTokens,
     responses=problem_responses(401, 413, 422, 429),
+    dependencies=[rate_limited("login")],
     summary="Log in; returns a bearer token and sets the session cookie used by pages",
 )
 def log_in(
