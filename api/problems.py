@@ -152,7 +152,7 @@ def _html_aware(handler: Handler, pages: PageErrors) -> Handler:
             return problem
         page = pages.render(request, problem)
         if problem.status_code >= 500:
-            for name, value in SECURITY_HEADERS:
+            for name, value in security_headers(https=request.url.scheme == "https", html=True):
                 page.headers.setdefault(name.decode(), value.decode())
         return page
 

@@ -11,8 +11,8 @@ from api.accounts.schemas import AccountCreate, AccountRead, Credentials, Sessio
 from api.deps import ClientAddressDep, RuntimeDep, SessionDep
 from api.me.auth import consumer_bearer
 from api.problems import problem_responses
-from api.session_cookie import SESSION_COOKIE, clear_session_cookie, set_session_cookie
 from api.ratelimit import rate_limited
+from api.session_cookie import SESSION_COOKIE, clear_session_cookie, set_session_cookie
 from infomediary.customers import service
 from infomediary.customers.errors import InvalidSession
 
