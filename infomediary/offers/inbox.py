@@ -102,12 +102,18 @@ def _shown(
 
 
 def list_offers(
-    session: Session, runtime: Runtime, customer_id: str, now: datetime | None = None
+    session: Session,
+    runtime: Runtime,
+    customer_id: str,
+    now: datetime | None = None,
+    *,
+    match_late: bool = True,
 ) -> list[InboxOffer]:
     """The customer's offers still shown, newest first, after matching the open offers sent before they
-    consented (or entered the audience)."""
+    consented (or entered the audience). `match_late=False` only reads (a glance, not the inbox): no write."""
     now = now or utcnow()
-    matching.match_late(session, runtime, customer_id, now)
+    if match_late:
+        matching.match_late(session, runtime, customer_id, now)
     rows = session.execute(
         select(OfferRow, OfferDeliveryRow, Supplier.name)
         .join(OfferDeliveryRow, OfferDeliveryRow.offer_id == OfferRow.id)

@@ -27,7 +27,9 @@ SUPPLIER_PAGES = [
     "/supplier/credentials",
 ]
 AUDIT_PAGES = ["/audit", "/audit/tree-heads", "/audit/verify", "/audit/reports", "/audit/sanctions"]
-_URL = re.compile(r"""(?:https?:)?//[^\s"'<>)]+""", re.IGNORECASE)
+# A host after the slashes (dotted, as every external host is): base64 text such as a tree head's root hash
+# may contain "//" but never a dot.
+_URL = re.compile(r"""(?:https?:)?//(?:[a-z0-9-]+\.)+[a-z0-9-]+(?::\d+)?[^\s"'<>)]*""", re.IGNORECASE)
 
 
 def _supplier_signed_in(browser: TestClient, runtime: Runtime, name: str = "Acme Books") -> Client:

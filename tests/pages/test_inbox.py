@@ -89,7 +89,9 @@ def test_offers_can_be_dismissed_or_reported(browser: TestClient, runtime: Runti
         _post(browser, f"/inbox/offers/{second['id']}/report").headers["location"].endswith("offer-reported")
     )
     status = browser.get("/v1/supplier", headers=supplier.headers(browser)).json()
-    assert status["strikes"] == 1 and "No offer for you right now" in browser.get("/inbox").text
+    # One report is not a strike (a handful of customers cannot sanction a supplier), but it is recorded and
+    # the reported offer leaves the inbox.
+    assert status["strikes"] == 0 and "No offer for you right now" in browser.get("/inbox").text
 
 
 def test_a_request_is_accepted_or_refused_from_the_inbox(browser: TestClient, runtime: Runtime) -> None:
