@@ -13,6 +13,7 @@ from api.accounts.endpoints import router as accounts_router
 from api.audiences.endpoints import router as audiences_router
 from api.audit.endpoints import public_router as audit_public_router
 from api.audit.endpoints import router as audit_router
+from api.catalog.endpoints import router as catalog_router
 from api.gpc import GpcDep
 from api.gpc import router as gpc_router
 from api.me.consents import router as consents_router
@@ -21,12 +22,14 @@ from api.me.inbox import router as inbox_router
 from api.me.log_endpoints import router as me_log_router
 from api.me.offers import router as me_offers_router
 from api.me.profile import router as profile_router
+from api.me.recommendations import router as me_recommendations_router
 from api.me.rewards import router as rewards_router
 from api.me.rights import router as rights_router
 from api.middleware import BodyLimitMiddleware, Metrics, ObservabilityMiddleware
 from api.oauth.endpoints import router as oauth_router
 from api.offers.endpoints import router as offers_router
 from api.operations import router as operations_router
+from api.recommendations.endpoints import router as recommendations_router
 from api.requests.endpoints import router as requests_router
 from api.slices.endpoints import router as slices_router
 from api.supplier.endpoints import router as supplier_router
@@ -86,6 +89,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         audiences_router,
         slices_router,
         offers_router,
+        recommendations_router,
+        catalog_router,
         requests_router,
         supplier_policy_router,
         supplier_ledger_router,
@@ -103,6 +108,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         inbox_router,
         me_offers_router,
         rewards_router,
+        me_recommendations_router,
     )
     for router in consumer_routers:
         app.include_router(router, dependencies=[GpcDep])

@@ -7,6 +7,7 @@ from infomediary.audiences.models import (
     EpsilonLedgerRow,
 )
 from infomediary.auditors.models import Auditor
+from infomediary.catalog.models import CatalogItemRow
 from infomediary.consents.models import (
     ConsentEventRow,
     ConsentRecordRow,
@@ -29,6 +30,8 @@ from infomediary.profiles.models import (
     ProfileChange,
     ProfileField,
 )
+from infomediary.recommendations.models import RecommendationExclusionRow, RecommenderModelRow
+from infomediary.rules.models import BusinessRuleRow
 from infomediary.sanctions.models import AuditFinding, SupplierSanction
 from infomediary.suppliers.models import Supplier
 
@@ -40,6 +43,8 @@ __all__ = [
     "AuditFinding",
     "Auditor",
     "Base",
+    "BusinessRuleRow",
+    "CatalogItemRow",
     "ConsentEventRow",
     "ConsentRecordRow",
     "ConsumerSession",
@@ -61,6 +66,8 @@ __all__ = [
     "ProcessingRestriction",
     "ProfileChange",
     "ProfileField",
+    "RecommendationExclusionRow",
+    "RecommenderModelRow",
     "RevokedToken",
     "StandingTermRow",
     "Supplier",
