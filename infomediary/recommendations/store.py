@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from implicit.cpu.als import AlternatingLeastSquares
-from implicit.nearest_neighbours import ItemItemRecommender
+from implicit.nearest_neighbours import ItemItemRecommender, NearestNeighboursScorer
 from scipy import sparse
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -138,6 +138,7 @@ def load(session: Session, supplier_id: str) -> Models | None:
     if ITEM_ITEM in rows:
         knn = ItemItemRecommender(K=json.loads(rows[ITEM_ITEM].meta)["K"], num_threads=1)
         knn.similarity = sparse.load_npz(io.BytesIO(rows[ITEM_ITEM].payload)).tocsr()
+        knn.scorer = NearestNeighboursScorer(knn.similarity)
         models.item_item = knn
     if ALS in rows:
         meta = json.loads(rows[ALS].meta)

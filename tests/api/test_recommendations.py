@@ -165,10 +165,10 @@ def test_personalisation_off_switch_refuses_and_is_logged(http: TestClient, runt
         f"/v1/me/recommendations/personalisation/{shop.owner_id}", json={"enabled": False}, headers=consumer.headers
     )
     assert switched.status_code == 200 and switched.json()["enabled"] is False
-    before = len(http.get("/v1/me/log", headers=consumer.headers).json()["items"])
+    before = len(http.get("/v1/me/log", headers=consumer.headers).json()["entries"])
     refused = http.get(f"/v1/recommendations/{mine}", headers=shop.headers(http))
     assert refused.status_code == 403
-    after = http.get("/v1/me/log", headers=consumer.headers).json()["items"]
+    after = http.get("/v1/me/log", headers=consumer.headers).json()["entries"]
     assert len(after) > before
     on = http.put(
         f"/v1/me/recommendations/personalisation/{shop.owner_id}", json={"enabled": True}, headers=consumer.headers
