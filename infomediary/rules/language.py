@@ -133,10 +133,10 @@ class Rule:
 
 def parse(raw: Any) -> Rule:
     """A `Rule` from JSON-decoded data, or `RuleError` naming the first problem and where it is."""
+    _check_shape(raw)
     size = len(json.dumps(raw, separators=(",", ":"), default=str).encode())
     if size > MAX_BYTES:
         raise RuleError("", f"a rule is at most {MAX_BYTES} bytes of JSON; this one is {size}")
-    _check_shape(raw)
     if not isinstance(raw, dict):
         raise RuleError("", "a rule is an object with `then` and optionally `when`")
     unknown = set(raw) - {"when", "then"}
@@ -153,6 +153,7 @@ def parse(raw: Any) -> Rule:
 
 def _check_shape(raw: Any) -> None:
     """Depth and count of conditions, iteratively, before any recursion: a deep document cannot recurse."""
+    _check_nesting(raw)
     stack: list[tuple[Any, int, str]] = []
     if isinstance(raw, dict) and raw.get("when") is not None:
         stack.append((raw["when"], 1, "/when"))
@@ -172,6 +173,23 @@ def _check_shape(raw: Any) -> None:
             conditions += 1
             if conditions > MAX_CONDITIONS:
                 raise RuleError("/when", f"a rule tests at most {MAX_CONDITIONS} conditions")
+
+
+def _check_nesting(raw: Any) -> None:
+    """No JSON container anywhere deeper than a valid rule can be (conditions plus the action bodies)."""
+    limit = 2 * MAX_DEPTH + 4
+    stack: list[tuple[Any, int]] = [(raw, 0)]
+    while stack:
+        node, level = stack.pop()
+        if level > limit:
+            raise RuleError(
+                "/when" if isinstance(raw, dict) and "when" in raw else "",
+                f"conditions nest at most {MAX_DEPTH} levels deep",
+            )
+        if isinstance(node, dict):
+            stack.extend((child, level + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, level + 1) for child in node)
 
 
 def _single(raw: Any, pointer: str, kinds: tuple[str, ...], what: str) -> tuple[str, Any]:
