@@ -26,6 +26,7 @@ from infomediary.policylog import kinds as log_kinds
 from infomediary.policylog.cli import audit_app
 from infomediary.policylog.service import append as log_append
 from infomediary.profiles import rotation
+from infomediary.recommendations.cli import recommend_app
 from infomediary.runtime import Runtime
 from infomediary.settings import SUPPLIER_SCOPES, Settings
 from infomediary.suppliers import service as suppliers
@@ -44,6 +45,7 @@ app.add_typer(suppliers_app, name="suppliers")
 app.add_typer(auditors_app, name="auditors")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(recommend_app, name="recommend")
 
 console = Console()
 err = Console(stderr=True)

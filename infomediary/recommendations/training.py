@@ -30,6 +30,7 @@ from implicit.nearest_neighbours import CosineRecommender
 from scipy import sparse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from threadpoolctl import threadpool_limits
 
 from consent.catalog import Category
 from infomediary.audiences.dimensions import DIMENSIONS, INTERESTS
@@ -159,7 +160,11 @@ def train(
             random_state=seed,
             num_threads=threads,
         )
-        als.fit(matrix, show_progress=False, callback=lambda it, _s, _l: progress("als", it + 1, iterations))
+        # implicit parallelises itself; a second BLAS thread pool underneath only contends (its own advice).
+        with threadpool_limits(1, "blas"):
+            als.fit(
+                matrix, show_progress=False, callback=lambda it, _s, _l: progress("als", it + 1, iterations)
+            )
         seconds["als"] = time.perf_counter() - started
 
     started = time.perf_counter()
