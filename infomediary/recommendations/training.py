@@ -153,15 +153,15 @@ def train(
 
         started = time.perf_counter()
         iterations = settings.recommend_iterations
-        als = AlternatingLeastSquares(
-            factors=settings.recommend_factors,
-            regularization=settings.recommend_regularization,
-            iterations=iterations,
-            random_state=seed,
-            num_threads=threads,
-        )
         # implicit parallelises itself; a second BLAS thread pool underneath only contends (its own advice).
         with threadpool_limits(1, "blas"):
+            als = AlternatingLeastSquares(
+                factors=settings.recommend_factors,
+                regularization=settings.recommend_regularization,
+                iterations=iterations,
+                random_state=seed,
+                num_threads=threads,
+            )
             als.fit(
                 matrix, show_progress=False, callback=lambda it, _s, _l: progress("als", it + 1, iterations)
             )
