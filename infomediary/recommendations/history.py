@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from consent.catalog import Category, Purpose, ReleaseKind
 from consent.decision import Decision
-from infomediary.consents.decision_point import decide_for, evaluate, supplier_query
+from infomediary.consents.decision_point import decide_each_for, supplier_query
 from infomediary.profiles import activity, datakeys, repository
 from infomediary.profiles.datakeys import CustomerCipher
 from infomediary.runtime import Runtime
@@ -55,19 +55,11 @@ def decide(
     log: bool = True,
 ) -> dict[Category, Decision]:
     """The personalisation decision per category (each logged unless `log` is false: a customer's preview)."""
-    out: dict[Category, Decision] = {}
-    for category in dict.fromkeys(categories):
-        query = supplier_query(
-            session,
-            supplier_id=supplier_id,
-            purpose=PURPOSE,
-            categories=[category],
-            release_kind=RELEASE_KIND,
-        )
-        out[category] = (
-            decide_for(session, runtime, customer_id, query) if log else evaluate(session, customer_id, query)
-        )
-    return out
+    wanted = list(dict.fromkeys(categories))
+    query = supplier_query(
+        session, supplier_id=supplier_id, purpose=PURPOSE, categories=wanted, release_kind=RELEASE_KIND
+    )
+    return decide_each_for(session, runtime, customer_id, query, wanted, log=log)
 
 
 def read(
@@ -88,11 +80,9 @@ def read(
     if not categories:
         return history
     cipher = cipher or datakeys.cipher_for(session, runtime, customer_id)
-    for category in categories:
-        for kind in KINDS.get(category, ()):
-            for row in repository.records_of_kind(session, customer_id, kind):
-                record = activity.open_record(cipher, row).record
-                _take(history, record, catalog, excluded)
+    kinds = [kind for category in categories for kind in KINDS.get(category, ())]
+    for row in repository.records_of_kinds(session, customer_id, kinds):
+        _take(history, activity.open_record(cipher, row).record, catalog, excluded)
     history.basket = {item: qty for item, qty in history.basket.items() if qty > 0}
     return history
 
