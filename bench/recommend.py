@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         print("-- MovieLens 100K is absent: run `python -m bench.movielens` first; skipped")
         return 0
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), log_level="WARNING")  # type: ignore[call-arg]
+        settings = Settings(data_dir=Path(tmp), log_level="WARNING")
         with Runtime.open(settings) as runtime:
             runtime.keys.ensure()
             schema.upgrade(runtime.engine)

@@ -192,7 +192,7 @@ def _seen(session: Any, runtime: Runtime, customer_id: str, models: store.Models
 
 def run(data_dir: Path = movielens.DATA_DIR, *, users: int | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), log_json=True, log_level="WARNING")  # type: ignore[call-arg]
+        settings = Settings(data_dir=Path(tmp), log_json=True, log_level="WARNING")
         with Runtime.open(settings) as runtime:
             runtime.keys.ensure()
             schema.upgrade(runtime.engine)
