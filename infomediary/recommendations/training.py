@@ -20,6 +20,7 @@ to personalisation with that dimension's category. Only ranked item ids are stor
 from __future__ import annotations
 
 import time
+import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from implicit.cpu.als import AlternatingLeastSquares
 from implicit.nearest_neighbours import CosineRecommender
+from implicit.utils import ParameterWarning
 from scipy import sparse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -147,7 +149,10 @@ def train(
     if matrix.nnz:
         started = time.perf_counter()
         item_item = CosineRecommender(K=settings.recommend_neighbours, num_threads=threads)
-        item_item.fit(matrix, show_progress=False)
+        with warnings.catch_warnings():
+            # implicit's own cosine normalisation hands its kernel a COO matrix and then warns about it.
+            warnings.filterwarnings("ignore", category=ParameterWarning)
+            item_item.fit(matrix, show_progress=False)
         progress("item-to-item", 1, 1)
         seconds["item_item"] = time.perf_counter() - started
 
