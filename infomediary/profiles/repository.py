@@ -15,6 +15,7 @@ from infomediary.profiles.models import (
     ProfileChange,
     ProfileField,
 )
+from infomediary.recommendations.models import RecommendationExclusionRow
 
 
 def wrapped_key(session: Session, customer_id: str) -> bytes | None:
@@ -91,6 +92,8 @@ def delete_customer_rows(session: Session, customer_id: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     for name, table in (
         ("activity_records", ActivityRecord),
+        # Sealed too, but erasure leaves nothing of the customer behind, ciphertext included.
+        ("recommendation_exclusions", RecommendationExclusionRow),
         ("profile_changes", ProfileChange),
         ("profile_fields", ProfileField),
         ("processing_restrictions", ProcessingRestriction),

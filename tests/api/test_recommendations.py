@@ -242,3 +242,19 @@ def test_explanations_show_drivers_and_exclusions_edit_them(http: TestClient, ru
     assert excluded == {"sku:1"}
     for rec in edited.json()["recommendations"]:
         assert "sku item 1" not in rec["because"]
+
+
+def test_erasure_deletes_the_customers_exclusions(http: TestClient, runtime: Runtime) -> None:
+    shop = _shop(http, runtime, "sku")
+    consumer = make_consumer(http)
+    _views(http, consumer, ["sku:1"])
+    body = {"supplier_id": shop.owner_id, "items": ["sku:1"]}
+    assert (
+        http.put(
+            "/v1/me/recommendations/explanations/exclusions", json=body, headers=consumer.headers
+        ).status_code
+        == 200
+    )
+    erased = http.delete("/v1/me", headers=consumer.headers)
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["rows_deleted"]["recommendation_exclusions"] == 1
