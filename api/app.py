@@ -13,6 +13,7 @@ from api.accounts.endpoints import router as accounts_router
 from api.audiences.endpoints import router as audiences_router
 from api.audit.endpoints import public_router as audit_public_router
 from api.audit.endpoints import router as audit_router
+from api.catalog.endpoints import router as catalog_router
 from api.gpc import GpcDep
 from api.gpc import router as gpc_router
 from api.me.consents import router as consents_router
@@ -21,6 +22,7 @@ from api.me.inbox import router as inbox_router
 from api.me.log_endpoints import router as me_log_router
 from api.me.offers import router as me_offers_router
 from api.me.profile import router as profile_router
+from api.me.recommendations import router as me_recommendations_router
 from api.me.rewards import router as rewards_router
 from api.me.rights import router as rights_router
 from api.middleware import BodyLimitMiddleware, Metrics, ObservabilityMiddleware
@@ -30,6 +32,7 @@ from api.operations import router as operations_router
 from api.pages import errors as page_errors
 from api.pages import routing as pages
 from api.pages.headers import PageHeadersMiddleware
+from api.recommendations.endpoints import router as recommendations_router
 from api.requests.endpoints import router as requests_router
 from api.slices.endpoints import router as slices_router
 from api.supplier.endpoints import router as supplier_router
@@ -92,6 +95,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         audiences_router,
         slices_router,
         offers_router,
+        recommendations_router,
+        catalog_router,
         requests_router,
         supplier_policy_router,
         supplier_ledger_router,
@@ -110,6 +115,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         inbox_router,
         me_offers_router,
         rewards_router,
+        me_recommendations_router,
     )
     for router in consumer_routers:
         app.include_router(router, dependencies=[GpcDep])

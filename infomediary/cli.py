@@ -31,6 +31,7 @@ from infomediary.policylog import kinds as log_kinds
 from infomediary.policylog.cli import audit_app
 from infomediary.policylog.service import append as log_append
 from infomediary.profiles import rotation
+from infomediary.recommendations.cli import recommend_app
 from infomediary.runtime import Runtime
 from infomediary.settings import SUPPLIER_SCOPES, Settings
 from infomediary.suppliers import service as suppliers
@@ -56,6 +57,7 @@ app.add_typer(events_app, name="events")
 app.command("backup")(backup_command)
 app.command("backup-keys")(backup_keys_command)
 app.command("restore")(restore_command)
+app.add_typer(recommend_app, name="recommend")
 
 console = Console()
 err = Console(stderr=True)

@@ -7,6 +7,7 @@ from infomediary.audiences.models import (
     EpsilonLedgerRow,
 )
 from infomediary.auditors.models import Auditor
+from infomediary.catalog.models import CatalogItemRow
 from infomediary.consents.models import (
     ConsentEventRow,
     ConsentRecordRow,
@@ -31,6 +32,8 @@ from infomediary.profiles.models import (
     ProfileField,
 )
 from infomediary.ratelimits.models import RateLimitCounter
+from infomediary.recommendations.models import RecommendationExclusionRow, RecommenderModelRow
+from infomediary.rules.models import BusinessRuleRow
 from infomediary.sanctions.models import AuditFinding, SupplierSanction
 from infomediary.suppliers.models import Supplier
 from infomediary.webhooks.models import WebhookDeliveryRow, WebhookEndpointRow, WebhookEventRow
@@ -43,6 +46,8 @@ __all__ = [
     "AuditFinding",
     "Auditor",
     "Base",
+    "BusinessRuleRow",
+    "CatalogItemRow",
     "ConsentEventRow",
     "ConsentRecordRow",
     "ConsumerSession",
@@ -67,6 +72,8 @@ __all__ = [
     "ProfileChange",
     "ProfileField",
     "RateLimitCounter",
+    "RecommendationExclusionRow",
+    "RecommenderModelRow",
     "RevokedToken",
     "StandingTermRow",
     "Supplier",

@@ -207,6 +207,38 @@ class Settings(BaseSettings):
         default=False, description="Allow endpoints on private, link-local or otherwise non-public addresses."
     )
 
+    # Catalogs and recommendations (issue 8).
+    catalog_max_items: int = Field(
+        default=100_000, ge=1, description="Items one supplier's catalog may hold."
+    )
+    rules_max_per_supplier: int = Field(
+        default=100, ge=1, description="Business rules one supplier may store."
+    )
+    recommend_max_n: int = Field(
+        default=50, ge=1, le=500, description="Most items one recommendation returns."
+    )
+    recommend_min_segment: int = Field(
+        default=20,
+        ge=1,
+        description="Customers a segment needs before its popularity is kept for cold-start recommendations.",
+    )
+    recommend_min_item_customers: int = Field(
+        default=5, ge=1, description="Distinct customers an item needs to appear in an audience's top items."
+    )
+    recommend_audience_max_customers: int = Field(
+        default=5_000, ge=1, description="Customers whose history one audience recommendation reads at most."
+    )
+    recommend_factors: int = Field(
+        default=64, ge=2, le=1024, description="Matrix factorisation: latent factors."
+    )
+    recommend_iterations: int = Field(
+        default=15, ge=1, le=200, description="Matrix factorisation: ALS sweeps."
+    )
+    recommend_regularization: float = Field(default=0.05, gt=0, le=100)
+    recommend_neighbours: int = Field(
+        default=100, ge=1, le=10_000, description="Item-to-item: neighbours kept."
+    )
+
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted.")
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True)

@@ -9,6 +9,7 @@ is `set_filter.permitted_customers`; `evaluate_many` decides for many customers 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -20,6 +21,7 @@ from infomediary.consents.context import customer_context, customer_contexts
 from infomediary.consents.entries import decision_entry
 from infomediary.database import utcnow
 from infomediary.policylog.service import append as log_append
+from infomediary.policylog.service import append_many as log_append_many
 from infomediary.runtime import Runtime
 from infomediary.sanctions import repository as sanctions_repository
 
@@ -51,6 +53,34 @@ def decide_for(session: Session, runtime: Runtime, customer_id: str, query: Supp
     decision = evaluate(session, customer_id, query)
     log_append(session, decision_entry(runtime, customer_id, query, decision))
     return decision
+
+
+def decide_each_for(
+    session: Session,
+    runtime: Runtime,
+    customer_id: str,
+    query: SupplierQuery,
+    categories: Iterable[Category],
+    *,
+    log: bool = True,
+) -> dict[Category, Decision]:
+    """`query` decided separately for each category (one decision and entry each), the customer's consents,
+    terms and the supplier's policy read once: for callers that use whichever categories are permitted."""
+    context = customer_context(session, customer_id, query.now)
+    portfolio = repository.load_portfolio(
+        session, customer_id, supplier_id=query.supplier_id, purpose=query.purpose
+    )
+    terms = repository.load_terms(session, customer_id)
+    policy = repository.policy_in_force(session, query.supplier_id, query.now)
+    out: dict[Category, Decision] = {}
+    entries = []
+    for category in dict.fromkeys(categories):
+        one = replace(query, categories=frozenset({category}))
+        out[category] = decide(DecisionRequest(context, one), portfolio, terms, policy)
+        entries.append(decision_entry(runtime, customer_id, one, out[category]))
+    if log:
+        log_append_many(session, entries)
+    return out
 
 
 def evaluate(session: Session, customer_id: str, query: SupplierQuery) -> Decision:

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
@@ -95,7 +95,22 @@ def list_activity(
     ]
 
 
-def open_record(cipher: CustomerCipher, row: ActivityRecord) -> ActivityView:
+class SealedRecord(Protocol):
+    """An activity row as stored: an `ActivityRecord`, or a plain row of its columns (cheaper to load)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def schema_version(self) -> int: ...
+    @property
+    def ciphertext(self) -> bytes: ...
+
+
+def open_record(cipher: CustomerCipher, row: SealedRecord) -> ActivityView:
     document: dict[str, Any] = json.loads(cipher.open(aad_name(row.kind), row.ciphertext, row.schema_version))
     sealed_time = datetime.fromisoformat(document["occurred_at"])
     if document.get("kind") != row.kind or sealed_time != row.occurred_at:
