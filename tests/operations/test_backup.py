@@ -150,10 +150,15 @@ def test_a_customer_erased_after_the_backup_stays_erased_after_restoring_it(
             bob_profile = http.get("/v1/me/profile", headers=_log_in(http, bob))
             assert bob_profile.status_code == 200
             # The old backup still has Ada's account row, so she can log in, but her data is gone for good.
-            ada_profile = http.get("/v1/me/profile", headers=_log_in(http, ada))
+            ada_headers = _log_in(http, ada)
+            ada_profile = http.get("/v1/me/profile", headers=ada_headers)
             assert ada_profile.status_code == 503, ada_profile.text
             assert ada_profile.headers["content-type"] == "application/problem+json"
             assert "Backup000" not in ada_profile.text
+            # The export says so before its first byte, as a problem, not as a broken stream.
+            ada_export = http.get("/v1/me/export", headers=ada_headers)
+            assert ada_export.status_code == 503, ada_export.text
+            assert ada_export.headers["content-type"] == "application/problem+json"
     finally:
         restored.close()
 
