@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Generic, TypeVar
 
-from anyio import CapacityLimiter, to_thread
+from anyio import CancelScope, CapacityLimiter, to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -123,7 +123,12 @@ async def _no_gate() -> AsyncIterator[None]:
 
 
 async def finish(session: Session, *, commit: bool) -> None:
-    await to_thread.run_sync(_finish, session, commit, limiter=_finishers.get())
+    # Shielded: a request cancelled midway (its client went away, a timeout) must still end its transaction.
+    # AnyIO's cancellation is level-triggered, so without the shield this await would be cancelled at once,
+    # the session would never close, and its locks (the policy log's, a supplier's budget row) would be held
+    # until the connection died: the load benchmark froze the server on PostgreSQL that way.
+    with CancelScope(shield=True):
+        await to_thread.run_sync(_finish, session, commit, limiter=_finishers.get())
 
 
 def _finish(session: Session, commit: bool) -> None:
