@@ -12,6 +12,7 @@ release.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,7 @@ from consent.catalog import Category
 from infomediary import pseudonyms
 from infomediary.catalog import service as catalog
 from infomediary.policylog import kinds
-from infomediary.policylog.service import append as log_append
+from infomediary.policylog.service import append_many as log_append_many
 from infomediary.recommendations import exclusions, facts, history, ranking, store
 from infomediary.recommendations.errors import PersonalisationDenied
 from infomediary.rules import service as rules
@@ -77,10 +78,13 @@ def for_customer(
     wanted = [*history.INTERACTION_CATEGORIES, *sorted(facts.SEGMENT_CATEGORIES)]
     for rule in supplier_rules.values():
         wanted.extend(sorted(categories_of(rule)))
-    decisions = history.decide(session, runtime, supplier_id, customer_id, wanted)
+    decisions, decision_entries = history.decide_with_entries(
+        session, runtime, supplier_id, customer_id, wanted
+    )
     permitted = {c for c, d in decisions.items() if d.permitted}
     interactions = [c for c in history.INTERACTION_CATEGORIES if c in permitted]
     if not interactions:
+        log_append_many(session, decision_entries)
         raise PersonalisationDenied()
 
     models = store.load(session, supplier_id)
@@ -100,7 +104,11 @@ def for_customer(
     effects = fire(supplier_rules, facts.facts(row, permitted, found.basket, items), permitted)
     ranked = ranking.apply_rules(candidates, effects, {i: v.categories for i, v in items.items()}, n)
     strategy = ranked[0].source if ranked else "none"
-    _log_release(session, supplier_id, sorted(permitted), len(ranked), len(effects.fired))
+    # The decisions and the release in one append: one lock of the log and one bulk insert per request.
+    log_append_many(
+        session,
+        [*decision_entries, _release_entry(supplier_id, sorted(permitted), len(ranked), len(effects.fired))],
+    )
     return Recommendations(
         items=[
             RecommendedItem(
@@ -127,22 +135,17 @@ def _rule_items(supplier_rules: dict[str, Rule]) -> list[str]:
     return out
 
 
-def _log_release(
-    session: Session, supplier_id: str, categories: list[Category], count: int, fired: int
-) -> None:
-    log_append(
-        session,
-        {
-            "kind": kinds.RELEASE,
-            "supplier_id": supplier_id,
-            "purpose": history.PURPOSE.value,
+def _release_entry(supplier_id: str, categories: list[Category], count: int, fired: int) -> dict[str, Any]:
+    return {
+        "kind": kinds.RELEASE,
+        "supplier_id": supplier_id,
+        "purpose": history.PURPOSE.value,
+        "categories": [c.value for c in categories],
+        "release": {
+            "kind": history.RELEASE_KIND.value,
             "categories": [c.value for c in categories],
-            "release": {
-                "kind": history.RELEASE_KIND.value,
-                "categories": [c.value for c in categories],
-                "count": 1,
-                "epsilon_milli": 0,
-            },
-            "details": {"recommended_items": count, "rules_fired": fired},
+            "count": 1,
+            "epsilon_milli": 0,
         },
-    )
+        "details": {"recommended_items": count, "rules_fired": fired},
+    }
