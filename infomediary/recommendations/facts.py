@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from consent.catalog import Category
@@ -14,9 +15,12 @@ from infomediary.recommendations.training import SEGMENT_DIMENSIONS, segment_key
 from infomediary.rules.attributes import ATTRIBUTES
 from infomediary.rules.evaluate import Fact
 
+# Built once: read on every recommendation request (a select by key skips `Session.get`'s loader setup).
+_INDEX_ROW = select(AudienceIndexRow).where(AudienceIndexRow.customer_id == bindparam("customer_id"))
+
 
 def index_row(session: Session, customer_id: str) -> AudienceIndexRow | None:
-    return session.get(AudienceIndexRow, customer_id)
+    return session.scalars(_INDEX_ROW, {"customer_id": customer_id}).first()
 
 
 def facts(

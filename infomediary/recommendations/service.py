@@ -21,6 +21,7 @@ from infomediary import pseudonyms
 from infomediary.catalog import service as catalog
 from infomediary.policylog import kinds
 from infomediary.policylog.service import append_many as log_append_many
+from infomediary.profiles import datakeys
 from infomediary.recommendations import exclusions, facts, history, ranking, store
 from infomediary.recommendations.errors import PersonalisationDenied
 from infomediary.rules import service as rules
@@ -89,8 +90,10 @@ def for_customer(
 
     models = store.load(session, supplier_id)
     known = models.index if models is not None else set(catalog.items_of(session, supplier_id))
-    excluded = exclusions.read(session, runtime, customer_id, supplier_id)
-    found = history.read(session, runtime, customer_id, known, interactions, excluded=excluded)
+    # One data-key read for both sealed reads of this customer.
+    cipher = datakeys.cipher_for(session, runtime, customer_id)
+    excluded = exclusions.read(session, runtime, customer_id, supplier_id, cipher=cipher)
+    found = history.read(session, runtime, customer_id, known, interactions, excluded=excluded, cipher=cipher)
     row = facts.index_row(session, customer_id)
     pool = 4 * n + 20
     candidates: list[ranking.Candidate] = []
