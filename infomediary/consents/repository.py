@@ -256,12 +256,30 @@ def policy_history(session: Session, supplier_id: str) -> Sequence[SupplierPolic
     ).all()
 
 
+_p = SupplierPolicyRow
+# Plain columns, built once: every decision reads the policy in force, and no caller needs the ORM row.
+_POLICY_IN_FORCE = (
+    select(_p.version, _p.purposes, _p.categories, _p.published_at, _p.policy_url, _p.consent_floor_version)
+    .where(_p.supplier_id == bindparam("supplier_id"))
+    .order_by(_p.version.desc())
+    .limit(1)
+)
+
+
 def policy_in_force(session: Session, supplier_id: str, now: datetime) -> PolicyInForce:
     """The supplier's current policy; a supplier that published none declares nothing (every use denied)."""
-    row = current_policy_row(session, supplier_id)
+    row = session.execute(_POLICY_IN_FORCE, {"supplier_id": supplier_id}).first()
     if row is None:
         return PolicyInForce(SupplierPolicy(supplier_id, 1, frozenset(), frozenset(), now), 1)
-    return PolicyInForce(to_policy(row), row.consent_floor_version)
+    policy = SupplierPolicy(
+        supplier_id=supplier_id,
+        version=row.version,
+        purposes=frozenset(Purpose(p) for p in row.purposes),
+        categories=frozenset(Category(c) for c in row.categories),
+        published_at=row.published_at,
+        policy_url=row.policy_url,
+    )
+    return PolicyInForce(policy, row.consent_floor_version)
 
 
 def privacy_signal(session: Session, customer_id: str) -> PrivacySignalRow | None:
