@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
@@ -115,6 +115,33 @@ _ITEMS = select(_c.item_id, _c.title, _c.categories, _c.price, _c.currency, _c.u
     _c.supplier_id == bindparam("supplier_id")
 )
 _ITEMS_AMONG = _ITEMS.where(_c.item_id.in_(bindparam("item_ids", expanding=True)))
+
+
+class Listing(NamedTuple):
+    """What a recommendation shows of an item: `ItemView` without the update time (a lighter read)."""
+
+    id: str
+    title: str
+    categories: list[str]
+    price: int
+    currency: str
+
+
+_LISTINGS_AMONG = select(_c.item_id, _c.title, _c.categories, _c.price, _c.currency).where(
+    _c.supplier_id == bindparam("supplier_id"), _c.item_id.in_(bindparam("item_ids", expanding=True))
+)
+
+
+def listings_of(session: Session, supplier_id: str, item_ids: Sequence[str]) -> dict[str, Listing]:
+    """Those of `item_ids` that are the supplier's items, by id, as `Listing`s: for every recommendation
+    request, where building frozen views and converting update times was a measurable share."""
+    out: dict[str, Listing] = {}
+    ids = list(dict.fromkeys(item_ids))
+    for start in range(0, len(ids), _BATCH):
+        params = {"supplier_id": supplier_id, "item_ids": ids[start : start + _BATCH]}
+        for item_id, title, categories, price, currency in session.execute(_LISTINGS_AMONG, params):
+            out[item_id] = Listing(item_id, title, categories.split() if categories else [], price, currency)
+    return out
 
 
 def _view_of(row: Any) -> ItemView:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from consent.catalog import Category
 from infomediary.audiences.dimensions import INTERESTS
 from infomediary.audiences.models import AudienceIndexRow
-from infomediary.catalog.service import ItemView
+from infomediary.catalog.service import Listing
 from infomediary.recommendations.training import SEGMENT_DIMENSIONS, segment_keys
 from infomediary.rules.attributes import ATTRIBUTES
 from infomediary.rules.evaluate import Fact
@@ -27,7 +27,7 @@ def facts(
     row: AudienceIndexRow | None,
     permitted: Collection[Category],
     basket: Mapping[str, int],
-    prices: Mapping[str, ItemView],
+    prices: Mapping[str, Listing],
 ) -> dict[str, Fact]:
     out: dict[str, Fact] = {}
     if row is not None:

@@ -103,7 +103,7 @@ def for_customer(
             seen = set(found.weights) | excluded
             candidates = ranking.popular(models, facts.segments(row, permitted), seen, pool)
     shown = [c.item for c in candidates]
-    items = catalog.items_of(session, supplier_id, [*shown, *found.basket, *_rule_items(supplier_rules)])
+    items = catalog.listings_of(session, supplier_id, [*shown, *found.basket, *_rule_items(supplier_rules)])
     effects = fire(supplier_rules, facts.facts(row, permitted, found.basket, items), permitted)
     ranked = ranking.apply_rules(candidates, effects, {i: v.categories for i, v in items.items()}, n)
     strategy = ranked[0].source if ranked else "none"
