@@ -14,7 +14,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from infomediary.consents.models import SupplierPseudonymRow
@@ -74,13 +74,16 @@ def issue(session: Session, runtime: Runtime, supplier_id: str, customer_id: str
     return IssuedPseudonym(supplier_id, supplier.name, value, row.issued_at)
 
 
+# Built once: resolving runs on every supplier request that names a pseudonym.
+_RESOLVE = select(SupplierPseudonymRow.customer_id).where(
+    SupplierPseudonymRow.supplier_id == bindparam("supplier_id"),
+    SupplierPseudonymRow.pseudonym == bindparam("pseudonym"),
+)
+
+
 def resolve(session: Session, runtime: Runtime, supplier_id: str, value: str) -> str:
     """The customer a supplier means by `value`, or `PseudonymUnknown`; only this supplier's are searched."""
-    customer_id = session.scalar(
-        select(SupplierPseudonymRow.customer_id).where(
-            SupplierPseudonymRow.supplier_id == supplier_id, SupplierPseudonymRow.pseudonym == value
-        )
-    )
+    customer_id = session.execute(_RESOLVE, {"supplier_id": supplier_id, "pseudonym": value}).scalar()
     # Recomputing under the supplier's key guards against a row that does not belong to this supplier.
     if customer_id is None or not hmac.compare_digest(pseudonym(runtime, supplier_id, customer_id), value):
         raise PseudonymUnknown()

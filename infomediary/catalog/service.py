@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from infomediary.catalog.errors import CatalogRejected, CatalogTooLarge
@@ -108,20 +108,64 @@ def count(session: Session, supplier_id: str) -> int:
     return int(session.scalar(select(func.count()).where(CatalogItemRow.supplier_id == supplier_id)) or 0)
 
 
+# Built once, plain columns rather than ORM objects: `items_of` runs on every recommendation request, where
+# building the select and filling the identity map cost more than the query itself.
+_c = CatalogItemRow
+_ITEMS = select(_c.item_id, _c.title, _c.categories, _c.price, _c.currency, _c.updated_at).where(
+    _c.supplier_id == bindparam("supplier_id")
+)
+_ITEMS_AMONG = _ITEMS.where(_c.item_id.in_(bindparam("item_ids", expanding=True)))
+
+
+class Listing(NamedTuple):
+    """What a recommendation shows of an item: `ItemView` without the update time (a lighter read)."""
+
+    id: str
+    title: str
+    categories: list[str]
+    price: int
+    currency: str
+
+
+_LISTINGS_AMONG = select(_c.item_id, _c.title, _c.categories, _c.price, _c.currency).where(
+    _c.supplier_id == bindparam("supplier_id"), _c.item_id.in_(bindparam("item_ids", expanding=True))
+)
+
+
+def listings_of(session: Session, supplier_id: str, item_ids: Sequence[str]) -> dict[str, Listing]:
+    """Those of `item_ids` that are the supplier's items, by id, as `Listing`s: for every recommendation
+    request, where building frozen views and converting update times was a measurable share."""
+    out: dict[str, Listing] = {}
+    ids = list(dict.fromkeys(item_ids))
+    for start in range(0, len(ids), _BATCH):
+        params = {"supplier_id": supplier_id, "item_ids": ids[start : start + _BATCH]}
+        for item_id, title, categories, price, currency in session.execute(_LISTINGS_AMONG, params):
+            out[item_id] = Listing(item_id, title, categories.split() if categories else [], price, currency)
+    return out
+
+
+def _view_of(row: Any) -> ItemView:
+    return ItemView(
+        id=row.item_id,
+        title=row.title,
+        categories=row.categories.split() if row.categories else [],
+        price=row.price,
+        currency=row.currency,
+        updated_at=row.updated_at,
+    )
+
+
 def items_of(
     session: Session, supplier_id: str, item_ids: Sequence[str] | None = None
 ) -> dict[str, ItemView]:
     """The supplier's items (all, or those of `item_ids` that exist), by id."""
-    query = select(CatalogItemRow).where(CatalogItemRow.supplier_id == supplier_id)
     if item_ids is None:
-        return {r.item_id: view(r) for r in session.scalars(query)}
+        return {r.item_id: _view_of(r) for r in session.execute(_ITEMS, {"supplier_id": supplier_id})}
     out: dict[str, ItemView] = {}
     ids = list(dict.fromkeys(item_ids))
     for start in range(0, len(ids), _BATCH):
-        batch = ids[start : start + _BATCH]
-        out.update(
-            {r.item_id: view(r) for r in session.scalars(query.where(CatalogItemRow.item_id.in_(batch)))}
-        )
+        params = {"supplier_id": supplier_id, "item_ids": ids[start : start + _BATCH]}
+        out.update({r.item_id: _view_of(r) for r in session.execute(_ITEMS_AMONG, params)})
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -66,6 +67,23 @@ def decide_each_for(
 ) -> dict[Category, Decision]:
     """`query` decided separately for each category (one decision and entry each), the customer's consents,
     terms and the supplier's policy read once: for callers that use whichever categories are permitted."""
+    decisions, entries = decide_each_with_entries(session, runtime, customer_id, query, categories)
+    if log:
+        log_append_many(session, entries)
+    return decisions
+
+
+def decide_each_with_entries(
+    session: Session,
+    runtime: Runtime,
+    customer_id: str,
+    query: SupplierQuery,
+    categories: Iterable[Category],
+) -> tuple[dict[Category, Decision], list[dict[str, Any]]]:
+    """`decide_each_for` without the append: the decisions and their log entries, for a caller that appends
+    these entries together with its release entry in one `append_many` (one log lock, one bulk insert per
+    request). The caller must append them in this transaction before it uses any decision, on every path
+    (a refusal included)."""
     context = customer_context(session, customer_id, query.now)
     portfolio = repository.load_portfolio(
         session, customer_id, supplier_id=query.supplier_id, purpose=query.purpose
@@ -78,9 +96,7 @@ def decide_each_for(
         one = replace(query, categories=frozenset({category}))
         out[category] = decide(DecisionRequest(context, one), portfolio, terms, policy)
         entries.append(decision_entry(runtime, customer_id, one, out[category]))
-    if log:
-        log_append_many(session, entries)
-    return out
+    return out, entries
 
 
 def evaluate(session: Session, customer_id: str, query: SupplierQuery) -> Decision:

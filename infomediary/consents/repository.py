@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -90,10 +90,39 @@ def record_rows(
     return session.scalars(query.order_by(ConsentRecordRow.id)).all()
 
 
+# Built once: the decision point's per-customer loads run on every supplier read (building a select costs
+# more than running it on an indexed key).
+_RECORDS_FOR = (
+    select(ConsentRecordRow)
+    .where(
+        ConsentRecordRow.customer_id == bindparam("customer_id"),
+        or_(ConsentRecordRow.supplier_id == bindparam("supplier_id"), ConsentRecordRow.supplier_id.is_(None)),
+        ConsentRecordRow.purpose == bindparam("purpose"),
+    )
+    .order_by(ConsentRecordRow.id)
+)
+_TERMS_OF = (
+    select(StandingTermRow)
+    .where(StandingTermRow.customer_id == bindparam("customer_id"))
+    .order_by(StandingTermRow.created_at, StandingTermRow.id)
+)
+_CURRENT_POLICY = (
+    select(SupplierPolicyRow)
+    .where(SupplierPolicyRow.supplier_id == bindparam("supplier_id"))
+    .order_by(SupplierPolicyRow.version.desc())
+    .limit(1)
+)
+_PRIVACY_SIGNAL = select(PrivacySignalRow).where(PrivacySignalRow.customer_id == bindparam("customer_id"))
+
+
 def load_portfolio(
     session: Session, customer_id: str, *, supplier_id: str | None = None, purpose: Purpose | None = None
 ) -> ConsentPortfolio:
-    rows = record_rows(session, customer_id, supplier_id=supplier_id, purpose=purpose)
+    if supplier_id is not None and purpose is not None:
+        params = {"customer_id": customer_id, "supplier_id": supplier_id, "purpose": purpose.value}
+        rows: Sequence[ConsentRecordRow] = session.scalars(_RECORDS_FOR, params).all()
+    else:
+        rows = record_rows(session, customer_id, supplier_id=supplier_id, purpose=purpose)
     return ConsentPortfolio.of(customer_id, (to_record(r) for r in rows))
 
 
@@ -165,11 +194,7 @@ def to_term(row: StandingTermRow) -> StandingTerm:
 
 
 def term_rows(session: Session, customer_id: str) -> Sequence[StandingTermRow]:
-    return session.scalars(
-        select(StandingTermRow)
-        .where(StandingTermRow.customer_id == customer_id)
-        .order_by(StandingTermRow.created_at, StandingTermRow.id)
-    ).all()
+    return session.scalars(_TERMS_OF, {"customer_id": customer_id}).all()
 
 
 def load_terms(session: Session, customer_id: str) -> StandingTerms:
@@ -220,12 +245,7 @@ def lock_policies(session: Session, supplier_id: str) -> None:
 
 
 def current_policy_row(session: Session, supplier_id: str) -> SupplierPolicyRow | None:
-    return session.scalars(
-        select(SupplierPolicyRow)
-        .where(SupplierPolicyRow.supplier_id == supplier_id)
-        .order_by(SupplierPolicyRow.version.desc())
-        .limit(1)
-    ).first()
+    return session.scalars(_CURRENT_POLICY, {"supplier_id": supplier_id}).first()
 
 
 def policy_history(session: Session, supplier_id: str) -> Sequence[SupplierPolicyRow]:
@@ -236,16 +256,34 @@ def policy_history(session: Session, supplier_id: str) -> Sequence[SupplierPolic
     ).all()
 
 
+_p = SupplierPolicyRow
+# Plain columns, built once: every decision reads the policy in force, and no caller needs the ORM row.
+_POLICY_IN_FORCE = (
+    select(_p.version, _p.purposes, _p.categories, _p.published_at, _p.policy_url, _p.consent_floor_version)
+    .where(_p.supplier_id == bindparam("supplier_id"))
+    .order_by(_p.version.desc())
+    .limit(1)
+)
+
+
 def policy_in_force(session: Session, supplier_id: str, now: datetime) -> PolicyInForce:
     """The supplier's current policy; a supplier that published none declares nothing (every use denied)."""
-    row = current_policy_row(session, supplier_id)
+    row = session.execute(_POLICY_IN_FORCE, {"supplier_id": supplier_id}).first()
     if row is None:
         return PolicyInForce(SupplierPolicy(supplier_id, 1, frozenset(), frozenset(), now), 1)
-    return PolicyInForce(to_policy(row), row.consent_floor_version)
+    policy = SupplierPolicy(
+        supplier_id=supplier_id,
+        version=row.version,
+        purposes=frozenset(Purpose(p) for p in row.purposes),
+        categories=frozenset(Category(c) for c in row.categories),
+        published_at=row.published_at,
+        policy_url=row.policy_url,
+    )
+    return PolicyInForce(policy, row.consent_floor_version)
 
 
 def privacy_signal(session: Session, customer_id: str) -> PrivacySignalRow | None:
-    return session.get(PrivacySignalRow, customer_id)
+    return session.scalars(_PRIVACY_SIGNAL, {"customer_id": customer_id}).first()
 
 
 def insert_gpc_signal(session: Session, customer_id: str, at: datetime) -> bool:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -50,16 +50,20 @@ def log_pseudonym(runtime: Runtime, customer_id: str) -> str:
     return hmac.new(key, b"customer:" + customer_id.encode(), hashlib.sha256).hexdigest()
 
 
+# Built once with a bind parameter, like `_SIZE`: every append runs it.
+_BUMP = (
+    update(PolicyLogState)
+    .where(PolicyLogState.id == STATE_ROW)
+    .values(size=PolicyLogState.size + bindparam("count", type_=Integer))
+    .returning(PolicyLogState.size)
+    .execution_options(synchronize_session=False)
+)
+
+
 def _reserve(session: Session, count: int) -> int:
     """Lock the log for this transaction and reserve `count` leaf indexes; returns the first one."""
-    bump = (
-        update(PolicyLogState)
-        .where(PolicyLogState.id == STATE_ROW)
-        .values(size=PolicyLogState.size + count)
-        .returning(PolicyLogState.size)
-        .execution_options(synchronize_session=False)
-    )
-    new_size = session.execute(bump).scalar_one_or_none()
+    bump = {"count": count}
+    new_size = session.execute(_BUMP, bump).scalar_one_or_none()
     if new_size is None:
         # No state row yet (fresh or emptied database): create it from what is stored, racing safely.
         stored = session.scalar(select(func.coalesce(func.max(PolicyLogEntry.leaf_index) + 1, 0)))
@@ -68,7 +72,7 @@ def _reserve(session: Session, count: int) -> int:
         session.execute(
             make(PolicyLogState).values(id=STATE_ROW, size=int(stored or 0)).on_conflict_do_nothing()
         )
-        new_size = session.execute(bump).scalar_one()
+        new_size = session.execute(_BUMP, bump).scalar_one()
     return int(new_size) - count
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from infomediary.profiles.models import (
@@ -18,9 +18,12 @@ from infomediary.profiles.models import (
 )
 from infomediary.recommendations.models import RecommendationExclusionRow
 
+# Built once: the data key is read for every seal and open.
+_WRAPPED_KEY = select(CustomerKey.wrapped_key).where(CustomerKey.customer_id == bindparam("customer_id"))
+
 
 def wrapped_key(session: Session, customer_id: str) -> bytes | None:
-    return session.scalar(select(CustomerKey.wrapped_key).where(CustomerKey.customer_id == customer_id))
+    return session.execute(_WRAPPED_KEY, {"customer_id": customer_id}).scalar()
 
 
 def profile_fields(session: Session, customer_id: str) -> Sequence[ProfileField]:
@@ -58,15 +61,27 @@ def records_of_kind(
     return session.scalars(query.order_by(ActivityRecord.occurred_at)).all()
 
 
+_r = ActivityRecord
+# Built once (an expanding IN of kinds): read on every recommendation request.
+_RECORDS_OF_KINDS = (
+    select(_r.id, _r.kind, _r.occurred_at, _r.schema_version, _r.ciphertext)
+    .where(_r.customer_id == bindparam("customer_id"), _r.kind.in_(bindparam("kinds", expanding=True)))
+    .order_by(_r.occurred_at, _r.id)
+)
+_RESTRICTED = select(ProcessingRestriction.customer_id).where(
+    ProcessingRestriction.customer_id == bindparam("customer_id")
+)
+
+
 def records_of_kinds(session: Session, customer_id: str, kinds: Sequence[str]) -> Sequence[Any]:
     """The customer's records of several kinds at once, in time order (one query, not one per kind), as
     plain rows of the columns `activity.open_record` reads: no ORM identity map on a per-request hot path."""
-    r = ActivityRecord
-    return session.execute(
-        select(r.id, r.kind, r.occurred_at, r.schema_version, r.ciphertext)
-        .where(ActivityRecord.customer_id == customer_id, ActivityRecord.kind.in_(kinds))
-        .order_by(ActivityRecord.occurred_at, ActivityRecord.id)
-    ).all()
+    return session.execute(_RECORDS_OF_KINDS, {"customer_id": customer_id, "kinds": list(kinds)}).all()
+
+
+def is_restricted(session: Session, customer_id: str) -> bool:
+    """Whether processing is restricted: one prebuilt query of the key only (the decision point's path)."""
+    return session.execute(_RESTRICTED, {"customer_id": customer_id}).first() is not None
 
 
 def restriction(session: Session, customer_id: str) -> ProcessingRestriction | None:

@@ -30,7 +30,7 @@ def describe(session: Session, customer_id: str) -> RestrictionView:
 
 
 def is_restricted(session: Session, customer_id: str) -> bool:
-    return repository.restriction(session, customer_id) is not None
+    return repository.is_restricted(session, customer_id)
 
 
 def restricted_among(session: Session, customer_ids: Sequence[str]) -> set[str]:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from infomediary.database import utcnow
 from infomediary.profiles import datakeys
+from infomediary.profiles.datakeys import CustomerCipher
 from infomediary.recommendations.models import RecommendationExclusionRow
 from infomediary.runtime import Runtime
 
@@ -24,11 +26,25 @@ def _aad(supplier_id: str) -> str:
     return f"recommendations.exclusions.{supplier_id}"
 
 
-def read(session: Session, runtime: Runtime, customer_id: str, supplier_id: str) -> set[str]:
-    row = session.get(RecommendationExclusionRow, (customer_id, supplier_id))
+_r = RecommendationExclusionRow
+# Built once, plain columns: read on every recommendation request.
+_READ = select(_r.schema_version, _r.ciphertext).where(
+    _r.customer_id == bindparam("customer_id"), _r.supplier_id == bindparam("supplier_id")
+)
+
+
+def read(
+    session: Session,
+    runtime: Runtime,
+    customer_id: str,
+    supplier_id: str,
+    *,
+    cipher: CustomerCipher | None = None,
+) -> set[str]:
+    row = session.execute(_READ, {"customer_id": customer_id, "supplier_id": supplier_id}).first()
     if row is None:
         return set()
-    cipher = datakeys.cipher_for(session, runtime, customer_id)
+    cipher = cipher or datakeys.cipher_for(session, runtime, customer_id)
     return set(json.loads(cipher.open(_aad(supplier_id), row.ciphertext, row.schema_version)))
 
 

@@ -4,26 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from consent.catalog import Category
 from infomediary.audiences.dimensions import INTERESTS
 from infomediary.audiences.models import AudienceIndexRow
-from infomediary.catalog.service import ItemView
+from infomediary.catalog.service import Listing
 from infomediary.recommendations.training import SEGMENT_DIMENSIONS, segment_keys
 from infomediary.rules.attributes import ATTRIBUTES
 from infomediary.rules.evaluate import Fact
 
+# Built once: read on every recommendation request (a select by key skips `Session.get`'s loader setup).
+_INDEX_ROW = select(AudienceIndexRow).where(AudienceIndexRow.customer_id == bindparam("customer_id"))
+
 
 def index_row(session: Session, customer_id: str) -> AudienceIndexRow | None:
-    return session.get(AudienceIndexRow, customer_id)
+    return session.scalars(_INDEX_ROW, {"customer_id": customer_id}).first()
 
 
 def facts(
     row: AudienceIndexRow | None,
     permitted: Collection[Category],
     basket: Mapping[str, int],
-    prices: Mapping[str, ItemView],
+    prices: Mapping[str, Listing],
 ) -> dict[str, Fact]:
     out: dict[str, Fact] = {}
     if row is not None:

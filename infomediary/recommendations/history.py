@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from consent.catalog import Category, Purpose, ReleaseKind
 from consent.decision import Decision
-from infomediary.consents.decision_point import decide_each_for, supplier_query
+from infomediary.consents.decision_point import decide_each_for, decide_each_with_entries, supplier_query
 from infomediary.profiles import activity, datakeys, repository
 from infomediary.profiles.datakeys import CustomerCipher
 from infomediary.runtime import Runtime
@@ -60,6 +61,18 @@ def decide(
         session, supplier_id=supplier_id, purpose=PURPOSE, categories=wanted, release_kind=RELEASE_KIND
     )
     return decide_each_for(session, runtime, customer_id, query, wanted, log=log)
+
+
+def decide_with_entries(
+    session: Session, runtime: Runtime, supplier_id: str, customer_id: str, categories: Iterable[Category]
+) -> tuple[dict[Category, Decision], list[dict[str, Any]]]:
+    """`decide` with the log entries handed back instead of appended: the caller appends them with its
+    release entry in one `append_many`, in this transaction, before it uses any decision."""
+    wanted = list(dict.fromkeys(categories))
+    query = supplier_query(
+        session, supplier_id=supplier_id, purpose=PURPOSE, categories=wanted, release_kind=RELEASE_KIND
+    )
+    return decide_each_with_entries(session, runtime, customer_id, query, wanted)
 
 
 def read(

@@ -27,9 +27,14 @@ class Candidate:
 
 
 def user_row(models: Models, weights: Mapping[str, float]) -> sparse.csr_matrix:
-    cols = [models.index[i] for i in weights if i in models.index]
+    index = models.index
+    cols = sorted(index[i] for i in weights if i in index)
     values = np.asarray([weights[models.items[c]] for c in cols], dtype=np.float32)
-    return sparse.csr_matrix((values, ([0] * len(cols), cols)), shape=(1, len(models.items)))
+    # Built from its CSR arrays (sorted, unique columns): the COO form costs a conversion on every request.
+    return sparse.csr_matrix(
+        (values, np.asarray(cols, dtype=np.int32), np.asarray([0, len(cols)], dtype=np.int32)),
+        shape=(1, len(models.items)),
+    )
 
 
 def collaborative(models: Models, weights: Mapping[str, float], pool: int, algorithm: str) -> list[Candidate]:

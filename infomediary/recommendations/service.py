@@ -12,6 +12,7 @@ release.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,8 @@ from consent.catalog import Category
 from infomediary import pseudonyms
 from infomediary.catalog import service as catalog
 from infomediary.policylog import kinds
-from infomediary.policylog.service import append as log_append
+from infomediary.policylog.service import append_many as log_append_many
+from infomediary.profiles import datakeys
 from infomediary.recommendations import exclusions, facts, history, ranking, store
 from infomediary.recommendations.errors import PersonalisationDenied
 from infomediary.rules import service as rules
@@ -77,16 +79,21 @@ def for_customer(
     wanted = [*history.INTERACTION_CATEGORIES, *sorted(facts.SEGMENT_CATEGORIES)]
     for rule in supplier_rules.values():
         wanted.extend(sorted(categories_of(rule)))
-    decisions = history.decide(session, runtime, supplier_id, customer_id, wanted)
+    decisions, decision_entries = history.decide_with_entries(
+        session, runtime, supplier_id, customer_id, wanted
+    )
     permitted = {c for c, d in decisions.items() if d.permitted}
     interactions = [c for c in history.INTERACTION_CATEGORIES if c in permitted]
     if not interactions:
+        log_append_many(session, decision_entries)
         raise PersonalisationDenied()
 
     models = store.load(session, supplier_id)
     known = models.index if models is not None else set(catalog.items_of(session, supplier_id))
-    excluded = exclusions.read(session, runtime, customer_id, supplier_id)
-    found = history.read(session, runtime, customer_id, known, interactions, excluded=excluded)
+    # One data-key read for both sealed reads of this customer.
+    cipher = datakeys.cipher_for(session, runtime, customer_id)
+    excluded = exclusions.read(session, runtime, customer_id, supplier_id, cipher=cipher)
+    found = history.read(session, runtime, customer_id, known, interactions, excluded=excluded, cipher=cipher)
     row = facts.index_row(session, customer_id)
     pool = 4 * n + 20
     candidates: list[ranking.Candidate] = []
@@ -96,11 +103,15 @@ def for_customer(
             seen = set(found.weights) | excluded
             candidates = ranking.popular(models, facts.segments(row, permitted), seen, pool)
     shown = [c.item for c in candidates]
-    items = catalog.items_of(session, supplier_id, [*shown, *found.basket, *_rule_items(supplier_rules)])
+    items = catalog.listings_of(session, supplier_id, [*shown, *found.basket, *_rule_items(supplier_rules)])
     effects = fire(supplier_rules, facts.facts(row, permitted, found.basket, items), permitted)
     ranked = ranking.apply_rules(candidates, effects, {i: v.categories for i, v in items.items()}, n)
     strategy = ranked[0].source if ranked else "none"
-    _log_release(session, supplier_id, sorted(permitted), len(ranked), len(effects.fired))
+    # The decisions and the release in one append: one lock of the log and one bulk insert per request.
+    log_append_many(
+        session,
+        [*decision_entries, _release_entry(supplier_id, sorted(permitted), len(ranked), len(effects.fired))],
+    )
     return Recommendations(
         items=[
             RecommendedItem(
@@ -127,22 +138,17 @@ def _rule_items(supplier_rules: dict[str, Rule]) -> list[str]:
     return out
 
 
-def _log_release(
-    session: Session, supplier_id: str, categories: list[Category], count: int, fired: int
-) -> None:
-    log_append(
-        session,
-        {
-            "kind": kinds.RELEASE,
-            "supplier_id": supplier_id,
-            "purpose": history.PURPOSE.value,
+def _release_entry(supplier_id: str, categories: list[Category], count: int, fired: int) -> dict[str, Any]:
+    return {
+        "kind": kinds.RELEASE,
+        "supplier_id": supplier_id,
+        "purpose": history.PURPOSE.value,
+        "categories": [c.value for c in categories],
+        "release": {
+            "kind": history.RELEASE_KIND.value,
             "categories": [c.value for c in categories],
-            "release": {
-                "kind": history.RELEASE_KIND.value,
-                "categories": [c.value for c in categories],
-                "count": 1,
-                "epsilon_milli": 0,
-            },
-            "details": {"recommended_items": count, "rules_fired": fired},
+            "count": 1,
+            "epsilon_milli": 0,
         },
-    )
+        "details": {"recommended_items": count, "rules_fired": fired},
+    }

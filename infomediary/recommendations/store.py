@@ -1,7 +1,10 @@
 """Storing and loading a supplier's trained recommenders (item data only; see `models`).
 
-Loaded models are kept in a small in-process cache keyed by supplier and training time, so a request pays
-the deserialisation once per training, not once per call.
+Loaded models are kept in a small in-process LRU keyed by supplier and training time: a request reads only
+the training time (one small prebuilt query, no payload bytes, no ORM objects) and pays the reading and
+deserialisation of the payloads once per training, not once per call. The cache holds item data only
+(item ids, similarities, item factors, popular lists), never anything about a customer; a new training
+changes the key (and evicts the supplier's entries in this process), so a stale model is never served.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 from implicit.cpu.als import AlternatingLeastSquares
 from implicit.nearest_neighbours import ItemItemRecommender, NearestNeighboursScorer
 from scipy import sparse
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from infomediary.recommendations.models import RecommenderModelRow
@@ -108,8 +111,22 @@ def _forget(supplier_id: str) -> None:
             del _cache[key]
 
 
+# Built once: on the request path this is the only query when the models are cached.
+_TRAINED_AT = select(RecommenderModelRow.trained_at).where(
+    RecommenderModelRow.supplier_id == bindparam("supplier_id"), RecommenderModelRow.kind == POPULARITY
+)
+
+
 def load(session: Session, supplier_id: str) -> Models | None:
     """The supplier's trained models, or None before the first training."""
+    trained_at = session.execute(_TRAINED_AT, {"supplier_id": supplier_id}).scalar_one_or_none()
+    if trained_at is None:
+        return None
+    with _lock:
+        cached = _cache.get((supplier_id, trained_at))
+        if cached is not None:
+            _cache.move_to_end((supplier_id, trained_at))
+            return cached
     rows = {
         r.kind: r
         for r in session.scalars(
@@ -119,12 +136,8 @@ def load(session: Session, supplier_id: str) -> Models | None:
     base = rows.get(POPULARITY)
     if base is None:
         return None
+    # Keyed by what was read with the payloads (a training may have committed in between, on PostgreSQL).
     key = (supplier_id, base.trained_at)
-    with _lock:
-        cached = _cache.get(key)
-        if cached is not None:
-            _cache.move_to_end(key)
-            return cached
     items: list[str] = json.loads(base.items)
     payload = json.loads(base.payload)
     models = Models(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from infomediary.database import utcnow
@@ -112,11 +112,15 @@ def list_rules(session: Session, supplier_id: str) -> list[RuleView]:
     return [_view(r) for r in rows]
 
 
+# Built once, plain columns: read on every recommendation request.
+_ENABLED = (
+    select(BusinessRuleRow.id, BusinessRuleRow.document)
+    .where(BusinessRuleRow.supplier_id == bindparam("supplier_id"), BusinessRuleRow.enabled.is_(True))
+    .order_by(BusinessRuleRow.created_at, BusinessRuleRow.id)
+)
+
+
 def enabled_rules(session: Session, supplier_id: str) -> dict[str, Rule]:
     """The supplier's enabled rules by id, in creation order (the order their effects merge in)."""
-    rows = session.scalars(
-        select(BusinessRuleRow)
-        .where(BusinessRuleRow.supplier_id == supplier_id, BusinessRuleRow.enabled.is_(True))
-        .order_by(BusinessRuleRow.created_at, BusinessRuleRow.id)
-    )
+    rows = session.execute(_ENABLED, {"supplier_id": supplier_id})
     return {r.id: language.parse(json.loads(r.document)) for r in rows}
