@@ -9,6 +9,13 @@ on SQLite's write lock while its holder waited for a thread to commit in):
   (`WriteGate`); the others wait on the event loop, holding no thread.
 - Commit and rollback run on threads of their own (`_finishers`), never queued behind handlers, so a
   transaction holding PostgreSQL row locks can always end.
+- Fewer requests hold a session at once than there are worker threads (`Admission`); the rest wait on the
+  event loop. A transaction's request needs a thread for each of its hops, response validation included
+  (FastAPI validates a sync endpoint's response on a worker thread, before the commit): were every thread
+  held by requests waiting on a lock, the lock's holder could never take its next hop. The load benchmark
+  froze on PostgreSQL that way, every worker waiting on a supplier's budget row or the policy log while
+  their holder waited for a thread. It also keeps worker threads from blocking on an exhausted connection
+  pool (admitted requests are fewer than the pool's connections).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from anyio import CancelScope, CapacityLimiter, to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from infomediary.database import POOL_SIZE
 from infomediary.errors import DomainError
 from infomediary.runtime import Runtime
 
@@ -68,6 +76,39 @@ class WriteGate:
             yield
 
 
+class Admission:
+    """Requests holding a database session at once: fewer than the worker threads (see the module docstring).
+
+    A request that opens a second session (a page that also reads through a writing one) is already
+    admitted: counting it twice could leave every admitted request waiting for a second place.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self._places = _PerLoop(lambda: asyncio.Semaphore(capacity))
+
+    @asynccontextmanager
+    async def hold(self, request: Request) -> AsyncIterator[None]:
+        if getattr(request.state, "admitted", False):
+            yield
+            return
+        async with self._places.get():
+            request.state.admitted = True
+            try:
+                yield
+            finally:
+                request.state.admitted = False
+
+
+def admission(request: Request) -> Admission:
+    found: Admission | None = getattr(request.app.state, "admission", None)
+    if found is None:
+        runtime: Runtime = request.app.state.runtime
+        # One thread always left for a hop of an admitted request; never more places than pooled connections.
+        places = max(1, min(runtime.settings.worker_threads - 1, POOL_SIZE))
+        found = request.app.state.admission = Admission(places)
+    return found
+
+
 # Threads for commit and rollback only; more than the connection pool could ever need at once.
 FINISHER_THREADS = 64
 _finishers = _PerLoop(lambda: CapacityLimiter(FINISHER_THREADS))
@@ -104,7 +145,7 @@ async def _transaction(request: Request, *, reads: bool) -> AsyncIterator[Sessio
     # with`; through `async for` the inner generator would only be finalised later, its transaction open.
     runtime: Runtime = request.app.state.runtime
     factory = runtime.read_session_factory if reads else runtime.session_factory
-    async with write_gate(request).hold() if not reads else _no_gate():
+    async with admission(request).hold(request), write_gate(request).hold() if not reads else _no_gate():
         session = factory()
         try:
             yield session

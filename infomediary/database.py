@@ -48,8 +48,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-# The server runs sync handlers on AnyIO's 40 worker threads; a pool smaller than that makes connections
-# open and close under load (and a new SQLite connection runs its PRAGMAs again).
+# Requests holding a session at once are at most POOL_SIZE (api/deps.Admission); the overflow serves the
+# sessions some requests open of their own (a tree head, a GPC signal). A pool smaller than the worker
+# threads would make connections open and close under load (a new SQLite connection runs its PRAGMAs again).
 POOL_SIZE = 20
 POOL_OVERFLOW = 20
 
