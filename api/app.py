@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.state.metrics = Metrics()
 
     problems.install(app)
+    problems.document(app)
     # Route matching is linear over routers, in this order: the brokered supplier API, which carries the
     # volume, comes first; consumers, auditors and operators after.
     for router in (
