@@ -22,6 +22,21 @@ from tests.fixtures.databases import fresh_postgres_database
 ISSUER = "http://127.0.0.1:8000"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fuzz-examples",
+        type=int,
+        default=int(os.environ.get("INFOMEDIARY_FUZZ_EXAMPLES", "8")),
+        help="Examples schemathesis generates per operation and caller in tests/api/test_fuzz.py "
+        "(default 8, or $INFOMEDIARY_FUZZ_EXAMPLES; the full run uses 200).",
+    )
+
+
+@pytest.fixture(scope="session")
+def fuzz_examples(request: pytest.FixtureRequest) -> int:
+    return int(request.config.getoption("--fuzz-examples"))
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = os.environ.get("INFOMEDIARY_TEST_DATABASE_URL")

@@ -1,0 +1,161 @@
+"""API fuzzing with schemathesis against the app's own `/openapi.json`, as each kind of caller.
+
+Every operation the caller may reach is fed generated requests, valid and invalid (schemathesis's positive and
+negative modes); every response must not be a 5xx, must have a status the operation documents, must match
+the documented schema and media type, and must be RFC 9457 problem+json when it is an error.
+
+The number of examples per operation is bounded for the normal run (`--fuzz-examples`, default 8, examples
+derandomized so a CI run is repeatable); the full run is one command, see the README:
+
+    python -m pytest tests/api/test_fuzz.py --fuzz-examples=200
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import hypothesis
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import strategies as st
+from schemathesis import Case, CheckContext, GenerationMode, Response
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from infomediary.runtime import Runtime
+from infomediary.settings import AUDITOR_SCOPES, SUPPLIER_SCOPES
+from tests.fixtures.actors import make_auditor, make_consumer, make_supplier
+
+PROBLEM = "application/problem+json"
+# Pages and the schema itself are documentation, not API: they have no documented error shape.
+UNFUZZED = ("/docs", "/redoc", "/openapi.json")
+
+
+def problem_json_on_error(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """Every 4xx and 5xx answer is an RFC 9457 problem document with its status repeated in the body."""
+    if response.status_code < 400:
+        return None
+    content_type = response.headers.get("content-type", [""])[0]
+    assert content_type.startswith(PROBLEM), f"an error answered {content_type!r}, not {PROBLEM}"
+    body = response.json()
+    assert isinstance(body, dict) and body.get("status") == response.status_code, body
+    assert isinstance(body.get("type"), str) and isinstance(body.get("title"), str), body
+    return True
+
+
+CHECKS: list[Callable[..., bool | None]] = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    problem_json_on_error,
+]
+
+CALLERS = [
+    "anonymous",
+    "consumer",
+    *(f"supplier:{scope}" for scope in SUPPLIER_SCOPES),
+    "supplier:",  # a supplier with no scope: its own record, ledger and policy
+    *(f"auditor:{scope}" for scope in AUDITOR_SCOPES),
+]
+
+
+def reachable(app: FastAPI, caller: str) -> set[tuple[str, str]]:
+    """The operations `caller` holds credentials for, read from the OpenAPI `security` requirements:
+    anonymous callers try everything."""
+    found = set()
+    for path, item in app.openapi()["paths"].items():
+        for method, operation in item.items():
+            requirements = operation.get("security") or []
+            if caller == "anonymous":
+                ok = True
+            elif caller == "consumer":
+                ok = not requirements or any("ConsumerSession" in r for r in requirements)
+            else:
+                kind, _, scope = caller.partition(":")
+                tag = "supplier" if kind == "supplier" else "audit"
+                scopes = [r["OAuthClient"] for r in requirements if "OAuthClient" in r]
+                ok = tag in operation.get("tags", []) and any(s == ([scope] if scope else []) for s in scopes)
+            if ok:
+                found.add((method.upper(), path))
+    return found
+
+
+def credentials(http: TestClient, runtime: Runtime, caller: str) -> dict[str, str]:
+    if caller == "anonymous":
+        return {}
+    if caller == "consumer":
+        return make_consumer(http).headers
+    kind, _, scope = caller.partition(":")
+    if kind == "supplier":
+        return make_supplier(runtime, scopes=[scope] if scope else []).headers(http)
+    return make_auditor(runtime).headers(http, scope=scope)
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_fuzz_as_each_caller(
+    app: FastAPI, http: TestClient, runtime: Runtime, caller: str, fuzz_examples: int
+) -> None:
+    headers = credentials(http, runtime, caller)
+    allowed = reachable(app, caller)
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    operations = [
+        result.ok()
+        for result in schema.get_all_operations()
+        if (result.ok().method.upper(), result.ok().path) in allowed
+        and not result.ok().path.startswith(UNFUZZED)
+    ]
+    if not operations:
+        pytest.skip(f"no route needs {caller} yet")
+    failures: dict[str, str] = {}
+    for operation in operations:
+        strategy = st.one_of(
+            operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE)
+        )
+
+        @hypothesis.settings(
+            max_examples=fuzz_examples,
+            deadline=None,
+            database=None,
+            derandomize=fuzz_examples <= 20,
+            suppress_health_check=list(HealthCheck),
+            phases=[hypothesis.Phase.generate, hypothesis.Phase.shrink],
+            report_multiple_bugs=False,
+        )
+        @given(case=strategy)
+        def fuzz(case: Case) -> None:
+            response = case.call(headers=headers)
+            case.validate_response(response, checks=CHECKS, headers=headers)
+
+        try:
+            fuzz()
+        # Every operation is tried and all failures reported together (schemathesis raises a group).
+        except (Exception, BaseExceptionGroup) as exc:
+            failures[f"{operation.method.upper()} {operation.path}"] = f"{exc.__class__.__name__}: {exc}"
+    assert not failures, f"as {caller}:\n" + "\n\n".join(f"{op}\n{text}" for op, text in failures.items())
+
+
+def test_every_error_the_api_documents_is_problem_json(app: FastAPI) -> None:
+    """The documented error responses name problem+json, so the conformance checks above mean something."""
+    wrong: list[str] = []
+    for path, item in app.openapi()["paths"].items():
+        if path.startswith(UNFUZZED):
+            continue
+        for method, operation in item.items():
+            for status, response in operation.get("responses", {}).items():
+                content: dict[str, Any] = response.get("content", {})
+                if status[0] in "45" and list(content) != [PROBLEM]:
+                    wrong.append(f"{method.upper()} {path} {status}: {sorted(content)}")
+            if "422" not in operation.get("responses", {}) and (
+                operation.get("parameters") or operation.get("requestBody")
+            ):
+                wrong.append(f"{method.upper()} {path}: takes input but documents no 422")
+    assert not wrong, "\n".join(wrong)
