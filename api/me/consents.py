@@ -46,11 +46,30 @@ def list_consents(
     return ConsentPage(items=consent_views.consents(session, records, utcnow()), next_cursor=next_cursor)
 
 
+def _record_link(path: str, method: str) -> dict[str, object]:
+    pointer = path.replace("~", "~0").replace("/", "~1")
+    return {
+        "operationRef": f"#/paths/{pointer}/{method}",
+        "parameters": {"record_id": "$response.body#/consent/id"},
+    }
+
+
+# OpenAPI links: a client (or a stateful test) learns that the answer's consent id is what these routes take.
+_RECORD_LINKS = {
+    "withdraw": _record_link("/v1/me/consents/{record_id}/withdraw", "post"),
+    "receipt": _record_link("/v1/me/consents/{record_id}/receipt", "get"),
+    "events": _record_link("/v1/me/consents/{record_id}/events", "get"),
+}
+
+
 @router.post(
     "/consents",
     status_code=status.HTTP_201_CREATED,
     response_model=ConsentChange,
-    responses=problem_responses(404, 409, 413, 422),
+    responses={
+        **problem_responses(404, 409, 413, 422),
+        201: {"description": "The consent as recorded, with its receipt", "links": _RECORD_LINKS},
+    },
     summary="Grant or refuse a consent (supplier or `*`, purpose, category or `*`); returns a signed receipt",
 )
 def answer_consent(
