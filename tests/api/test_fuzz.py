@@ -159,3 +159,39 @@ def test_every_error_the_api_documents_is_problem_json(app: FastAPI) -> None:
             ):
                 wrong.append(f"{method.upper()} {path}: takes input but documents no 422")
     assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("caller", ["consumer", "supplier:all"])
+def test_fuzz_statefully(
+    app: FastAPI, http: TestClient, runtime: Runtime, caller: str, fuzz_examples: int
+) -> None:
+    """Chains of calls where one response names what the next request needs (send an offer, then read it;
+    give a consent, then withdraw it), with links schemathesis infers from the schema or the schema's own
+    OpenAPI links. Credentials come from the real chains: registration and login, or the token endpoint."""
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    if caller == "consumer":
+        headers = make_consumer(http).headers
+        # Entry points are chosen among the operations kept, so keep only what this caller may call.
+        base = schema.include(path_regex=r"^/v1/me").as_state_machine()
+    else:
+        headers = make_supplier(runtime).headers(http)
+        base = schema.include(tag="supplier").as_state_machine()
+
+    class Chains(base):  # type: ignore[valid-type,misc]
+        def get_call_kwargs(self, case: Case) -> dict[str, Any]:
+            return {"headers": headers}
+
+        def validate_response(self, response: Response, case: Case, **kwargs: Any) -> None:
+            case.validate_response(response, checks=CHECKS, headers=headers)
+
+    assert any(name.startswith("RANDOM__") for name in dir(Chains)), f"no chain starts from {caller}'s routes"
+    Chains.run(
+        settings=hypothesis.settings(
+            max_examples=fuzz_examples,
+            stateful_step_count=5,
+            deadline=None,
+            database=None,
+            derandomize=fuzz_examples <= 20,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
