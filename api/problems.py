@@ -170,8 +170,8 @@ def _document(schema: dict[str, Any]) -> dict[str, Any]:
                 added = (422,)
             for status in added:
                 responses.setdefault(str(status), _problem_response(status))
-            for status, response in responses.items():
-                if status[0] in "45":
+            for code, response in responses.items():
+                if code[0] in "45":
                     response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
