@@ -245,9 +245,24 @@ def app_routes(app: FastAPI) -> list[tuple[str, str]]:
     return sorted({(m, path) for path, methods in found for m in methods if m != "HEAD"})
 
 
-def _row_text(method: str, path: str) -> str:
-    kind = "consumer(200)" if path.startswith("/v1/me") else "supplier(200)  # or auditor(...), public(...)"
-    return f'    ("{method}", "{path}"): ({kind}, Call()),'
+def _row_text(app: FastAPI, method: str, path: str) -> str:
+    """The row to add for a route, guessed from its OpenAPI entry: who it is for, its success status, and
+    404 for someone else's object when the path names one. Check the guess before pasting it."""
+    operation = app.openapi()["paths"].get(path, {}).get(method.lower(), {})
+    ok = next((code for code in operation.get("responses", {}) if code.startswith("2")), "200")
+    schemes = {name: scopes for r in operation.get("security", []) for name, scopes in r.items()}
+    others = ", others=404" if "{" in path else ""
+    if "ConsumerSession" in schemes:
+        kind = f"consumer({ok}{others})"
+    elif "OAuthClient" in schemes and "audit" in operation.get("tags", []):
+        kind = f"auditor({ok})"
+    elif "OAuthClient" in schemes:
+        scoped = "" if schemes["OAuthClient"] else ", scoped=False"
+        kind = f"supplier({ok}{scoped}{others})"
+    else:
+        kind = f"public({ok})"
+    body = ", Call(json={...})" if "requestBody" in operation else ", Call()"
+    return f'    ("{method}", "{path}"): ({kind}{body}),'
 
 
 def test_every_route_has_expectations(app: FastAPI) -> None:
@@ -256,7 +271,7 @@ def test_every_route_has_expectations(app: FastAPI) -> None:
     assert not missing, (
         f"{len(missing)} route(s) have no row in the authorization matrix. Add to EXPECTATIONS in "
         "tests/api/test_authorization_matrix.py, with the status each caller must get (and a Call with "
-        "a valid body if the route takes one):\n" + "\n".join(_row_text(m, p) for m, p in missing)
+        "a valid body if the route takes one):\n" + "\n".join(_row_text(app, m, p) for m, p in missing)
     )
     stale = [route for route in EXPECTATIONS if route not in routes]
     assert not stale, f"EXPECTATIONS names routes the app no longer has; remove them: {stale}"
