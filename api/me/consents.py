@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 
 from api.deps import RuntimeDep, SessionDep
+from api.links import link
 from api.me import consent_views
 from api.me.auth import CurrentConsumer
 from api.me.consent_schemas import (
@@ -46,19 +47,12 @@ def list_consents(
     return ConsentPage(items=consent_views.consents(session, records, utcnow()), next_cursor=next_cursor)
 
 
-def _record_link(path: str, method: str) -> dict[str, object]:
-    pointer = path.replace("~", "~0").replace("/", "~1")
-    return {
-        "operationRef": f"#/paths/{pointer}/{method}",
-        "parameters": {"record_id": "$response.body#/consent/id"},
-    }
-
-
 # OpenAPI links: a client (or a stateful test) learns that the answer's consent id is what these routes take.
+_RECORD = {"record_id": "$response.body#/consent/id"}
 _RECORD_LINKS = {
-    "withdraw": _record_link("/v1/me/consents/{record_id}/withdraw", "post"),
-    "receipt": _record_link("/v1/me/consents/{record_id}/receipt", "get"),
-    "events": _record_link("/v1/me/consents/{record_id}/events", "get"),
+    "withdraw": link("/v1/me/consents/{record_id}/withdraw", "post", parameters=_RECORD),
+    "receipt": link("/v1/me/consents/{record_id}/receipt", "get", parameters=_RECORD),
+    "events": link("/v1/me/consents/{record_id}/events", "get", parameters=_RECORD),
 }
 
 
