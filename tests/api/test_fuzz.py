@@ -178,15 +178,20 @@ def test_every_error_the_api_documents_is_problem_json(app: FastAPI) -> None:
     assert not wrong, "\n".join(wrong)
 
 
-@pytest.mark.parametrize("caller", ["consumer", "supplier:all"])
+@pytest.mark.parametrize("caller", ["newcomer", "consumer", "supplier:all"])
 def test_fuzz_statefully(
     app: FastAPI, http: TestClient, runtime: Runtime, caller: str, fuzz_examples: int
 ) -> None:
-    """Chains of calls where one response names what the next request needs (send an offer, then read it;
-    give a consent, then withdraw it), with links schemathesis infers from the schema or the schema's own
-    OpenAPI links. Credentials come from the real chains: registration and login, or the token endpoint."""
+    """Chains of calls where one response names what the next request needs (register, log in, edit the
+    profile; send an offer, then read it; give a consent, then withdraw it), with links schemathesis infers
+    or the OpenAPI declares. Credentials come from the real chains: registration and login, or the token
+    endpoint."""
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    if caller == "consumer":
+    if caller == "newcomer":
+        # No credentials: the chain registers, logs in with the same credentials and uses the session.
+        headers = {}
+        base = schema.include(path_regex=r"^/v1/(accounts|session|me/profile)$").as_state_machine()
+    elif caller == "consumer":
         headers = make_consumer(http).headers
         # Entry points are chosen among the operations kept, so keep only what this caller may call.
         base = schema.include(path_regex=r"^/v1/me").as_state_machine()
@@ -194,9 +199,15 @@ def test_fuzz_statefully(
         headers = make_supplier(runtime).headers(http)
         base = schema.include(tag="supplier").as_state_machine()
 
+    reached: set[tuple[str, str, int]] = set()
+
     class Chains(base):  # type: ignore[valid-type,misc]
         def get_call_kwargs(self, case: Case) -> dict[str, Any]:
             return {"headers": headers}
+
+        def after_call(self, response: Response, case: Case) -> None:
+            super().after_call(response, case)
+            reached.add((case.method.upper(), case.path, response.status_code))
 
         def validate_response(self, response: Response, case: Case, **kwargs: Any) -> None:
             case.validate_response(response, checks=CHECKS, headers=headers)
@@ -212,3 +223,6 @@ def test_fuzz_statefully(
             suppress_health_check=list(HealthCheck),
         )
     )
+    if caller == "newcomer":
+        profile = {r for r in reached if r[1] == "/v1/me/profile" and r[2] == 200}
+        assert profile, f"no chain reached a logged-in profile (register, log in, profile): {sorted(reached)}"
