@@ -10,14 +10,12 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
 
 from api.app import create_app
 from infomediary import schema
-from infomediary.models import Base
 from infomediary.runtime import Runtime
 from infomediary.settings import Settings
-from tests.fixtures.databases import fresh_postgres_database
+from tests.fixtures.databases import empty_tables, fresh_postgres_database
 
 ISSUER = "http://127.0.0.1:8000"
 
@@ -82,9 +80,7 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
     if "runtime" not in request.fixturenames:
         return
     runtime: Runtime = request.getfixturevalue("runtime")
-    with runtime.engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(delete(table))
+    empty_tables(runtime.engine)
 
 
 @pytest.fixture

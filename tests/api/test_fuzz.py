@@ -35,6 +35,7 @@ from schemathesis.specs.openapi.checks import (
 from infomediary.runtime import Runtime
 from infomediary.settings import AUDITOR_SCOPES, SUPPLIER_SCOPES
 from tests.fixtures.actors import make_auditor, make_consumer, make_supplier
+from tests.fixtures.databases import empty_tables
 
 PROBLEM = "application/problem+json"
 # Pages and the schema itself are documentation, not API: they have no documented error shape.
@@ -187,21 +188,31 @@ def test_fuzz_statefully(
     or the OpenAPI declares. Credentials come from the real chains: registration and login, or the token
     endpoint."""
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    # Each run of the machine starts from an empty database and fresh credentials: hypothesis replays runs,
+    # and a replay must meet the state the first run met (an email already registered would answer 409).
+    fresh: Callable[[], dict[str, str]]
     if caller == "newcomer":
         # No credentials: the chain registers, logs in with the same credentials and uses the session.
-        headers = {}
+        fresh = dict
         base = schema.include(path_regex=r"^/v1/(accounts|session|me/profile)$").as_state_machine()
     elif caller == "consumer":
-        headers = make_consumer(http).headers
+        fresh = lambda: make_consumer(http).headers  # noqa: E731
         # Entry points are chosen among the operations kept, so keep only what this caller may call.
         base = schema.include(path_regex=r"^/v1/me").as_state_machine()
     else:
-        headers = make_supplier(runtime).headers(http)
+        fresh = lambda: make_supplier(runtime).headers(http)  # noqa: E731
         base = schema.include(tag="supplier").as_state_machine()
 
     reached: set[tuple[str, str, int]] = set()
+    headers: dict[str, str] = {}
 
     class Chains(base):  # type: ignore[valid-type,misc]
+        def setup(self) -> None:
+            super().setup()
+            empty_tables(runtime.engine)
+            headers.clear()
+            headers.update(fresh())
+
         def get_call_kwargs(self, case: Case) -> dict[str, Any]:
             return {"headers": headers}
 
