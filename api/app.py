@@ -13,6 +13,7 @@ from api.accounts.endpoints import router as accounts_router
 from api.audiences.endpoints import router as audiences_router
 from api.audit.endpoints import public_router as audit_public_router
 from api.audit.endpoints import router as audit_router
+from api.catalog.endpoints import router as catalog_router
 from api.gpc import GpcDep
 from api.gpc import router as gpc_router
 from api.me.consents import router as consents_router
@@ -21,17 +22,23 @@ from api.me.inbox import router as inbox_router
 from api.me.log_endpoints import router as me_log_router
 from api.me.offers import router as me_offers_router
 from api.me.profile import router as profile_router
+from api.me.recommendations import router as me_recommendations_router
 from api.me.rewards import router as rewards_router
 from api.me.rights import router as rights_router
 from api.middleware import BodyLimitMiddleware, Metrics, ObservabilityMiddleware
 from api.oauth.endpoints import router as oauth_router
 from api.offers.endpoints import router as offers_router
 from api.operations import router as operations_router
+from api.pages import errors as page_errors
+from api.pages import routing as pages
+from api.pages.headers import PageHeadersMiddleware
+from api.recommendations.endpoints import router as recommendations_router
 from api.requests.endpoints import router as requests_router
 from api.slices.endpoints import router as slices_router
 from api.supplier.endpoints import router as supplier_router
 from api.supplier.ledger import router as supplier_ledger_router
 from api.supplier.policy import router as supplier_policy_router
+from api.supplier.webhooks import router as supplier_webhooks_router
 from infomediary.logs import configure_logging
 from infomediary.oauth.bearer import BearerAuthenticator
 from infomediary.runtime import Runtime
@@ -78,7 +85,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.state.bearer = BearerAuthenticator(runtime)
     app.state.metrics = Metrics()
 
-    problems.install(app)
+    problems.install(
+        app, pages=problems.PageErrors(wants=page_errors.wants_page, render=page_errors.render_problem)
+    )
     problems.document(app)
     # Route matching is linear over routers, in this order: the brokered supplier API, which carries the
     # volume, comes first; consumers, auditors and operators after.
@@ -87,9 +96,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         audiences_router,
         slices_router,
         offers_router,
+        recommendations_router,
+        catalog_router,
         requests_router,
         supplier_policy_router,
         supplier_ledger_router,
+        supplier_webhooks_router,
         oauth_router,
         accounts_router,
     ):
@@ -104,13 +116,17 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         inbox_router,
         me_offers_router,
         rewards_router,
+        me_recommendations_router,
     )
     for router in consumer_routers:
         app.include_router(router, dependencies=[GpcDep])
     for router in (audit_router, audit_public_router, gpc_router, operations_router):
         app.include_router(router)
+    # Pages last: their paths (`/`, `/profile` ...) never shadow an API route.
+    pages.install(app)
 
     # Added last = outermost: the request id exists before anything else runs.
+    app.add_middleware(PageHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     return app

@@ -1,16 +1,31 @@
-"""Request-scoped dependencies shared by every router: the runtime and the transaction-owning session."""
+"""Request-scoped dependencies shared by every router: the runtime and the transaction-owning session.
+
+A request's transaction spans several thread-pool hops (authentication, handler, commit), with the
+event loop in between. Two rules keep a transaction that holds a lock from waiting for a thread that a
+waiter on that lock occupies (a starvation deadlock the load benchmark found: every worker thread blocked
+on SQLite's write lock while its holder waited for a thread to commit in):
+
+- On SQLite, which has one write lock per database, a process admits one writing request at a time
+  (`WriteGate`); the others wait on the event loop, holding no thread.
+- Commit and rollback run on threads of their own (`_finishers`), never queued behind handlers, so a
+  transaction holding PostgreSQL row locks can always end.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Generic, TypeVar
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from infomediary.errors import DomainError
 from infomediary.runtime import Runtime
+
+T = TypeVar("T")
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -22,27 +37,96 @@ async def get_runtime(request: Request) -> Runtime:
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+class _PerLoop(Generic[T]):
+    """One asyncio or AnyIO primitive per event loop (a test client runs one loop per `with` block)."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make = make
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._value: T | None = None
+
+    def get(self) -> T:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop or self._value is None:
+            self._loop, self._value = loop, self._make()
+        return self._value
+
+
+class WriteGate:
+    """On SQLite, one writing transaction per process at a time, queued on the event loop (see the module)."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self._lock = _PerLoop(asyncio.Lock)
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[None]:
+        if not self.enabled:
+            yield
+            return
+        async with self._lock.get():
+            yield
+
+
+# Threads for commit and rollback only; more than the connection pool could ever need at once.
+FINISHER_THREADS = 64
+_finishers = _PerLoop(lambda: CapacityLimiter(FINISHER_THREADS))
+
+
+def write_gate(request: Request) -> WriteGate:
+    gate: WriteGate | None = getattr(request.app.state, "write_gate", None)
+    if gate is None:
+        runtime: Runtime = request.app.state.runtime
+        gate = request.app.state.write_gate = WriteGate(enabled=runtime.settings.is_sqlite)
+    return gate
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: commit when the handler returns, roll back if it raises.
 
     Creating a session does no I/O, so it happens on the event loop; the commit or rollback (which does) runs
-    in the thread pool, so each request pays one hop for it instead of one in and one out.
+    on a finisher thread, one hop instead of one in and one out.
     """
-    runtime: Runtime = request.app.state.runtime
-    factory = runtime.read_session_factory if request.method in READ_METHODS else runtime.session_factory
-    session = factory()
-    try:
+    async with _transaction(request, reads=request.method in READ_METHODS) as session:
         yield session
-    except DomainError as exc:
-        await run_in_threadpool(_finish, session, commit=exc.commits)
-        raise
-    except BaseException:
-        await run_in_threadpool(_finish, session, commit=False)
-        raise
-    await run_in_threadpool(_finish, session, commit=True)
 
 
-def _finish(session: Session, *, commit: bool) -> None:
+async def get_writing_session(request: Request) -> AsyncIterator[Session]:
+    """For the few reads that may write as a side effect (an inbox read delivers offers matched since)."""
+    async with _transaction(request, reads=False) as session:
+        yield session
+
+
+@asynccontextmanager
+async def _transaction(request: Request, *, reads: bool) -> AsyncIterator[Session]:
+    # A context manager, not a generator looped over: an exception thrown into the dependency at its yield
+    # must reach the except clauses below (a refusal that commits, a rollback), and it does through `async
+    # with`; through `async for` the inner generator would only be finalised later, its transaction open.
+    runtime: Runtime = request.app.state.runtime
+    factory = runtime.read_session_factory if reads else runtime.session_factory
+    async with write_gate(request).hold() if not reads else _no_gate():
+        session = factory()
+        try:
+            yield session
+        except DomainError as exc:
+            await finish(session, commit=exc.commits)
+            raise
+        except BaseException:
+            await finish(session, commit=False)
+            raise
+        await finish(session, commit=True)
+
+
+@asynccontextmanager
+async def _no_gate() -> AsyncIterator[None]:
+    yield
+
+
+async def finish(session: Session, *, commit: bool) -> None:
+    await to_thread.run_sync(_finish, session, commit, limiter=_finishers.get())
+
+
+def _finish(session: Session, commit: bool) -> None:
     try:
         if commit:
             session.commit()
@@ -60,4 +144,5 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 # scope="function": the commit happens before the response is sent, so a client never sees success for a
 # write that then fails to commit.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+WritingSessionDep = Annotated[Session, Depends(get_writing_session, scope="function")]
 ClientAddressDep = Annotated[str, Depends(client_address)]

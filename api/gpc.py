@@ -6,10 +6,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import READ_METHODS, RuntimeDep, SessionDep
+from api.deps import READ_METHODS, RuntimeDep, SessionDep, write_gate
 from api.me.auth import CurrentConsumer
 from infomediary.consents import gpc
 from infomediary.database import unit_of_work
@@ -36,17 +35,19 @@ async def record_gpc(
     """Consumer routes depend on this: `Sec-GPC: 1` is an opt-out of sale and sharing (DESIGN, rule 3)."""
     if sec_gpc is None or sec_gpc.strip() != "1":
         return  # the common case costs no thread hop
-    await run_in_threadpool(_record, request.method, session, runtime, consumer.customer_id)
-
-
-def _record(method: str, session: Session, runtime: Runtime, customer_id: str) -> None:
-    if method in READ_METHODS:
-        # A read request's session does not write (on SQLite it did not take the write lock up front):
-        # the signal, with its log entry, gets a transaction of its own. It stands whatever the request does.
-        with unit_of_work(runtime.session_factory) as own:
-            gpc.record_signal(own, runtime, customer_id)
+    if request.method in READ_METHODS:
+        # A read request's session does not write (on SQLite it did not take the write lock up front): the
+        # signal, with its log entry, gets a transaction of its own, admitted like any other writer.
+        async with write_gate(request).hold():
+            await run_in_threadpool(_record_alone, runtime, consumer.customer_id)
     else:
-        gpc.record_signal(session, runtime, customer_id)
+        await run_in_threadpool(gpc.record_signal, session, runtime, consumer.customer_id)
+
+
+def _record_alone(runtime: Runtime, customer_id: str) -> None:
+    # It stands whatever the request does.
+    with unit_of_work(runtime.session_factory) as own:
+        gpc.record_signal(own, runtime, customer_id)
 
 
 GpcDep = Depends(record_gpc)

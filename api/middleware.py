@@ -23,7 +23,23 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
     (b"cache-control", b"no-store"),
+    (b"cross-origin-opener-policy", b"same-origin"),
 ]
+# An API answer is data, never a document: nothing in it may load, run or be framed. HTML (the docs page,
+# which loads Swagger UI from a CDN, and server-rendered pages, which send their own policy) gets only the
+# framing rule by default.
+CSP_API = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+CSP_HTML = (b"content-security-policy", b"frame-ancestors 'none'")
+# Meaningless (and ignored by browsers) over plain HTTP, so sent on HTTPS only.
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+
+def security_headers(*, https: bool, html: bool) -> list[tuple[bytes, bytes]]:
+    """The headers every response carries, unless the route set its own value for one of them."""
+    headers = [*SECURITY_HEADERS, CSP_HTML if html else CSP_API]
+    if https:
+        headers.append(HSTS)
+    return headers
 
 
 class Metrics:
@@ -67,8 +83,12 @@ class ObservabilityMiddleware:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
-                present = {name for name, _ in headers}
-                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                present = {name.lower() for name, _ in headers}
+                content_type = next((v for n, v in headers if n.lower() == b"content-type"), b"")
+                wanted = security_headers(
+                    https=scope.get("scheme") == "https", html=content_type.startswith(b"text/html")
+                )
+                headers.extend(h for h in wanted if h[0] not in present)
                 message["headers"] = headers
             await send(message)
 

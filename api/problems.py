@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.middleware import SECURITY_HEADERS
+from api.middleware import security_headers
 from infomediary.errors import DomainError, problem_type
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -124,7 +126,7 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled_error", error_type=exc.__class__.__name__, frames=frames)
     response = _http_problem(request, 500, "an unexpected error occurred; it has been logged")
     # Starlette answers 500s outside every middleware, so the headers they add are set here too.
-    for name, value in SECURITY_HEADERS:
+    for name, value in security_headers(https=request.url.scheme == "https", html=False):
         response.headers[name.decode()] = value.decode()
     request_id = request.scope.get("state", {}).get("request_id")
     if request_id:
@@ -132,11 +134,40 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
-def install(app: FastAPI) -> None:
-    app.add_exception_handler(DomainError, _domain_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unhandled)
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class PageErrors:
+    """How problems look on HTML routes: `wants` picks the requests, `render` makes the page."""
+
+    wants: Callable[[Request], bool]
+    render: Callable[[Request, JSONResponse], Response]
+
+
+def _html_aware(handler: Handler, pages: PageErrors) -> Handler:
+    async def handle(request: Request, exc: Exception) -> Response:
+        problem = await handler(request, exc)
+        if not pages.wants(request) or not isinstance(problem, JSONResponse):
+            return problem
+        page = pages.render(request, problem)
+        if problem.status_code >= 500:
+            for name, value in security_headers(https=request.url.scheme == "https", html=True):
+                page.headers.setdefault(name.decode(), value.decode())
+        return page
+
+    return handle
+
+
+def install(app: FastAPI, pages: PageErrors | None = None) -> None:
+    handlers: list[tuple[type[Exception], Handler]] = [
+        (DomainError, _domain_error),
+        (RequestValidationError, _validation_error),
+        (StarletteHTTPException, _http_error),
+        (Exception, _unhandled),
+    ]
+    for exc_class, handler in handlers:
+        app.add_exception_handler(exc_class, _html_aware(handler, pages) if pages else handler)
 
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}

@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable
 from typing import cast
 
-KNOWN = ("http", "vault", "consent", "log")
+KNOWN = ("http", "vault", "consent", "log", "recommend")
 
 
 def main(argv: list[str] | None = None) -> int:

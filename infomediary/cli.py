@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -14,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from infomediary import schema
 from infomediary.auditors import service as auditors
+from infomediary.backup_cli import backup_command, backup_keys_command, restore_command
 from infomediary.database import unit_of_work
 from infomediary.demo import seed_demo
 from infomediary.errors import DomainError
@@ -22,14 +24,19 @@ from infomediary.keymaterial import KeyMaterialError
 from infomediary.ledger import repository as ledger_repository
 from infomediary.ledger import service as ledger
 from infomediary.ledger.models import OwnerKind
+from infomediary.offers import refunds as offer_refunds
+from infomediary.operators import service as operators
+from infomediary.operators.models import OperatorKind
 from infomediary.policylog import kinds as log_kinds
 from infomediary.policylog.cli import audit_app
 from infomediary.policylog.service import append as log_append
 from infomediary.profiles import rotation
+from infomediary.recommendations.cli import recommend_app
 from infomediary.runtime import Runtime
 from infomediary.settings import SUPPLIER_SCOPES, Settings
 from infomediary.suppliers import service as suppliers
 from infomediary.suppliers.models import SupplierStatus
+from infomediary.webhooks.cli import events_app
 from vault import VaultError
 
 app = typer.Typer(
@@ -39,11 +46,18 @@ db_app = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
 suppliers_app = typer.Typer(help="Register and manage suppliers.", no_args_is_help=True)
 auditors_app = typer.Typer(help="Register auditors.", no_args_is_help=True)
 keys_app = typer.Typer(help="Key material.", no_args_is_help=True)
+offers_app = typer.Typer(help="Offers.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(suppliers_app, name="suppliers")
 app.add_typer(auditors_app, name="auditors")
 app.add_typer(keys_app, name="keys")
+app.add_typer(offers_app, name="offers")
 app.add_typer(audit_app, name="audit")
+app.add_typer(events_app, name="events")
+app.command("backup")(backup_command)
+app.command("backup-keys")(backup_keys_command)
+app.command("restore")(restore_command)
+app.add_typer(recommend_app, name="recommend")
 
 console = Console()
 err = Console(stderr=True)
@@ -251,6 +265,24 @@ def suppliers_credit(
     _guarded(run)
 
 
+@offers_app.command("settle")
+def offers_settle() -> None:
+    """Refund the unspent budget of expired offers (each once; safe to run again, e.g. from cron)."""
+
+    def run() -> None:
+        with Runtime.open(Settings()) as runtime:
+            _require_ready(runtime)
+            settled, batch = 0, offer_refunds.MAX_SETTLED_PER_RUN
+            # One transaction per batch, so a long backlog neither holds locks nor starts over on failure.
+            while batch == offer_refunds.MAX_SETTLED_PER_RUN:
+                with unit_of_work(runtime.session_factory) as session:
+                    batch = offer_refunds.settle_expired(session)
+                settled += batch
+            console.print(f"settled {settled} expired offer(s)")
+
+    _guarded(run)
+
+
 @auditors_app.command("add")
 def auditors_add(
     name: str, as_json: Annotated[bool, typer.Option("--json", help="Print the credentials as JSON.")] = False
@@ -267,6 +299,89 @@ def auditors_add(
             )
 
     _guarded(run)
+
+
+GeneratePassword = Annotated[
+    bool,
+    typer.Option(
+        "--generate-password", help="Make a random password and print it once, instead of prompting for one."
+    ),
+]
+
+
+def _add_operator(kind: OperatorKind, owner: str, login: str, generate: bool, as_json: bool) -> None:
+    # Prompted (hidden, twice) rather than an argument: a password on the command line lands in `ps` and in
+    # shell history.
+    password = (
+        secrets.token_urlsafe(18)
+        if generate
+        else typer.prompt("password (12 to 256 characters)", hide_input=True, confirmation_prompt=True)
+    )
+
+    def run() -> None:
+        with Runtime.open(Settings()) as runtime:
+            _require_ready(runtime)
+            with unit_of_work(runtime.session_factory) as session:
+                view = operators.add(session, runtime, kind=kind, owner=owner, login=login, password=password)
+        where = "/supplier" if kind is OperatorKind.SUPPLIER else "/audit"
+        if as_json:
+            shown = {"id": view.id, "kind": kind.value, "owner_id": view.owner_id, "login": login}
+            if generate:
+                shown["password"] = password
+            typer.echo(json.dumps(shown))
+            return
+        console.print(f"{kind.value} operator [bold]{login}[/] added for {view.owner_name} ({view.owner_id})")
+        console.print(f"signs in at {runtime.settings.issuer.rstrip('/')}{where}")
+        if generate:
+            console.print(f"password: [bold]{password}[/]")
+            console.print("[yellow]The password is shown once and stored only as an argon2id hash.[/]")
+
+    _guarded(run)
+
+
+def _disable_operator(login: str) -> None:
+    def run() -> None:
+        with Runtime.open(Settings()) as runtime:
+            _require_ready(runtime)
+            with unit_of_work(runtime.session_factory) as session:
+                view = operators.disable(session, runtime, login=login)
+        console.print(f"operator of {view.owner_name} disabled; its sessions are ended")
+
+    _guarded(run)
+
+
+@suppliers_app.command("add-operator")
+def suppliers_add_operator(
+    supplier: Annotated[str, typer.Argument(help="The supplier's name or id.")],
+    login: Annotated[str, typer.Argument(help="The operator's email address, used to sign in.")],
+    generate: GeneratePassword = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Add a person who signs in to the supplier console (/supplier) for this supplier only."""
+    _add_operator(OperatorKind.SUPPLIER, supplier, login, generate, as_json)
+
+
+@suppliers_app.command("disable-operator")
+def suppliers_disable_operator(login: str) -> None:
+    """Disable a supplier-console operator and end its sessions."""
+    _disable_operator(login)
+
+
+@auditors_app.command("add-operator")
+def auditors_add_operator(
+    auditor: Annotated[str, typer.Argument(help="The auditor's name or id.")],
+    login: Annotated[str, typer.Argument(help="The operator's email address, used to sign in.")],
+    generate: GeneratePassword = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Add a person who signs in to the auditor view (/audit) for this auditor."""
+    _add_operator(OperatorKind.AUDITOR, auditor, login, generate, as_json)
+
+
+@auditors_app.command("disable-operator")
+def auditors_disable_operator(login: str) -> None:
+    """Disable an auditor-view operator and end its sessions."""
+    _disable_operator(login)
 
 
 @keys_app.command("rotate-signing")

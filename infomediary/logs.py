@@ -26,6 +26,11 @@ REDACTED_KEYS = frozenset(
 )
 
 
+# Third-party loggers that put secrets in DEBUG records: authlib logs every issued token, access token
+# included ("Issue token {...}"). They never go below INFO, whatever the configured level.
+SECRET_BEARING_LOGGERS = ("authlib",)
+
+
 def _redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in REDACTED_KEYS.intersection(event):
         event[key] = "[redacted]"
@@ -47,6 +52,9 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper(), force=True)
+    floor = max(logging.INFO, logging.getLevelName(level.upper()))
+    for name in SECRET_BEARING_LOGGERS:
+        logging.getLogger(name).setLevel(floor)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

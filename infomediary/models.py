@@ -7,6 +7,7 @@ from infomediary.audiences.models import (
     EpsilonLedgerRow,
 )
 from infomediary.auditors.models import Auditor
+from infomediary.catalog.models import CatalogItemRow
 from infomediary.consents.models import (
     ConsentEventRow,
     ConsentRecordRow,
@@ -21,6 +22,7 @@ from infomediary.database import Base
 from infomediary.ledger.models import LedgerAccount, LedgerPosting, LedgerTransaction
 from infomediary.oauth.models import OAuthClient, RevokedToken
 from infomediary.offers.models import OfferDeliveryRow, OfferRow
+from infomediary.operators.models import Operator, OperatorSession
 from infomediary.policylog.models import PolicyLogEntry, PolicyLogNode, PolicyLogState, PolicyLogTreeHead
 from infomediary.profiles.models import (
     ActivityRecord,
@@ -29,8 +31,12 @@ from infomediary.profiles.models import (
     ProfileChange,
     ProfileField,
 )
+from infomediary.ratelimits.models import RateLimitCounter
+from infomediary.recommendations.models import RecommendationExclusionRow, RecommenderModelRow
+from infomediary.rules.models import BusinessRuleRow
 from infomediary.sanctions.models import AuditFinding, SupplierSanction
 from infomediary.suppliers.models import Supplier
+from infomediary.webhooks.models import WebhookDeliveryRow, WebhookEndpointRow, WebhookEventRow
 
 __all__ = [
     "ActivityRecord",
@@ -40,6 +46,8 @@ __all__ = [
     "AuditFinding",
     "Auditor",
     "Base",
+    "BusinessRuleRow",
+    "CatalogItemRow",
     "ConsentEventRow",
     "ConsentRecordRow",
     "ConsumerSession",
@@ -53,6 +61,8 @@ __all__ = [
     "OAuthClient",
     "OfferDeliveryRow",
     "OfferRow",
+    "Operator",
+    "OperatorSession",
     "PolicyLogEntry",
     "PolicyLogNode",
     "PolicyLogState",
@@ -61,6 +71,9 @@ __all__ = [
     "ProcessingRestriction",
     "ProfileChange",
     "ProfileField",
+    "RateLimitCounter",
+    "RecommendationExclusionRow",
+    "RecommenderModelRow",
     "RevokedToken",
     "StandingTermRow",
     "Supplier",
@@ -68,4 +81,7 @@ __all__ = [
     "SupplierPseudonymRow",
     "SupplierRequestRow",
     "SupplierSanction",
+    "WebhookDeliveryRow",
+    "WebhookEndpointRow",
+    "WebhookEventRow",
 ]

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     token_audience: str = Field(default="infomediary-api", description="The `aud` of supplier access tokens.")
     access_token_ttl_seconds: int = Field(default=600, ge=30, le=3600)
     consumer_session_ttl_seconds: int = Field(default=3600, ge=60, le=30 * 24 * 3600)
+    operator_session_ttl_seconds: int = Field(
+        default=8 * 3600, ge=60, le=24 * 3600, description="Supplier-console and auditor-view sessions."
+    )
 
     # argon2id parameters (RFC 9106 second recommended option by default); tests lower them for speed.
     argon2_time_cost: int = Field(default=3, ge=1)
@@ -45,6 +48,16 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=900, ge=1)
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=30, ge=1)
+
+    # Requests per client address per window on the public endpoints (infomediary/ratelimits/service.py).
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=86_400)
+    rate_limit_login: int = Field(default=30, ge=1, description="Login attempts per address per window.")
+    rate_limit_registration: int = Field(
+        default=10, ge=1, description="Account registrations per address per window."
+    )
+    rate_limit_token: int = Field(
+        default=120, ge=1, description="OAuth token and revocation requests per address per window."
+    )
 
     worker_threads: int = Field(
         default=12,
@@ -107,6 +120,39 @@ class Settings(BaseSettings):
     offer_min_cohort: int = Field(
         default=10, ge=1, description="Offer statistics below this count are withheld (null) from suppliers."
     )
+    # An offer's audience is a count query: sending one is charged this epsilon against the supplier's
+    # audience budget (and checked for differencing), and its statistics are released with OpenDP noise of
+    # this epsilon per release, split over delivered, viewed and accepted (one customer moves each by one).
+    offer_epsilon: float = Field(
+        default=0.5, gt=0, le=100, description="Epsilon charged per offer sent and per statistics release."
+    )
+    # Customers' reports of unwanted offers. A strike for reports needs many distinct reporters, so a few
+    # customers (or one with many accounts' worth of patience) cannot push a supplier to suspension:
+    # - per offer: at least `offer_report_min_reporters` reporters AND at least `offer_report_share` of the
+    #   offer's deliveries (one strike per offer at most);
+    # - per supplier: at least `supplier_report_min_reporters` distinct reporters across its offers within
+    #   `offer_report_window_seconds` (one strike per window at most).
+    offer_report_min_reporters: int = Field(
+        default=10, ge=1, description="Distinct reporters an offer needs before its reports earn a strike."
+    )
+    offer_report_share: float = Field(
+        default=0.05, gt=0, le=1, description="Share of an offer's deliveries reported before a strike."
+    )
+    supplier_report_min_reporters: int = Field(
+        default=25,
+        ge=1,
+        description="Distinct reporters across a supplier's offers in the window for a strike.",
+    )
+    offer_report_window_seconds: int = Field(
+        default=7 * 86_400,
+        ge=60,
+        description="Window over which a supplier's distinct reporters are counted.",
+    )
+    # Per-customer limit: beyond it a report is refused with 429 and Retry-After.
+    report_rate_limit: int = Field(default=10, ge=1, description="Reports a customer may make per window.")
+    report_rate_window_seconds: int = Field(
+        default=3_600, ge=1, description="Window of the per-customer report rate limit."
+    )
 
     # Rewards ledger: integer credits. A supplier's balance may go this far below zero and no further.
     supplier_credit_line: int = Field(
@@ -129,6 +175,68 @@ class Settings(BaseSettings):
     )
     throttled_epsilon_fraction: float = Field(
         default=0.5, gt=0, le=1, description="Share of the epsilon budget a throttled supplier may spend."
+    )
+
+    # Business events (webhooks). Delivery: attempt n (1-based) that fails is retried after
+    # min(base * 2**(n-1), max) seconds, scaled by a random factor in [0.5, 1] (jitter), until
+    # `webhook_max_attempts` attempts were made; the delivery is then marked failed.
+    webhook_max_endpoints: int = Field(default=10, ge=1, le=100, description="Endpoints per supplier.")
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=30, description="Attempts per delivery before it is marked failed."
+    )
+    webhook_backoff_base_seconds: float = Field(
+        default=30.0, ge=0, le=3600, description="Wait after the first failed attempt (doubles each time)."
+    )
+    webhook_backoff_max_seconds: float = Field(
+        default=6 * 3600.0, ge=0, le=7 * 86_400, description="Longest wait between two attempts."
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60, description="Per delivery attempt.")
+    webhook_lease_seconds: int = Field(
+        default=120,
+        ge=1,
+        le=3600,
+        description="A claimed delivery is retried by another worker if not settled within this time.",
+    )
+    webhook_delivery_batch: int = Field(default=100, ge=1, le=10_000, description="Deliveries per pass.")
+    # Both off in production: endpoints must be https on a public address. Tests and local development
+    # turn on loopback (http allowed there); private ranges stay refused unless explicitly allowed.
+    webhook_allow_loopback: bool = Field(
+        default=False, description="Allow http(s) endpoints on loopback addresses (tests, development)."
+    )
+    webhook_allow_private: bool = Field(
+        default=False, description="Allow endpoints on private, link-local or otherwise non-public addresses."
+    )
+
+    # Catalogs and recommendations (issue 8).
+    catalog_max_items: int = Field(
+        default=100_000, ge=1, description="Items one supplier's catalog may hold."
+    )
+    rules_max_per_supplier: int = Field(
+        default=100, ge=1, description="Business rules one supplier may store."
+    )
+    recommend_max_n: int = Field(
+        default=50, ge=1, le=500, description="Most items one recommendation returns."
+    )
+    recommend_min_segment: int = Field(
+        default=20,
+        ge=1,
+        description="Customers a segment needs before its popularity is kept for cold-start recommendations.",
+    )
+    recommend_min_item_customers: int = Field(
+        default=5, ge=1, description="Distinct customers an item needs to appear in an audience's top items."
+    )
+    recommend_audience_max_customers: int = Field(
+        default=5_000, ge=1, description="Customers whose history one audience recommendation reads at most."
+    )
+    recommend_factors: int = Field(
+        default=64, ge=2, le=1024, description="Matrix factorisation: latent factors."
+    )
+    recommend_iterations: int = Field(
+        default=15, ge=1, le=200, description="Matrix factorisation: ALS sweeps."
+    )
+    recommend_regularization: float = Field(default=0.05, gt=0, le=100)
+    recommend_neighbours: int = Field(
+        default=100, ge=1, le=10_000, description="Item-to-item: neighbours kept."
     )
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted.")

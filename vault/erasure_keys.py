@@ -25,7 +25,7 @@ import contextlib
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -53,8 +53,9 @@ def derive_field_key(data_key: bytes, erasure_key: bytes, subject_id: str) -> by
 class ErasureKeyStore(Protocol):
     """Per-subject erasure keys outside the database. Implementations must be safe across threads."""
 
-    def create(self, subject_ids: Iterable[str]) -> None:
-        """Give each subject a fresh erasure key; a subject that already has one is an error."""
+    def create(self, subject_ids: Iterable[str]) -> Mapping[str, bytes]:
+        """Give each subject a fresh erasure key and return them (so a caller that seals at once need not
+        read each back); a subject that already has one is an error."""
         ...
 
     def get(self, subject_id: str) -> bytes:
@@ -90,13 +91,14 @@ class LocalErasureKeyStore:
     def path(self) -> Path:
         return self._path
 
-    def create(self, subject_ids: Iterable[str]) -> None:
+    def create(self, subject_ids: Iterable[str]) -> Mapping[str, bytes]:
         rows = [(subject_id, secrets.token_bytes(ERASURE_KEY_BYTES)) for subject_id in subject_ids]
         with self._connect() as conn:
             try:
                 conn.executemany("INSERT INTO erasure_keys (subject_id, secret) VALUES (?, ?)", rows)
             except sqlite3.IntegrityError:
                 raise ValueError("a subject already has an erasure key") from None
+        return dict(rows)
 
     def get(self, subject_id: str) -> bytes:
         with self._connect() as conn:

@@ -6,7 +6,7 @@ ready), so that the hot path on a cache hit is one dictionary lookup and one AES
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from vault.aad import encode_parts
 from vault.cache import DataKeyCache
@@ -56,14 +56,14 @@ class Vault:
 
     def create_data_keys(self, subject_ids: Sequence[str]) -> list[WrappedKey]:
         """:meth:`create_data_key` for many subjects at once (one erasure-key store transaction)."""
-        if self._erasure_keys is not None:
-            self._erasure_keys.create(subject_ids)
+        # The new erasure keys come back from the store: one transaction for the batch, not a read each.
+        erasure = self._erasure_keys.create(subject_ids) if self._erasure_keys is not None else None
         wrapped_keys = []
         for subject_id in subject_ids:
             data_key = generate_data_key()
             wrapped = self._provider.wrap(data_key, _data_key_aad(subject_id))
             # A new subject's fields are usually written right away; save them an unwrap.
-            self._cache.put(subject_id, wrapped, self._cipher(subject_id, data_key))
+            self._cache.put(subject_id, wrapped, self._cipher(subject_id, data_key, erasure))
             wrapped_keys.append(wrapped)
         return wrapped_keys
 
@@ -117,10 +117,12 @@ class Vault:
         self._cache.put(subject_id, wrapped, cipher)
         return cipher
 
-    def _cipher(self, subject_id: str, data_key: bytes) -> SubjectCipher:
+    def _cipher(
+        self, subject_id: str, data_key: bytes, erasure: Mapping[str, bytes] | None = None
+    ) -> SubjectCipher:
         if self._erasure_keys is None:
             return SubjectCipher(subject_id, data_key)
-        erasure_key = self._erasure_keys.get(subject_id)
+        erasure_key = erasure[subject_id] if erasure is not None else self._erasure_keys.get(subject_id)
         return SubjectCipher(subject_id, derive_field_key(data_key, erasure_key, subject_id))
 
     def _unwrap(self, subject_id: str, wrapped: WrappedKey, aad: bytes) -> bytes:

@@ -12,10 +12,10 @@ from api.deps import ClientAddressDep, RuntimeDep, SessionDep
 from api.links import link
 from api.me.auth import consumer_bearer
 from api.problems import problem_responses
+from api.ratelimit import rate_limited
+from api.session_cookie import SESSION_COOKIE, clear_session_cookie, set_session_cookie
 from infomediary.customers import service
 from infomediary.customers.errors import InvalidSession
-
-SESSION_COOKIE = "infomediary_session"
 
 router = APIRouter(tags=["consumer"])
 
@@ -33,7 +33,8 @@ _USE_SESSION = {
     "/v1/accounts",
     status_code=status.HTTP_201_CREATED,
     response_model=AccountRead,
-    responses={**problem_responses(409, 413, 422), 201: {"links": {"log_in": _LOG_IN}}},
+    responses={**problem_responses(409, 413, 422, 429), 201: {"links": {"log_in": _LOG_IN}}},
+    dependencies=[rate_limited("registration")],
     summary="Register a consumer account",
 )
 def register(body: AccountCreate, session: SessionDep, runtime: RuntimeDep) -> AccountRead:
@@ -45,6 +46,7 @@ def register(body: AccountCreate, session: SessionDep, runtime: RuntimeDep) -> A
     "/v1/session",
     response_model=SessionTokens,
     responses={**problem_responses(401, 413, 422, 429), 200: {"links": _USE_SESSION}},
+    dependencies=[rate_limited("login")],
     summary="Log in; returns a bearer token and sets the session cookie used by pages",
 )
 def log_in(
@@ -56,15 +58,7 @@ def log_in(
     address: ClientAddressDep,
 ) -> SessionTokens:
     issued = service.login(session, runtime, email=body.email, password=body.password, client_address=address)
-    response.set_cookie(
-        SESSION_COOKIE,
-        issued.token,
-        max_age=issued.expires_in,
-        httponly=True,
-        secure=request.url.scheme == "https",
-        samesite="lax",
-        path="/",
-    )
+    set_session_cookie(request, response, issued)
     return SessionTokens(access_token=issued.token, expires_in=issued.expires_in)
 
 
@@ -84,4 +78,4 @@ def log_out(
     if not token:
         raise InvalidSession("no session to end")
     service.logout(session, service.authenticate(session, token))
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    clear_session_cookie(response)

@@ -18,19 +18,22 @@ from api.audit.schemas import (
     FindingCreate,
     InclusionRead,
     LogKeyRead,
+    LogLineRead,
+    LogSearchRead,
     ProcessingReport,
     ProcessingRowRead,
     RecipientRead,
     RecordedRead,
     SanctionCreate,
     TreeHeadRead,
+    TreeHeadsRead,
 )
 from api.bearer import auditor
 from api.deps import RuntimeDep, SessionDep
 from api.problems import problem_responses
 from infomediary.ledger.errors import IdempotencyKeyRequired
 from infomediary.oauth.bearer import Principal
-from infomediary.policylog import proofs, reports, treehead
+from infomediary.policylog import proofs, reports, search, treehead
 from infomediary.sanctions import penalty
 from infomediary.sanctions import service as sanctions
 from infomediary.sanctions.models import SanctionKind
@@ -40,6 +43,8 @@ public_router = APIRouter(tags=["audit"])
 Reader = Annotated[Principal, Security(auditor, scopes=["audit:read"])]
 Writer = Annotated[Principal, Security(auditor, scopes=["audit:write"])]
 Index = Annotated[int, Query(ge=0, le=2**62)]
+Cursor = Annotated[int | None, Query(ge=0, le=2**62)]
+Limit = Annotated[int, Query(ge=1, le=200)]
 
 
 def _b64(data: bytes) -> str:
@@ -57,12 +62,65 @@ def log_key(runtime: RuntimeDep) -> LogKeyRead:
 
 @router.get("/tree-head", response_model=TreeHeadRead, summary="The latest signed tree head")
 def tree_head(caller: Reader, runtime: RuntimeDep) -> TreeHeadRead:
-    head = treehead.refresh(runtime)
+    return _head(treehead.refresh(runtime))
+
+
+def _head(head: treehead.SignedTreeHead) -> TreeHeadRead:
     return TreeHeadRead(
         tree_size=head.tree_size,
         timestamp=head.timestamp_ms,
         sha256_root_hash=_b64(head.root_hash),
         checkpoint=head.checkpoint,
+    )
+
+
+@router.get(
+    "/tree-heads",
+    response_model=TreeHeadsRead,
+    responses=problem_responses(422),
+    summary="Every signed tree head, newest first (paged)",
+)
+def tree_heads(
+    caller: Reader, session: SessionDep, cursor: Cursor = None, limit: Limit = 50
+) -> TreeHeadsRead:
+    page = treehead.history(session, before=cursor, limit=limit)
+    return TreeHeadsRead(tree_heads=[_head(h) for h in page.heads], next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/log",
+    response_model=LogSearchRead,
+    responses=problem_responses(422),
+    summary="Entries newest first, filtered by supplier, purpose and kind, in plain words (paged)",
+)
+def search_log(
+    caller: Reader,
+    session: SessionDep,
+    supplier_id: Annotated[str | None, Query(max_length=40)] = None,
+    purpose: Annotated[str | None, Query(max_length=64)] = None,
+    kind: Annotated[str | None, Query(max_length=40)] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> LogSearchRead:
+    page = search.search(
+        session, supplier_id=supplier_id, purpose=purpose, kind=kind, before=cursor, limit=limit
+    )
+    return LogSearchRead(
+        entries=[
+            LogLineRead(
+                leaf_index=line.leaf_index,
+                kind=line.kind,
+                at=line.at,
+                supplier_id=line.supplier_id,
+                supplier_name=line.supplier_name,
+                purpose=line.purpose,
+                decision=line.decision,
+                text=line.text,
+                leaf_input=_b64(line.entry),
+            )
+            for line in page.lines
+        ],
+        next_cursor=page.next_cursor,
     )
 
 

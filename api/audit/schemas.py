@@ -123,3 +123,25 @@ class RecordedRead(BaseModel):
     supplier_id: str
     leaf_index: int
     created_at: datetime
+
+
+class LogLineRead(BaseModel):
+    leaf_index: int
+    kind: str
+    at: str = Field(description="When the entry was appended (RFC 3339 UTC), as the entry itself says.")
+    supplier_id: str | None
+    supplier_name: str | None
+    purpose: str | None
+    decision: str | None
+    text: str = Field(description="The entry in plain words.")
+    leaf_input: str = Field(description="Base64 of the exact entry bytes the leaf hash commits to.")
+
+
+class LogSearchRead(BaseModel):
+    entries: list[LogLineRead]
+    next_cursor: int | None = Field(description="Pass as `cursor` for older entries; null at the end.")
+
+
+class TreeHeadsRead(BaseModel):
+    tree_heads: list[TreeHeadRead]
+    next_cursor: int | None

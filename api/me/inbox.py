@@ -55,8 +55,12 @@ def accept(
     responses=problem_responses(404, 409),
     summary="Refuse the request",
 )
-def refuse(request_id: RequestId, consumer: CurrentConsumer, session: SessionDep) -> InboxAnswer:
-    [item] = consent_views.inbox_items(session, [requests.refuse(session, consumer.customer_id, request_id)])
+def refuse(
+    request_id: RequestId, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
+) -> InboxAnswer:
+    [item] = consent_views.inbox_items(
+        session, [requests.refuse(session, runtime, consumer.customer_id, request_id)]
+    )
     return InboxAnswer(item=item)
 
 

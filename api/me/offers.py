@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
-from api.deps import RuntimeDep, SessionDep
+from api.deps import RuntimeDep, SessionDep, WritingSessionDep
 from api.me.auth import CurrentConsumer
 from api.me.offer_schemas import AcceptIn, DiscountRuleRead, InboxOfferRead, InboxOffersRead
 from api.problems import problem_responses
-from infomediary.offers import inbox
+from infomediary.offers import inbox, reports
 
 router = APIRouter(prefix="/v1/me/offers", tags=["consumer"], responses=problem_responses(401))
 OfferId = Annotated[str, Path(min_length=1, max_length=40)]
@@ -47,9 +47,18 @@ def _read(offer: inbox.InboxOffer) -> InboxOfferRead:
     )
 
 
-@router.get("", response_model=InboxOffersRead, summary="Offers delivered to you and still open")
-def list_offers(consumer: CurrentConsumer, session: SessionDep) -> InboxOffersRead:
-    return InboxOffersRead(items=[_read(o) for o in inbox.list_offers(session, consumer.customer_id)])
+@router.get(
+    "",
+    response_model=InboxOffersRead,
+    summary="Offers delivered to you and still open",
+    description="Open offers you now match and consent to are delivered on this read, if sent before.",
+)
+def list_offers(
+    consumer: CurrentConsumer, session: WritingSessionDep, runtime: RuntimeDep
+) -> InboxOffersRead:
+    return InboxOffersRead(
+        items=[_read(o) for o in inbox.list_offers(session, runtime, consumer.customer_id)]
+    )
 
 
 @router.post(
@@ -95,11 +104,15 @@ def dismiss(offer_id: OfferId, consumer: CurrentConsumer, session: SessionDep) -
 @router.post(
     "/{offer_id}/report",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(404),
+    responses=problem_responses(404, 429),
     summary="Report the offer as unwanted: it counts against the supplier",
+    description=(
+        "One report per offer. Reports earn the supplier a strike only when many distinct customers "
+        "report (see the README); a customer reporting many offers in a short time gets 429 with Retry-After."
+    ),
 )
 def report(
     offer_id: OfferId, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
-    inbox.report(session, runtime, consumer.customer_id, offer_id)
+    reports.report(session, runtime, consumer.customer_id, offer_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

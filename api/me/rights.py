@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
@@ -24,8 +26,12 @@ router = APIRouter(prefix="/v1/me", tags=["consumer"], responses=problem_respons
 )
 def export_everything(consumer: CurrentConsumer, runtime: RuntimeDep) -> StreamingResponse:
     # Authenticated above, before the first byte; the body reads through its own session as it streams.
+    chunks = export.stream(runtime, consumer.customer_id)
+    # The head opens the customer's data key and profile: a key destroyed by erasure (an old backup restored)
+    # or a missing account fails here, as a problem, instead of breaking the stream after its 200.
+    head = next(chunks)
     return StreamingResponse(
-        export.stream(runtime, consumer.customer_id),
+        itertools.chain([head], chunks),
         media_type="application/json",
         headers={"Content-Disposition": 'attachment; filename="infomediary-export.json"'},
     )

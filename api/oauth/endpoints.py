@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from api.deps import RuntimeDep, SessionDep
 from api.oauth.adapter import StarletteAuthorizationServer, invalid_request, read_form
 from api.problems import problem_responses
+from api.ratelimit import rate_limited
 from infomediary.settings import AUDITOR_SCOPES, SUPPLIER_SCOPES
 
 router = APIRouter(tags=["oauth"])
@@ -40,8 +41,9 @@ _FORM_BODY = {
 @router.post(
     "/oauth/token",
     summary="Client credentials grant (RFC 6749 section 4.4); returns an RFC 9068 JWT access token",
-    responses=problem_responses(400, 401, 413),
+    responses=problem_responses(400, 401, 413, 429),
     openapi_extra=_FORM_BODY,
+    dependencies=[rate_limited("token")],
 )
 def token(request: Request, form: FormDep, session: SessionDep, runtime: RuntimeDep) -> Response:
     if "__invalid__" in form:
@@ -54,8 +56,9 @@ def token(request: Request, form: FormDep, session: SessionDep, runtime: Runtime
 @router.post(
     "/oauth/revoke",
     summary="Revoke an access token (RFC 7009)",
-    responses=problem_responses(400, 401, 413),
+    responses=problem_responses(400, 401, 413, 429),
     openapi_extra=_FORM_BODY,
+    dependencies=[rate_limited("token")],
 )
 def revoke(request: Request, form: FormDep, session: SessionDep, runtime: RuntimeDep) -> Response:
     if "__invalid__" in form:

@@ -4,19 +4,36 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Security, status
+from fastapi import APIRouter, Header, Path, Query, Security, status
 
 from api.bearer import supplier
 from api.deps import RuntimeDep, SessionDep
-from api.offers.schemas import OfferIn, OfferRead, OfferStatsRead, ReleasedIdentityRead
+from api.offers.schemas import (
+    OfferIn,
+    OfferList,
+    OfferRead,
+    OfferStatsRead,
+    OfferSummaryRead,
+    ReleasedIdentityRead,
+)
 from api.problems import problem_responses
 from consent.catalog import Purpose
 from infomediary.oauth.bearer import Principal
 from infomediary.offers import service
+from infomediary.offers.stats import OfferStats
 
 router = APIRouter(prefix="/v1/offers", tags=["supplier"], responses=problem_responses(401, 403))
 OfferWriter = Annotated[Principal, Security(supplier, scopes=["offers:write"])]
 OfferId = Annotated[str, Path(min_length=1, max_length=40)]
+
+
+def _stats(stats: OfferStats) -> OfferStatsRead:
+    return OfferStatsRead(
+        delivered=stats.delivered,
+        viewed=stats.viewed,
+        accepted=stats.accepted,
+        minimum_cohort=stats.minimum_cohort,
+    )
 
 
 def _read(offer: service.SupplierOffer) -> OfferRead:
@@ -26,12 +43,9 @@ def _read(offer: service.SupplierOffer) -> OfferRead:
         expires_at=offer.expires_at,
         budget_cap=offer.budget_cap,
         created_at=offer.created_at,
-        stats=OfferStatsRead(
-            delivered=offer.stats.delivered,
-            viewed=offer.stats.viewed,
-            accepted=offer.stats.accepted,
-            minimum_cohort=offer.stats.minimum_cohort,
-        ),
+        withdrawn_at=offer.withdrawn_at,
+        closed=offer.refunded_at is not None,
+        stats=_stats(offer.stats),
         released_identities=[
             ReleasedIdentityRead(
                 pseudonym=i.pseudonym, given_name=i.given_name, family_name=i.family_name, email=i.email
@@ -45,11 +59,13 @@ def _read(offer: service.SupplierOffer) -> OfferRead:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=OfferRead,
-    responses=problem_responses(400, 409, 422),
+    responses=problem_responses(400, 402, 409, 422, 429),
     summary="Send an offer: the broker delivers it to the consenting customers your predicate matches",
     description=(
-        "Matching happens at once and inside the broker: you learn how many customers it reached only "
-        "from the minimum cohort up (null below), never who. budget_cap is debited from your balance when "
+        "Matching happens at once and inside the broker (and later for customers who consent later): you "
+        "learn how many customers it reached only as a noisy count, from the minimum cohort up (null "
+        "below), never who. Sending one spends epsilon from your audience budget (429 when spent). "
+        "budget_cap is debited from your balance when "
         "the offer is sent (402 beyond your credit line) and pays customers' rewards as they view and "
         "accept. An Idempotency-Key is required; repeating it returns the same offer."
     ),
@@ -80,10 +96,66 @@ def create_offer(
 
 
 @router.get(
+    "",
+    response_model=OfferList,
+    responses=problem_responses(422),
+    summary="Your offers, newest first, each with its thresholded reach (paged)",
+)
+def list_offers(
+    caller: OfferWriter,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> OfferList:
+    page = service.list_own(session, runtime, caller.owner_id, cursor=cursor, limit=limit)
+    return OfferList(
+        offers=[
+            OfferSummaryRead(
+                id=o.id,
+                content=o.content,
+                purpose=Purpose(o.purpose),
+                reward_per_view=o.reward_per_view,
+                reward_per_acceptance=o.reward_per_acceptance,
+                releases_identity=o.releases_identity,
+                expires_at=o.expires_at,
+                budget_cap=o.budget_cap,
+                created_at=o.created_at,
+                stats=_stats(o.stats),
+            )
+            for o in page.offers
+        ],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get(
     "/{offer_id}",
     response_model=OfferRead,
     responses=problem_responses(404),
-    summary="One of your offers: thresholded reach, and identities released to you by acceptance",
+    summary="One of your offers: noisy reach, and identities released to you by acceptance",
+    description=(
+        "Statistics are noisy (OpenDP), stable until the true figures change, and null below "
+        "minimum_cohort; a fresh draw spends epsilon from your audience budget, and when it is spent "
+        "the last figures stay. Reading an expired offer refunds its unspent budget."
+    ),
 )
 def read_offer(offer_id: OfferId, caller: OfferWriter, session: SessionDep, runtime: RuntimeDep) -> OfferRead:
     return _read(service.read(session, runtime, caller.owner_id, offer_id))
+
+
+@router.post(
+    "/{offer_id}/withdraw",
+    response_model=OfferRead,
+    responses=problem_responses(404),
+    summary="Withdraw one of your offers: it leaves every inbox and its unspent budget is refunded",
+    description=(
+        "The unspent part of budget_cap goes back to your balance once (an offer_refund in your ledger); "
+        "withdrawing again, or an offer that already expired, changes nothing more. "
+        "Another supplier's offer is 404."
+    ),
+)
+def withdraw_offer(
+    offer_id: OfferId, caller: OfferWriter, session: SessionDep, runtime: RuntimeDep
+) -> OfferRead:
+    return _read(service.withdraw(session, runtime, caller.owner_id, offer_id))

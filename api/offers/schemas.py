@@ -61,7 +61,9 @@ class OfferIn(BaseModel):
 
 
 class OfferStatsRead(BaseModel):
-    delivered: int | None = Field(description="Customers the offer reached; null below minimum_cohort.")
+    delivered: int | None = Field(
+        description="Customers the offer reached, with noise; null when that is below minimum_cohort."
+    )
     viewed: int | None
     accepted: int | None
     minimum_cohort: int
@@ -82,5 +84,25 @@ class OfferRead(BaseModel):
         description="Paid in full when sent; what is spent is not shown (it would count)."
     )
     created_at: datetime
+    withdrawn_at: datetime | None = Field(description="When you withdrew the offer; null if you did not.")
+    closed: bool = Field(description="Withdrawn or expired, and its unspent budget refunded.")
     stats: OfferStatsRead
     released_identities: list[ReleasedIdentityRead]
+
+
+class OfferSummaryRead(BaseModel):
+    id: str
+    content: str
+    purpose: Purpose
+    reward_per_view: int
+    reward_per_acceptance: int
+    releases_identity: bool
+    expires_at: datetime
+    budget_cap: int
+    created_at: datetime
+    stats: OfferStatsRead
+
+
+class OfferList(BaseModel):
+    offers: list[OfferSummaryRead]
+    next_cursor: str | None

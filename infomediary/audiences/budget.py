@@ -101,3 +101,19 @@ def charge(session: Session, ledger: Ledger, cost_milli: int, now: datetime, set
         )
     row.spent_milli += cost_milli
     session.flush()
+
+
+def try_charge(
+    session: Session, supplier_id: str, cost_milli: int, now: datetime, settings: Settings
+) -> bool:
+    """Spend `cost_milli` if the period's budget covers it; False (nothing spent, no strike) otherwise.
+
+    For releases the supplier did not ask for as a query (an offer's statistics drawn afresh): when the
+    budget is spent they are not refused, the last released answer simply stays.
+    """
+    ledger = open_ledger(session, supplier_id, now, settings)
+    if ledger.row.spent_milli + cost_milli > ledger.budget_milli:
+        return False
+    ledger.row.spent_milli += cost_milli
+    session.flush()
+    return True

@@ -21,6 +21,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from consent.catalog import Category, Purpose
 from infomediary.audiences import dimensions as dims
 from infomediary.audiences.models import AudienceEpochRow, AudienceIndexRow
 from infomediary.database import utcnow
@@ -28,6 +29,7 @@ from infomediary.profiles import datakeys, insights, repository
 from infomediary.profiles.catalog import field_aad_name
 from infomediary.profiles.models import ProcessingRestriction
 from infomediary.runtime import Runtime
+from infomediary.webhooks import outbox
 
 # The only profile fields the index derives from; nothing else is decrypted for it.
 SOURCE_FIELDS = ("birth_date", "gender", "postal_code", "interests")
@@ -81,17 +83,42 @@ def refresh(session: Session, runtime: Runtime, customer_id: str, now: datetime 
         if row.field in SOURCE_FIELDS:
             sealed = json.loads(cipher.open(field_aad_name(row.field), row.ciphertext, row.schema_version))
             profile[row.field] = sealed["value"]
-    figures = insights.derive(session, runtime, customer_id, now)
+    values = from_insights(profile, insights.derive(session, runtime, customer_id, now), now.date())
+    before = session.get(AudienceIndexRow, customer_id)
+    rose = band_rose(before, values)
+    store(session, [(customer_id, values)], now)
+    if rose:
+        # A consented customer entered the "RFM band rose" segment: an event for subscribed suppliers.
+        outbox.emit(
+            session,
+            runtime,
+            event_type=outbox.SEGMENT_RFM_BAND_ROSE,
+            customer_id=customer_id,
+            purpose=Purpose.MARKETING,
+            categories=[Category.PURCHASES],
+            data={"segment": "rfm_band_rose"},
+            now=now,
+        )
+
+
+def band_rose(before: AudienceIndexRow | None, after: IndexValues) -> bool:
+    """Frequency or monetary band went up (recency moves with the calendar, so it does not count)."""
+    old_f = (before.rfm_frequency_band if before else None) or 0
+    old_m = (before.rfm_monetary_band if before else None) or 0
+    return (after.rfm_frequency_band or 0) > old_f or (after.rfm_monetary_band or 0) > old_m
+
+
+def from_insights(profile: Mapping[str, Any], figures: insights.Insights, today: date) -> IndexValues:
+    """The row for decrypted profile values and the customer's purchase figures; pure (the seeder's too)."""
     # Bands read the largest spend among currencies: coarse on purpose, and one band per customer.
     monetary = max((m.amount for m in figures.monetary), default=0)
-    values = derive(
+    return derive(
         profile,
         recency_days=figures.recency_days,
         frequency=figures.frequency,
         monetary=monetary,
-        today=now.date(),
+        today=today,
     )
-    store(session, [(customer_id, values)], now)
 
 
 def store(session: Session, rows: Iterable[tuple[str, IndexValues]], now: datetime | None = None) -> None:

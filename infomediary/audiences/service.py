@@ -116,6 +116,45 @@ def count_audience(
     )
 
 
+def charge_offer_audience(
+    session: Session,
+    runtime: Runtime,
+    supplier_id: str,
+    predicate: Node,
+    purpose: Purpose,
+    *,
+    offer_id: str,
+    now: datetime,
+) -> int:
+    """Charge an offer's audience as a fresh count query and check it for differencing; the cost in milli.
+
+    An offer tells its supplier how many customers it reached, so its predicate is a count query: it
+    spends `offer_epsilon` of the same budget (exhausted: `BudgetExhausted`, 429, with the budget-abuse
+    strike), and is stored among the period's answers under a key of its own, so a pair of offers, or an
+    offer and a count, that differ in one condition counts towards the differencing strike. Its released
+    figures live with the offer (`offers.stats`), so the stored answer carries no count and is never
+    served as a cached count (offer matching is gated for `offer_delivery`, not `aggregate_count`).
+    Call it before writing anything of the offer: a refusal commits only its strike.
+    """
+    settings = runtime.settings
+    ledger = budget.open_ledger(session, supplier_id, now, settings)
+    cost = round(settings.offer_epsilon * MILLI)
+    budget.charge(session, ledger, cost, now, settings)
+    row = AudienceAnswerRow(
+        supplier_id=supplier_id,
+        period_start=ledger.period.start,
+        query_key=hashlib.sha256(f"offer\n{offer_id}".encode()).hexdigest(),
+        purpose=purpose.value,
+        predicate=dump(canonical(predicate)),
+        count=None,
+        epsilon_milli=cost,
+        epoch=current_epoch(session),
+        created_at=now,
+    )
+    _remember(session, settings, row, None)
+    return cost
+
+
 def _remember(
     session: Session, settings: Settings, row: AudienceAnswerRow, stale: AudienceAnswerRow | None
 ) -> None:

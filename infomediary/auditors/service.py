@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from infomediary.auditors.models import Auditor
-from infomediary.errors import Conflict
+from infomediary.errors import Conflict, NotFound
 from infomediary.ids import new_id
 from infomediary.oauth.credentials import ClientCredentials, create_client
 from infomediary.oauth.models import ClientKind
@@ -16,6 +16,18 @@ from infomediary.settings import AUDITOR_SCOPES
 class AuditorNameTaken(Conflict):
     slug = "auditor-name-taken"
     title = "An auditor with this name already exists"
+
+
+class AuditorNotFound(NotFound):
+    slug = "auditor-not-found"
+    title = "No such auditor"
+
+
+def find(session: Session, name_or_id: str) -> Auditor:
+    auditor = session.scalar(select(Auditor).where(or_(Auditor.id == name_or_id, Auditor.name == name_or_id)))
+    if auditor is None:
+        raise AuditorNotFound(f"no auditor with id or name {name_or_id!r}")
+    return auditor
 
 
 def add(

@@ -3,12 +3,13 @@
 `decide_for` is the only function that answers "may this supplier use this customer's data" for one
 customer; it appends the decision to the policy log in the caller's transaction, so a release and its
 decision commit or roll back together (non-negotiable 2). The set-based form for many customers at once
-is `set_filter.permitted_customers`.
+is `set_filter.permitted_customers`; `evaluate_many` decides for many customers with batched loads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -16,10 +17,11 @@ from sqlalchemy.orm import Session
 from consent.catalog import Category, Purpose, ReleaseKind
 from consent.decision import Decision, DecisionRequest, SupplierQuery, decide
 from infomediary.consents import repository
-from infomediary.consents.context import customer_context
+from infomediary.consents.context import customer_context, customer_contexts
 from infomediary.consents.entries import decision_entry
 from infomediary.database import utcnow
 from infomediary.policylog.service import append as log_append
+from infomediary.policylog.service import append_many as log_append_many
 from infomediary.runtime import Runtime
 from infomediary.sanctions import repository as sanctions_repository
 
@@ -53,6 +55,34 @@ def decide_for(session: Session, runtime: Runtime, customer_id: str, query: Supp
     return decision
 
 
+def decide_each_for(
+    session: Session,
+    runtime: Runtime,
+    customer_id: str,
+    query: SupplierQuery,
+    categories: Iterable[Category],
+    *,
+    log: bool = True,
+) -> dict[Category, Decision]:
+    """`query` decided separately for each category (one decision and entry each), the customer's consents,
+    terms and the supplier's policy read once: for callers that use whichever categories are permitted."""
+    context = customer_context(session, customer_id, query.now)
+    portfolio = repository.load_portfolio(
+        session, customer_id, supplier_id=query.supplier_id, purpose=query.purpose
+    )
+    terms = repository.load_terms(session, customer_id)
+    policy = repository.policy_in_force(session, query.supplier_id, query.now)
+    out: dict[Category, Decision] = {}
+    entries = []
+    for category in dict.fromkeys(categories):
+        one = replace(query, categories=frozenset({category}))
+        out[category] = decide(DecisionRequest(context, one), portfolio, terms, policy)
+        entries.append(decision_entry(runtime, customer_id, one, out[category]))
+    if log:
+        log_append_many(session, entries)
+    return out
+
+
 def evaluate(session: Session, customer_id: str, query: SupplierQuery) -> Decision:
     """The decision without logging it: for previews the customer asks for, never for a release."""
     context = customer_context(session, customer_id, query.now)
@@ -62,3 +92,20 @@ def evaluate(session: Session, customer_id: str, query: SupplierQuery) -> Decisi
     terms = repository.load_terms(session, customer_id)
     policy = repository.policy_in_force(session, query.supplier_id, query.now)
     return decide(DecisionRequest(context, query), portfolio, terms, policy)
+
+
+def evaluate_many(session: Session, customer_ids: Sequence[str], query: SupplierQuery) -> dict[str, Decision]:
+    """`evaluate` for many customers: the same loads done a few queries for all, then `decide()` for each.
+
+    For releases that log one decision per customer (slices): per-customer loads cost four queries each.
+    """
+    contexts = customer_contexts(session, customer_ids, query.now)
+    portfolios = repository.load_portfolios(
+        session, customer_ids, supplier_id=query.supplier_id, purpose=query.purpose
+    )
+    terms = repository.load_terms_many(session, customer_ids)
+    policy = repository.policy_in_force(session, query.supplier_id, query.now)
+    return {
+        cid: decide(DecisionRequest(contexts[cid], query), portfolios[cid], terms[cid], policy)
+        for cid in customer_ids
+    }

@@ -97,6 +97,34 @@ def load_portfolio(
     return ConsentPortfolio.of(customer_id, (to_record(r) for r in rows))
 
 
+# Customers per IN list: well under SQLite's and PostgreSQL's bound-parameter limits.
+MANY_CHUNK = 500
+
+
+def _chunks(customer_ids: Sequence[str]) -> list[Sequence[str]]:
+    return [customer_ids[i : i + MANY_CHUNK] for i in range(0, len(customer_ids), MANY_CHUNK)]
+
+
+def load_portfolios(
+    session: Session, customer_ids: Sequence[str], *, supplier_id: str, purpose: Purpose
+) -> dict[str, ConsentPortfolio]:
+    """`load_portfolio` for many customers in a few queries (every customer gets one, maybe empty)."""
+    found: dict[str, list[ConsentRecord]] = {cid: [] for cid in customer_ids}
+    for chunk in _chunks(customer_ids):
+        rows = session.scalars(
+            select(ConsentRecordRow)
+            .where(
+                ConsentRecordRow.customer_id.in_(chunk),
+                or_(ConsentRecordRow.supplier_id == supplier_id, ConsentRecordRow.supplier_id.is_(None)),
+                ConsentRecordRow.purpose == purpose.value,
+            )
+            .order_by(ConsentRecordRow.customer_id, ConsentRecordRow.id)
+        )
+        for row in rows:
+            found[row.customer_id].append(to_record(row))
+    return {cid: ConsentPortfolio.of(cid, records) for cid, records in found.items()}
+
+
 def find_scope(
     session: Session, customer_id: str, supplier_id: str | None, purpose: Purpose, category: Category | None
 ) -> ConsentRecordRow | None:
@@ -146,6 +174,28 @@ def term_rows(session: Session, customer_id: str) -> Sequence[StandingTermRow]:
 
 def load_terms(session: Session, customer_id: str) -> StandingTerms:
     return StandingTerms.of(customer_id, (to_term(r) for r in term_rows(session, customer_id)))
+
+
+def load_terms_many(session: Session, customer_ids: Sequence[str]) -> dict[str, StandingTerms]:
+    """`load_terms` for many customers in a few queries (every customer gets terms, maybe none)."""
+    found: dict[str, list[StandingTerm]] = {cid: [] for cid in customer_ids}
+    for chunk in _chunks(customer_ids):
+        rows = session.scalars(
+            select(StandingTermRow)
+            .where(StandingTermRow.customer_id.in_(chunk))
+            .order_by(StandingTermRow.customer_id, StandingTermRow.created_at, StandingTermRow.id)
+        )
+        for row in rows:
+            found[row.customer_id].append(to_term(row))
+    return {cid: StandingTerms.of(cid, terms) for cid, terms in found.items()}
+
+
+def privacy_signals(session: Session, customer_ids: Sequence[str]) -> dict[str, PrivacySignalRow]:
+    found: dict[str, PrivacySignalRow] = {}
+    for chunk in _chunks(customer_ids):
+        query = select(PrivacySignalRow).where(PrivacySignalRow.customer_id.in_(chunk))
+        found.update((row.customer_id, row) for row in session.scalars(query))
+    return found
 
 
 def to_policy(row: SupplierPolicyRow) -> SupplierPolicy:

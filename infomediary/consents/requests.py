@@ -35,6 +35,7 @@ from infomediary.policylog.service import append as log_append
 from infomediary.runtime import Runtime
 from infomediary.sanctions import service as sanctions
 from infomediary.suppliers.models import Supplier
+from infomediary.webhooks import outbox
 
 PENDING: Final = "pending"
 ACCEPTED: Final = "accepted"
@@ -232,13 +233,33 @@ def accept(
     )
     row.status, row.answered_at = ACCEPTED, now
     session.flush()
+    _answered(session, runtime, row, now)
     return _view(row, _supplier_name(session, row.supplier_id), now), changes
 
 
-def refuse(session: Session, customer_id: str, request_id: str) -> RequestView:
+def refuse(session: Session, runtime: Runtime, customer_id: str, request_id: str) -> RequestView:
     """Decline the request; no consent is recorded (declining an offer is not objecting to every use)."""
     now = utcnow()
     row = _own_pending(session, customer_id, request_id, now)
     row.status, row.answered_at = REFUSED, now
     session.flush()
+    _answered(session, runtime, row, now)
     return _view(row, _supplier_name(session, row.supplier_id), now)
+
+
+def _answered(session: Session, runtime: Runtime, row: SupplierRequestRow, now: datetime) -> None:
+    """The `request.answered` business event, for the requesting supplier only, if consent permits it."""
+    outbox.emit(
+        session,
+        runtime,
+        event_type=outbox.REQUEST_ANSWERED,
+        customer_id=row.customer_id,
+        purpose=Purpose(row.purpose),
+        # What the request asked for ("*", every category, is decided as ordinary activity data): an
+        # acceptance grants exactly that, so the event follows it; a refusal is told only to a supplier the
+        # customer had already granted those categories.
+        categories=[Category(c) for c in row.categories if c != "*"] or [Category.ACTIVITY],
+        data={"request_id": row.id, "answer": row.status},
+        supplier_ids=[row.supplier_id],
+        now=now,
+    )

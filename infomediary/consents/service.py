@@ -45,6 +45,7 @@ from infomediary.ids import new_id
 from infomediary.policylog.service import append_many as log_append_many
 from infomediary.runtime import Runtime
 from infomediary.suppliers.models import Supplier
+from infomediary.webhooks import outbox
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,11 @@ def record_changes(
     session.flush()
     if any(event.to_state in _LEAVING for _, _, event in changes):
         audience_index.population_changed(session)
+        # A withdrawal is in force before its response: undelivered events it no longer permits go now.
+        for customer_id in sorted(
+            {record.customer_id for _, record, event in changes if event.to_state in _LEAVING}
+        ):
+            outbox.drop_withdrawn(session, customer_id)
     log_append_many(
         session,
         [

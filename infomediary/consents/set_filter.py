@@ -23,7 +23,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, not_, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from consent.decision import SupplierQuery
@@ -38,6 +51,13 @@ from infomediary.profiles.models import ProcessingRestriction
 _GIVEN = ConsentState.GIVEN.value
 _DENY_STATES = (ConsentState.REFUSED.value, ConsentState.WITHDRAWN.value)
 LEVELS = (0, 1, 2)
+# The one time-dependent input of the condition, a named parameter: a caller that keeps a built condition
+# for reuse (the audience count: building it costs far more than running it) passes the time at execution.
+NOW = "decision_now"
+
+
+def now_param(query: SupplierQuery) -> BindParameter[Any]:
+    return bindparam(NOW, query.now, type_=ConsentRecordRow.__table__.c.expires_at.type)
 
 
 def permitted_customers(
@@ -146,7 +166,7 @@ def _grouped(
                 r.supplier_id.is_(None),
                 func.coalesce(r.policy_version, 0) >= decision_plan.consent_floor_version,
             ),
-            or_(r.expires_at.is_(None), r.expires_at > query.now),
+            or_(r.expires_at.is_(None), r.expires_at > now_param(query)),
         ),
     )
     every = [
@@ -191,7 +211,7 @@ def _category_permits(
     # Grants that survive rules 4c (GPC) and 4d (identity, sensitive data).
     survives: list[ColumnElement[bool]] = []
     if decision_plan.gpc_applies:
-        gpc_active = and_(signal.gpc.is_(True), signal.recorded_at <= query.now)
+        gpc_active = and_(signal.gpc.is_(True), signal.recorded_at <= now_param(query))
         survives.append(
             or_(
                 case((gpc_active, 1), else_=0) == 0,

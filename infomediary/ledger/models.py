@@ -28,6 +28,7 @@ class TransactionKind(enum.StrEnum):
     ACCEPTANCE_REWARD = "acceptance_reward"
     # An offer's whole budget, moved from the supplier to the broker when the offer is sent (escrow).
     OFFER_BUDGET = "offer_budget"
+    OFFER_REFUND = "offer_refund"
     DATA_RELEASE = "data_release"
     PENALTY = "penalty"
     TOP_UP = "top_up"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infomediary.errors import Forbidden, Unauthenticated
+from infomediary.errors import Forbidden, NotFound, Unauthenticated
 
 
 class InvalidToken(Unauthenticated):
@@ -38,3 +38,8 @@ class WrongActor(Forbidden):
 class ClientSuspended(Forbidden):
     slug = "client-suspended"
     title = "The client's owner is suspended"
+
+
+class ClientNotFound(NotFound):
+    slug = "client-not-found"
+    title = "No such client"

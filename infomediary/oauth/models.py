@@ -38,6 +38,8 @@ class OAuthClient(Base):
     scopes: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When the secret was last replaced (the supplier console's "rotate"); None while it is the first one.
+    secret_rotated_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class RevokedToken(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infomediary.errors import Conflict, DomainError, NotFound
+from infomediary.errors import Conflict, DomainError, NotFound, TooManyRequests
 
 
 class OfferNotFound(NotFound):
@@ -32,3 +32,11 @@ class IdentityReleaseRefused(Conflict):
     # Rolls back: the acceptance, its consent grant and its reward are not kept when the decision denies.
     slug = "identity-release-refused"
     title = "Your standing terms or consents do not permit releasing your identity to this supplier"
+
+
+class ReportRateLimited(TooManyRequests):
+    slug = "report-rate-limited"
+    title = "Too many reports in a short time"
+
+    def __init__(self, *, retry_after: int) -> None:
+        super().__init__("you have reported many offers recently; try again later", retry_after=retry_after)

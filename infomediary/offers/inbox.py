@@ -1,4 +1,4 @@
-"""The customer's side of offers: list them, view (paid once), accept, dismiss, or report as unwanted.
+"""The customer's side of offers: list them, view (paid once), accept, dismiss (reports: `offers.reports`).
 
 Consent is decided again at every read and action, not only at matching: a customer who withdrew consent
 for the offer's purpose or categories no longer sees it (or can be paid through it) from the next request.
@@ -14,14 +14,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent.catalog import Purpose, ReleaseKind
+from consent.catalog import Category, Purpose, ReleaseKind
 from consent.records import ConsentState
 from infomediary.consents import service as consents
 from infomediary.consents.decision_point import decide_for, evaluate, supplier_query
 from infomediary.database import utcnow
 from infomediary.ledger import service as ledger
 from infomediary.ledger.models import TransactionKind
-from infomediary.offers import identity
+from infomediary.offers import identity, matching
 from infomediary.offers.errors import (
     IdentityReleaseConfirmationRequired,
     IdentityReleaseRefused,
@@ -29,14 +29,13 @@ from infomediary.offers.errors import (
     OfferNotFound,
 )
 from infomediary.offers.models import DeliveryState, OfferDeliveryRow, OfferRow
-from infomediary.offers.service import categories
+from infomediary.offers.rules import categories, exhausted, is_open
 from infomediary.runtime import Runtime
-from infomediary.sanctions import service as sanctions
 from infomediary.suppliers.models import Supplier
+from infomediary.webhooks import outbox
 
 # States in which the offer is still in the customer's inbox (an accepted one stays, as a record of it).
 SHOWN = (DeliveryState.DELIVERED.value, DeliveryState.VIEWED.value, DeliveryState.ACCEPTED.value)
-REPORT_REASON = "offer reported as unwanted by a customer"
 MAX_LISTED = 100
 
 
@@ -83,17 +82,12 @@ def _view(offer: OfferRow, delivery: OfferDeliveryRow, supplier_name: str) -> In
     )
 
 
-def _exhausted(offer: OfferRow) -> bool:
-    """The budget can no longer pay the larger reward: the offer stops being shown to new takers."""
-    return offer.spent + max(offer.reward_per_view, offer.reward_per_acceptance) > offer.budget_cap
-
-
 def _shown(
     session: Session, customer_id: str, offer: OfferRow, delivery: OfferDeliveryRow, now: datetime
 ) -> bool:
-    if delivery.state not in SHOWN or offer.expires_at <= now:
+    if delivery.state not in SHOWN or not is_open(offer, now):
         return False
-    if delivery.state != DeliveryState.ACCEPTED.value and _exhausted(offer):
+    if delivery.state != DeliveryState.ACCEPTED.value and exhausted(offer):
         return False
     query = supplier_query(
         session,
@@ -107,9 +101,19 @@ def _shown(
     return evaluate(session, customer_id, query).permitted
 
 
-def list_offers(session: Session, customer_id: str, now: datetime | None = None) -> list[InboxOffer]:
-    """The customer's offers still shown, newest first."""
+def list_offers(
+    session: Session,
+    runtime: Runtime,
+    customer_id: str,
+    now: datetime | None = None,
+    *,
+    match_late: bool = True,
+) -> list[InboxOffer]:
+    """The customer's offers still shown, newest first, after matching the open offers sent before they
+    consented (or entered the audience). `match_late=False` only reads (a glance, not the inbox): no write."""
     now = now or utcnow()
+    if match_late:
+        matching.match_late(session, runtime, customer_id, now)
     rows = session.execute(
         select(OfferRow, OfferDeliveryRow, Supplier.name)
         .join(OfferDeliveryRow, OfferDeliveryRow.offer_id == OfferRow.id)
@@ -118,6 +122,8 @@ def list_offers(session: Session, customer_id: str, now: datetime | None = None)
             OfferDeliveryRow.customer_id == customer_id,
             OfferDeliveryRow.state.in_(SHOWN),
             OfferRow.expires_at > now,
+            OfferRow.withdrawn_at.is_(None),
+            OfferRow.refunded_at.is_(None),
         )
         .order_by(OfferDeliveryRow.delivered_at.desc(), OfferDeliveryRow.id.desc())
         .limit(MAX_LISTED)
@@ -125,7 +131,7 @@ def list_offers(session: Session, customer_id: str, now: datetime | None = None)
     return [_view(o, d, name) for o, d, name in rows if _shown(session, customer_id, o, d, now)]
 
 
-def _own(
+def own(
     session: Session, customer_id: str, offer_id: str, now: datetime
 ) -> tuple[OfferRow, OfferDeliveryRow, str]:
     """The customer's shown offer, locked: concurrent actions on one offer's budget run one at a time."""
@@ -175,7 +181,7 @@ def _pay(
 def view(session: Session, runtime: Runtime, customer_id: str, offer_id: str) -> InboxOffer:
     """Mark the offer viewed; the first view is paid `reward_per_view`."""
     now = utcnow()
-    offer, delivery, name = _own(session, customer_id, offer_id, now)
+    offer, delivery, name = own(session, customer_id, offer_id, now)
     if delivery.viewed_at is None:
         _pay(session, offer, customer_id, TransactionKind.VIEW_REWARD, offer.reward_per_view, "view")
         delivery.viewed_at = now
@@ -195,7 +201,7 @@ def accept(
     acceptance, which rolls back.
     """
     now = utcnow()
-    offer, delivery, name = _own(session, customer_id, offer_id, now)
+    offer, delivery, name = own(session, customer_id, offer_id, now)
     if delivery.state == DeliveryState.ACCEPTED.value:
         return _view(offer, delivery, name)
     if offer.releases_identity:
@@ -236,26 +242,26 @@ def accept(
     delivery.state = DeliveryState.ACCEPTED.value
     delivery.accepted_at = delivery.answered_at = now
     session.flush()
+    outbox.emit(
+        session,
+        runtime,
+        event_type=outbox.OFFER_ACCEPTED,
+        customer_id=customer_id,
+        purpose=Purpose(offer.purpose),
+        categories=[Category.ACTIVITY],
+        data={"offer_id": offer.id},
+        supplier_ids=[offer.supplier_id],
+        now=now,
+    )
     return _view(offer, delivery, name)
 
 
 def dismiss(session: Session, customer_id: str, offer_id: str) -> None:
     """Remove the offer from the inbox; nothing is paid and the supplier learns nothing of it."""
     now = utcnow()
-    _, delivery, _ = _own(session, customer_id, offer_id, now)
+    _, delivery, _ = own(session, customer_id, offer_id, now)
     if delivery.state == DeliveryState.ACCEPTED.value:
         raise OfferNotFound("an accepted offer cannot be dismissed")
     delivery.state = DeliveryState.DISMISSED.value
     delivery.answered_at = now
     session.flush()
-
-
-def report(session: Session, runtime: Runtime, customer_id: str, offer_id: str) -> None:
-    """Report the offer as unwanted: it leaves the inbox and a strike is recorded against the supplier."""
-    now = utcnow()
-    offer, delivery, _ = _own(session, customer_id, offer_id, now)
-    delivery.state = DeliveryState.REPORTED.value
-    delivery.answered_at = now
-    session.flush()
-    # The strike names the supplier and the offer's purpose only; who reported stays with the broker.
-    sanctions.record_strike(session, runtime.settings, supplier_id=offer.supplier_id, reason=REPORT_REASON)

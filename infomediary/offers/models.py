@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from infomediary.database import Base, utcnow
@@ -52,6 +52,12 @@ class OfferRow(Base):
     budget_cap: Mapped[int] = mapped_column(BigInteger)
     spent: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the supplier withdraws the offer: it leaves every inbox and pays nothing more.
+    withdrawn_at: Mapped[datetime | None]
+    # Set when the unspent budget went back to the supplier (withdrawn or expired): the offer is closed.
+    refunded_at: Mapped[datetime | None]
+    # Set once customers' reports of this offer earned its supplier a strike: one strike per offer at most.
+    report_strike: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class OfferDeliveryRow(Base):
@@ -69,3 +75,41 @@ class OfferDeliveryRow(Base):
     accepted_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
     identity_released: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class OfferStatsRow(Base):
+    """The statistics last released for an offer: noisy, and drawn again only when the true figures change.
+
+    Serving the stored draw until then is what stops averaging (re-reading gets the same answer). The true
+    figures the draw was made from are kept to notice a change; they are no more than a count over
+    `offer_deliveries`, which the broker holds anyway, and they never leave it.
+    """
+
+    __tablename__ = "offer_stats"
+
+    offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"), primary_key=True)
+    true_delivered: Mapped[int] = mapped_column(Integer)
+    true_viewed: Mapped[int] = mapped_column(Integer)
+    true_accepted: Mapped[int] = mapped_column(Integer)
+    noisy_delivered: Mapped[int] = mapped_column(Integer)
+    noisy_viewed: Mapped[int] = mapped_column(Integer)
+    noisy_accepted: Mapped[int] = mapped_column(Integer)
+    epsilon_milli: Mapped[int] = mapped_column(Integer)
+    drawn_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OfferReportRow(Base):
+    """A customer's report of an offer as unwanted: one per customer and offer, never shown to suppliers."""
+
+    __tablename__ = "offer_reports"
+    __table_args__ = (
+        UniqueConstraint("offer_id", "customer_id", name="uq_offer_reports_customer"),
+        Index("ix_offer_reports_supplier_created", "supplier_id", "created_at"),
+        Index("ix_offer_reports_customer_created", "customer_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"))
+    supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,8 +1,9 @@
-"""The supplier's side of offers: send one (matched at once by the broker), read its thresholded reach.
+"""The supplier's side of offers: send one (matched at once by the broker), read its noisy reach, withdraw it.
 
-Matching is the audience predicate over `audience_index`, gated by the consent set filter for release kind
-`offer_delivery`; the matched customers never leave the broker. One `release` entry records each sending,
-with the count the supplier was told (0 when withheld below k), like an audience count.
+An offer's audience is a count query: sending one charges the supplier's epsilon budget and is checked for
+differencing like an audience count (`audiences.service.charge_offer_audience`); matching
+(`offers.matching`) never lets the matched customers leave the broker; the supplier reads only noisy,
+stable, k-suppressed statistics (`offers.stats`), whose first release is logged as the sending.
 
 The whole budget is paid to the broker when the offer is sent, and rewards are paid from there: were each
 reward debited from the supplier, its own ledger would count (and time) every view and acceptance, which
@@ -14,28 +15,24 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category, Purpose, ReleaseKind
-from infomediary.audiences.models import AudienceIndexRow
-from infomediary.audiences.predicate import Node, canonical, categories_of, compile_where, dump
+from consent.catalog import Purpose
+from infomediary.audiences import service as audiences
+from infomediary.audiences.predicate import Node, canonical, categories_of, dump
 from infomediary.consents import repository as consents
-from infomediary.consents.decision_point import supplier_query
-from infomediary.consents.set_filter import permits
 from infomediary.database import utcnow
 from infomediary.ids import new_id
 from infomediary.ledger import service as ledger
 from infomediary.ledger.errors import IdempotencyKeyRequired, IdempotencyKeyReused
 from infomediary.ledger.models import TransactionKind
-from infomediary.offers import identity
-from infomediary.offers.errors import InvalidOffer, OfferNotFound
-from infomediary.offers.models import DeliveryState, OfferDeliveryRow, OfferRow
-from infomediary.offers.stats import OfferStats, stats_of, thresholded
-from infomediary.policylog import kinds
-from infomediary.policylog.service import append as log_append
+from infomediary.offers import identity, matching, refunds, stats
+from infomediary.offers.errors import InvalidOffer
+from infomediary.offers.models import OfferRow
+from infomediary.offers.repository import own_offer
 from infomediary.runtime import Runtime
 
 
@@ -65,8 +62,32 @@ class SupplierOffer:
     expires_at: datetime
     budget_cap: int
     created_at: datetime
-    stats: OfferStats
+    withdrawn_at: datetime | None
+    refunded_at: datetime | None
+    stats: stats.OfferStats
     identities: list[identity.ReleasedIdentity]
+
+
+@dataclass(frozen=True)
+class OfferSummary:
+    """One line of a supplier's list of its offers: terms and thresholded stats, no identities."""
+
+    id: str
+    content: str
+    purpose: str
+    reward_per_view: int
+    reward_per_acceptance: int
+    releases_identity: bool
+    expires_at: datetime
+    budget_cap: int
+    created_at: datetime
+    stats: stats.OfferStats
+
+
+@dataclass(frozen=True)
+class OfferPage:
+    offers: list[OfferSummary]
+    next_cursor: str | None
 
 
 def fingerprint(draft: OfferDraft) -> str:
@@ -74,10 +95,6 @@ def fingerprint(draft: OfferDraft) -> str:
     content = {f.name: getattr(draft, f.name) for f in fields(draft)}
     content["predicate"] = dump(canonical(draft.predicate))
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def categories(row: OfferRow) -> frozenset[Category]:
-    return frozenset(Category(c) for c in row.categories.split(","))
 
 
 def create(
@@ -111,9 +128,14 @@ def create(
     policy = consents.policy_in_force(session, supplier_id, now)
     if draft.releases_identity and not policy.policy.categories >= identity.CATEGORIES:
         raise InvalidOffer("an identity-releasing offer needs identity and contact in your published policy")
+    offer_id = new_id("off")
+    # First, before anything of the offer is written: a refused charge commits only its strike.
+    cost = audiences.charge_offer_audience(
+        session, runtime, supplier_id, draft.predicate, draft.purpose, offer_id=offer_id, now=now
+    )
     form = canonical(draft.predicate)
     row = OfferRow(
-        id=new_id("off"),
+        id=offer_id,
         supplier_id=supplier_id,
         idempotency_key=idempotency_key,
         fingerprint=fingerprint(draft),
@@ -131,6 +153,7 @@ def create(
         budget_cap=draft.budget_cap,
         spent=0,
         created_at=now,
+        report_strike=False,
     )
     session.add(row)
     session.flush()
@@ -145,71 +168,91 @@ def create(
             reference=row.id,
             memo="offer budget",
         )
-    query = supplier_query(
-        session,
-        supplier_id=supplier_id,
-        purpose=draft.purpose,
-        categories=asked,
-        release_kind=ReleaseKind.OFFER_DELIVERY,
-        now=now,
-    )
-    matched = session.scalars(
-        select(AudienceIndexRow.customer_id).where(
-            compile_where(form), permits(AudienceIndexRow.customer_id, query, policy, correlated=True)
-        )
-    ).all()
-    if matched:
-        session.execute(
-            insert(OfferDeliveryRow),
-            [
-                {
-                    "offer_id": row.id,
-                    "customer_id": customer_id,
-                    "state": DeliveryState.DELIVERED.value,
-                    "delivered_at": now,
-                    "identity_released": False,
-                }
-                for customer_id in matched
-            ],
-        )
-    k = runtime.settings.offer_min_cohort
-    told = thresholded(len(matched), k) or 0
-    log_append(
-        session,
-        {
-            "kind": kinds.RELEASE,
-            "supplier_id": supplier_id,
-            "purpose": draft.purpose.value,
-            "categories": sorted(c.value for c in asked),
-            "release": {
-                "kind": ReleaseKind.OFFER_DELIVERY.value,
-                "categories": sorted(c.value for c in asked),
-                "count": told,
-                "epsilon_milli": 0,
-            },
-            "details": {"offer_id": row.id, "minimum_cohort": k},
-        },
-    )
-    return read(session, runtime, supplier_id, row.id)
+    matching.match_at_send(session, row, form, now)
+    released = stats.first_release(session, runtime, row, cost, now)
+    return _supplier_offer(row, released, identity.released_to_supplier(session, runtime, row))
 
 
-def own_offer(session: Session, supplier_id: str, offer_id: str) -> OfferRow:
-    row = session.get(OfferRow, offer_id)
-    # Another supplier's offer is indistinguishable from a missing one.
-    if row is None or row.supplier_id != supplier_id:
-        raise OfferNotFound()
-    return row
-
-
-def read(session: Session, runtime: Runtime, supplier_id: str, offer_id: str) -> SupplierOffer:
-    """The offer's thresholded stats and the identities its accepting customers released to this supplier."""
-    row = own_offer(session, supplier_id, offer_id)
+def _supplier_offer(
+    row: OfferRow, released: stats.OfferStats, identities: list[identity.ReleasedIdentity]
+) -> SupplierOffer:
     return SupplierOffer(
         id=row.id,
         purpose=row.purpose,
         expires_at=row.expires_at,
         budget_cap=row.budget_cap,
         created_at=row.created_at,
-        stats=stats_of(session, row.id, runtime.settings.offer_min_cohort),
-        identities=identity.released_to_supplier(session, runtime, row),
+        withdrawn_at=row.withdrawn_at,
+        refunded_at=row.refunded_at,
+        stats=released,
+        identities=identities,
     )
+
+
+def read(session: Session, runtime: Runtime, supplier_id: str, offer_id: str) -> SupplierOffer:
+    """The offer's noisy stats and the identities its accepting customers released to this supplier.
+
+    Reading an offer that expired settles it: its unspent budget is refunded (once).
+    """
+    now = utcnow()
+    row = own_offer(session, supplier_id, offer_id)
+    refunds.settle_if_closed(session, row, now)
+    released = stats.released(session, runtime, row, now)
+    return _supplier_offer(row, released, identity.released_to_supplier(session, runtime, row))
+
+
+def withdraw(session: Session, runtime: Runtime, supplier_id: str, offer_id: str) -> SupplierOffer:
+    """Withdraw the supplier's offer: it leaves every inbox and its unspent budget is refunded once."""
+    refunds.withdraw(session, supplier_id, offer_id)
+    return read(session, runtime, supplier_id, offer_id)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _offer_cursor(value: str | None) -> tuple[datetime, str] | None:
+    """`<microseconds since the epoch>.<offer id>`: URL-safe as it is. Opaque to callers; a malformed one
+    starts from the newest offer rather than failing."""
+    micros, _, offer_id = (value or "").partition(".")
+    if not micros.isdigit() or not offer_id or len(micros) > 18:
+        return None
+    return _EPOCH + timedelta(microseconds=int(micros)), offer_id
+
+
+def _cursor_of(row: OfferRow) -> str:
+    return f"{(row.created_at - _EPOCH) // timedelta(microseconds=1)}.{row.id}"
+
+
+def list_own(
+    session: Session, runtime: Runtime, supplier_id: str, *, cursor: str | None, limit: int
+) -> OfferPage:
+    """This supplier's offers, newest first, each with the stats it was last told (one query per page)."""
+    query = select(OfferRow).where(OfferRow.supplier_id == supplier_id)
+    after = _offer_cursor(cursor)
+    if after is not None:
+        at, offer_id = after
+        query = query.where(
+            (OfferRow.created_at < at) | ((OfferRow.created_at == at) & (OfferRow.id < offer_id))
+        )
+    rows = list(
+        session.scalars(query.order_by(OfferRow.created_at.desc(), OfferRow.id.desc()).limit(limit + 1))
+    )
+    page = rows[:limit]
+    told = stats.stored_many(session, [r.id for r in page], runtime.settings.offer_min_cohort)
+    offers = [
+        OfferSummary(
+            id=r.id,
+            content=r.content,
+            purpose=r.purpose,
+            reward_per_view=r.reward_per_view,
+            reward_per_acceptance=r.reward_per_acceptance,
+            releases_identity=r.releases_identity,
+            expires_at=r.expires_at,
+            budget_cap=r.budget_cap,
+            created_at=r.created_at,
+            stats=told[r.id],
+        )
+        for r in page
+    ]
+    last = page[-1] if page and len(rows) > limit else None
+    return OfferPage(offers, _cursor_of(last) if last else None)

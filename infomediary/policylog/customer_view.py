@@ -8,10 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from infomediary.policylog import treehead, wording
+from infomediary.policylog.checkpoint import open_checkpoint
 from infomediary.policylog.entry import decode_entry
+from infomediary.policylog.errors import CheckpointError, ProofError
+from infomediary.policylog.merkle import leaf_hash
 from infomediary.policylog.proofs import about_subject, inclusion_many
 from infomediary.policylog.service import log_pseudonym
 from infomediary.policylog.treehead import SignedTreeHead
+from infomediary.policylog.verify import verify_inclusion
 from infomediary.runtime import Runtime
 from infomediary.suppliers.models import Supplier
 
@@ -36,20 +40,47 @@ class CustomerLog:
     head: SignedTreeHead | None
 
 
-def customer_log(runtime: Runtime, customer_id: str, *, after: int, limit: int) -> CustomerLog:
-    """Entries about this customer after leaf `after`, with audit paths against the latest signed head.
+def customer_log(
+    runtime: Runtime,
+    customer_id: str,
+    *,
+    after: int = -1,
+    limit: int,
+    before: int | None = None,
+    newest_first: bool = False,
+) -> CustomerLog:
+    """Entries about this customer after leaf `after` (newest first and before `before` if asked: the pages
+    read that way), with audit paths against the latest signed head.
 
     A head is signed first if one is due (its own transaction); the entries are then read in a snapshot taken
     after it, so every proof is computed against a head whose nodes that snapshot holds.
     """
     treehead.refresh(runtime)
     with runtime.read_session_factory() as session:
-        return _read(session, runtime, customer_id, after=after, limit=limit)
+        return _read(
+            session, runtime, customer_id, after=after, limit=limit, before=before, newest_first=newest_first
+        )
 
 
-def _read(session: Session, runtime: Runtime, customer_id: str, *, after: int, limit: int) -> CustomerLog:
+def _read(
+    session: Session,
+    runtime: Runtime,
+    customer_id: str,
+    *,
+    after: int,
+    limit: int,
+    before: int | None,
+    newest_first: bool,
+) -> CustomerLog:
     head = treehead.latest(session)
-    found = about_subject(session, log_pseudonym(runtime, customer_id), after=after, limit=limit + 1)
+    found = about_subject(
+        session,
+        log_pseudonym(runtime, customer_id),
+        after=after,
+        limit=limit + 1,
+        before=before,
+        newest_first=newest_first,
+    )
     page, more = found[:limit], len(found) > limit
     paths = inclusion_many(session, [e.leaf_index for e in page], head.tree_size) if head else {}
     supplier_ids = {e.supplier_id for e in page if e.supplier_id}
@@ -73,3 +104,31 @@ def _read(session: Session, runtime: Runtime, customer_id: str, *, after: int, l
             )
         )
     return CustomerLog(lines=lines, next_cursor=page[-1].leaf_index if more else None, head=head)
+
+
+def verified_leaves(runtime: Runtime, log: CustomerLog) -> set[int]:
+    """The leaves of `log` whose inclusion proof leads to the root of a tree head signed by the log's key.
+
+    The page shows a mark for these; an entry newer than the head (no proof yet) or one that fails is left
+    unmarked, never marked. The signature is checked against the published verifier key, not trusted as read.
+    """
+    if log.head is None:
+        return set()
+    try:
+        checkpoint = open_checkpoint(
+            log.head.checkpoint, treehead.verifier_key(runtime), runtime.settings.resolved_log_origin
+        )
+    except CheckpointError:
+        return set()
+    verified = set()
+    for line in log.lines:
+        if line.audit_path is None:
+            continue
+        try:
+            verify_inclusion(
+                leaf_hash(line.entry), line.leaf_index, checkpoint.size, line.audit_path, checkpoint.root_hash
+            )
+        except ProofError:
+            continue
+        verified.add(line.leaf_index)
+    return verified

@@ -81,14 +81,22 @@ def consistency(session: Session, first: int, second: int) -> list[bytes]:
     return consistency_proof(first, second, getter_from_mapping(nodes))
 
 
-def about_subject(session: Session, subject: str, *, after: int, limit: int) -> list[StoredEntry]:
-    """The entries whose subject is this log pseudonym, oldest first, after leaf index `after`."""
-    rows = session.scalars(
-        select(PolicyLogEntry)
-        .where(PolicyLogEntry.subject == subject, PolicyLogEntry.leaf_index > after)
-        .order_by(PolicyLogEntry.leaf_index)
-        .limit(limit)
-    )
+def about_subject(
+    session: Session,
+    subject: str,
+    *,
+    after: int,
+    limit: int,
+    before: int | None = None,
+    newest_first: bool = False,
+) -> list[StoredEntry]:
+    """The entries whose subject is this log pseudonym after leaf index `after` (and before `before`), oldest
+    first unless `newest_first`."""
+    query = select(PolicyLogEntry).where(PolicyLogEntry.subject == subject, PolicyLogEntry.leaf_index > after)
+    if before is not None:
+        query = query.where(PolicyLogEntry.leaf_index < before)
+    order = PolicyLogEntry.leaf_index.desc() if newest_first else PolicyLogEntry.leaf_index
+    rows = session.scalars(query.order_by(order).limit(limit))
     return [_stored(row) for row in rows]
 
 

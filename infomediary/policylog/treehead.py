@@ -6,6 +6,7 @@ transaction, separate from any request's: it records what is already committed a
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -49,6 +50,23 @@ def latest(session: Session) -> SignedTreeHead | None:
     return _view(row) if row is not None else None
 
 
+@dataclass(frozen=True)
+class HeadPage:
+    heads: list[SignedTreeHead]
+    next_cursor: int | None
+
+
+def history(session: Session, *, before: int | None = None, limit: int = 50) -> HeadPage:
+    """Signed tree heads, newest first, each older than the cursor `before` (a head's sequence number)."""
+    limit = max(1, min(limit, 200))
+    query = select(PolicyLogTreeHead).order_by(PolicyLogTreeHead.id.desc())
+    if before is not None:
+        query = query.where(PolicyLogTreeHead.id < before)
+    rows = list(session.scalars(query.limit(limit + 1)))
+    page = rows[:limit]
+    return HeadPage([_view(r) for r in page], page[-1].id if len(rows) > limit and page else None)
+
+
 def sign(session: Session, runtime: Runtime) -> SignedTreeHead:
     """Sign a head for the current size, in the caller's (writing) transaction."""
     # Nodes commit with the size that completes them, so the nodes of a committed size are all there.
@@ -67,14 +85,41 @@ def sign(session: Session, runtime: Runtime) -> SignedTreeHead:
     return SignedTreeHead(size, root, timestamp_ms, note)
 
 
-def refresh(runtime: Runtime, *, force: bool = False) -> SignedTreeHead:
-    """Sign a new head if the log grew and the last head is older than the configured interval."""
+# One signer per process: a request that finds a head due while another thread is signing one serves the
+# latest head instead of queueing on the database's write lock (on SQLite, held by one writer at a time).
+_signing = threading.Lock()
+
+
+def _due(session: Session, runtime: Runtime, last: SignedTreeHead | None) -> bool:
+    if last is None:
+        return True
     interval_ms = runtime.settings.log_tree_head_interval_seconds * 1000
-    with unit_of_work(runtime.session_factory) as session:
-        last = latest(session)
-        if not force and last is not None:
-            grown = tree_size(session) > last.tree_size
-            fresh = int(time.time() * 1000) - last.timestamp_ms < interval_ms
-            if not grown or fresh:
+    fresh = int(time.time() * 1000) - last.timestamp_ms < interval_ms
+    return not fresh and tree_size(session) > last.tree_size
+
+
+def refresh(runtime: Runtime, *, force: bool = False) -> SignedTreeHead:
+    """Sign a new head if the log grew and the last head is older than the configured interval.
+
+    Deciding reads only (no write lock); the write transaction is taken when a head is due, and checks again
+    inside it, since another process may have signed in between.
+    """
+    last = None
+    if not force:
+        with runtime.read_session_factory() as session:
+            last = latest(session)
+            if last is not None and not _due(session, runtime, last):
                 return last
-        return sign(session, runtime)
+    if last is not None:
+        if not _signing.acquire(blocking=False):
+            return last
+    else:
+        _signing.acquire()
+    try:
+        with unit_of_work(runtime.session_factory) as session:
+            last = latest(session)
+            if not force and last is not None and not _due(session, runtime, last):
+                return last
+            return sign(session, runtime)
+    finally:
+        _signing.release()

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
@@ -52,21 +52,31 @@ def record(
     now = utcnow()
     rows = []
     for item in records:
-        document = _RECORD.dump_python(item, mode="json")
-        plaintext = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         rows.append(
             ActivityRecord(
                 customer_id=customer_id,
                 kind=item.kind,
                 occurred_at=item.occurred_at,
                 schema_version=RECORD_SCHEMA_VERSION,
-                ciphertext=cipher.seal(aad_name(item.kind), plaintext, RECORD_SCHEMA_VERSION),
+                ciphertext=seal_document(cipher, item.kind, document(item)),
                 recorded_at=now,
             )
         )
     session.add_all(rows)
     session.flush()
     return len(rows)
+
+
+def document(item: Any) -> dict[str, Any]:
+    """A validated record (``records.ActivityIn``) in the JSON form that is sealed and read back."""
+    dumped: dict[str, Any] = _RECORD.dump_python(item, mode="json")
+    return dumped
+
+
+def seal_document(cipher: CustomerCipher, kind: str, document: dict[str, Any]) -> bytes:
+    """Seal a record's document at `RECORD_SCHEMA_VERSION` (the demo's bulk seeder seals through here too)."""
+    plaintext = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return cipher.seal(aad_name(kind), plaintext, RECORD_SCHEMA_VERSION)
 
 
 def list_activity(
@@ -85,7 +95,22 @@ def list_activity(
     ]
 
 
-def open_record(cipher: CustomerCipher, row: ActivityRecord) -> ActivityView:
+class SealedRecord(Protocol):
+    """An activity row as stored: an `ActivityRecord`, or a plain row of its columns (cheaper to load)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def schema_version(self) -> int: ...
+    @property
+    def ciphertext(self) -> bytes: ...
+
+
+def open_record(cipher: CustomerCipher, row: SealedRecord) -> ActivityView:
     document: dict[str, Any] = json.loads(cipher.open(aad_name(row.kind), row.ciphertext, row.schema_version))
     sealed_time = datetime.fromisoformat(document["occurred_at"])
     if document.get("kind") != row.kind or sealed_time != row.occurred_at:

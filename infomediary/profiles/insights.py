@@ -11,6 +11,7 @@ Lifetime value (documented, deliberately simple): per currency,
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,12 +66,17 @@ def _source(times: list[datetime]) -> Source:
 def derive(session: Session, runtime: Runtime, customer_id: str, now: datetime | None = None) -> Insights:
     now = now or utcnow()
     cipher = datakeys.cipher_for(session, runtime, customer_id)
-    purchases: list[tuple[datetime, dict[str, Any]]] = [
+    purchases: list[tuple[datetime, Mapping[str, Any]]] = [
         (view.occurred_at, view.record)
         for view in (
             open_record(cipher, row) for row in repository.records_of_kind(session, customer_id, "purchase")
         )
     ]
+    return figures(purchases, now)
+
+
+def figures(purchases: Sequence[tuple[datetime, Mapping[str, Any]]], now: datetime) -> Insights:
+    """The figures from purchase documents and their times; pure, so the demo's bulk seeder uses it too."""
     since = now - timedelta(days=WINDOW_DAYS)
     recent = [(at, doc) for at, doc in purchases if at >= since]
     all_times = [at for at, _ in purchases]

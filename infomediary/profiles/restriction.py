@@ -6,6 +6,7 @@ in the audience index; lifting the restriction rebuilds the row (`audiences.inde
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,6 +31,10 @@ def describe(session: Session, customer_id: str) -> RestrictionView:
 
 def is_restricted(session: Session, customer_id: str) -> bool:
     return repository.restriction(session, customer_id) is not None
+
+
+def restricted_among(session: Session, customer_ids: Sequence[str]) -> set[str]:
+    return repository.restricted_among(session, customer_ids)
 
 
 def restrict(session: Session, customer_id: str, now: datetime | None = None) -> RestrictionView:

@@ -19,6 +19,7 @@ from infomediary.policylog import kinds
 from infomediary.policylog.service import append as log_append
 from infomediary.profiles import repository
 from infomediary.runtime import Runtime
+from infomediary.webhooks import secret as webhook_secret
 from vault import WrappedKey
 
 
@@ -31,9 +32,17 @@ class VersionStatus:
     keys: int
 
 
+def _keys_per_version(session: Session) -> dict[int, int]:
+    """Customers' data keys and webhook signing secrets: both are wrapped by the key-encryption keys."""
+    counts = repository.keys_per_version(session)
+    for version, count in webhook_secret.per_version(session).items():
+        counts[version] = counts.get(version, 0) + count
+    return counts
+
+
 def status(runtime: Runtime) -> list[VersionStatus]:
     with unit_of_work(runtime.read_session_factory) as session:
-        counts = repository.keys_per_version(session)
+        counts = _keys_per_version(session)
     provider = runtime.vault.provider
     current = provider.current_version()
     return [
@@ -48,9 +57,7 @@ def pending(runtime: Runtime, target: int | None = None) -> int:
     """How many data keys are wrapped under a version older than ``target`` (default: the current one)."""
     target = target or runtime.vault.provider.current_version()
     with unit_of_work(runtime.read_session_factory) as session:
-        return sum(
-            count for version, count in repository.keys_per_version(session).items() if version < target
-        )
+        return sum(count for version, count in _keys_per_version(session).items() if version < target)
 
 
 def add_version(runtime: Runtime) -> int:
@@ -95,6 +102,8 @@ def rewrap(
                     now,
                 )
         if not rows:
+            with unit_of_work(runtime.session_factory) as session:
+                total += webhook_secret.rewrap(session, runtime)
             if total:
                 with unit_of_work(runtime.session_factory) as session:
                     _log(session, {"phase": "rewrapped", "version": target, "data_keys": total})

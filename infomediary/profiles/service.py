@@ -166,7 +166,7 @@ def apply_changes(
             assert row is not None
             session.delete(row)
         else:
-            sealed = _seal_value(cipher, key, new, actor)
+            sealed = seal_value(cipher, key, new, actor)
             if row is None:
                 session.add(
                     ProfileField(
@@ -179,12 +179,11 @@ def apply_changes(
                 )
             else:
                 row.ciphertext, row.schema_version, row.updated_at = sealed, SCHEMA_VERSION, now
-        entry = {"field": key, "old": old, "new": new, "actor": actor}
         session.add(
             ProfileChange(
                 customer_id=customer_id,
                 schema_version=SCHEMA_VERSION,
-                ciphertext=cipher.seal(HISTORY_AAD, _json(entry), SCHEMA_VERSION),
+                ciphertext=seal_change(cipher, key, old, new, actor),
                 changed_at=now,
             )
         )
@@ -229,8 +228,15 @@ def _change_login_email(session: Session, runtime: Runtime, customer_id: str, em
     customer.email_index = index
 
 
-def _seal_value(cipher: CustomerCipher, key: str, value: Any, source: str) -> bytes:
+def seal_value(cipher: CustomerCipher, key: str, value: Any, source: str) -> bytes:
+    """A stored field value as sealed at `SCHEMA_VERSION` (the demo's bulk seeder seals through here too)."""
     return cipher.seal(field_aad_name(key), _json({"value": value, "source": source}), SCHEMA_VERSION)
+
+
+def seal_change(cipher: CustomerCipher, key: str, old: Any, new: Any, actor: str) -> bytes:
+    """A history entry as sealed at `SCHEMA_VERSION`: field, old and new value and actor together."""
+    entry = {"field": key, "old": old, "new": new, "actor": actor}
+    return cipher.seal(HISTORY_AAD, _json(entry), SCHEMA_VERSION)
 
 
 def _open_value(cipher: CustomerCipher, row: ProfileField) -> tuple[Any, str]:

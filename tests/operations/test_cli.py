@@ -152,3 +152,21 @@ def test_suppliers_credit_tops_up_once_per_key(operator_env: Path) -> None:
     other = runner.invoke(app, ["suppliers", "credit", "Paying Co", "700", "--key", "invoice-1"])
     assert other.exit_code != 0
     assert runner.invoke(app, ["suppliers", "credit", "Paying Co", "0"]).exit_code != 0
+
+
+def test_offers_settle_runs_and_can_run_again(operator_env: Path) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    for _ in range(2):
+        result = runner.invoke(app, ["offers", "settle"])
+        assert result.exit_code == 0, result.output
+        assert "settled 0 expired offer(s)" in result.stdout
+
+
+def test_events_deliver_runs_once_and_refuses_a_database_not_at_head(operator_env: Path) -> None:
+    operator_env.mkdir(parents=True)
+    refused = runner.invoke(app, ["events", "deliver"])
+    assert refused.exit_code == 1 and "infomediary db upgrade" in refused.output.replace("\n", " ")
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    result = runner.invoke(app, ["events", "deliver"])
+    assert result.exit_code == 0, result.output
+    assert "delivered 0, retrying 0, failed 0, dropped 0" in result.output

@@ -1,0 +1,77 @@
+"""The consumer's view of what drives their recommendations at a supplier, and their switches."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from api.deps import RuntimeDep, SessionDep
+from api.me.auth import CurrentConsumer
+from api.problems import problem_responses
+from api.recommendations.schemas import (
+    DriverRead,
+    ExclusionsIn,
+    ExplainedRead,
+    ExplanationRead,
+    PersonalisationIn,
+    PersonalisationRead,
+)
+from infomediary.recommendations import explanations, personalisation
+
+router = APIRouter(prefix="/v1/me/recommendations", tags=["consumer"], responses=problem_responses(401))
+SupplierId = Annotated[str, Query(min_length=1, max_length=40)]
+
+
+def _read(found: explanations.Explanation) -> ExplanationRead:
+    return ExplanationRead(
+        supplier_id=found.supplier_id,
+        personalisation=found.personalisation,
+        drivers=[DriverRead(**vars(d)) for d in found.drivers],
+        recommendations=[ExplainedRead(**vars(e)) for e in found.recommendations],
+    )
+
+
+@router.get(
+    "/explanations",
+    response_model=ExplanationRead,
+    responses=problem_responses(404),
+    summary="What drives your recommendations at a supplier: 'because you viewed ...'",
+)
+def explain(
+    supplier_id: SupplierId, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
+) -> ExplanationRead:
+    return _read(explanations.explain(session, runtime, consumer.customer_id, supplier_id))
+
+
+@router.put(
+    "/explanations/exclusions",
+    response_model=ExplanationRead,
+    responses=problem_responses(404, 422),
+    summary="Set the items left out of what drives your recommendations at a supplier",
+)
+def set_exclusions(
+    body: ExclusionsIn, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
+) -> ExplanationRead:
+    return _read(
+        explanations.set_exclusions(session, runtime, consumer.customer_id, body.supplier_id, body.items)
+    )
+
+
+@router.put(
+    "/personalisation/{supplier_id}",
+    response_model=PersonalisationRead,
+    responses=problem_responses(404, 409),
+    summary="Switch personalisation by a supplier on or off (kept as consent records, with receipts)",
+)
+def switch(
+    supplier_id: Annotated[str, Path(min_length=1, max_length=40)],
+    body: PersonalisationIn,
+    consumer: CurrentConsumer,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> PersonalisationRead:
+    enabled = personalisation.switch(
+        session, runtime, consumer.customer_id, supplier_id, enabled=body.enabled
+    )
+    return PersonalisationRead(supplier_id=supplier_id, enabled=enabled)

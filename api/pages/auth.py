@@ -1,0 +1,57 @@
+"""Who is looking at a page: the consumer behind the session cookie, or a redirect to the log-in page."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.deps import SessionDep
+from api.session_cookie import SESSION_COOKIE
+from infomediary.customers import service
+from infomediary.customers.errors import InvalidSession
+from infomediary.customers.service import AuthenticatedConsumer
+from infomediary.errors import Unauthenticated
+
+
+class LoginRequired(Unauthenticated):
+    """Rendered by the page error handler as a redirect to `/login?next=<this page>`."""
+
+    slug = "login-required"
+    title = "Please log in"
+
+
+def page_consumer(request: Request, session: SessionDep) -> AuthenticatedConsumer:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise LoginRequired()
+    try:
+        return service.authenticate(session, token)
+    except InvalidSession as exc:
+        raise LoginRequired() from exc
+
+
+def optional_consumer(request: Request, session: SessionDep) -> AuthenticatedConsumer | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        return service.authenticate(session, token)
+    except InvalidSession:
+        return None
+
+
+PageConsumer = Annotated[AuthenticatedConsumer, Depends(page_consumer)]
+OptionalConsumer = Annotated[AuthenticatedConsumer | None, Depends(optional_consumer)]
+
+
+_LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9/_.~%?=&+-]{0,500}")
+
+
+def safe_next(value: str | None, default: str = "/") -> str:
+    """Only a local path may follow log-in: `//host`, `/\\host` or `https://...` would make the form an open
+    redirect, and browsers drop tabs and newlines from URLs, so only plain path characters pass."""
+    if value and _LOCAL_PATH.fullmatch(value):
+        return value
+    return default

@@ -1,0 +1,50 @@
+"""The privacy centre's front page: how complete the profile is, the reward balance, the latest uses of the
+customer's data, and what waits for an answer."""
+
+from __future__ import annotations
+
+from fastapi import Request, Response
+
+from api.deps import RuntimeDep, SessionDep
+from api.pages.auth import OptionalConsumer
+from api.pages.rendering import render
+from api.pages.routing import page_router
+from infomediary.consents import requests
+from infomediary.ledger.models import OwnerKind
+from infomediary.ledger.statement import statement
+from infomediary.offers import inbox
+from infomediary.policylog.customer_view import customer_log, verified_leaves
+from infomediary.profiles import restriction
+from infomediary.profiles import service as profiles
+
+router = page_router()
+LATEST_USES = 5
+
+
+@router.get("/")
+def dashboard(
+    request: Request, consumer: OptionalConsumer, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    if consumer is None:
+        return render(request, "welcome.html", {"consumer": None})
+    customer_id = consumer.customer_id
+    fields = profiles.read_profile(session, runtime, customer_id)
+    filled = sum(1 for f in fields if f.value is not None)
+    log = customer_log(runtime, customer_id, limit=LATEST_USES, newest_first=True)
+    pending, _ = requests.inbox(session, customer_id, cursor=None, limit=20)
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "consumer": consumer,
+            "filled": filled,
+            "total": len(fields),
+            "percent": round(100 * filled / len(fields)) if fields else 0,
+            "balance": statement(session, OwnerKind.CUSTOMER, customer_id, cursor=None, limit=1).balance,
+            "uses": log.lines,
+            "verified": verified_leaves(runtime, log),
+            "pending": pending,
+            "offers": inbox.list_offers(session, runtime, customer_id, match_late=False),
+            "restriction": restriction.describe(session, customer_id),
+        },
+    )

@@ -1,0 +1,126 @@
+"""The inbox: supplier requests (accept, refuse) and offers (read, accept, dismiss, report as unwanted).
+Accepting anything that would tell a supplier who the customer is goes through a confirmation page first.
+The services are the ones behind `/v1/me/inbox` and `/v1/me/offers`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Form, Path, Request, Response
+
+from api.deps import RuntimeDep, SessionDep, WritingSessionDep
+from api.me import consent_views
+from api.pages.auth import PageConsumer
+from api.pages.rendering import redirect, render
+from api.pages.routing import page_router
+from consent.catalog import PURPOSES, ReleaseKind
+from infomediary.consents import requests
+from infomediary.consents.errors import RequestNotFound
+from infomediary.offers import inbox, reports
+from infomediary.offers.errors import OfferNotFound
+
+router = page_router()
+ItemId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
+Confirm = Annotated[str, Form(max_length=8)]
+INBOX_LIMIT = 100
+
+
+def _pending(session: SessionDep, customer_id: str) -> list[requests.RequestView]:
+    views, _ = requests.inbox(session, customer_id, cursor=None, limit=INBOX_LIMIT)
+    return views
+
+
+@router.get("/inbox")
+def read_inbox(
+    request: Request, consumer: PageConsumer, session: WritingSessionDep, runtime: RuntimeDep
+) -> Response:
+    return render(
+        request,
+        "inbox.html",
+        {
+            "consumer": consumer,
+            "requests": consent_views.inbox_items(session, _pending(session, consumer.customer_id)),
+            "offers": inbox.list_offers(session, runtime, consumer.customer_id),
+            "purpose_labels": {p.value: spec.label for p, spec in PURPOSES.items()},
+        },
+    )
+
+
+@router.post("/inbox/requests/{request_id}/accept")
+def accept_request(
+    request: Request,
+    request_id: ItemId,
+    consumer: PageConsumer,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    confirm: Confirm = "",
+) -> Response:
+    found = [v for v in _pending(session, consumer.customer_id) if v.id == request_id]
+    if not found:
+        raise RequestNotFound()
+    if found[0].release_kind == ReleaseKind.IDENTITY_RELEASE and confirm != "yes":
+        [item] = consent_views.inbox_items(session, found)
+        return render(
+            request, "inbox_confirm.html", {"consumer": consumer, "request_item": item, "offer": None}
+        )
+    requests.accept(session, runtime, consumer.customer_id, request_id)
+    return redirect(request, "/inbox", notice="request-accepted")
+
+
+@router.post("/inbox/requests/{request_id}/refuse")
+def refuse_request(
+    request: Request, request_id: ItemId, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    requests.refuse(session, runtime, consumer.customer_id, request_id)
+    return redirect(request, "/inbox", notice="request-refused")
+
+
+@router.post("/inbox/offers/{offer_id}/view")
+def view_offer(
+    request: Request, offer_id: ItemId, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    inbox.view(session, runtime, consumer.customer_id, offer_id)
+    return redirect(request, f"/inbox#offer-{offer_id}")
+
+
+@router.post("/inbox/offers/{offer_id}/accept")
+def accept_offer(
+    request: Request,
+    offer_id: ItemId,
+    consumer: PageConsumer,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    confirm: Confirm = "",
+) -> Response:
+    found = [o for o in inbox.list_offers(session, runtime, consumer.customer_id) if o.id == offer_id]
+    if not found:
+        raise OfferNotFound()
+    if found[0].releases_identity and confirm != "yes":
+        return render(
+            request,
+            "inbox_confirm.html",
+            {
+                "consumer": consumer,
+                "request_item": None,
+                "offer": found[0],
+                "purpose_labels": {p.value: spec.label for p, spec in PURPOSES.items()},
+            },
+        )
+    inbox.accept(session, runtime, consumer.customer_id, offer_id, release_identity=confirm == "yes")
+    return redirect(request, "/inbox", notice="offer-accepted")
+
+
+@router.post("/inbox/offers/{offer_id}/dismiss")
+def dismiss_offer(
+    request: Request, offer_id: ItemId, consumer: PageConsumer, session: SessionDep
+) -> Response:
+    inbox.dismiss(session, consumer.customer_id, offer_id)
+    return redirect(request, "/inbox", notice="offer-dismissed")
+
+
+@router.post("/inbox/offers/{offer_id}/report")
+def report_offer(
+    request: Request, offer_id: ItemId, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    reports.report(session, runtime, consumer.customer_id, offer_id)
+    return redirect(request, "/inbox", notice="offer-reported")

@@ -1,0 +1,38 @@
+""" "Who used my data": the customer's policy-log entries in plain words, newest first, each marked when its
+inclusion proof leads to the root of a tree head signed by the log's key. Same service as `/v1/me/log`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query, Request, Response
+
+from api.deps import RuntimeDep
+from api.pages.auth import PageConsumer
+from api.pages.rendering import render
+from api.pages.routing import page_router
+from infomediary.policylog.customer_view import customer_log, verified_leaves
+
+router = page_router()
+PAGE_SIZE = 50
+
+
+@router.get("/log")
+def who_used_my_data(
+    request: Request,
+    consumer: PageConsumer,
+    runtime: RuntimeDep,
+    before: Annotated[int | None, Query(ge=0, le=10**18)] = None,
+) -> Response:
+    log = customer_log(runtime, consumer.customer_id, limit=PAGE_SIZE, before=before, newest_first=True)
+    return render(
+        request,
+        "log.html",
+        {
+            "consumer": consumer,
+            "lines": log.lines,
+            "verified": verified_leaves(runtime, log),
+            "head": log.head,
+            "next_before": log.next_cursor,
+        },
+    )

@@ -1,0 +1,85 @@
+"""The customer's rights over everything held: export (download), restrict processing, erase the account
+(after a confirmation page, ending on the signed erasure receipt). Same services as `/v1/me/export`,
+`/v1/me/restriction` and `DELETE /v1/me`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Form, Request, Response, status
+from fastapi.responses import StreamingResponse
+
+from api.deps import RuntimeDep, SessionDep
+from api.pages.auth import PageConsumer
+from api.pages.rendering import redirect, render
+from api.pages.routing import page_router
+from api.session_cookie import clear_session_cookie
+from infomediary.audiences import index as audience_index
+from infomediary.profiles import erasure, export, restriction
+
+router = page_router()
+Choice = Annotated[str, Form(max_length=16)]
+
+
+@router.get("/rights")
+def read_rights(request: Request, consumer: PageConsumer, session: SessionDep) -> Response:
+    return render(
+        request,
+        "rights.html",
+        {"consumer": consumer, "restriction": restriction.describe(session, consumer.customer_id)},
+    )
+
+
+@router.get("/rights/export")
+def export_everything(consumer: PageConsumer, runtime: RuntimeDep) -> StreamingResponse:
+    return StreamingResponse(
+        export.stream(runtime, consumer.customer_id),
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="infomediary-export.json"'},
+    )
+
+
+@router.post("/rights/restriction")
+def set_restriction(
+    request: Request, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep, action: Choice = ""
+) -> Response:
+    if action == "restrict":
+        restriction.restrict(session, consumer.customer_id)
+        return redirect(request, "/rights", notice="restricted")
+    if action == "lift":
+        restriction.lift(session, consumer.customer_id)
+        audience_index.refresh(session, runtime, consumer.customer_id)
+        return redirect(request, "/rights", notice="restriction-lifted")
+    return render(
+        request,
+        "rights.html",
+        {
+            "consumer": consumer,
+            "restriction": restriction.describe(session, consumer.customer_id),
+            "errors": {"action": "Choose to restrict processing or to lift the restriction."},
+        },
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
+@router.get("/rights/delete")
+def confirm_delete(request: Request, consumer: PageConsumer) -> Response:
+    return render(request, "delete.html", {"consumer": consumer})
+
+
+@router.post("/rights/delete")
+def delete_account(
+    request: Request, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep, confirm: Choice = ""
+) -> Response:
+    if confirm != "yes":
+        return render(
+            request,
+            "delete.html",
+            {"consumer": consumer, "errors": {"confirm": "Tick the box to confirm that you want this."}},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+    result = erasure.erase(session, runtime, consumer.customer_id)
+    # The account is gone: the page shows the receipt without the navigation of a logged-in customer.
+    response = render(request, "erased.html", {"consumer": None, "result": result})
+    clear_session_cookie(response)
+    return response

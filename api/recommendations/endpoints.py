@@ -1,0 +1,73 @@
+"""Recommendations for suppliers (`recommendations:read`): for one of their pseudonyms, or for an audience."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Security
+
+from api.bearer import supplier
+from api.deps import RuntimeDep, SessionDep
+from api.problems import problem_responses
+from api.recommendations.schemas import (
+    AudienceItemRead,
+    AudienceRecommendationIn,
+    AudienceRecommendationRead,
+    DiscountRead,
+    RecommendationsRead,
+    RecommendedItemRead,
+)
+from infomediary.oauth.bearer import Principal
+from infomediary.recommendations import audience, service
+
+router = APIRouter(prefix="/v1/recommendations", tags=["supplier"], responses=problem_responses(401, 403))
+RecommendationReader = Annotated[Principal, Security(supplier, scopes=["recommendations:read"])]
+Pseudonym = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+@router.post(
+    "/audience",
+    response_model=AudienceRecommendationRead,
+    responses=problem_responses(422, 429),
+    summary="Top items of your catalog for an audience predicate (thresholded like audience counts)",
+)
+def audience_items(
+    body: AudienceRecommendationIn, caller: RecommendationReader, session: SessionDep, runtime: RuntimeDep
+) -> AudienceRecommendationRead:
+    found = audience.top_items(session, runtime, caller.owner_id, body.predicate, body.n)
+    return AudienceRecommendationRead(
+        items=[
+            AudienceItemRead(
+                id=i.id, title=i.title, categories=i.categories, price=i.price, currency=i.currency
+            )
+            for i in found.items
+        ],
+        suppressed=found.suppressed,
+        minimum_cohort=found.minimum_cohort,
+        audience_count=found.audience_count,
+    )
+
+
+@router.get(
+    "/{pseudonym}",
+    response_model=RecommendationsRead,
+    responses=problem_responses(404),
+    summary="Items of your catalog for one of your pseudonyms, ranked, your rules applied",
+    description=(
+        "Needs the customer's consent to personalisation by you (403 otherwise; the decision is logged). "
+        "A pseudonym you were not given answers 404, whoever it belongs to."
+    ),
+)
+def recommend(
+    pseudonym: Pseudonym,
+    caller: RecommendationReader,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    n: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> RecommendationsRead:
+    found = service.recommend(session, runtime, caller.owner_id, pseudonym, n)
+    return RecommendationsRead(
+        items=[RecommendedItemRead(**vars(i)) for i in found.items],
+        discounts=[DiscountRead(percent=d.percent, item=d.item) for d in found.discounts],
+        rules_fired=found.rules_fired,
+    )

@@ -1,0 +1,77 @@
+"""`infomediary backup`, `backup-keys` and `restore`: consistent snapshots of the embedded database, and of
+the key directory kept apart from them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from infomediary import backup
+from infomediary.errors import DomainError
+from infomediary.settings import Settings
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    message = exc.detail if isinstance(exc, DomainError) else str(exc)
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(1)
+
+
+def backup_command(
+    destination: Annotated[
+        Path, typer.Argument(help="A new file, or an existing directory for a time-stamped file.")
+    ],
+) -> None:
+    """Write a consistent snapshot of the embedded SQLite database (safe while the server runs).
+
+    Key material is never included, and the backup is refused in or next to the key directory: back the
+    keys up separately with `infomediary backup-keys`.
+    """
+    try:
+        with console.status("copying the database (SQLite online backup)"):
+            result = backup.back_up_database(Settings(), destination)
+    except (DomainError, OSError) as exc:
+        raise _fail(exc) from None
+    console.print(
+        f"database backup [bold]{result.path}[/] ({result.size} bytes, {result.pages} pages, "
+        f"schema {result.revision}); key material not included"
+    )
+
+
+def backup_keys_command(
+    destination: Annotated[Path, typer.Argument(help="A new directory, away from the database backups.")],
+) -> None:
+    """Copy the key directory (key-encryption keys, erasure keys, secrets, signing keys) to a new directory.
+
+    Keep it apart from database backups and no longer than erased customers may stay erased: a key backup
+    taken before an erasure still holds that customer's erasure key.
+    """
+    try:
+        written = backup.back_up_keys(Settings(), destination)
+    except (DomainError, OSError) as exc:
+        raise _fail(exc) from None
+    console.print(f"key backup in [bold]{destination}[/]: {', '.join(p.name for p in written)}")
+
+
+def restore_command(
+    source: Annotated[Path, typer.Argument(help="A file written by `infomediary backup`.")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Overwrite an existing database (stop the server first).")
+    ] = False,
+) -> None:
+    """Restore a database backup into the configured data directory (the server must be stopped).
+
+    Restore the key directory first, from its own backup; then run `infomediary db upgrade` if the backup
+    is from an older release.
+    """
+    try:
+        result = backup.restore_database(Settings(), source, replace=replace)
+    except (DomainError, OSError) as exc:
+        raise _fail(exc) from None
+    console.print(f"restored [bold]{result.path}[/] at schema {result.revision} ({result.size} bytes)")

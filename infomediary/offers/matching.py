@@ -1,0 +1,152 @@
+"""Matching an offer to consenting customers: all at once when it is sent, and late, at the inbox.
+
+At sending, the predicate runs over `audience_index`, gated by the consent set filter for release kind
+`offer_delivery`. A customer who grants the consent (or whose profile enters the predicate) later is
+matched when they next read their inbox: the offers still open (not expired, withdrawn, refunded or out of
+budget, their supplier not suspended) are tested against their own index row with the same set filter, and
+each match is decided once more by the decision point (`decide_for`, which logs the decision) before it is
+delivered, with a `release` entry like the one written at sending. The supplier learns of late matches
+only through its offer's noisy statistics (`offers.stats`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import case, exists, insert, select
+from sqlalchemy.orm import Session
+
+from consent.catalog import Purpose, ReleaseKind
+from infomediary.audiences.models import AudienceIndexRow
+from infomediary.audiences.predicate import Canonical, compile_where
+from infomediary.consents import repository as consents
+from infomediary.consents.decision_point import decide_for, supplier_query
+from infomediary.consents.set_filter import permits
+from infomediary.offers.models import DeliveryState, OfferDeliveryRow, OfferRow
+from infomediary.offers.rules import categories, exhausted
+from infomediary.policylog import kinds
+from infomediary.policylog.service import append as log_append
+from infomediary.runtime import Runtime
+from infomediary.suppliers.models import Supplier, SupplierStatus
+
+# Open offers examined per inbox read, newest first: bounds the work a read can cause.
+MAX_LATE_CANDIDATES = 50
+
+
+def _deliver(session: Session, offer_id: str, customer_ids: Sequence[str], now: datetime) -> None:
+    if customer_ids:
+        session.execute(
+            insert(OfferDeliveryRow),
+            [
+                {
+                    "offer_id": offer_id,
+                    "customer_id": customer_id,
+                    "state": DeliveryState.DELIVERED.value,
+                    "delivered_at": now,
+                    "identity_released": False,
+                }
+                for customer_id in customer_ids
+            ],
+        )
+
+
+def match_at_send(session: Session, offer: OfferRow, form: Canonical, now: datetime) -> int:
+    """Deliver the offer to every consenting customer its predicate matches; how many (never released)."""
+    query = supplier_query(
+        session,
+        supplier_id=offer.supplier_id,
+        purpose=Purpose(offer.purpose),
+        categories=categories(offer),
+        release_kind=ReleaseKind.OFFER_DELIVERY,
+        now=now,
+    )
+    policy = consents.policy_in_force(session, offer.supplier_id, now)
+    matched = session.scalars(
+        select(AudienceIndexRow.customer_id).where(
+            compile_where(form), permits(AudienceIndexRow.customer_id, query, policy, correlated=True)
+        )
+    ).all()
+    _deliver(session, offer.id, matched, now)
+    return len(matched)
+
+
+def open_offers_not_delivered_to(session: Session, customer_id: str, now: datetime) -> Sequence[OfferRow]:
+    delivered = exists().where(
+        OfferDeliveryRow.offer_id == OfferRow.id, OfferDeliveryRow.customer_id == customer_id
+    )
+    return session.scalars(
+        select(OfferRow)
+        .join(Supplier, Supplier.id == OfferRow.supplier_id)
+        .where(
+            OfferRow.expires_at > now,
+            OfferRow.withdrawn_at.is_(None),
+            OfferRow.refunded_at.is_(None),
+            Supplier.status != SupplierStatus.SUSPENDED.value,
+            # Still able to pay its larger reward (`rules.exhausted`), so spent offers take no candidate slot.
+            OfferRow.spent
+            + case(
+                (OfferRow.reward_per_view > OfferRow.reward_per_acceptance, OfferRow.reward_per_view),
+                else_=OfferRow.reward_per_acceptance,
+            )
+            <= OfferRow.budget_cap,
+            ~delivered,
+        )
+        .order_by(OfferRow.created_at.desc(), OfferRow.id)
+        .limit(MAX_LATE_CANDIDATES)
+    ).all()
+
+
+def match_late(session: Session, runtime: Runtime, customer_id: str, now: datetime) -> int:
+    """Deliver to this customer the open offers they now match and consent to; how many were delivered."""
+    if session.get(AudienceIndexRow, customer_id) is None:
+        # Not countable at all (no profile, processing restricted, or erased): nothing can match.
+        return 0
+    delivered = 0
+    for offer in open_offers_not_delivered_to(session, customer_id, now):
+        if exhausted(offer):
+            continue
+        query = supplier_query(
+            session,
+            supplier_id=offer.supplier_id,
+            purpose=Purpose(offer.purpose),
+            categories=categories(offer),
+            release_kind=ReleaseKind.OFFER_DELIVERY,
+            now=now,
+        )
+        policy = consents.policy_in_force(session, offer.supplier_id, now)
+        form: Canonical = json.loads(offer.predicate)
+        # The set filter first (unlogged, as at sending), so offers the customer does not consent to leave
+        # no log entry on every inbox read; the decision point then decides the match and logs it.
+        candidate = session.scalar(
+            select(AudienceIndexRow.customer_id).where(
+                AudienceIndexRow.customer_id == customer_id,
+                compile_where(form),
+                permits(AudienceIndexRow.customer_id, query, policy, correlated=True),
+            )
+        )
+        if candidate is None or not decide_for(session, runtime, customer_id, query).permitted:
+            continue
+        _deliver(session, offer.id, [customer_id], now)
+        shown = sorted(c.value for c in categories(offer))
+        log_append(
+            session,
+            {
+                "kind": kinds.RELEASE,
+                "supplier_id": offer.supplier_id,
+                "purpose": offer.purpose,
+                "categories": shown,
+                # Nothing is told to the supplier now: its statistics take the match in at their next
+                # (noisy, budget-charged) release.
+                "release": {
+                    "kind": ReleaseKind.OFFER_DELIVERY.value,
+                    "categories": shown,
+                    "count": 0,
+                    "epsilon_milli": 0,
+                },
+                "details": {"offer_id": offer.id, "late_matches": 1},
+            },
+        )
+        delivered += 1
+    return delivered

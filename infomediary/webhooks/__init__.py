@@ -1,0 +1,1 @@
+"""Business events for suppliers: webhook endpoints, a transactional outbox, signed retried deliveries."""

@@ -1,0 +1,75 @@
+"""A real uvicorn server on a free port and Debian's Chromium driven by Playwright.
+
+Playwright cannot download its own browsers here, so the system Chromium is used. Without it the browser
+tests skip with the reason, except under CI=true, where a missing browser is a failure (`.ci/run` installs
+it). Screenshots land in var/screenshots/ (gitignored); the run's summary prints the path.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from api.app import create_app
+from infomediary.runtime import Runtime
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(runtime: Runtime) -> Iterator[str]:
+    """The app served by uvicorn on 127.0.0.1 for the length of one test."""
+    port = _free_port()
+    config = uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the uvicorn server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture
+def chromium_path() -> Path:
+    found = CHROMIUM if CHROMIUM.exists() else None
+    if found is None and (which := shutil.which("chromium")):
+        found = Path(which)
+    if found is None:
+        reason = "Debian's chromium is not installed (apt-get install -y chromium chromium-driver)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; CI must run the browser tests")
+        pytest.skip(reason)
+    return found
+
+
+@pytest.fixture
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if SCREENSHOTS.is_dir() and any(SCREENSHOTS.glob("*.png")):
+        terminalreporter.write_line(f"browser test screenshots: {SCREENSHOTS}")

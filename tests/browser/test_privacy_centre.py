@@ -1,0 +1,122 @@
+"""A new customer in a real browser: signs up, fills the profile, grants and withdraws a consent, sees the
+withdrawal in the log, exports everything and deletes the account. Screenshots of each page are saved."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from infomediary.runtime import Runtime
+from tests.fixtures.actors import make_supplier
+from tests.fixtures.consents import publish
+
+playwright = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+PASSWORD = "correct horse battery staple"
+
+
+def test_a_customer_manages_their_data_end_to_end(
+    runtime: Runtime, live_server: str, chromium_path: Path, screenshots: Path, tmp_path: Path
+) -> None:
+    supplier = make_supplier(runtime, name="Acme Books")
+    with httpx.Client(base_url=live_server) as http:
+        publish(http, supplier, ["marketing", "personalisation"], ["interests", "contact", "health"])  # type: ignore[arg-type]
+
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium_path), args=["--no-sandbox"])
+        # A phone-sized viewport: the pages must read on one.
+        context = browser.new_context(viewport={"width": 390, "height": 844}, accept_downloads=True)
+        page = context.new_page()
+        external: list[str] = []
+        page.on("request", lambda r: external.append(r.url) if not r.url.startswith(live_server) else None)
+        violations: list[str] = []
+        page.on(
+            "console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None
+        )
+
+        def nav(name: str) -> None:
+            page.get_by_role("navigation").get_by_role("link", name=name).click()
+
+        def shot(name: str) -> None:
+            page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
+
+        # Sign up.
+        page.goto(live_server + "/")
+        shot("welcome")
+        page.get_by_role("link", name="Create an account").click()
+        page.get_by_label("Email address").fill("ada@example.org")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Create account").click()
+        assert page.get_by_role("status").inner_text().startswith("Your account is ready")
+        shot("dashboard")
+
+        # Fill the profile, fixing a mistake the page points out.
+        nav("Profile")
+        page.get_by_label("Given name").fill("Ada")
+        page.get_by_label("Family name").fill("Lovelace")
+        page.get_by_label("Interests").fill("mathematics, engines")
+        page.get_by_label("Phone number").fill("not a phone")
+        page.get_by_role("button", name="Save profile").click()
+        assert page.locator("#f-phone-error").is_visible()
+        assert page.locator("#f-phone").get_attribute("aria-invalid") == "true"
+        shot("profile-invalid")
+        page.get_by_label("Phone number").fill("+44 20 7946 0000")
+        page.get_by_role("button", name="Save profile").click()
+        assert "Your profile is saved" in page.get_by_role("status").inner_text()
+        assert page.get_by_label("Given name").input_value() == "Ada"
+        shot("profile")
+
+        # Grant a consent to the supplier, then withdraw it.
+        nav("Consents")
+        card = page.locator("section", has=page.get_by_role("heading", name="Acme Books"))
+        card.get_by_label("Purpose").select_option("marketing")
+        card.get_by_label("Data", exact=True).select_option("interests")
+        card.get_by_role("button", name="Grant").click()
+        assert "Consent given" in page.get_by_role("status").inner_text()
+        shot("consents")
+        with page.expect_download() as receipt:
+            page.get_by_role("link", name="Receipt for Marketing").click()
+        assert receipt.value.suggested_filename.endswith(".jws")
+        page.get_by_role("button", name="Withdraw Marketing").click()
+        assert "Consent withdrawn" in page.get_by_role("status").inner_text()
+
+        # The withdrawal is in the log, in plain words.
+        nav("Who used my data")
+        assert page.get_by_text("you withdrew the consent you had given Acme Books").count() == 1
+        shot("log")
+
+        # Standing terms and the inbox render too.
+        nav("Standing terms")
+        shot("terms")
+        nav("Inbox")
+        shot("inbox")
+
+        # Export everything.
+        nav("Export and delete")
+        shot("rights")
+        with page.expect_download() as download:
+            page.get_by_role("link", name="Download my data").click()
+        exported = tmp_path / "export.json"
+        download.value.save_as(exported)
+        document = json.loads(exported.read_text())
+        assert "Lovelace" in json.dumps(document)
+
+        # Delete the account, past the confirmation.
+        page.get_by_role("link", name="Delete my account…").click()
+        page.get_by_role("button", name="Delete my account").click()
+        assert page.locator("#f-confirm-error").is_visible()
+        page.get_by_label("I understand").check()
+        page.get_by_role("button", name="Delete my account").click()
+        assert page.get_by_role("heading", name="Your account is deleted").is_visible()
+        assert page.locator("#receipt").input_value().count(".") == 2
+        shot("erased")
+        page.goto(live_server + "/profile")
+        assert page.url.startswith(live_server + "/login")
+
+        assert external == [], external
+        assert violations == [], violations
+        context.close()
+        browser.close()

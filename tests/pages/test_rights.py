@@ -1,0 +1,88 @@
+"""Who used my data, export, restriction and erasure through the pages."""
+
+from __future__ import annotations
+
+import json
+
+import rfc8785
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from api.session_cookie import SESSION_COOKIE
+from infomediary.policylog import treehead
+from infomediary.policylog.models import PolicyLogEntry
+from infomediary.runtime import Runtime
+from tests.fixtures.actors import make_supplier
+from tests.fixtures.consents import publish
+from tests.pages.conftest import csrf_token, sign_up
+
+
+def test_the_log_shows_plain_words_with_verified_proofs(browser: TestClient, runtime: Runtime) -> None:
+    supplier = make_supplier(runtime, name="Acme Books")
+    publish(browser, supplier, ["marketing"], ["interests"])
+    sign_up(browser)
+    page = browser.get("/consents")
+    data = {"supplier_id": supplier.owner_id, "purpose": "marketing", "category": "interests"}
+    browser.post("/consents", data={**data, "decision": "grant", "csrf_token": csrf_token(page)})
+    treehead.refresh(runtime, force=True)
+    log = browser.get("/log")
+    assert log.status_code == 200
+    assert "Acme Books" in log.text
+    assert "proof verified against the signed log" in log.text
+    assert "not yet in a signed tree head" not in log.text
+
+
+def test_a_tampered_entry_loses_its_mark(browser: TestClient, runtime: Runtime) -> None:
+    sign_up(browser)
+    treehead.refresh(runtime, force=True)
+    assert "proof verified against the signed log" in browser.get("/log").text
+    # Rewrite history: the entry still reads, but it is not the one the signed tree head commits to.
+    with runtime.engine.begin() as conn:
+        for leaf, raw in conn.execute(select(PolicyLogEntry.leaf_index, PolicyLogEntry.entry)).all():
+            forged = {**json.loads(raw), "at": "2001-01-01T00:00:00Z"}
+            conn.execute(
+                update(PolicyLogEntry)
+                .where(PolicyLogEntry.leaf_index == leaf)
+                .values(entry=rfc8785.dumps(forged))
+            )
+    assert "proof verified against the signed log" not in browser.get("/log").text
+
+
+def test_export_downloads_everything(browser: TestClient) -> None:
+    sign_up(browser)
+    response = browser.get("/rights/export")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["content-disposition"]
+    document = json.loads(response.content)
+    assert "ada@example.org" in json.dumps(document)
+
+
+def test_the_restriction_switch(browser: TestClient) -> None:
+    sign_up(browser)
+    bearer = {"authorization": f"Bearer {browser.cookies.get(SESSION_COOKIE)}"}
+    page = browser.get("/rights")
+    on = browser.post(
+        "/rights/restriction",
+        data={"action": "restrict", "csrf_token": csrf_token(page)},
+        follow_redirects=False,
+    )
+    assert on.headers["location"] == "/rights?notice=restricted"
+    assert browser.get("/v1/me/restriction", headers=bearer).json()["restricted"] is True
+    assert "Processing is restricted" in browser.get("/").text
+    off = browser.post("/rights/restriction", data={"action": "lift", "csrf_token": csrf_token(page)})
+    assert off.status_code == 200
+    assert browser.get("/v1/me/restriction", headers=bearer).json()["restricted"] is False
+
+
+def test_delete_needs_the_confirmation_then_shows_the_receipt(browser: TestClient) -> None:
+    sign_up(browser)
+    token = browser.cookies.get(SESSION_COOKIE)
+    page = browser.get("/rights/delete")
+    unconfirmed = browser.post("/rights/delete", data={"csrf_token": csrf_token(page)})
+    assert unconfirmed.status_code == 422 and 'id="f-confirm-error"' in unconfirmed.text
+    assert browser.get("/v1/me", headers={"authorization": f"Bearer {token}"}).status_code == 200
+    erased = browser.post("/rights/delete", data={"confirm": "yes", "csrf_token": csrf_token(page)})
+    assert erased.status_code == 200 and "Your erasure receipt" in erased.text
+    assert erased.text.count("eyJ") >= 1  # the compact JWS
+    assert browser.get("/v1/me", headers={"authorization": f"Bearer {token}"}).status_code == 401
+    assert browser.get("/profile", follow_redirects=False).status_code == 303

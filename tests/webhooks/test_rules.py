@@ -1,0 +1,115 @@
+"""The pure rules of webhook delivery (signature, backoff, which URLs may receive), and the signing secrets'
+wrapping across a key-encryption key rotation."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from infomediary.database import unit_of_work
+from infomediary.profiles import rotation
+from infomediary.runtime import Runtime
+from infomediary.settings import Settings
+from infomediary.suppliers import service as suppliers
+from infomediary.webhooks import secret, service, signature
+from infomediary.webhooks.delivery import backoff_seconds
+from infomediary.webhooks.errors import WebhookUrlRefused
+from infomediary.webhooks.models import WebhookEndpointRow
+from infomediary.webhooks.urls import UrlPolicy, check
+from tests.conftest import make_settings
+
+PUBLIC = "93.184.215.14"
+
+
+def test_signature_matches_the_standard_webhooks_example() -> None:
+    # The example message of the Standard Webhooks specification, with its published signature.
+    key = base64.b64decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    signed = signature.sign(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, b'{"test": 2432232314}')
+    assert signed == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+@given(
+    attempt=st.integers(min_value=1, max_value=30),
+    base=st.floats(min_value=0, max_value=3600),
+    cap=st.floats(min_value=0, max_value=86_400),
+    draw=st.floats(min_value=0, max_value=1, exclude_max=True),
+)
+def test_backoff_doubles_up_to_the_cap_with_jitter(
+    attempt: int, base: float, cap: float, draw: float
+) -> None:
+    settings = Settings(webhook_backoff_base_seconds=base, webhook_backoff_max_seconds=cap)
+    ceiling = min(base * 2 ** (attempt - 1), cap)
+    wait = backoff_seconds(attempt, settings, lambda: draw)
+    assert ceiling / 2 - 1e-9 <= wait <= ceiling + 1e-9
+
+
+def _resolver(mapping: dict[str, list[str]]) -> Callable[[str, int], list[str]]:
+    def resolve(host: str, port: int) -> list[str]:
+        return mapping[host]
+
+    return resolve
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://127.0.0.1/h", "http://localhost:8080/h", "https://[::1]/h", "https://api.localhost/h"],
+)
+def test_loopback_is_refused_unless_allowed(url: str) -> None:
+    with pytest.raises(WebhookUrlRefused):
+        check(url, UrlPolicy())
+    assert check(url, UrlPolicy(allow_loopback=True)) == url
+
+
+def test_a_name_is_judged_by_every_address_it_resolves_to() -> None:
+    resolve = _resolver(
+        {
+            "hooks.example.com": [PUBLIC],
+            "rebound.example.com": [PUBLIC, "10.1.2.3"],
+            "meta": ["169.254.169.254"],
+        }
+    )
+    assert check("https://hooks.example.com/h", UrlPolicy(), resolve)
+    for url in ("https://rebound.example.com/h", "https://meta/latest"):
+        with pytest.raises(WebhookUrlRefused, match="private, link-local"):
+            check(url, UrlPolicy(), resolve)
+    assert check("https://rebound.example.com/h", UrlPolicy(allow_private=True), resolve)
+    with pytest.raises(WebhookUrlRefused, match="https"):
+        check("http://hooks.example.com/h", UrlPolicy(allow_loopback=True, allow_private=True), resolve)
+
+
+@pytest.fixture
+def own_keys_runtime(tmp_path: Path, runtime: Runtime) -> Iterator[Runtime]:
+    """The test database with a key directory of its own, so rotating keys touches no other test."""
+    settings = make_settings(tmp_path, runtime.settings.resolved_database_url, keys_dir=tmp_path / "keys")
+    other = Runtime.create(settings)
+    other.keys.ensure()
+    try:
+        yield other
+    finally:
+        other.close()
+
+
+def test_a_key_rotation_rewraps_webhook_secrets_before_retiring_the_old_key(
+    own_keys_runtime: Runtime,
+) -> None:
+    rt = own_keys_runtime
+    with unit_of_work(rt.session_factory) as session:
+        view, _ = suppliers.add(session, name="Hooked", scopes=["events:subscribe"])
+        created = service.create(
+            session, rt, view.id, url=f"https://{PUBLIC}/h", event_types=["offer.accepted"]
+        )
+    shown = base64.b64decode(created.secret.removeprefix("whsec_"))
+    old = rt.vault.provider.current_version()
+    rotation.add_version(rt)
+    assert rotation.retire_unused(rt) == []  # the secret still uses the old version
+    assert rotation.rewrap(rt) == 1
+    assert rotation.retire_unused(rt) == [old]
+    with unit_of_work(rt.read_session_factory) as session:
+        row = session.get(WebhookEndpointRow, created.endpoint.id)
+        assert row is not None and row.kek_version > old
+        assert secret.open_secret(rt, row) == shown
