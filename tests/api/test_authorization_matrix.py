@@ -1,18 +1,20 @@
 """The authorization matrix: every route of the app, for every kind of caller, → the status it must answer.
 
-The routes come from the app's own route table, so a new route cannot escape: a route with no row in
-`EXPECTATIONS` fails `test_every_route_has_expectations` with the line to add. Each row names the expected
-status per caller; `None` means the caller does not apply (the route names no object owned by someone else).
+The routes come from the app's own route table (its HTML pages aside: `tests/pages/test_page_matrix.py`),
+so a new route cannot escape: a route with no row in `EXPECTATIONS` fails
+`test_every_route_has_expectations` with the line to add. Each row names the expected status per caller;
+`None` means the caller does not apply (the route names no object owned by someone else).
 
 Callers (the columns of `Expect`):
 
 - `anonymous`: no credentials at all.
 - `consumer`: a logged-in consumer, with that consumer's own objects in the path and body.
 - `other_consumer`: the same consumer, with another consumer's object (consent record, inbox request, offer).
-- `supplier`: a supplier holding every scope, with its own objects (offer, request, pseudonym).
+- `supplier`: a supplier holding every scope, with its own objects (offer, request, pseudonym, rule, webhook).
 - `unscoped`: a supplier holding no scope at all.
 - `suspended`: a supplier with every scope whose token was issued before an auditor suspended it.
-- `other_supplier`: the first supplier, with another supplier's offer, request or pseudonym.
+- `other_supplier`: the first supplier, with another supplier's offer, request, pseudonym, catalog rule or
+  webhook endpoint.
 - `auditor`: an auditor holding `audit:read` and `audit:write`.
 
 Where the answer for another's object is 404, a second test checks that it is the same problem as for an
@@ -33,10 +35,11 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import Route
 
+from api.pages import routing
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import PASSWORD
 from tests.fixtures.consents import later
-from tests.fixtures.world import CATEGORIES, World, make_world
+from tests.fixtures.world import CATEGORIES, WEBHOOK_URL, World, make_world
 
 # --------------------------------------------------------------------------------------------------------
 # The expectations: one row per route. Add a row here for every new route.
@@ -90,6 +93,15 @@ def public(ok: int) -> Expect:
     return Expect(ok, ok, None, ok, ok, ok, None, ok)
 
 
+CATALOG_ITEM = {
+    "id": "sku:new",
+    "title": "Walking socks",
+    "categories": ["outdoor"],
+    "price": 900,
+    "currency": "EUR",
+}
+RULE = {"name": "socks", "rule": {"then": [{"show_item": "sku:new"}]}}
+
 EXPECTATIONS: dict[tuple[str, str], tuple[Expect, Call]] = {
     # Operators, discovery and documentation.
     ("GET", "/healthz"): (public(200), Call()),
@@ -132,6 +144,20 @@ EXPECTATIONS: dict[tuple[str, str], tuple[Expect, Call]] = {
     ("DELETE", "/v1/me/restriction"): (consumer(200), Call()),
     ("GET", "/v1/me/log"): (consumer(200), Call()),
     ("GET", "/v1/me/rewards"): (consumer(200), Call()),
+    # Recommendations, as the consumer explains and steers them: a supplier id is no one's secret, and what
+    # the consumer sets about any supplier is the consumer's own.
+    ("GET", "/v1/me/recommendations/explanations"): (
+        consumer(200),
+        Call(params={"supplier_id": "{supplier_id}"}),
+    ),
+    ("PUT", "/v1/me/recommendations/explanations/exclusions"): (
+        consumer(200),
+        Call(json={"supplier_id": "{supplier_id}", "items": ["sku:female"]}),
+    ),
+    ("PUT", "/v1/me/recommendations/personalisation/{supplier_id}"): (
+        consumer(200),
+        Call(json={"enabled": False}),
+    ),
     # Consents, standing terms, pseudonyms.
     ("GET", "/v1/me/consents"): (consumer(200), Call()),
     ("POST", "/v1/me/consents"): (
@@ -209,11 +235,40 @@ EXPECTATIONS: dict[tuple[str, str], tuple[Expect, Call]] = {
         ),
     ),
     ("GET", "/v1/requests/{request_id}"): (supplier(200, others=404), Call()),
+    ("GET", "/v1/offers"): (supplier(200), Call()),
+    ("POST", "/v1/offers/{offer_id}/withdraw"): (supplier(200, others=404), Call()),
+    # The catalog and its rules (catalog:write).
+    ("GET", "/v1/catalog"): (supplier(200), Call()),
+    ("PUT", "/v1/catalog"): (supplier(200), Call(json={"items": [CATALOG_ITEM]})),
+    ("PATCH", "/v1/catalog"): (supplier(200), Call(json={"upsert": [CATALOG_ITEM], "delete": ["sku:gone"]})),
+    ("GET", "/v1/catalog/rules"): (supplier(200), Call()),
+    ("POST", "/v1/catalog/rules"): (supplier(201), Call(json=RULE)),
+    ("GET", "/v1/catalog/rules/{rule_id}"): (supplier(200, others=404), Call()),
+    ("PUT", "/v1/catalog/rules/{rule_id}"): (supplier(200, others=404), Call(json=RULE)),
+    ("DELETE", "/v1/catalog/rules/{rule_id}"): (supplier(204, others=404), Call()),
+    # Recommendations (recommendations:read): another supplier's pseudonym is unknown here.
+    ("GET", "/v1/recommendations/{pseudonym}"): (supplier(200, others=404), Call()),
+    ("POST", "/v1/recommendations/audience"): (
+        supplier(200),
+        Call(json={"predicate": {"eq": ["gender", "female"]}, "n": 5}),
+    ),
+    # Webhook endpoints (events:subscribe).
+    ("GET", "/v1/supplier/webhooks"): (supplier(200), Call()),
+    ("POST", "/v1/supplier/webhooks"): (
+        supplier(201),
+        Call(json={"url": WEBHOOK_URL, "event_types": ["request.answered"]}),
+    ),
+    ("GET", "/v1/supplier/webhooks/{webhook_id}"): (supplier(200, others=404), Call()),
+    ("DELETE", "/v1/supplier/webhooks/{webhook_id}"): (supplier(204, others=404), Call()),
+    ("POST", "/v1/supplier/webhooks/{webhook_id}/secret"): (supplier(200, others=404), Call()),
+    ("GET", "/v1/supplier/webhooks/{webhook_id}/deliveries"): (supplier(200, others=404), Call()),
     # Auditors.
     ("GET", "/v1/audit/tree-head"): (auditor(200), Call()),
     ("GET", "/v1/audit/entries"): (auditor(200), Call(params={"start": "0", "end": "1"})),
     ("GET", "/v1/audit/proofs/inclusion"): (auditor(200), Call(params={"leaf_index": "0", "tree_size": "2"})),
     ("GET", "/v1/audit/proofs/consistency"): (auditor(200), Call(params={"first": "1", "second": "2"})),
+    ("GET", "/v1/audit/log"): (auditor(200), Call()),
+    ("GET", "/v1/audit/tree-heads"): (auditor(200), Call()),
     ("GET", "/v1/audit/reports/processing"): (auditor(200), Call()),
     ("GET", "/v1/audit/reports/article30"): (auditor(200), Call()),
     ("POST", "/v1/audit/findings"): (
@@ -235,14 +290,21 @@ FOREIGN = {"other_consumer", "other_supplier"}
 
 
 def app_routes(app: FastAPI) -> list[tuple[str, str]]:
-    """Every (method, path) the app answers, HEAD aside (Starlette adds it to every GET)."""
+    """Every (method, path) the app answers but its pages, HEAD aside (Starlette adds it to every GET)."""
     try:
         from fastapi.routing import iter_route_contexts  # FastAPI >= 0.120 nests included routers
     except ImportError:  # pragma: no cover - older FastAPI keeps a flat route list
         found = [(r.path, r.methods or set()) for r in app.routes if isinstance(r, APIRoute | Route)]
     else:
         found = [(c.path or "", c.methods or set()) for c in iter_route_contexts(app.routes)]
-    return sorted({(m, path) for path, methods in found for m in methods if m != "HEAD"})
+    pages = page_route_table(app)
+    return sorted({(m, path) for path, methods in found for m in methods if m != "HEAD"} - pages)
+
+
+def page_route_table(app: FastAPI) -> set[tuple[str, str]]:
+    """The HTML pages' (method, path): their callers hold cookies, not tokens, so they have their own matrix
+    (`tests/pages/test_page_matrix.py`); every other route is this one's."""
+    return {(m, r.path) for r in routing.page_routes(app) for m in r.methods or set() if m != "HEAD"}
 
 
 def _row_text(app: FastAPI, method: str, path: str) -> str:
