@@ -36,6 +36,7 @@ from infomediary.runtime import Runtime
 from infomediary.settings import AUDITOR_SCOPES, SUPPLIER_SCOPES
 from tests.fixtures.actors import make_auditor, make_consumer, make_supplier
 from tests.fixtures.databases import empty_tables
+from tests.fixtures.world import make_world
 
 PROBLEM = "application/problem+json"
 # Pages and the schema itself are documentation, not API: they have no documented error shape.
@@ -100,22 +101,43 @@ def reachable(app: FastAPI, caller: str) -> set[tuple[str, str]]:
     return found
 
 
-def credentials(http: TestClient, runtime: Runtime, caller: str) -> dict[str, str]:
+# What a caller asks to learn whether its credentials still work.
+WHO_AM_I = {"consumer": "/v1/me", "supplier": "/v1/supplier"}
+
+
+def credentials(http: TestClient, runtime: Runtime, caller: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The caller's headers, and the ids of real objects it owns (path parameters by name): a consumer and
+    a supplier of a populated world (`tests/fixtures/world.py`), the supplier's token narrowed to one scope,
+    so that routes naming an object reach it, not only the 404 for a made-up id."""
     if caller == "anonymous":
-        return {}
-    if caller == "consumer":
-        return make_consumer(http).headers
+        return {}, {}
     kind, _, scope = caller.partition(":")
-    if kind == "supplier":
-        return make_supplier(runtime, scopes=[scope] if scope else []).headers(http)
-    return make_auditor(runtime).headers(http, scope=scope)
+    if kind == "auditor":
+        return make_auditor(runtime).headers(http, scope=scope), {}
+    if kind == "supplier" and not scope:
+        return make_supplier(runtime, scopes=[]).headers(http), {}
+    world = make_world(http, runtime)
+    if caller == "consumer":
+        return world.own.consumer.headers, world.own.ids
+    return world.own.supplier.headers(http, scope=scope), world.own.ids
 
 
 @pytest.mark.parametrize("caller", CALLERS)
 def test_fuzz_as_each_caller(
     app: FastAPI, http: TestClient, runtime: Runtime, caller: str, fuzz_examples: int
 ) -> None:
-    headers = credentials(http, runtime, caller)
+    # Updated in place when refreshed below, so the examples of each operation read the current ones.
+    headers: dict[str, str] = {}
+    owned: dict[str, str] = {}
+
+    def refresh() -> None:
+        fresh, ids = credentials(http, runtime, caller)
+        headers.clear()
+        headers.update(fresh)
+        owned.clear()
+        owned.update(ids)
+
+    refresh()
     allowed = reachable(app, caller)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [
@@ -126,8 +148,14 @@ def test_fuzz_as_each_caller(
     ]
     if not operations:
         pytest.skip(f"no route needs {caller} yet")
+    # Deletions last (a deleted rule or webhook cannot be fuzzed further; deleting the session or the
+    # account ends the caller), and fresh credentials and objects whenever an operation ended them.
+    operations.sort(key=lambda op: (op.method.upper() == "DELETE", op.path, op.method))
+    probe = WHO_AM_I.get(caller.partition(":")[0])
     failures: dict[str, str] = {}
     for operation in operations:
+        if probe and http.get(probe, headers=headers).status_code == 401:
+            refresh()
         strategy = st.one_of(
             operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE)
         )
@@ -141,10 +169,13 @@ def test_fuzz_as_each_caller(
             phases=[hypothesis.Phase.generate, hypothesis.Phase.shrink],
             report_multiple_bugs=False,
         )
-        @given(case=strategy)
-        def fuzz(case: Case) -> None:
+        @given(case=strategy, real=st.booleans())
+        def fuzz(case: Case, real: bool) -> None:
             if case.body is not NOT_SET and not _encodable(case.body):
                 hypothesis.reject()  # nested deeper than a JSON encoder can write: no client could send it
+            if real and case.path_parameters:
+                # Half the time, the path names the caller's own object; the rest of the request is fuzzed.
+                case.path_parameters = {k: owned.get(k, v) for k, v in case.path_parameters.items()}
             response = case.call(headers=headers)
             case.validate_response(response, checks=CHECKS, headers=headers)
 
