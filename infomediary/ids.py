@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import secrets
 
+# What every id looks like from outside (`new_id`, pseudonyms are base64url): checked at the edge, so that
+# text no id can hold (a NUL, which PostgreSQL refuses in text) never reaches a query.
+ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(16)}"

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from infomediary.ids import ID_PATTERN
 from infomediary.sanctions.models import SanctionKind, Severity
 
 
@@ -81,7 +82,7 @@ class Article30Record(BaseModel):
 class FindingCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    supplier_id: str = Field(min_length=1, max_length=40)
+    supplier_id: str = Field(min_length=1, max_length=40, pattern=ID_PATTERN)
     severity: Severity
     text: str = Field(min_length=1, max_length=4000)
 
@@ -89,7 +90,7 @@ class FindingCreate(BaseModel):
 class SanctionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    supplier_id: str = Field(min_length=1, max_length=40)
+    supplier_id: str = Field(min_length=1, max_length=40, pattern=ID_PATTERN)
     kind: SanctionKind
     reason: str = Field(min_length=1, max_length=500)
     amount_per_customer: int | None = Field(

@@ -26,9 +26,10 @@ from api.problems import problem_responses
 from consent.records import ConsentState
 from infomediary.consents import service, terms
 from infomediary.database import utcnow
+from infomediary.ids import ID_PATTERN
 
 router = APIRouter(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
-RecordId = Annotated[str, Path(min_length=1, max_length=40)]
+RecordId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
 
 
 def _change(session: SessionDep, change: service.Change) -> ConsentChange:

@@ -19,6 +19,7 @@ from api.pages.forms import parse_form
 from api.pages.rendering import redirect
 from api.pages.routing import page_router
 from consent.catalog import Purpose
+from infomediary.ids import ID_PATTERN
 from infomediary.operators.service import AuthenticatedOperator
 from infomediary.policylog import kinds, reports, search, treehead
 from infomediary.policylog.inclusion_check import MAX_CHECKPOINT, check_against_fresh_head
@@ -67,7 +68,7 @@ def log(
     request: Request,
     operator: Operator,
     session: SessionDep,
-    supplier_id: Annotated[str | None, Query(max_length=40)] = None,
+    supplier_id: Annotated[str | None, Query(max_length=40, pattern=ID_PATTERN)] = None,
     purpose: Annotated[str | None, Query(max_length=64)] = None,
     kind: Annotated[str | None, Query(max_length=40)] = None,
     cursor: Cursor = None,
