@@ -239,3 +239,14 @@ def test_a_nul_in_an_id_is_refused_at_the_edge(http: TestClient, runtime: Runtim
         response = http.request(method, path, headers=headers, **kwargs)
         assert response.status_code == 422, (path, response.text)
         assert response.headers["content-type"] == "application/problem+json", path
+
+
+def test_a_nul_in_a_client_id_is_an_unknown_client(http: TestClient) -> None:
+    """authlib hands the client id over unvalidated; one holding a NUL used to reach PostgreSQL (500)."""
+    for path, data in (
+        ("/oauth/token", {"grant_type": "client_credentials"}),
+        ("/oauth/revoke", {"token": "x"}),
+    ):
+        response = http.post(path, data=data, auth=("client\x00", "secret"))
+        assert response.status_code == 401, (path, response.text)
+        assert response.headers["content-type"] == "application/problem+json", path

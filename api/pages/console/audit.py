@@ -148,7 +148,7 @@ def report_csv(operator: Operator, session: SessionDep) -> Response:
 class SanctionForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    supplier_id: str = Field(min_length=1, max_length=40)
+    supplier_id: str = Field(min_length=1, max_length=40, pattern=ID_PATTERN)
     kind: SanctionKind
     reason: str = Field(min_length=1, max_length=500)
 

@@ -132,7 +132,7 @@ def rotate_secret(
     request: Request,
     operator: Operator,
     session: SessionDep,
-    client_id: Annotated[str, Form(min_length=1, max_length=64)],
+    client_id: Annotated[str, Form(min_length=1, max_length=64, pattern=ID_PATTERN)],
 ) -> Response:
     rotated = credentials.rotate_supplier_secret(session, supplier_id=operator.owner_id, client_id=client_id)
     # Rendered here, not redirected to: the secret exists nowhere else and is never shown again (the response
