@@ -250,3 +250,34 @@ def test_a_nul_in_a_client_id_is_an_unknown_client(http: TestClient) -> None:
         response = http.post(path, data=data, auth=("client\x00", "secret"))
         assert response.status_code == 401, (path, response.text)
         assert response.headers["content-type"] == "application/problem+json", path
+
+
+def test_a_nul_in_free_text_is_refused_at_the_edge(http: TestClient, runtime: Runtime) -> None:
+    """Titles, findings and webhook URLs holding a NUL used to reach PostgreSQL, which refuses them (500)."""
+    supplier = make_supplier(runtime)
+    headers = supplier.headers(http)
+    auditor = make_auditor(runtime).headers(http)
+    item = {"id": "sku:1", "title": "boots\x00", "categories": ["outdoor"], "price": 1, "currency": "EUR"}
+    tries = [
+        (
+            "/v1/audit/findings",
+            auditor,
+            {"supplier_id": supplier.owner_id, "severity": "low", "text": "a\x00"},
+        ),
+        (
+            "/v1/audit/sanctions",
+            auditor,
+            {"supplier_id": supplier.owner_id, "kind": "warning", "reason": "\x00"},
+        ),
+        ("/v1/catalog", headers, {"items": [item]}),
+        (
+            "/v1/supplier/webhooks",
+            headers,
+            {"url": "https://93.184.216.34/\x00", "event_types": ["offer.accepted"]},
+        ),
+    ]
+    for path, caller, body in tries:
+        method = "PUT" if path == "/v1/catalog" else "POST"
+        response = http.request(method, path, json=body, headers=caller)
+        assert response.status_code == 422, (path, response.text)
+        assert response.headers["content-type"] == "application/problem+json", path

@@ -27,6 +27,7 @@ from infomediary.sanctions import service as sanctions
 from infomediary.sanctions.models import SanctionKind
 from infomediary.suppliers import service as suppliers
 from infomediary.suppliers.errors import SupplierNotFound
+from infomediary.text import NO_NUL
 
 router = page_router(prefix="/audit")
 Operator = Annotated[AuthenticatedOperator, Depends(operator_dependency(AUDITOR))]
@@ -150,7 +151,7 @@ class SanctionForm(BaseModel):
 
     supplier_id: str = Field(min_length=1, max_length=40, pattern=ID_PATTERN)
     kind: SanctionKind
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
 
 
 def _sanctions_page(
