@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     problems.install(
         app, pages=problems.PageErrors(wants=page_errors.wants_page, render=page_errors.render_problem)
     )
+    problems.document(app)
     # Route matching is linear over routers, in this order: the brokered supplier API, which carries the
     # volume, comes first; consumers, auditors and operators after.
     for router in (

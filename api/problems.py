@@ -170,6 +170,60 @@ def install(app: FastAPI, pages: PageErrors | None = None) -> None:
         app.add_exception_handler(exc_class, _html_aware(handler, pages) if pages else handler)
 
 
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+# Answered by the app as a whole rather than by a route: a malformed or oversized body (the body limit
+# middleware), and a request that fails validation (the handler above; FastAPI would document its own
+# application/json shape instead).
+BODY_PROBLEMS = (400, 413, 422)
+
+
+def _problem_response(status: int) -> dict[str, Any]:
+    return {
+        "description": HTTP_PROBLEMS.get(status, ("", "Error"))[1],
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}},
+    }
+
+
+def _document(schema: dict[str, Any]) -> dict[str, Any]:
+    """Make the OpenAPI say what the handlers above do: every error is problem+json, and every operation
+    documents the problems the app answers on its behalf (400/413/422 for a body, 422 for parameters)."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(problem.pop("$defs", {}))
+    components["Problem"] = problem
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            responses: dict[str, Any] = operation.setdefault("responses", {})
+            added: tuple[int, ...] = ()
+            if "requestBody" in operation:
+                added = BODY_PROBLEMS
+            elif operation.get("parameters"):
+                added = (422,)
+            for status in added:
+                responses.setdefault(str(status), _problem_response(status))
+            for code, response in responses.items():
+                if code[0] in "45":
+                    response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    return schema
+
+
+def document(app: FastAPI) -> None:
+    """Post-process the generated OpenAPI once (see `_document`)."""
+    generate = app.openapi
+    documented: list[dict[str, Any]] = []
+
+    def openapi() -> dict[str, Any]:
+        # FastAPI caches the schema and regenerates it when routes are added: document each one once.
+        schema = generate()
+        if not documented or documented[0] is not schema:
+            documented[:] = [_document(schema)]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries documenting problem+json for the given statuses."""
     return {

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import secrets
+
+# What every id looks like from outside (`new_id`, pseudonyms are base64url): checked at the edge, so that
+# text no id can hold (a NUL, which PostgreSQL refuses in text) never reaches a query.
+ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(16)}"
+
+
+def looks_like_id(value: str) -> bool:
+    """For an id that arrives past pydantic (an OAuth client id parsed by authlib): could it be one at all?"""
+    return _ID.fullmatch(value) is not None

@@ -10,16 +10,29 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
 
 from api.app import create_app
 from infomediary import schema
-from infomediary.models import Base
 from infomediary.runtime import Runtime
 from infomediary.settings import Settings
-from tests.fixtures.databases import fresh_postgres_database
+from tests.fixtures.databases import empty_tables, fresh_postgres_database
 
 ISSUER = "http://127.0.0.1:8000"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fuzz-examples",
+        type=int,
+        default=int(os.environ.get("INFOMEDIARY_FUZZ_EXAMPLES", "8")),
+        help="Examples schemathesis generates per operation and caller in tests/api/test_fuzz.py "
+        "(default 8, or $INFOMEDIARY_FUZZ_EXAMPLES; the full run uses 200).",
+    )
+
+
+@pytest.fixture(scope="session")
+def fuzz_examples(request: pytest.FixtureRequest) -> int:
+    return int(request.config.getoption("--fuzz-examples"))
 
 
 @pytest.fixture(scope="session")
@@ -71,9 +84,7 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
     if "runtime" not in request.fixturenames:
         return
     runtime: Runtime = request.getfixturevalue("runtime")
-    with runtime.engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(delete(table))
+    empty_tables(runtime.engine)
 
 
 @pytest.fixture

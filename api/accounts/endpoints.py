@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from api.accounts.schemas import AccountCreate, AccountRead, Credentials, SessionTokens
 from api.deps import ClientAddressDep, RuntimeDep, SessionDep
+from api.links import link
 from api.me.auth import consumer_bearer
 from api.problems import problem_responses
 from api.ratelimit import rate_limited
@@ -18,12 +19,21 @@ from infomediary.customers.errors import InvalidSession
 
 router = APIRouter(tags=["consumer"])
 
+# OpenAPI links: register, then log in with the same credentials, then use the session on the profile.
+_CREDENTIALS = {"email": "$request.body#/email", "password": "$request.body#/password"}
+_LOG_IN = link("/v1/session", "post", requestBody=_CREDENTIALS)
+_BEARER = {"header.Authorization": "Bearer {$response.body#/access_token}"}
+_USE_SESSION = {
+    "profile": link("/v1/me/profile", "get", parameters=_BEARER),
+    "edit_profile": link("/v1/me/profile", "patch", parameters=_BEARER),
+}
+
 
 @router.post(
     "/v1/accounts",
     status_code=status.HTTP_201_CREATED,
     response_model=AccountRead,
-    responses=problem_responses(409, 413, 422, 429),
+    responses={**problem_responses(409, 413, 422, 429), 201: {"links": {"log_in": _LOG_IN}}},
     dependencies=[rate_limited("registration")],
     summary="Register a consumer account",
 )
@@ -35,7 +45,7 @@ def register(body: AccountCreate, session: SessionDep, runtime: RuntimeDep) -> A
 @router.post(
     "/v1/session",
     response_model=SessionTokens,
-    responses=problem_responses(401, 413, 422, 429),
+    responses={**problem_responses(401, 413, 422, 429), 200: {"links": _USE_SESSION}},
     dependencies=[rate_limited("login")],
     summary="Log in; returns a bearer token and sets the session cookie used by pages",
 )

@@ -31,6 +31,7 @@ from api.audit.schemas import (
 from api.bearer import auditor
 from api.deps import RuntimeDep, SessionDep
 from api.problems import problem_responses
+from infomediary.ids import ID_PATTERN
 from infomediary.ledger.errors import IdempotencyKeyRequired
 from infomediary.oauth.bearer import Principal
 from infomediary.policylog import proofs, reports, search, treehead
@@ -96,7 +97,7 @@ def tree_heads(
 def search_log(
     caller: Reader,
     session: SessionDep,
-    supplier_id: Annotated[str | None, Query(max_length=40)] = None,
+    supplier_id: Annotated[str | None, Query(max_length=40, pattern=ID_PATTERN)] = None,
     purpose: Annotated[str | None, Query(max_length=64)] = None,
     kind: Annotated[str | None, Query(max_length=40)] = None,
     cursor: Cursor = None,

@@ -7,7 +7,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from infomediary.ids import ID_PATTERN
 from infomediary.sanctions.models import SanctionKind, Severity
+from infomediary.text import NO_NUL
 
 
 class TreeHeadRead(BaseModel):
@@ -81,17 +83,17 @@ class Article30Record(BaseModel):
 class FindingCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    supplier_id: str = Field(min_length=1, max_length=40)
+    supplier_id: str = Field(min_length=1, max_length=40, pattern=ID_PATTERN)
     severity: Severity
-    text: str = Field(min_length=1, max_length=4000)
+    text: str = Field(min_length=1, max_length=4000, pattern=NO_NUL)
 
 
 class SanctionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    supplier_id: str = Field(min_length=1, max_length=40)
+    supplier_id: str = Field(min_length=1, max_length=40, pattern=ID_PATTERN)
     kind: SanctionKind
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
     amount_per_customer: int | None = Field(
         default=None,
         ge=1,

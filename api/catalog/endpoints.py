@@ -20,12 +20,13 @@ from api.catalog.schemas import (
 from api.deps import RuntimeDep, SessionDep
 from api.problems import problem_responses
 from infomediary.catalog import service as catalog
+from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
 from infomediary.rules import service as rules
 
 router = APIRouter(prefix="/v1/catalog", tags=["supplier"], responses=problem_responses(401, 403))
 CatalogWriter = Annotated[Principal, Security(supplier, scopes=["catalog:write"])]
-RuleId = Annotated[str, Path(min_length=1, max_length=40)]
+RuleId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
 
 
 def _upload(result: catalog.UploadResult) -> UploadRead:

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from consent.catalog import Category, Purpose, ReleaseKind
+from infomediary.ids import ID_PATTERN
 
 ALL: Literal["*"] = "*"
 SupplierId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^(\*|[A-Za-z0-9_-]+)$")]
@@ -144,7 +145,7 @@ class InboxAnswer(BaseModel):
 class PseudonymIssue(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    supplier_id: str = Field(min_length=1, max_length=40)
+    supplier_id: str = Field(min_length=1, max_length=40, pattern=ID_PATTERN)
 
 
 class PseudonymRead(BaseModel):

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 
 from api.deps import RuntimeDep, SessionDep
+from api.links import link
 from api.me import consent_views
 from api.me.auth import CurrentConsumer
 from api.me.consent_schemas import (
@@ -25,9 +26,10 @@ from api.problems import problem_responses
 from consent.records import ConsentState
 from infomediary.consents import service, terms
 from infomediary.database import utcnow
+from infomediary.ids import ID_PATTERN
 
 router = APIRouter(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
-RecordId = Annotated[str, Path(min_length=1, max_length=40)]
+RecordId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
 
 
 def _change(session: SessionDep, change: service.Change) -> ConsentChange:
@@ -46,11 +48,23 @@ def list_consents(
     return ConsentPage(items=consent_views.consents(session, records, utcnow()), next_cursor=next_cursor)
 
 
+# OpenAPI links: a client (or a stateful test) learns that the answer's consent id is what these routes take.
+_RECORD = {"record_id": "$response.body#/consent/id"}
+_RECORD_LINKS = {
+    "withdraw": link("/v1/me/consents/{record_id}/withdraw", "post", parameters=_RECORD),
+    "receipt": link("/v1/me/consents/{record_id}/receipt", "get", parameters=_RECORD),
+    "events": link("/v1/me/consents/{record_id}/events", "get", parameters=_RECORD),
+}
+
+
 @router.post(
     "/consents",
     status_code=status.HTTP_201_CREATED,
     response_model=ConsentChange,
-    responses=problem_responses(404, 409, 413, 422),
+    responses={
+        **problem_responses(404, 409, 413, 422),
+        201: {"description": "The consent as recorded, with its receipt", "links": _RECORD_LINKS},
+    },
     summary="Grant or refuse a consent (supplier or `*`, purpose, category or `*`); returns a signed receipt",
 )
 def answer_consent(

@@ -19,9 +19,10 @@ from api.me.consent_schemas import (
 from api.problems import problem_responses
 from infomediary import pseudonyms
 from infomediary.consents import requests
+from infomediary.ids import ID_PATTERN
 
 router = APIRouter(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
-RequestId = Annotated[str, Path(min_length=1, max_length=40)]
+RequestId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
 
 
 @router.get("/inbox", response_model=InboxPage, summary="Requests waiting for your answer")

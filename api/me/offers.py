@@ -10,10 +10,11 @@ from api.deps import RuntimeDep, SessionDep, WritingSessionDep
 from api.me.auth import CurrentConsumer
 from api.me.offer_schemas import AcceptIn, DiscountRuleRead, InboxOfferRead, InboxOffersRead
 from api.problems import problem_responses
+from infomediary.ids import ID_PATTERN
 from infomediary.offers import inbox, reports
 
 router = APIRouter(prefix="/v1/me/offers", tags=["consumer"], responses=problem_responses(401))
-OfferId = Annotated[str, Path(min_length=1, max_length=40)]
+OfferId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
 
 
 def _rule(offer: inbox.InboxOffer) -> DiscountRuleRead | None:

@@ -17,10 +17,11 @@ from api.recommendations.schemas import (
     PersonalisationIn,
     PersonalisationRead,
 )
+from infomediary.ids import ID_PATTERN
 from infomediary.recommendations import explanations, personalisation
 
 router = APIRouter(prefix="/v1/me/recommendations", tags=["consumer"], responses=problem_responses(401))
-SupplierId = Annotated[str, Query(min_length=1, max_length=40)]
+SupplierId = Annotated[str, Query(min_length=1, max_length=40, pattern=ID_PATTERN)]
 
 
 def _read(found: explanations.Explanation) -> ExplanationRead:
@@ -65,7 +66,7 @@ def set_exclusions(
     summary="Switch personalisation by a supplier on or off (kept as consent records, with receipts)",
 )
 def switch(
-    supplier_id: Annotated[str, Path(min_length=1, max_length=40)],
+    supplier_id: Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)],
     body: PersonalisationIn,
     consumer: CurrentConsumer,
     session: SessionDep,

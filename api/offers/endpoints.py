@@ -18,13 +18,14 @@ from api.offers.schemas import (
 )
 from api.problems import problem_responses
 from consent.catalog import Purpose
+from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
 from infomediary.offers import service
 from infomediary.offers.stats import OfferStats
 
 router = APIRouter(prefix="/v1/offers", tags=["supplier"], responses=problem_responses(401, 403))
 OfferWriter = Annotated[Principal, Security(supplier, scopes=["offers:write"])]
-OfferId = Annotated[str, Path(min_length=1, max_length=40)]
+OfferId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
 
 
 def _stats(stats: OfferStats) -> OfferStatsRead:

@@ -17,12 +17,13 @@ from api.recommendations.schemas import (
     RecommendationsRead,
     RecommendedItemRead,
 )
+from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
 from infomediary.recommendations import audience, service
 
 router = APIRouter(prefix="/v1/recommendations", tags=["supplier"], responses=problem_responses(401, 403))
 RecommendationReader = Annotated[Principal, Security(supplier, scopes=["recommendations:read"])]
-Pseudonym = Annotated[str, Path(min_length=1, max_length=64)]
+Pseudonym = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 
 @router.post(

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from infomediary.audiences.predicate import Predicate
+from infomediary.ids import ID_PATTERN
 from infomediary.profiles.records import ItemRef
 
 
@@ -76,7 +77,7 @@ class ExplanationRead(BaseModel):
 class ExclusionsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    supplier_id: Annotated[str, Field(min_length=1, max_length=40)]
+    supplier_id: Annotated[str, Field(min_length=1, max_length=40, pattern=ID_PATTERN)]
     items: list[ItemRef] = Field(max_length=500, description="The whole list of items to leave out.")
 
 

@@ -13,11 +13,12 @@ from api.requests.schemas import RequestIn, RequestRead
 from consent.catalog import Category
 from infomediary import pseudonyms
 from infomediary.consents import requests
+from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
 from infomediary.runtime import Runtime
 
 router = APIRouter(prefix="/v1/requests", tags=["supplier"], responses=problem_responses(401, 403))
-RequestId = Annotated[str, Path(min_length=1, max_length=40)]
+RequestId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
 
 
 def _read(runtime: Runtime, view: requests.RequestView, customer_id: str) -> RequestRead:

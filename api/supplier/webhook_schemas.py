@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from infomediary.text import NO_NUL
 from infomediary.webhooks.urls import MAX_URL_LENGTH
 
 EventType = Literal["offer.accepted", "request.answered", "segment.rfm_band_rose"]
@@ -18,10 +19,11 @@ class WebhookIn(BaseModel):
     url: str = Field(
         min_length=8,
         max_length=MAX_URL_LENGTH,
+        pattern=NO_NUL,
         description="https URL on a public address; redirects are not followed.",
     )
     event_types: list[EventType] = Field(min_length=1, max_length=10)
-    description: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
 
 
 class WebhookRead(BaseModel):

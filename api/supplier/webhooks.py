@@ -18,12 +18,13 @@ from api.supplier.webhook_schemas import (
     WebhookRead,
     WebhookWithSecret,
 )
+from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
 from infomediary.webhooks import service
 
 router = APIRouter(prefix="/v1/supplier/webhooks", tags=["supplier"], responses=problem_responses(401, 403))
 Subscriber = Annotated[Principal, Security(supplier, scopes=["events:subscribe"])]
-WebhookId = Annotated[str, Path(min_length=1, max_length=40)]
+WebhookId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
 Cursor = Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from infomediary.catalog.errors import CatalogRejected
 from infomediary.profiles.records import Currency, ItemRef
+from infomediary.text import NO_NUL
 
 MAX_ROWS = 5_000
 MAX_CATEGORIES = 10
@@ -27,7 +28,9 @@ class CatalogItem(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: ItemRef
-    title: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    title: Annotated[
+        str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True, pattern=NO_NUL)
+    ]
     categories: list[CategoryKey] = Field(default_factory=list, max_length=MAX_CATEGORIES)
     price: int = Field(ge=0, le=10**12, description="Minor units (e.g. cents).")
     currency: Currency

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from infomediary.auditors.models import Auditor
+from infomediary.ids import looks_like_id
 from infomediary.oauth.credentials import secret_matches
 from infomediary.oauth.models import OAuthClient, RevokedToken
 from infomediary.runtime import Runtime
@@ -101,6 +102,13 @@ class AccessTokenValidator(JWTBearerTokenValidator):  # type: ignore[misc]
     def get_jwks(self) -> KeySet:
         return self.runtime.keys.verification_keys()
 
+    def authenticate_token(self, token_string: str) -> Any:
+        claims = super().authenticate_token(token_string)
+        # A client registered without scopes is issued a token whose `scope` is "": a valid token that grants
+        # no scope (it still reads the supplier's own record), not an invalid one.
+        claims.options["scope"] = {"essential": False, "allow_blank": True}
+        return claims
+
 
 class RevocableToken(TokenMixin):  # type: ignore[misc]
     def __init__(self, claims: dict[str, Any]) -> None:
@@ -153,6 +161,8 @@ class BrokerAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.register_endpoint(TokenRevocation(self))
 
     def query_client(self, client_id: str) -> RegisteredClient | None:
+        if not looks_like_id(client_id):
+            return None  # a client id of any other shape (a NUL, which PostgreSQL refuses) is simply unknown
         row = self.session.execute(
             select(OAuthClient, Supplier.status, Auditor.status)
             .outerjoin(Supplier, Supplier.id == OAuthClient.supplier_id)

@@ -216,3 +216,68 @@ def test_hsts_is_sent_over_https_only(app: FastAPI) -> None:
         assert "max-age=" in https.get("/healthz").headers["strict-transport-security"]
     with TestClient(app, base_url=ISSUER) as plain:
         assert "strict-transport-security" not in plain.get("/healthz").headers
+
+
+def test_a_nul_in_an_id_is_refused_at_the_edge(http: TestClient, runtime: Runtime) -> None:
+    """PostgreSQL refuses NUL in text: an id holding one used to reach the query and fail it (a 500 there,
+    a quiet 404 on SQLite). Ids are checked against what ids look like before anything is read."""
+    consumer = make_consumer(http)
+    supplier = make_supplier(runtime).headers(http)
+    auditor = make_auditor(runtime).headers(http)
+    tries = [
+        ("POST", "/v1/me/pseudonyms", consumer.headers, {"json": {"supplier_id": "sup_\x00"}}),
+        ("GET", "/v1/me/consents/rec_%00/receipt", consumer.headers, {}),
+        ("PUT", "/v1/me/recommendations/personalisation/%00", consumer.headers, {"json": {"enabled": False}}),
+        ("GET", "/v1/me/recommendations/explanations", consumer.headers, {"params": {"supplier_id": "\x00"}}),
+        ("GET", "/v1/catalog/rules/rul_%00", supplier, {}),
+        ("GET", "/v1/supplier/webhooks/%00", supplier, {}),
+        ("GET", "/v1/recommendations/%00", supplier, {}),
+        ("GET", "/v1/offers/off_%00", supplier, {}),
+        ("GET", "/v1/audit/log", auditor, {"params": {"supplier_id": "\x00"}}),
+    ]
+    for method, path, headers, kwargs in tries:
+        response = http.request(method, path, headers=headers, **kwargs)
+        assert response.status_code == 422, (path, response.text)
+        assert response.headers["content-type"] == "application/problem+json", path
+
+
+def test_a_nul_in_a_client_id_is_an_unknown_client(http: TestClient) -> None:
+    """authlib hands the client id over unvalidated; one holding a NUL used to reach PostgreSQL (500)."""
+    for path, data in (
+        ("/oauth/token", {"grant_type": "client_credentials"}),
+        ("/oauth/revoke", {"token": "x"}),
+    ):
+        response = http.post(path, data=data, auth=("client\x00", "secret"))
+        assert response.status_code == 401, (path, response.text)
+        assert response.headers["content-type"] == "application/problem+json", path
+
+
+def test_a_nul_in_free_text_is_refused_at_the_edge(http: TestClient, runtime: Runtime) -> None:
+    """Titles, findings and webhook URLs holding a NUL used to reach PostgreSQL, which refuses them (500)."""
+    supplier = make_supplier(runtime)
+    headers = supplier.headers(http)
+    auditor = make_auditor(runtime).headers(http)
+    item = {"id": "sku:1", "title": "boots\x00", "categories": ["outdoor"], "price": 1, "currency": "EUR"}
+    tries = [
+        (
+            "/v1/audit/findings",
+            auditor,
+            {"supplier_id": supplier.owner_id, "severity": "low", "text": "a\x00"},
+        ),
+        (
+            "/v1/audit/sanctions",
+            auditor,
+            {"supplier_id": supplier.owner_id, "kind": "warning", "reason": "\x00"},
+        ),
+        ("/v1/catalog", headers, {"items": [item]}),
+        (
+            "/v1/supplier/webhooks",
+            headers,
+            {"url": "https://93.184.216.34/\x00", "event_types": ["offer.accepted"]},
+        ),
+    ]
+    for path, caller, body in tries:
+        method = "PUT" if path == "/v1/catalog" else "POST"
+        response = http.request(method, path, json=body, headers=caller)
+        assert response.status_code == 422, (path, response.text)
+        assert response.headers["content-type"] == "application/problem+json", path

@@ -331,3 +331,13 @@ def test_server_metadata_per_rfc8414(http: TestClient) -> None:
     assert meta["jwks_uri"] == f"{ISSUER}/.well-known/jwks.json"
     assert meta["grant_types_supported"] == ["client_credentials"]
     assert "audit:read" in meta["scopes_supported"] and "audiences:read" in meta["scopes_supported"]
+
+
+def test_a_supplier_without_scopes_gets_a_token_for_its_own_record_only(
+    http: TestClient, runtime: Runtime
+) -> None:
+    supplier = make_supplier(runtime, scopes=[])
+    headers = supplier.headers(http)
+    assert http.get("/v1/supplier", headers=headers).status_code == 200
+    refused = http.get("/v1/audiences/dimensions", headers=headers)
+    assert refused.status_code == 403 and refused.json()["type"].endswith("insufficient-scope")

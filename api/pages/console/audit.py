@@ -19,6 +19,7 @@ from api.pages.forms import parse_form
 from api.pages.rendering import redirect
 from api.pages.routing import page_router
 from consent.catalog import Purpose
+from infomediary.ids import ID_PATTERN
 from infomediary.operators.service import AuthenticatedOperator
 from infomediary.policylog import kinds, reports, search, treehead
 from infomediary.policylog.inclusion_check import MAX_CHECKPOINT, check_against_fresh_head
@@ -26,6 +27,7 @@ from infomediary.sanctions import service as sanctions
 from infomediary.sanctions.models import SanctionKind
 from infomediary.suppliers import service as suppliers
 from infomediary.suppliers.errors import SupplierNotFound
+from infomediary.text import NO_NUL
 
 router = page_router(prefix="/audit")
 Operator = Annotated[AuthenticatedOperator, Depends(operator_dependency(AUDITOR))]
@@ -67,7 +69,7 @@ def log(
     request: Request,
     operator: Operator,
     session: SessionDep,
-    supplier_id: Annotated[str | None, Query(max_length=40)] = None,
+    supplier_id: Annotated[str | None, Query(max_length=40, pattern=ID_PATTERN)] = None,
     purpose: Annotated[str | None, Query(max_length=64)] = None,
     kind: Annotated[str | None, Query(max_length=40)] = None,
     cursor: Cursor = None,
@@ -147,9 +149,9 @@ def report_csv(operator: Operator, session: SessionDep) -> Response:
 class SanctionForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    supplier_id: str = Field(min_length=1, max_length=40)
+    supplier_id: str = Field(min_length=1, max_length=40, pattern=ID_PATTERN)
     kind: SanctionKind
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
 
 
 def _sanctions_page(

@@ -18,6 +18,7 @@ from infomediary.audiences.budget import budget_milli
 from infomediary.audiences.noise import MILLI
 from infomediary.consents import policies
 from infomediary.database import utcnow
+from infomediary.ids import ID_PATTERN
 from infomediary.ledger.models import OwnerKind
 from infomediary.ledger.statement import statement
 from infomediary.oauth import credentials
@@ -113,7 +114,7 @@ def offer_detail(
     operator: Operator,
     session: SessionDep,
     runtime: RuntimeDep,
-    offer_id: Annotated[str, Path(min_length=1, max_length=40)],
+    offer_id: Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)],
 ) -> Response:
     # Another supplier's offer is a 404, exactly as on GET /v1/offers/{id}.
     offer = offers.read(session, runtime, operator.owner_id, offer_id)
@@ -131,7 +132,7 @@ def rotate_secret(
     request: Request,
     operator: Operator,
     session: SessionDep,
-    client_id: Annotated[str, Form(min_length=1, max_length=64)],
+    client_id: Annotated[str, Form(min_length=1, max_length=64, pattern=ID_PATTERN)],
 ) -> Response:
     rotated = credentials.rotate_supplier_secret(session, supplier_id=operator.owner_id, client_id=client_id)
     # Rendered here, not redirected to: the secret exists nowhere else and is never shown again (the response
