@@ -85,29 +85,22 @@ def login(
     now: datetime | None = None,
 ) -> IssuedSession:
     now = now or utcnow()
-    settings = runtime.settings
-    window = timedelta(seconds=settings.login_window_seconds)
     index = email_index(runtime.keys.secret("blind_index"), email)
-    keys = throttle.throttle_keys(runtime.keys.secret("throttle"), index, client_address)
-    throttle.check(
-        session,
-        keys,
-        now=now,
-        window=window,
-        max_per_account=settings.login_max_failures_per_account,
-        max_per_address=settings.login_max_failures_per_address,
-    )
     customer = repository.get_by_email_index(session, index)
     active = customer is not None and customer.status == "active"
-    # Always verify (against a dummy hash when there is no account): same work, same answer.
-    verified = runtime.passwords.verify(customer.password_hash if active and customer else None, password)
-    if not (verified and customer is not None):
-        throttle.record_failure(session, keys, now=now, window=window)
-        raise InvalidCredentials()
-    throttle.clear_account(session, keys)
+    throttle.password_attempt(
+        session,
+        runtime,
+        login_index=index,
+        client_address=client_address,
+        password_hash=customer.password_hash if active and customer else None,
+        password=password,
+        now=now,
+    )
+    assert customer is not None  # verified against its hash above
     if runtime.passwords.needs_rehash(customer.password_hash):
         customer.password_hash = runtime.passwords.hash(password)
-    return _open_session(session, customer.id, now, settings.consumer_session_ttl_seconds)
+    return _open_session(session, customer.id, now, runtime.settings.consumer_session_ttl_seconds)
 
 
 def _open_session(session: Session, customer_id: str, now: datetime, ttl: int) -> IssuedSession:

@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from infomediary.customers.errors import LoginThrottled
+from infomediary.customers.errors import InvalidCredentials, LoginThrottled
 from infomediary.customers.models import LoginFailure
+from infomediary.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -66,3 +67,36 @@ def record_failure(session: Session, keys: ThrottleKeys, *, now: datetime, windo
 
 def clear_account(session: Session, keys: ThrottleKeys) -> None:
     session.execute(delete(LoginFailure).where(LoginFailure.key == keys.account))
+
+
+def password_attempt(
+    session: Session,
+    runtime: Runtime,
+    *,
+    login_index: bytes,
+    client_address: str,
+    password_hash: str | None,
+    password: str,
+    now: datetime,
+) -> None:
+    """One password login under the throttle, for consumers and operators alike.
+
+    Refuses (429) when the account or the address failed too often lately; verifies the password, against a
+    dummy hash when there is no usable account (`password_hash` None: same work, same answer); records the
+    failure and raises `InvalidCredentials`, or clears the account's failures.
+    """
+    settings = runtime.settings
+    window = timedelta(seconds=settings.login_window_seconds)
+    keys = throttle_keys(runtime.keys.secret("throttle"), login_index, client_address)
+    check(
+        session,
+        keys,
+        now=now,
+        window=window,
+        max_per_account=settings.login_max_failures_per_account,
+        max_per_address=settings.login_max_failures_per_address,
+    )
+    if not runtime.passwords.verify(password_hash, password) or password_hash is None:
+        record_failure(session, keys, now=now, window=window)
+        raise InvalidCredentials()
+    clear_account(session, keys)

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from infomediary.auditors import service as auditors
 from infomediary.customers import throttle
 from infomediary.customers.blind_index import normalise_email
-from infomediary.customers.errors import InvalidCredentials
 from infomediary.customers.service import IssuedSession, hash_session_token
 from infomediary.database import utcnow
 from infomediary.ids import new_id
@@ -113,25 +112,19 @@ def login(
     """A session for an active operator of `kind`; any other outcome is the same `InvalidCredentials`."""
     now = now or utcnow()
     settings = runtime.settings
-    window = timedelta(seconds=settings.login_window_seconds)
     index = login_index(runtime.keys.secret("blind_index"), login)
-    keys = throttle.throttle_keys(runtime.keys.secret("throttle"), index, client_address)
-    throttle.check(
-        session,
-        keys,
-        now=now,
-        window=window,
-        max_per_account=settings.login_max_failures_per_account,
-        max_per_address=settings.login_max_failures_per_address,
-    )
     operator = repository.get_by_login_index(session, index)
     usable = operator is not None and operator.status == "active" and operator.kind == kind.value
-    # Always verify (against a dummy hash when there is no usable account): same work, same answer.
-    verified = runtime.passwords.verify(operator.password_hash if usable and operator else None, password)
-    if not (verified and operator is not None):
-        throttle.record_failure(session, keys, now=now, window=window)
-        raise InvalidCredentials()
-    throttle.clear_account(session, keys)
+    throttle.password_attempt(
+        session,
+        runtime,
+        login_index=index,
+        client_address=client_address,
+        password_hash=operator.password_hash if usable and operator else None,
+        password=password,
+        now=now,
+    )
+    assert operator is not None  # verified against its hash above
     if runtime.passwords.needs_rehash(operator.password_hash):
         operator.password_hash = runtime.passwords.hash(password)
     token = secrets.token_urlsafe(32)
