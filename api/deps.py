@@ -1,14 +1,15 @@
 """Request-scoped dependencies shared by every router: the runtime and the transaction-owning session.
 
 A request's transaction spans several thread-pool hops (authentication, handler, commit), with the
-event loop in between. Two rules keep a transaction that holds a lock from waiting for a thread that a
-waiter on that lock occupies (a starvation deadlock the load benchmark found: every worker thread blocked
-on SQLite's write lock while its holder waited for a thread to commit in):
+event loop in between. These rules keep a transaction that holds a lock from waiting for a thread that a
+waiter on that lock occupies (the load benchmark found each deadlock they prevent):
 
 - On SQLite, which has one write lock per database, a process admits one writing request at a time
-  (`WriteGate`); the others wait on the event loop, holding no thread.
+  (`WriteGate`); the others wait on the event loop, holding no thread. (Without it every worker thread
+  blocked on the write lock while its holder waited for a thread to commit in.)
 - Commit and rollback run on threads of their own (`_finishers`), never queued behind handlers, so a
-  transaction holding PostgreSQL row locks can always end.
+  transaction holding PostgreSQL row locks can always end; and shielded from cancellation (`finish`), so a
+  request whose client went away still ends its transaction.
 - Fewer requests hold a session at once than there are worker threads (`Admission`); the rest wait on the
   event loop. A transaction's request needs a thread for each of its hops, response validation included
   (FastAPI validates a sync endpoint's response on a worker thread, before the commit): were every thread
