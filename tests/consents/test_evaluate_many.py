@@ -3,8 +3,6 @@ random populations stored in the database, random queries, equal decisions, reas
 
 from __future__ import annotations
 
-import secrets
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,20 +11,16 @@ from consent.decision import SupplierQuery
 from consent.policy import PolicyInForce
 from infomediary.consents import repository
 from infomediary.consents.decision_point import evaluate, evaluate_many
-from infomediary.consents.models import PrivacySignalRow, SupplierPolicyRow
-from infomediary.customers.models import Customer
-from infomediary.profiles.models import ProcessingRestriction
+from infomediary.consents.models import SupplierPolicyRow
 from infomediary.runtime import Runtime
-from infomediary.suppliers.models import Supplier
 from tests.consents.test_set_filter import (
     NOW,
-    OTHER,
     SUPPLIER,
     Customer_,
-    _term_row,
     policies,
     population,
     queries,
+    store_population,
 )
 
 
@@ -36,12 +30,7 @@ def test_batched_decisions_equal_one_by_one_decisions(
     runtime: Runtime, people: dict[str, Customer_], policy: PolicyInForce, asked: list[SupplierQuery]
 ) -> None:
     with runtime.session_factory() as session:
-        session.add_all(
-            [Supplier(id=SUPPLIER, name="Query supplier"), Supplier(id=OTHER, name="Other supplier")]
-        )
-        for customer_id in people:
-            session.add(Customer(id=customer_id, email_index=secrets.token_bytes(32), password_hash="-"))
-        session.flush()
+        store_population(session, people)
         session.add(
             SupplierPolicyRow(
                 supplier_id=SUPPLIER,
@@ -52,13 +41,6 @@ def test_batched_decisions_equal_one_by_one_decisions(
                 published_at=NOW,
             )
         )
-        for customer_id, person in people.items():
-            session.add_all([repository.new_row(r) for r in person.records])
-            session.add_all([_term_row(t, customer_id) for t in person.terms])
-            if person.gpc_at is not None:
-                session.add(PrivacySignalRow(customer_id=customer_id, gpc=True, recorded_at=person.gpc_at))
-            if person.restricted:
-                session.add(ProcessingRestriction(customer_id=customer_id, restricted_at=NOW))
         session.flush()
         ids = sorted(people)
         for query in asked:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.orm import Session
 
 from consent.catalog import Category, Purpose, ReleaseKind
 from consent.decision import CustomerContext, DecisionRequest, SupplierQuery, decide
@@ -146,26 +147,29 @@ def _term_row(term: StandingTerm, customer_id: str) -> StandingTermRow:
             )
 
 
+def store_population(session: Session, people: dict[str, Customer_]) -> None:
+    """The two suppliers, and each customer with their records, terms, GPC signal and restriction."""
+    session.add_all([Supplier(id=SUPPLIER, name="Query supplier"), Supplier(id=OTHER, name="Other supplier")])
+    for customer_id in people:
+        session.add(Customer(id=customer_id, email_index=secrets.token_bytes(32), password_hash="-"))
+    session.flush()
+    for customer_id, person in people.items():
+        session.add_all([repository.new_row(r) for r in person.records])
+        session.add_all([_term_row(t, customer_id) for t in person.terms])
+        if person.gpc_at is not None:
+            session.add(PrivacySignalRow(customer_id=customer_id, gpc=True, recorded_at=person.gpc_at))
+        if person.restricted:
+            session.add(ProcessingRestriction(customer_id=customer_id, restricted_at=NOW))
+    session.flush()
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(people=population(), policy=policies(), asked=st.lists(queries(), min_size=1, max_size=6))
 def test_sql_filter_selects_exactly_the_customers_decide_permits(
     runtime: Runtime, people: dict[str, Customer_], policy: PolicyInForce, asked: list[SupplierQuery]
 ) -> None:
     with runtime.session_factory() as session:
-        session.add_all(
-            [Supplier(id=SUPPLIER, name="Query supplier"), Supplier(id=OTHER, name="Other supplier")]
-        )
-        for customer_id in people:
-            session.add(Customer(id=customer_id, email_index=secrets.token_bytes(32), password_hash="-"))
-        session.flush()
-        for customer_id, person in people.items():
-            session.add_all([repository.new_row(r) for r in person.records])
-            session.add_all([_term_row(t, customer_id) for t in person.terms])
-            if person.gpc_at is not None:
-                session.add(PrivacySignalRow(customer_id=customer_id, gpc=True, recorded_at=person.gpc_at))
-            if person.restricted:
-                session.add(ProcessingRestriction(customer_id=customer_id, restricted_at=NOW))
-        session.flush()
+        store_population(session, people)
         for query in asked:
             expected = set()
             for customer_id, person in people.items():
