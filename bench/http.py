@@ -84,13 +84,27 @@ class Server:
 
 
 def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process (all its threads), from /proc; None where there is no /proc."""
+    """User + system CPU time of a process and its live descendants (uvicorn's workers), all their threads,
+    from /proc; None where there is no /proc."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
     # After the ")" that closes the command name, utime and stime are the 12th and 13th fields.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for child in _children(pid):
+        total += _cpu_seconds(child) or 0.0
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(child) for child in task.read_text().split()]
+        except OSError:
+            continue
+    return found
 
 
 def _free_port() -> int:
