@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from infomediary.consents.models import SupplierPseudonymRow
-from infomediary.database import utcnow
+from infomediary.database import among, utcnow
 from infomediary.errors import NotFound
 from infomediary.runtime import Runtime
 from infomediary.suppliers.models import Supplier
@@ -113,7 +113,7 @@ def issue_many(
             session.scalars(
                 select(SupplierPseudonymRow.customer_id).where(
                     SupplierPseudonymRow.supplier_id == supplier_id,
-                    SupplierPseudonymRow.customer_id.in_(batch),
+                    among(session, SupplierPseudonymRow.customer_id, batch),
                 )
             )
         )

@@ -83,6 +83,18 @@ def open_ledger(session: Session, supplier_id: str, now: datetime, settings: Set
     return Ledger(row, budget_milli(settings, status or SupplierStatus.ACTIVE.value), period)
 
 
+def remaining_milli(session: Session, supplier_id: str, now: datetime, settings: Settings) -> int:
+    """What is left of the period's budget, read without the ledger's lock (for answers spending nothing)."""
+    period = period_of(now, settings)
+    spent = session.scalar(
+        select(EpsilonLedgerRow.spent_milli).where(
+            EpsilonLedgerRow.supplier_id == supplier_id, EpsilonLedgerRow.period_start == period.start
+        )
+    )
+    status = session.scalar(select(Supplier.status).where(Supplier.id == supplier_id))
+    return max(0, budget_milli(settings, status or SupplierStatus.ACTIVE.value) - int(spent or 0))
+
+
 def charge(session: Session, ledger: Ledger, cost_milli: int, now: datetime, settings: Settings) -> None:
     """Spend `cost_milli`, or record a budget-abuse strike (once per period) and raise `BudgetExhausted`."""
     row = ledger.row

@@ -62,9 +62,10 @@ def true_count(session: Session, query: SupplierQuery, where: ColumnElement[bool
 
 
 def answer(
-    session: Session, supplier_id: str, period_start: datetime, query_key: str
+    session: Session, supplier_id: str, period_start: datetime, query_key: str, *, reread: bool = False
 ) -> AudienceAnswerRow | None:
-    return session.get(AudienceAnswerRow, (supplier_id, period_start, query_key))
+    """The stored answer; `reread` fetches it again even if this session already holds it."""
+    return session.get(AudienceAnswerRow, (supplier_id, period_start, query_key), populate_existing=reread)
 
 
 def answers_in_period(

@@ -62,25 +62,28 @@ def count_audience(
     text = dump(form)
     categories = sorted(c.value for c in categories_of(predicate))
     key = query_key(purpose, text)
-    ledger = budget.open_ledger(session, supplier_id, now, settings)
+    period = budget.period_of(now, settings)
     epoch = current_epoch(session)
     k = settings.audience_min_cohort
 
-    stored = repository.answer(session, supplier_id, ledger.period.start, key)
-    if stored is not None and stored.epoch == epoch:
+    def cached(stored: AudienceAnswerRow, remaining_milli: int) -> AudienceCount:
         _log_release(session, supplier_id, purpose, categories, stored.count or 0, 0)
         return AudienceCount(
             count=stored.count,
             suppressed=stored.count is None,
             minimum_cohort=k,
             epsilon_charged=0.0,
-            epsilon_remaining=ledger.remaining_milli / MILLI,
+            epsilon_remaining=remaining_milli / MILLI,
             cached=True,
-            budget_resets_at=ledger.period.resets_at,
+            budget_resets_at=period.resets_at,
         )
 
-    cost = round(settings.audience_epsilon * MILLI)
-    budget.charge(session, ledger, cost, now, settings)
+    # A repeat spends nothing, so it needs no lock on the budget: counts of one supplier queue on that lock,
+    # and holding it for answers that change nothing made every count wait for every other.
+    stored = repository.answer(session, supplier_id, period.start, key)
+    if stored is not None and stored.epoch == epoch:
+        return cached(stored, budget.remaining_milli(session, supplier_id, now, settings))
+
     query = supplier_query(
         session,
         supplier_id=supplier_id,
@@ -89,12 +92,22 @@ def count_audience(
         release_kind=ReleaseKind.AGGREGATE_COUNT,
         now=now,
     )
-    noisy = noise.noisy_count(repository.true_count(session, query, compile_where(form)), cost)
+    # Counted before the lock, for the same reason: the true count is only released if charged below.
+    true = repository.true_count(session, query, compile_where(form))
+    ledger = budget.open_ledger(session, supplier_id, now, settings)
+    # Under the lock, again: a twin of this query may have been answered while this one counted.
+    stored = repository.answer(session, supplier_id, period.start, key, reread=True)
+    if stored is not None and stored.epoch == epoch:
+        return cached(stored, ledger.remaining_milli)
+
+    cost = round(settings.audience_epsilon * MILLI)
+    budget.charge(session, ledger, cost, now, settings)
+    noisy = noise.noisy_count(true, cost)
     # k applies to the noisy count: suppressing on the true count would itself leak it near the threshold.
     released = None if noisy < k else noisy
     row = AudienceAnswerRow(
         supplier_id=supplier_id,
-        period_start=ledger.period.start,
+        period_start=period.start,
         query_key=key,
         purpose=purpose.value,
         predicate=text,
@@ -112,7 +125,7 @@ def count_audience(
         epsilon_charged=cost / MILLI,
         epsilon_remaining=ledger.remaining_milli / MILLI,
         cached=False,
-        budget_resets_at=ledger.period.resets_at,
+        budget_resets_at=period.resets_at,
     )
 
 

@@ -26,6 +26,7 @@ from infomediary.consents.models import (
     StandingTermRow,
     SupplierPolicyRow,
 )
+from infomediary.database import among
 from infomediary.suppliers.models import Supplier
 
 # Standing-term kinds as stored.
@@ -143,7 +144,7 @@ def load_portfolios(
         rows = session.scalars(
             select(ConsentRecordRow)
             .where(
-                ConsentRecordRow.customer_id.in_(chunk),
+                among(session, ConsentRecordRow.customer_id, chunk),
                 or_(ConsentRecordRow.supplier_id == supplier_id, ConsentRecordRow.supplier_id.is_(None)),
                 ConsentRecordRow.purpose == purpose.value,
             )
@@ -207,7 +208,7 @@ def load_terms_many(session: Session, customer_ids: Sequence[str]) -> dict[str, 
     for chunk in _chunks(customer_ids):
         rows = session.scalars(
             select(StandingTermRow)
-            .where(StandingTermRow.customer_id.in_(chunk))
+            .where(among(session, StandingTermRow.customer_id, chunk))
             .order_by(StandingTermRow.customer_id, StandingTermRow.created_at, StandingTermRow.id)
         )
         for row in rows:
@@ -218,7 +219,7 @@ def load_terms_many(session: Session, customer_ids: Sequence[str]) -> dict[str, 
 def privacy_signals(session: Session, customer_ids: Sequence[str]) -> dict[str, PrivacySignalRow]:
     found: dict[str, PrivacySignalRow] = {}
     for chunk in _chunks(customer_ids):
-        query = select(PrivacySignalRow).where(PrivacySignalRow.customer_id.in_(chunk))
+        query = select(PrivacySignalRow).where(among(session, PrivacySignalRow.customer_id, chunk))
         found.update((row.customer_id, row) for row in session.scalars(query))
     return found
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
+from infomediary.database import among
 from infomediary.profiles.models import (
     ActivityRecord,
     CustomerKey,
@@ -93,7 +94,9 @@ def restricted_among(session: Session, customer_ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(customer_ids), 500):
         chunk = customer_ids[start : start + 500]
-        query = select(ProcessingRestriction.customer_id).where(ProcessingRestriction.customer_id.in_(chunk))
+        query = select(ProcessingRestriction.customer_id).where(
+            among(session, ProcessingRestriction.customer_id, chunk)
+        )
         found.update(session.scalars(query))
     return found
 
@@ -136,7 +139,7 @@ def wrapped_keys(session: Session, customer_ids: Sequence[str]) -> dict[str, byt
     """Wrapped data keys of many customers at once (one query per batch, not one per customer)."""
     rows = session.execute(
         select(CustomerKey.customer_id, CustomerKey.wrapped_key).where(
-            CustomerKey.customer_id.in_(customer_ids)
+            among(session, CustomerKey.customer_id, customer_ids)
         )
     )
     return {customer_id: wrapped for customer_id, wrapped in rows}
@@ -145,5 +148,7 @@ def wrapped_keys(session: Session, customer_ids: Sequence[str]) -> dict[str, byt
 def fields_of(session: Session, customer_ids: Sequence[str], fields: Sequence[str]) -> Sequence[ProfileField]:
     """The stored `fields` of many customers: only the fields asked, so nothing else is even read."""
     return session.scalars(
-        select(ProfileField).where(ProfileField.customer_id.in_(customer_ids), ProfileField.field.in_(fields))
+        select(ProfileField).where(
+            among(session, ProfileField.customer_id, customer_ids), among(session, ProfileField.field, fields)
+        )
     ).all()
