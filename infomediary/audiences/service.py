@@ -23,7 +23,7 @@ from infomediary.audiences.predicate import Node, canonical, categories_of, comp
 from infomediary.consents.decision_point import supplier_query
 from infomediary.database import utcnow
 from infomediary.policylog import kinds
-from infomediary.policylog.service import append as log_append
+from infomediary.policylog.service import append_at_commit
 from infomediary.runtime import Runtime
 from infomediary.sanctions import service as sanctions
 from infomediary.settings import Settings
@@ -207,18 +207,20 @@ def _log_release(
     count: int,
     epsilon_milli: int,
 ) -> None:
-    log_append(
+    append_at_commit(
         session,
-        {
-            "kind": kinds.RELEASE,
-            "supplier_id": supplier_id,
-            "purpose": purpose.value,
-            "categories": categories,
-            "release": {
-                "kind": ReleaseKind.AGGREGATE_COUNT.value,
+        [
+            {
+                "kind": kinds.RELEASE,
+                "supplier_id": supplier_id,
+                "purpose": purpose.value,
                 "categories": categories,
-                "count": count,
-                "epsilon_milli": epsilon_milli,
-            },
-        },
+                "release": {
+                    "kind": ReleaseKind.AGGREGATE_COUNT.value,
+                    "categories": categories,
+                    "count": count,
+                    "epsilon_milli": epsilon_milli,
+                },
+            }
+        ],
     )

@@ -42,7 +42,7 @@ from infomediary.consents.errors import (
 from infomediary.consents.models import ConsentEventRow, ConsentRecordRow, SupplierPolicyRow
 from infomediary.database import utcnow
 from infomediary.ids import new_id
-from infomediary.policylog.service import append_many as log_append_many
+from infomediary.policylog.service import append_at_commit
 from infomediary.runtime import Runtime
 from infomediary.suppliers.models import Supplier
 from infomediary.webhooks import outbox
@@ -135,7 +135,7 @@ def record_changes(
             {record.customer_id for _, record, event in changes if event.to_state in _LEAVING}
         ):
             outbox.drop_withdrawn(session, customer_id)
-    log_append_many(
+    append_at_commit(
         session,
         [
             consent_event_entry(runtime, record, event)

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, func, select, update
+from sqlalchemy import Integer, bindparam, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from infomediary.database import utcnow
 from infomediary.policylog.bulk import insert_rows
@@ -130,6 +130,38 @@ def append_many(session: Session, entries: Iterable[Mapping[str, Any]]) -> list[
         receipts.append(LogReceipt(leaf_index=index, leaf_hash=digest))
     insert_rows(session, entry_rows, node_rows, now)
     return receipts
+
+
+_PENDING = "policylog.pending_entries"  # session.info key: entries waiting for the commit
+
+
+def append_at_commit(session: Session, entries: Iterable[Mapping[str, Any]]) -> None:
+    """Append entries as the caller's transaction commits: still inside it, so they commit or roll back
+    together with what they record, but the log's lock is taken only then.
+
+    Appending takes the one lock every logged write shares and holds it until commit. A request that appends
+    at the end of its handler still holds it across the hops that follow (response validation on a worker
+    thread, then the committing thread): under load that was tens of milliseconds per write, and counts,
+    consent changes and slices queued behind each other on it. Appended in the commit, the lock lasts the
+    append and the commit. For callers that need no receipt (the leaf index is known only at commit).
+    """
+    session.info.setdefault(_PENDING, []).extend(entries)
+
+
+@event.listens_for(Session, "before_commit")
+def _append_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint's release: the entries wait for the transaction's own commit
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        append_many(session, pending)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        # Rolled back (a commit has taken them already): the entries go with what they recorded.
+        session.info.pop(_PENDING, None)
 
 
 def append(session: Session, entry: Mapping[str, Any]) -> LogReceipt:

@@ -4,11 +4,11 @@ Everything is computed in the caller's transaction before anything is returned: 
 set, and the release must commit with its log entries (non-negotiable 2). The caller streams the result.
 
 Logging: one `decision` entry per released customer (individual data leaves the broker) and one `release`
-entry, all appended with one `append_many`. Each decision is re-evaluated for the customer by the same
-rules the set filter applied (the property test holds them equal), so the entry carries the real reason
-and records; a customer whose consent changed in between is dropped and the rest anonymised again. The
-decisions' inputs are loaded for all released customers at once (`evaluate_many`, a few queries per 500
-customers); the Merkle appends are one bulk insert.
+entry, all appended as the transaction commits (`append_at_commit`). Each decision is re-evaluated for the
+customer by the same rules the set filter applied (the property test holds them equal), so the entry
+carries the real reason and records; a customer whose consent changed in between is dropped and the rest
+anonymised again. The decisions' inputs are loaded for all released customers at once (`evaluate_many`,
+a few queries per 500 customers); the Merkle appends are one bulk insert.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from infomediary.consents.entries import decision_entry
 from infomediary.database import utcnow
 from infomediary.policylog import kinds
 from infomediary.policylog.kinds import format_at
-from infomediary.policylog.service import append_many
+from infomediary.policylog.service import append_at_commit
 from infomediary.profiles import service as profiles
 from infomediary.runtime import Runtime
 from infomediary.slices import anonymity, fields, repository
@@ -141,7 +141,7 @@ def take_slice(
             },
         }
     )
-    append_many(session, entries)
+    append_at_commit(session, entries)
     return Slice(
         columns=["pseudonym", *(f.column for f in asked)],
         rows=rows,
