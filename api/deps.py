@@ -7,16 +7,17 @@ waiter on that lock occupies (the load benchmark found each deadlock they preven
 - On SQLite, which has one write lock per database, a process admits one writing request at a time
   (`WriteGate`); the others wait on the event loop, holding no thread. (Without it every worker thread
   blocked on the write lock while its holder waited for a thread to commit in.)
-- Commit and rollback run on threads of their own (`_finishers`), never queued behind handlers, so a
-  transaction holding PostgreSQL row locks can always end; and shielded from cancellation (`finish`), so a
-  request whose client went away still ends its transaction.
+- A blocking endpoint commits on the thread it ran on, as soon as it returns (`api.routing`), so its locks
+  are not held across further hops. Any other commit, and every rollback, runs on threads of their own
+  (`_finishers`), never queued behind handlers, so a transaction holding PostgreSQL row locks can always
+  end; and shielded from cancellation (`finish`), so a request whose client went away still ends its
+  transaction.
 - Fewer requests hold a session at once than there are worker threads (`Admission`); the rest wait on the
-  event loop. A transaction's request needs a thread for each of its hops, response validation included
-  (FastAPI validates a sync endpoint's response on a worker thread, before the commit): were every thread
-  held by requests waiting on a lock, the lock's holder could never take its next hop. The load benchmark
-  froze on PostgreSQL that way, every worker waiting on a supplier's budget row or the policy log while
-  their holder waited for a thread. It also keeps worker threads from blocking on an exhausted connection
-  pool (admitted requests are fewer than the pool's connections).
+  event loop. A transaction's request needs a thread for each of its hops (authentication, then the
+  endpoint): were every thread held by requests waiting on a lock, the lock's holder could never take its
+  next hop. The load benchmark froze on PostgreSQL that way, every worker waiting on a supplier's budget
+  row or the policy log while their holder waited for a thread. It also keeps worker threads from
+  blocking on an exhausted connection pool (admitted requests are fewer than the pool's connections).
 """
 
 from __future__ import annotations
@@ -169,6 +170,10 @@ async def finish(session: Session, *, commit: bool) -> None:
     # AnyIO's cancellation is level-triggered, so without the shield this await would be cancelled at once,
     # the session would never close, and its locks (the policy log's, a supplier's budget row) would be held
     # until the connection died: the load benchmark froze the server on PostgreSQL that way.
+    if not session.in_transaction():
+        # Committed on the endpoint's own thread (`api.routing`), or never begun: no I/O left, no hop.
+        session.close()
+        return
     with CancelScope(shield=True):
         await to_thread.run_sync(_finish, session, commit, limiter=_finishers.get())
 

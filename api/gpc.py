@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import READ_METHODS, RuntimeDep, SessionDep, write_gate
 from api.me.auth import CurrentConsumer
+from api.routing import api_router
 from infomediary.consents import gpc
 from infomediary.database import unit_of_work
 from infomediary.runtime import Runtime
@@ -17,7 +18,7 @@ from infomediary.runtime import Runtime
 # The date this service started honouring the signal as documented here (GPC spec, section 3.2).
 GPC_LAST_UPDATE = "2026-11-23"
 
-router = APIRouter(tags=["oauth"])
+router = api_router(tags=["oauth"])
 
 
 @router.get("/.well-known/gpc.json", summary="Global Privacy Control support (GPC specification)")

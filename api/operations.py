@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
@@ -10,10 +10,11 @@ from sqlalchemy import text
 
 from api.deps import RuntimeDep
 from api.problems import problem_responses
+from api.routing import api_router
 from infomediary.errors import ServiceUnavailable
 from infomediary.schema import require_head
 
-router = APIRouter(tags=["operations"])
+router = api_router(tags=["operations"])
 
 
 class Health(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Cookie, Depends, Request, Response, status
+from fastapi import Cookie, Depends, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials
 
 from api.accounts.schemas import AccountCreate, AccountRead, Credentials, SessionTokens
@@ -13,11 +13,12 @@ from api.links import link
 from api.me.auth import consumer_bearer
 from api.problems import problem_responses
 from api.ratelimit import rate_limited
+from api.routing import api_router
 from api.session_cookie import SESSION_COOKIE, clear_session_cookie, set_session_cookie
 from infomediary.customers import service
 from infomediary.customers.errors import InvalidSession
 
-router = APIRouter(tags=["consumer"])
+router = api_router(tags=["consumer"])
 
 # OpenAPI links: register, then log in with the same credentials, then use the session on the profile.
 _CREDENTIALS = {"email": "$request.body#/email", "password": "$request.body#/password"}

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Security
+from fastapi import Security
 
 from api.audiences.schemas import AudienceCountRead, AudienceCountRequest, DimensionRead, DimensionsRead
 from api.bearer import supplier
 from api.deps import RuntimeDep, SessionDep
 from api.problems import problem_responses
+from api.routing import api_router
 from infomediary.audiences import service
 from infomediary.audiences.dimensions import DIMENSIONS
 from infomediary.audiences.predicate import MAX_CONDITIONS, MAX_DEPTH
 from infomediary.oauth.bearer import Principal
 
-router = APIRouter(prefix="/v1/audiences", tags=["supplier"], responses=problem_responses(401, 403))
+router = api_router(prefix="/v1/audiences", tags=["supplier"], responses=problem_responses(401, 403))
 AudienceReader = Annotated[Principal, Security(supplier, scopes=["audiences:read"])]
 
 

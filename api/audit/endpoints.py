@@ -7,7 +7,7 @@ import csv
 import io
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Security, status
+from fastapi import Header, Query, Security, status
 from fastapi.responses import Response
 
 from api.audit.schemas import (
@@ -31,6 +31,7 @@ from api.audit.schemas import (
 from api.bearer import auditor
 from api.deps import RuntimeDep, SessionDep
 from api.problems import problem_responses
+from api.routing import api_router
 from infomediary.ids import ID_PATTERN
 from infomediary.ledger.errors import IdempotencyKeyRequired
 from infomediary.oauth.bearer import Principal
@@ -39,8 +40,8 @@ from infomediary.sanctions import penalty
 from infomediary.sanctions import service as sanctions
 from infomediary.sanctions.models import SanctionKind
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=problem_responses(401, 403))
-public_router = APIRouter(tags=["audit"])
+router = api_router(prefix="/v1/audit", tags=["audit"], responses=problem_responses(401, 403))
+public_router = api_router(tags=["audit"])
 Reader = Annotated[Principal, Security(auditor, scopes=["audit:read"])]
 Writer = Annotated[Principal, Security(auditor, scopes=["audit:write"])]
 Index = Annotated[int, Query(ge=0, le=2**62)]

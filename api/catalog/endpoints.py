@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, Security, status
+from fastapi import Path, Query, Response, Security, status
 
 from api.bearer import supplier
 from api.catalog.schemas import (
@@ -19,12 +19,13 @@ from api.catalog.schemas import (
 )
 from api.deps import RuntimeDep, SessionDep
 from api.problems import problem_responses
+from api.routing import api_router
 from infomediary.catalog import service as catalog
 from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
 from infomediary.rules import service as rules
 
-router = APIRouter(prefix="/v1/catalog", tags=["supplier"], responses=problem_responses(401, 403))
+router = api_router(prefix="/v1/catalog", tags=["supplier"], responses=problem_responses(401, 403))
 CatalogWriter = Annotated[Principal, Security(supplier, scopes=["catalog:write"])]
 RuleId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
 

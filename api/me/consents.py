@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import Path, Query, status
 
 from api.deps import RuntimeDep, SessionDep
 from api.links import link
@@ -23,12 +23,13 @@ from api.me.consent_schemas import (
     WithdrawAllRead,
 )
 from api.problems import problem_responses
+from api.routing import api_router
 from consent.records import ConsentState
 from infomediary.consents import service, terms
 from infomediary.database import utcnow
 from infomediary.ids import ID_PATTERN
 
-router = APIRouter(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
+router = api_router(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
 RecordId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
 
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from api.deps import RuntimeDep, SessionDep
 from api.me.auth import CurrentConsumer
 from api.me.schemas import MeRead, PasswordChange
 from api.problems import problem_responses
+from api.routing import api_router
 from infomediary.customers import service
 
-router = APIRouter(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
+router = api_router(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
 
 
 @router.get("", response_model=MeRead, summary="The calling consumer's account")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import Path, Query, status
 
 from api.deps import RuntimeDep, SessionDep
 from api.me import consent_views
@@ -17,11 +17,12 @@ from api.me.consent_schemas import (
     PseudonymsRead,
 )
 from api.problems import problem_responses
+from api.routing import api_router
 from infomediary import pseudonyms
 from infomediary.consents import requests
 from infomediary.ids import ID_PATTERN
 
-router = APIRouter(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
+router = api_router(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
 RequestId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.deps import RuntimeDep
 from api.me.auth import CurrentConsumer
 from api.me.log_schemas import LogEntryRead, MyLogRead, MyTreeHead
 from api.problems import problem_responses
+from api.routing import api_router
 from infomediary.policylog.customer_view import customer_log
 
-router = APIRouter(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
+router = api_router(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
 
 
 def _b64(data: bytes) -> str:

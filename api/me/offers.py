@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import Path, Response, status
 
 from api.deps import RuntimeDep, SessionDep, WritingSessionDep
 from api.me.auth import CurrentConsumer
 from api.me.offer_schemas import AcceptIn, DiscountRuleRead, InboxOfferRead, InboxOffersRead
 from api.problems import problem_responses
+from api.routing import api_router
 from infomediary.ids import ID_PATTERN
 from infomediary.offers import inbox, reports
 
-router = APIRouter(prefix="/v1/me/offers", tags=["consumer"], responses=problem_responses(401))
+router = api_router(prefix="/v1/me/offers", tags=["consumer"], responses=problem_responses(401))
 OfferId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from api.deps import RuntimeDep, SessionDep
 from api.me.auth import CurrentConsumer
@@ -21,13 +21,14 @@ from api.me.schemas import (
     ProfileRead,
 )
 from api.problems import problem_responses
+from api.routing import api_router
 from infomediary.audiences import index as audience_index
 from infomediary.profiles import activity, insights
 from infomediary.profiles import service as profiles
 from infomediary.profiles.catalog import ProfilePatch
 from infomediary.profiles.records import MAX_BATCH, ActivityBatch
 
-router = APIRouter(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
+router = api_router(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
 
 
 def _profile(views: list[profiles.FieldView]) -> ProfileRead:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 
 from api.deps import RuntimeDep, SessionDep
 from api.me.auth import CurrentConsumer
@@ -17,10 +17,11 @@ from api.recommendations.schemas import (
     PersonalisationIn,
     PersonalisationRead,
 )
+from api.routing import api_router
 from infomediary.ids import ID_PATTERN
 from infomediary.recommendations import explanations, personalisation
 
-router = APIRouter(prefix="/v1/me/recommendations", tags=["consumer"], responses=problem_responses(401))
+router = api_router(prefix="/v1/me/recommendations", tags=["consumer"], responses=problem_responses(401))
 SupplierId = Annotated[str, Query(min_length=1, max_length=40, pattern=ID_PATTERN)]
 
 

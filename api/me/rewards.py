@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from api.deps import SessionDep
 from api.me.auth import CurrentConsumer
 from api.me.reward_schemas import RewardsRead
 from api.postings import Cursor, Limit, postings_of
 from api.problems import problem_responses
+from api.routing import api_router
 from infomediary.ledger.models import OwnerKind
 from infomediary.ledger.statement import statement
 
-router = APIRouter(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
+router = api_router(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
 
 
 @router.get(

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import itertools
 
-from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from api.deps import RuntimeDep, SessionDep
 from api.me.auth import CurrentConsumer
 from api.me.schemas import ErasureReceiptRead, RestrictionRead
 from api.problems import problem_responses
+from api.routing import api_router
 from infomediary.audiences import index as audience_index
 from infomediary.profiles import erasure, export, restriction
 
-router = APIRouter(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
+router = api_router(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
 
 
 @router.get(

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import RuntimeDep, SessionDep
 from api.oauth.adapter import StarletteAuthorizationServer, invalid_request, read_form
 from api.problems import problem_responses
 from api.ratelimit import rate_limited
+from api.routing import api_router
 from infomediary.settings import AUDITOR_SCOPES, SUPPLIER_SCOPES
 
-router = APIRouter(tags=["oauth"])
+router = api_router(tags=["oauth"])
 FormDep = Annotated[dict[str, str], Depends(read_form)]
 
 _FORM_BODY = {

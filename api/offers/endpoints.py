@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Security, status
+from fastapi import Header, Path, Query, Security, status
 
 from api.bearer import supplier
 from api.deps import RuntimeDep, SessionDep
@@ -17,13 +17,14 @@ from api.offers.schemas import (
     ReleasedIdentityRead,
 )
 from api.problems import problem_responses
+from api.routing import api_router
 from consent.catalog import Purpose
 from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
 from infomediary.offers import service
 from infomediary.offers.stats import OfferStats
 
-router = APIRouter(prefix="/v1/offers", tags=["supplier"], responses=problem_responses(401, 403))
+router = api_router(prefix="/v1/offers", tags=["supplier"], responses=problem_responses(401, 403))
 OfferWriter = Annotated[Principal, Security(supplier, scopes=["offers:write"])]
 OfferId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
 

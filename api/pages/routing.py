@@ -7,16 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from api.pages.csrf import verify_csrf
+from api.routing import CommittingRoute
 
 STATIC_DIR = Path(__file__).parent / "static"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class PageRoute(APIRoute):
+class PageRoute(CommittingRoute):
     """An HTML route: errors render as pages, and a POST cannot skip the CSRF check."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Security
+from fastapi import Path, Query, Security
 
 from api.bearer import supplier
 from api.deps import RuntimeDep, SessionDep
@@ -17,11 +17,12 @@ from api.recommendations.schemas import (
     RecommendationsRead,
     RecommendedItemRead,
 )
+from api.routing import api_router
 from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
 from infomediary.recommendations import audience, service
 
-router = APIRouter(prefix="/v1/recommendations", tags=["supplier"], responses=problem_responses(401, 403))
+router = api_router(prefix="/v1/recommendations", tags=["supplier"], responses=problem_responses(401, 403))
 RecommendationReader = Annotated[Principal, Security(supplier, scopes=["recommendations:read"])]
 Pseudonym = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 

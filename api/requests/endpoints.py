@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Security, status
+from fastapi import Path, Security, status
 
 from api.bearer import supplier
 from api.deps import RuntimeDep, SessionDep
 from api.problems import problem_responses
 from api.requests.schemas import RequestIn, RequestRead
+from api.routing import api_router
 from consent.catalog import Category
 from infomediary import pseudonyms
 from infomediary.consents import requests
@@ -17,7 +18,7 @@ from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
 from infomediary.runtime import Runtime
 
-router = APIRouter(prefix="/v1/requests", tags=["supplier"], responses=problem_responses(401, 403))
+router = api_router(prefix="/v1/requests", tags=["supplier"], responses=problem_responses(401, 403))
 RequestId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
 
 

@@ -6,17 +6,18 @@ import json
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Security
+from fastapi import Header, Security
 from fastapi.responses import StreamingResponse
 
 from api.bearer import supplier
 from api.deps import RuntimeDep, SessionDep
 from api.problems import problem_responses
+from api.routing import api_router
 from api.slices.schemas import SliceRequest
 from infomediary.oauth.bearer import Principal
 from infomediary.slices import service
 
-router = APIRouter(prefix="/v1/slices", tags=["supplier"], responses=problem_responses(401, 403))
+router = api_router(prefix="/v1/slices", tags=["supplier"], responses=problem_responses(401, 403))
 SliceReader = Annotated[Principal, Security(supplier, scopes=["slices:read"])]
 NDJSON = "application/x-ndjson"
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Security
+from fastapi import Security
 
 from api.bearer import supplier
 from api.deps import RuntimeDep, SessionDep
 from api.problems import problem_responses
+from api.routing import api_router
 from api.supplier.schemas import SupplierRead
 from infomediary.database import utcnow
 from infomediary.oauth.bearer import Principal
 from infomediary.suppliers import dashboard
 
-router = APIRouter(prefix="/v1/supplier", tags=["supplier"], responses=problem_responses(401, 403))
+router = api_router(prefix="/v1/supplier", tags=["supplier"], responses=problem_responses(401, 403))
 CurrentSupplier = Annotated[Principal, Security(supplier)]
 
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from api.deps import RuntimeDep, SessionDep
 from api.postings import Cursor, Limit, postings_of
 from api.problems import problem_responses
+from api.routing import api_router
 from api.supplier.endpoints import CurrentSupplier
 from api.supplier.schemas import SupplierLedgerRead
 from infomediary.ledger.models import OwnerKind
 from infomediary.ledger.statement import statement
 
-router = APIRouter(prefix="/v1/supplier", tags=["supplier"], responses=problem_responses(401, 403))
+router = api_router(prefix="/v1/supplier", tags=["supplier"], responses=problem_responses(401, 403))
 
 
 @router.get(

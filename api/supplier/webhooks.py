@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, Security, status
+from fastapi import Path, Query, Response, Security, status
 
 from api.bearer import supplier
 from api.deps import RuntimeDep, SessionDep
 from api.problems import problem_responses
+from api.routing import api_router
 from api.supplier.webhook_schemas import (
     DeliveryPage,
     DeliveryRead,
@@ -22,7 +23,7 @@ from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
 from infomediary.webhooks import service
 
-router = APIRouter(prefix="/v1/supplier/webhooks", tags=["supplier"], responses=problem_responses(401, 403))
+router = api_router(prefix="/v1/supplier/webhooks", tags=["supplier"], responses=problem_responses(401, 403))
 Subscriber = Annotated[Principal, Security(supplier, scopes=["events:subscribe"])]
 WebhookId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
 Cursor = Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")]
