@@ -59,8 +59,11 @@ class Settings(BaseSettings):
         default=120, ge=1, description="OAuth token and revocation requests per address per window."
     )
 
+    # Few on purpose: handlers are CPU-bound under one GIL per process, and every database round trip waits
+    # to take it back. With 12 threads the load benchmark's transactions held their row locks (a supplier's
+    # budget) through convoys of other threads, and throughput was lower; run one process per core instead.
     worker_threads: int = Field(
-        default=12,
+        default=4,
         ge=1,
         le=200,
         description="Threads that run blocking handlers (database work) per process.",
