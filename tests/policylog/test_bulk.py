@@ -8,8 +8,10 @@ from sqlalchemy import select
 
 from infomediary.database import unit_of_work
 from infomediary.policylog import kinds
+from infomediary.policylog.bulk import SMALL_BATCH
 from infomediary.policylog.entry import decode_entry
-from infomediary.policylog.models import PolicyLogEntry
+from infomediary.policylog.merkle import getter_from_mapping, node_hash, root_hash
+from infomediary.policylog.models import PolicyLogEntry, PolicyLogNode
 from infomediary.policylog.service import append_many
 from infomediary.runtime import Runtime
 
@@ -57,3 +59,27 @@ def test_batched_rows_read_back_through_the_orm(runtime: Runtime) -> None:
         assert row.created_at.tzinfo is not None
         assert before - timedelta(seconds=1) <= row.created_at <= datetime.now(UTC)
         assert row.created_at == rows[0].created_at  # one timestamp per batch
+
+
+def _reference_root(leaves: list[bytes]) -> bytes:
+    """RFC 6962's MTH over leaf hashes, straight from its definition."""
+    if len(leaves) == 1:
+        return leaves[0]
+    split = 1 << ((len(leaves) - 1).bit_length() - 1)
+    return node_hash(_reference_root(leaves[:split]), _reference_root(leaves[split:]))
+
+
+def test_large_and_small_batches_store_the_tree_the_leaves_define(runtime: Runtime) -> None:
+    # A batch above SMALL_BATCH goes by COPY on PostgreSQL, the rest as one statement: both must store
+    # every entry and every completed node, or the next append and the proofs read a broken tree.
+    entries = [{"kind": kinds.KEYS_SIGNING_ROTATED, "details": {"n": n}} for n in range(SMALL_BATCH + 7)]
+    with unit_of_work(runtime.session_factory) as session:
+        receipts = append_many(session, entries)
+    with unit_of_work(runtime.session_factory) as session:
+        receipts += append_many(session, entries[:3])
+    with runtime.read_session_factory() as session:
+        indexes = list(session.scalars(select(PolicyLogEntry.leaf_index).order_by(PolicyLogEntry.leaf_index)))
+        nodes = {(n.level, n.node_index): bytes(n.hash) for n in session.scalars(select(PolicyLogNode))}
+    size = len(entries) + 3
+    assert indexes == list(range(size))
+    assert root_hash(size, getter_from_mapping(nodes)) == _reference_root([r.leaf_hash for r in receipts])
