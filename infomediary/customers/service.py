@@ -123,8 +123,8 @@ def authenticate(session: Session, token: str, now: datetime | None = None) -> A
     found = repository.get_live_session(session, hash_session_token(token), now or utcnow())
     if found is None:
         raise InvalidSession()
-    consumer_session, customer = found
-    return AuthenticatedConsumer(customer_id=customer.id, session_id=consumer_session.id)
+    session_id, customer_id = found
+    return AuthenticatedConsumer(customer_id=customer_id, session_id=session_id)
 
 
 def logout(session: Session, consumer: AuthenticatedConsumer, now: datetime | None = None) -> None:

@@ -3,9 +3,14 @@ revealing whether an email is registered."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
+from infomediary.customers.models import ConsumerSession
+from infomediary.database import unit_of_work
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import PASSWORD, make_consumer
 
@@ -166,3 +171,20 @@ def test_me_routes_need_a_session(http: TestClient) -> None:
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert http.get("/v1/me", headers={"Authorization": "Bearer forged"}).status_code == 401
+
+
+def test_a_session_token_stops_working_when_the_session_expires(http: TestClient, runtime: Runtime) -> None:
+    expiring, lasting = make_consumer(http), make_consumer(http)
+    with unit_of_work(runtime.session_factory) as session:
+        session.execute(
+            update(ConsumerSession)
+            .where(ConsumerSession.customer_id == expiring.id)
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+
+    refused = http.get("/v1/me", headers={"Authorization": f"Bearer {expiring.token}"})
+    served = http.get("/v1/me", headers={"Authorization": f"Bearer {lasting.token}"})
+
+    assert refused.status_code == 401
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert served.status_code == 200 and served.json()["id"] == lasting.id
