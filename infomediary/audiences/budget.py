@@ -13,13 +13,14 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from infomediary.audiences.errors import BudgetExhausted
 from infomediary.audiences.models import EpsilonLedgerRow
 from infomediary.audiences.noise import MILLI
+from infomediary.database import UTCDateTime
 from infomediary.sanctions import service as sanctions
 from infomediary.settings import Settings
 from infomediary.suppliers.models import Supplier, SupplierStatus
@@ -83,15 +84,28 @@ def open_ledger(session: Session, supplier_id: str, now: datetime, settings: Set
     return Ledger(row, budget_milli(settings, status or SupplierStatus.ACTIVE.value), period)
 
 
+# Built once with bind parameters: every repeated count reads it, and building a select cost more than
+# running it.
+_BALANCE = (
+    select(Supplier.status, EpsilonLedgerRow.spent_milli)
+    .select_from(Supplier)
+    .outerjoin(
+        EpsilonLedgerRow,
+        and_(
+            EpsilonLedgerRow.supplier_id == Supplier.id,
+            EpsilonLedgerRow.period_start == bindparam("period_start", type_=UTCDateTime()),
+        ),
+    )
+    .where(Supplier.id == bindparam("supplier_id"))
+)
+
+
 def remaining_milli(session: Session, supplier_id: str, now: datetime, settings: Settings) -> int:
     """What is left of the period's budget, read without the ledger's lock (for answers spending nothing)."""
-    period = period_of(now, settings)
-    spent = session.scalar(
-        select(EpsilonLedgerRow.spent_milli).where(
-            EpsilonLedgerRow.supplier_id == supplier_id, EpsilonLedgerRow.period_start == period.start
-        )
-    )
-    status = session.scalar(select(Supplier.status).where(Supplier.id == supplier_id))
+    row = session.execute(
+        _BALANCE, {"supplier_id": supplier_id, "period_start": period_of(now, settings).start}
+    ).first()
+    status, spent = row if row is not None else (None, 0)
     return max(0, budget_milli(settings, status or SupplierStatus.ACTIVE.value) - int(spent or 0))
 
 

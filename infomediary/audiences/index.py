@@ -158,5 +158,10 @@ def population_changed(session: Session) -> None:
         )
 
 
+_EPOCH = select(AudienceEpochRow.epoch).where(
+    AudienceEpochRow.id == EPOCH_ROW
+)  # built once: every count reads it
+
+
 def current_epoch(session: Session) -> int:
-    return int(session.scalar(select(AudienceEpochRow.epoch).where(AudienceEpochRow.id == EPOCH_ROW)) or 0)
+    return int(session.scalar(_EPOCH) or 0)
