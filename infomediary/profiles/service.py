@@ -113,10 +113,10 @@ def values_of(
             cid: CustomerCipher(runtime.vault, cid, WrappedKey.from_bytes(raw))
             for cid, raw in wrapped.items()
         }
-        for row in repository.fields_of(session, batch, fields):
-            cipher = ciphers.get(row.customer_id)
+        for customer_id, field, version, ciphertext in repository.fields_of(session, batch, fields):
+            cipher = ciphers.get(customer_id)
             if cipher is not None:
-                out.setdefault(row.customer_id, {})[row.field] = _open_value(cipher, row)[0]
+                out.setdefault(customer_id, {})[field] = _open_sealed(cipher, field, ciphertext, version)[0]
     return out
 
 
@@ -240,8 +240,13 @@ def seal_change(cipher: CustomerCipher, key: str, old: Any, new: Any, actor: str
 
 
 def _open_value(cipher: CustomerCipher, row: ProfileField) -> tuple[Any, str]:
-    stored = json.loads(cipher.open(field_aad_name(row.field), row.ciphertext, row.schema_version))
-    return FIELDS[row.field].decode(_json(stored["value"])), stored["source"]
+    return _open_sealed(cipher, row.field, row.ciphertext, row.schema_version)
+
+
+def _open_sealed(cipher: CustomerCipher, field: str, ciphertext: bytes, version: int) -> tuple[Any, str]:
+    """A field's value and source, opened from its sealed form."""
+    stored = json.loads(cipher.open(field_aad_name(field), ciphertext, version))
+    return FIELDS[field].decode(_json(stored["value"])), stored["source"]
 
 
 def _json(value: Any) -> bytes:
