@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from infomediary.consents.models import SupplierPseudonymRow
-from infomediary.database import among, utcnow
+from infomediary.database import utcnow
 from infomediary.errors import NotFound
 from infomediary.runtime import Runtime
 from infomediary.suppliers.models import Supplier
@@ -64,14 +65,33 @@ def issue(session: Session, runtime: Runtime, supplier_id: str, customer_id: str
     if supplier is None:
         raise SupplierNotKnown()
     value = pseudonym(runtime, supplier_id, customer_id)
-    row = session.get(SupplierPseudonymRow, (supplier_id, value))
-    if row is None:
-        row = SupplierPseudonymRow(
-            supplier_id=supplier_id, pseudonym=value, customer_id=customer_id, issued_at=utcnow()
+    _record(session, supplier_id, {customer_id: value})
+    issued_at = session.execute(
+        select(SupplierPseudonymRow.issued_at).where(
+            SupplierPseudonymRow.supplier_id == supplier_id, SupplierPseudonymRow.pseudonym == value
         )
-        session.add(row)
-        session.flush()
-    return IssuedPseudonym(supplier_id, supplier.name, value, row.issued_at)
+    ).scalar_one()
+    return IssuedPseudonym(supplier_id, supplier.name, value, issued_at)
+
+
+def _record(session: Session, supplier_id: str, values: dict[str, str]) -> None:
+    """Record customer -> pseudonym rows, keeping the ones already there (and their issue time).
+
+    An insert that skips conflicts, not a read then an insert: two requests handing the same new customer
+    to one supplier at once (two slices, a slice and an inbox reply) both read "not issued" and the second
+    insert failed on the key (the load benchmark met it as a 500). The pseudonym is a function of the pair,
+    so the row either would have written is the same.
+    """
+    if not values:
+        return
+    now = utcnow()
+    make = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    rows = [
+        {"supplier_id": supplier_id, "pseudonym": value, "customer_id": cid, "issued_at": now}
+        for cid, value in values.items()
+    ]
+    for start in range(0, len(rows), _BATCH):
+        session.execute(make(SupplierPseudonymRow).on_conflict_do_nothing(), rows[start : start + _BATCH])
 
 
 # Built once: resolving runs on every supplier request that names a pseudonym.
@@ -106,22 +126,5 @@ def issue_many(
 ) -> dict[str, str]:
     """Hand many customers' pseudonyms to a supplier at once (a slice); returns customer -> pseudonym."""
     values = {cid: pseudonym(runtime, supplier_id, cid) for cid in customer_ids}
-    known: set[str] = set()
-    for start in range(0, len(customer_ids), _BATCH):
-        batch = customer_ids[start : start + _BATCH]
-        known.update(
-            session.scalars(
-                select(SupplierPseudonymRow.customer_id).where(
-                    SupplierPseudonymRow.supplier_id == supplier_id,
-                    among(session, SupplierPseudonymRow.customer_id, batch),
-                )
-            )
-        )
-    now = utcnow()
-    session.add_all(
-        SupplierPseudonymRow(supplier_id=supplier_id, pseudonym=values[cid], customer_id=cid, issued_at=now)
-        for cid in customer_ids
-        if cid not in known
-    )
-    session.flush()
+    _record(session, supplier_id, values)
     return values

@@ -1,0 +1,47 @@
+"""Two transactions handing the same new customer to one supplier at once both succeed, with one row."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import func, select
+
+from infomediary import pseudonyms
+from infomediary.consents.models import SupplierPseudonymRow
+from infomediary.customers import service as customers
+from infomediary.database import unit_of_work
+from infomediary.runtime import Runtime
+from tests.fixtures.actors import PASSWORD, make_supplier
+
+
+def test_concurrent_issues_of_one_pseudonym_both_succeed(runtime: Runtime) -> None:
+    supplier = make_supplier(runtime)
+    with unit_of_work(runtime.session_factory) as session:
+        customer_id = customers.register(
+            session, runtime, email="twin@example.org", password=PASSWORD
+        ).customer_id
+
+    def second_slice() -> dict[str, str]:
+        with unit_of_work(runtime.session_factory) as session:
+            return pseudonyms.issue_many(session, runtime, supplier.owner_id, [customer_id])
+
+    first = runtime.session_factory()
+    try:
+        handed = pseudonyms.issue_many(
+            first, runtime, supplier.owner_id, [customer_id]
+        )  # written, not committed
+        with ThreadPoolExecutor(1) as pool:
+            other = pool.submit(second_slice)
+            # The second reads "not yet issued" and then waits on the first's key (PostgreSQL) or on the
+            # write lock (SQLite) until the first commits.
+            time.sleep(0.5)
+            first.commit()
+            assert other.result(timeout=30) == handed
+    finally:
+        first.close()
+    with runtime.read_session_factory() as session:
+        count = session.scalar(
+            select(func.count()).where(SupplierPseudonymRow.supplier_id == supplier.owner_id)
+        )
+    assert count == 1
