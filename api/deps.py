@@ -146,7 +146,7 @@ async def _transaction(request: Request, *, reads: bool) -> AsyncIterator[Sessio
     # must reach the except clauses below (a refusal that commits, a rollback), and it does through `async
     # with`; through `async for` the inner generator would only be finalised later, its transaction open.
     runtime: Runtime = request.app.state.runtime
-    factory = runtime.read_session_factory if reads else runtime.session_factory
+    factory = runtime.request_read_session_factory if reads else runtime.session_factory
     async with admission(request).hold(request), write_gate(request).hold() if not reads else _no_gate():
         session = factory()
         try:

@@ -112,14 +112,26 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.connection.driver_connection.execute(f"BEGIN {mode}".strip())
 
 
-def create_session_factory(engine: Engine, *, writes: bool = True) -> sessionmaker[Session]:
-    """Sessions for transactions that may write (the default) or that only read (GET requests).
+def create_session_factory(
+    engine: Engine, *, writes: bool = True, statement_reads: bool = False
+) -> sessionmaker[Session]:
+    """Sessions for transactions that may write (the default) or that only read.
 
     On SQLite a writing transaction begins IMMEDIATE, so writers queue on the lock instead of failing midway.
+
+    Reads keep a transaction too: PostgreSQL's server-side cursors (streamed exports) need one, and on
+    SQLite it is the snapshot that keeps a multi-statement read consistent. Except `statement_reads` on
+    PostgreSQL (a request's reads, which never stream): autocommit, since psycopg sends BEGIN and COMMIT as
+    round trips of their own, a third of a simple read's, while under READ COMMITTED each statement takes
+    its own snapshot either way.
     """
-    # Reads keep a transaction too: PostgreSQL's server-side cursors (streamed exports) need one, and on
-    # SQLite it is the snapshot that keeps a multi-statement read consistent.
-    bind = engine.execution_options(sqlite_begin="IMMEDIATE") if writes else engine
+    bind: Engine
+    if writes:
+        bind = engine.execution_options(sqlite_begin="IMMEDIATE")
+    elif statement_reads and engine.dialect.name == "postgresql":
+        bind = engine.execution_options(isolation_level="AUTOCOMMIT")
+    else:
+        bind = engine
     return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
 
 

@@ -24,6 +24,8 @@ class Runtime:
     session_factory: sessionmaker[Session]
     read_session_factory: sessionmaker[Session]
     keys: KeyMaterial
+    # A request's reads (GET): see `create_session_factory(statement_reads=True)`.
+    request_read_session_factory: sessionmaker[Session]
     passwords: Passwords = field(repr=False)
     _vault: Vault | None = field(default=None, repr=False)
     _vault_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -51,6 +53,7 @@ class Runtime:
             session_factory=create_session_factory(engine),
             read_session_factory=create_session_factory(engine, writes=False),
             keys=KeyMaterial(settings.resolved_keys_dir),
+            request_read_session_factory=create_session_factory(engine, writes=False, statement_reads=True),
             passwords=Passwords(settings),
         )
 
