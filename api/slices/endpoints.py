@@ -22,10 +22,18 @@ SliceReader = Annotated[Principal, Security(supplier, scopes=["slices:read"])]
 NDJSON = "application/x-ndjson"
 
 
+LINES_PER_CHUNK = 256
+
+
 def _lines(rows: list[dict[str, Any]]) -> Iterator[bytes]:
     # Serialised lazily from rows already computed and logged: the request's session is closed by now.
-    for row in rows:
-        yield json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    # A few hundred lines per chunk: Starlette runs a plain iterator on a worker thread, one hop per chunk,
+    # and a line per chunk made a slice of a few hundred customers spend more on hops and sends than on JSON.
+    for start in range(0, len(rows), LINES_PER_CHUNK):
+        yield b"".join(
+            json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+            for row in rows[start : start + LINES_PER_CHUNK]
+        )
 
 
 @router.post(

@@ -162,3 +162,12 @@ def test_a_customer_asking_more_than_the_offer_is_left_out(http: TestClient, run
     known = pseudonym_for(http, consumers[0], supplier)
     rows = _rows(_slice(http, supplier))
     assert known not in {r["pseudonym"] for r in rows} and len(rows) == K
+
+
+def test_streamed_lines_cover_every_row_in_order_across_chunks() -> None:
+    from api.slices.endpoints import LINES_PER_CHUNK, _lines
+
+    rows = [{"pseudonym": f"p{i}", "interests": ["books"]} for i in range(2 * LINES_PER_CHUNK + 3)]
+    chunks = list(_lines(rows))
+    assert len(chunks) == 3
+    assert [json.loads(line) for line in b"".join(chunks).splitlines()] == rows
