@@ -139,11 +139,11 @@ def append_at_commit(session: Session, entries: Iterable[Mapping[str, Any]]) -> 
     """Append entries as the caller's transaction commits: still inside it, so they commit or roll back
     together with what they record, but the log's lock is taken only then.
 
-    Appending takes the one lock every logged write shares and holds it until commit. A request that appends
-    at the end of its handler still holds it across the hops that follow (response validation on a worker
-    thread, then the committing thread): under load that was tens of milliseconds per write, and counts,
-    consent changes and slices queued behind each other on it. Appended in the commit, the lock lasts the
-    append and the commit. For callers that need no receipt (the leaf index is known only at commit).
+    Appending takes the one lock every logged write shares and holds it until commit. Appended mid-handler,
+    the lock was held through the rest of the handler and the hops to the commit, each statement waiting for
+    the GIL under load: tens of milliseconds per write, with counts, consent changes and slices queued behind
+    each other on it. Appended in the commit, the lock lasts the append and the commit. For callers that need
+    no receipt (the leaf index is known only at commit).
     """
     session.info.setdefault(_PENDING, []).extend(entries)
 
