@@ -60,8 +60,9 @@ class Settings(BaseSettings):
     )
 
     # Few on purpose: handlers are CPU-bound under one GIL per process, and every database round trip waits
-    # to take it back. With 12 threads the load benchmark's transactions held their row locks (a supplier's
-    # budget) through convoys of other threads, and throughput was lower; run one process per core instead.
+    # to take it back. With 12 threads a transaction holding a row lock (a supplier's budget) waited behind
+    # the others at each statement: the load benchmark's counts took ~210 ms at the median, ~85 ms with 4.
+    # Run one process per core instead.
     worker_threads: int = Field(
         default=4,
         ge=1,
