@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from infomediary.consents.models import SupplierPseudonymRow
-from infomediary.database import utcnow
+from infomediary.database import upsert_insert, utcnow
 from infomediary.errors import NotFound
 from infomediary.runtime import Runtime
 from infomediary.suppliers.models import Supplier
@@ -85,13 +84,15 @@ def _record(session: Session, supplier_id: str, values: dict[str, str]) -> None:
     if not values:
         return
     now = utcnow()
-    make = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     rows = [
         {"supplier_id": supplier_id, "pseudonym": value, "customer_id": cid, "issued_at": now}
         for cid, value in values.items()
     ]
     for start in range(0, len(rows), _BATCH):
-        session.execute(make(SupplierPseudonymRow).on_conflict_do_nothing(), rows[start : start + _BATCH])
+        session.execute(
+            upsert_insert(session, SupplierPseudonymRow).on_conflict_do_nothing(),
+            rows[start : start + _BATCH],
+        )
 
 
 # Built once: resolving runs on every supplier request that names a pseudonym.

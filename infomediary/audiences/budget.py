@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from infomediary.audiences.errors import BudgetExhausted
 from infomediary.audiences.models import EpsilonLedgerRow
 from infomediary.audiences.noise import MILLI
-from infomediary.database import UTCDateTime
+from infomediary.database import UTCDateTime, upsert_insert
 from infomediary.sanctions import service as sanctions
 from infomediary.settings import Settings
 from infomediary.suppliers.models import Supplier, SupplierStatus
@@ -68,9 +67,8 @@ def open_ledger(session: Session, supplier_id: str, now: datetime, settings: Set
     stored instead of both spending budget.
     """
     period = period_of(now, settings)
-    make = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     session.execute(
-        make(EpsilonLedgerRow)
+        upsert_insert(session, EpsilonLedgerRow)
         .values(supplier_id=supplier_id, period_start=period.start, spent_milli=0, exhausted_strike=False)
         .on_conflict_do_nothing()
     )

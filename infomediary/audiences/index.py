@@ -18,13 +18,12 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from consent.catalog import Category, Purpose
 from infomediary.audiences import dimensions as dims
 from infomediary.audiences.models import AudienceEpochRow, AudienceIndexRow
-from infomediary.database import utcnow
+from infomediary.database import upsert_insert, utcnow
 from infomediary.profiles import datakeys, insights, repository
 from infomediary.profiles.catalog import field_aad_name
 from infomediary.profiles.models import ProcessingRestriction
@@ -126,8 +125,7 @@ def store(session: Session, rows: Iterable[tuple[str, IndexValues]], now: dateti
     payload = [{"customer_id": cid, **asdict(values), "updated_at": now or utcnow()} for cid, values in rows]
     if not payload:
         return
-    make = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = make(AudienceIndexRow)
+    statement = upsert_insert(session, AudienceIndexRow)
     changed = {key: statement.excluded[key] for key in payload[0] if key != "customer_id"}
     session.execute(statement.on_conflict_do_update(index_elements=["customer_id"], set_=changed), payload)
 
@@ -150,9 +148,8 @@ def population_changed(session: Session) -> None:
         .values(epoch=AudienceEpochRow.epoch + 1)
     )
     if getattr(bumped, "rowcount", 1) == 0:
-        make = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         session.execute(
-            make(AudienceEpochRow)
+            upsert_insert(session, AudienceEpochRow)
             .values(id=EPOCH_ROW, epoch=1)
             .on_conflict_do_update(index_elements=["id"], set_={"epoch": AudienceEpochRow.epoch + 1})
         )

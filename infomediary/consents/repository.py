@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from consent.catalog import Category, Purpose
@@ -26,7 +25,7 @@ from infomediary.consents.models import (
     StandingTermRow,
     SupplierPolicyRow,
 )
-from infomediary.database import among
+from infomediary.database import among, upsert_insert
 from infomediary.suppliers.models import Supplier
 
 # Standing-term kinds as stored.
@@ -294,10 +293,9 @@ def insert_gpc_signal(session: Session, customer_id: str, at: datetime) -> bool:
     PostgreSQL it waits for the other transaction and then finds its row), and the update of a lapsed
     signal matches only while it is still lapsed, so exactly one of the racers records and logs it.
     """
-    make = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     # RETURNING rather than rowcount: an ORM-enabled INSERT reports no row count (-1) on PostgreSQL.
     inserted = session.execute(
-        make(PrivacySignalRow)
+        upsert_insert(session, PrivacySignalRow)
         .values(customer_id=customer_id, gpc=True, recorded_at=at)
         .on_conflict_do_nothing(index_elements=[PrivacySignalRow.customer_id])
         .returning(PrivacySignalRow.customer_id)

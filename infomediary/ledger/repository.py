@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from infomediary.database import upsert_insert
 from infomediary.ids import new_id
 from infomediary.ledger.models import LedgerAccount, LedgerPosting, LedgerTransaction, OwnerKind
 from infomediary.suppliers.models import Supplier
@@ -22,9 +22,8 @@ def ensure_account(session: Session, owner_kind: OwnerKind, owner_id: str) -> st
     )
     if found is not None:
         return found
-    make = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     session.execute(
-        make(LedgerAccount)
+        upsert_insert(session, LedgerAccount)
         .values(id=new_id("acc"), owner_kind=owner_kind.value, owner_id=owner_id, balance=0)
         .on_conflict_do_nothing()
     )

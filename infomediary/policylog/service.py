@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, event, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction
 
-from infomediary.database import utcnow
+from infomediary.database import upsert_insert, utcnow
 from infomediary.policylog.bulk import insert_rows
 from infomediary.policylog.entry import encode_entry
 from infomediary.policylog.kinds import Dimensions, normalise
@@ -67,10 +66,10 @@ def _reserve(session: Session, count: int) -> int:
     if new_size is None:
         # No state row yet (fresh or emptied database): create it from what is stored, racing safely.
         stored = session.scalar(select(func.coalesce(func.max(PolicyLogEntry.leaf_index) + 1, 0)))
-        dialect = session.get_bind().dialect.name
-        make = postgresql.insert if dialect == "postgresql" else sqlite.insert
         session.execute(
-            make(PolicyLogState).values(id=STATE_ROW, size=int(stored or 0)).on_conflict_do_nothing()
+            upsert_insert(session, PolicyLogState)
+            .values(id=STATE_ROW, size=int(stored or 0))
+            .on_conflict_do_nothing()
         )
         new_size = session.execute(_BUMP, bump).scalar_one()
     return int(new_size) - count

@@ -17,9 +17,9 @@ import hmac
 from dataclasses import dataclass
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from infomediary.database import upsert_insert
 from infomediary.ratelimits.errors import RateLimited
 from infomediary.ratelimits.models import RateLimitCounter
 
@@ -44,10 +44,8 @@ def hit(session: Session, secret: bytes, limit: Limit, client_address: str, *, n
     """
     window_start = int(now) - int(now) % limit.window_seconds
     key = counter_key(secret, limit.bucket, client_address)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(RateLimitCounter)
+        upsert_insert(session, RateLimitCounter)
         .values(key=key, window_start=window_start, hits=1)
         .on_conflict_do_update(
             index_elements=["key", "window_start"], set_={"hits": RateLimitCounter.hits + 1}
