@@ -155,9 +155,8 @@ def population_changed(session: Session) -> None:
         )
 
 
-_EPOCH = select(AudienceEpochRow.epoch).where(
-    AudienceEpochRow.id == EPOCH_ROW
-)  # built once: every count reads it
+# Built once: every count reads it.
+_EPOCH = select(AudienceEpochRow.epoch).where(AudienceEpochRow.id == EPOCH_ROW)
 
 
 def current_epoch(session: Session) -> int:

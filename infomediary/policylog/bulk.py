@@ -105,11 +105,11 @@ def insert_rows(
     if dialect.name == "postgresql":
         with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
             if len(entry_rows) <= SMALL_BATCH:
+                # One array per column. Never empty: `append_many` passes at least one entry, and every
+                # entry completes at least its own leaf node.
                 params: dict[str, Any] = {"created_at": created_at}
                 params.update(zip(ENTRY_COLUMNS, map(list, zip(*entry_rows, strict=True)), strict=True))
                 params.update(zip(NODE_COLUMNS, map(list, zip(*node_rows, strict=True)), strict=True))
-                for name in (*ENTRY_COLUMNS, *NODE_COLUMNS):
-                    params.setdefault(name, [])  # no rows of that table: zip(*[]) yields no columns
                 cursor.execute(_PG_SMALL, params)
                 return
             with cursor.copy(_PG_ENTRIES) as copy:
