@@ -1,5 +1,9 @@
 """Request-scoped dependencies shared by every router: the runtime and the transaction-owning session.
 
+A request has one session, of the kind its route declares (`WriteSessionDep` or `ReadSessionDep`, see
+`api.routing`): a writing transaction for any route that records anything, whatever its HTTP method, and a
+read session, which the database keeps from writing, for the rest.
+
 A request's transaction spans several thread-pool hops (authentication, handler, commit), with the
 event loop in between. These rules keep a transaction that holds a lock from waiting for a thread that a
 waiter on that lock occupies (the load benchmark found each deadlock they prevent):
@@ -23,6 +27,7 @@ waiter on that lock occupies (the load benchmark found each deadlock they preven
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Generic, TypeVar
@@ -31,7 +36,7 @@ from anyio import CancelScope, CapacityLimiter, to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from infomediary.database import POOL_SIZE
+from infomediary.database import POOL_SIZE, ReadSession
 from infomediary.errors import DomainError
 from infomediary.runtime import Runtime
 
@@ -81,8 +86,9 @@ class WriteGate:
 class Admission:
     """Requests holding a database session at once: fewer than the worker threads (see the module docstring).
 
-    A request that opens a second session (a page that also reads through a writing one) is already
-    admitted: counting it twice could leave every admitted request waiting for a second place.
+    A request that is already admitted and opens another session (a service that signs a tree head in a
+    transaction of its own) is not counted twice: that could leave every admitted request waiting for a
+    second place.
     """
 
     def __init__(self, capacity: int) -> None:
@@ -124,19 +130,23 @@ def write_gate(request: Request) -> WriteGate:
     return gate
 
 
+def route_writes(request: Request) -> bool:
+    """Whether the request's route writes: what its endpoint declares (`api.routing.CommittingRoute.writes`),
+    or, for a request that matched no such route, whether its method is unsafe."""
+    route = request.scope.get("route")
+    writes = getattr(route, "writes", None)
+    return request.method not in READ_METHODS if writes is None else bool(writes)
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """One transaction per request: commit when the handler returns, roll back if it raises.
+    """The request's one session, shared by its dependencies (authentication) and its endpoint.
 
-    Creating a session does no I/O, so it happens on the event loop; the commit or rollback (which does) runs
-    on a finisher thread, one hop instead of one in and one out.
+    A writing session (one transaction, committed when the handler returns, rolled back if it raises) for
+    a route that writes, whatever its HTTP method; a read session, which the database keeps from writing,
+    for one that only reads. Creating a session does no I/O, so it happens on the event loop; the commit or
+    rollback (which does) runs on a finisher thread, one hop instead of one in and one out.
     """
-    async with _transaction(request, reads=request.method in READ_METHODS) as session:
-        yield session
-
-
-async def get_writing_session(request: Request) -> AsyncIterator[Session]:
-    """For the few reads that may write as a side effect (an inbox read delivers offers matched since)."""
-    async with _transaction(request, reads=False) as session:
+    async with _transaction(request, reads=not route_writes(request)) as session:
         yield session
 
 
@@ -192,9 +202,22 @@ async def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+class SessionKind(enum.Enum):
+    """What an endpoint's session parameter declares; `api.routing` reads it to type the route."""
+
+    READ = "read"
+    WRITE = "write"
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-# scope="function": the commit happens before the response is sent, so a client never sees success for a
-# write that then fails to commit.
+# One dependency (`get_session`) behind all three, so a request's dependencies and endpoint share one
+# session. scope="function": the commit happens before the response is sent, so a client never sees success
+# for a write that then fails to commit.
+# - WriteSessionDep: the endpoint writes (anything: a log entry, a budget charge, a cache row), whatever
+#   its HTTP method.
+# - ReadSessionDep: the endpoint only reads; the database refuses any write through it.
+# - SessionDep: for dependencies (authentication) that only read and follow the endpoint's choice.
+WriteSessionDep = Annotated[Session, Depends(get_session, scope="function"), SessionKind.WRITE]
+ReadSessionDep = Annotated[ReadSession, Depends(get_session, scope="function"), SessionKind.READ]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-WritingSessionDep = Annotated[Session, Depends(get_writing_session, scope="function")]
 ClientAddressDep = Annotated[str, Depends(client_address)]

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import READ_METHODS, RuntimeDep, SessionDep, write_gate
+from api.deps import RuntimeDep, SessionDep, route_writes, write_gate
 from api.me.auth import CurrentConsumer
 from api.routing import api_router
 from infomediary.consents import gpc
@@ -36,8 +36,8 @@ async def record_gpc(
     """Consumer routes depend on this: `Sec-GPC: 1` is an opt-out of sale and sharing (DESIGN, rule 3)."""
     if sec_gpc is None or sec_gpc.strip() != "1":
         return  # the common case costs no thread hop
-    if request.method in READ_METHODS:
-        # A read request's session does not write (on SQLite it did not take the write lock up front): the
+    if not route_writes(request):
+        # A read request's session cannot write (the database refuses it): the
         # signal, with its log entry, gets a transaction of its own, admitted like any other writer.
         async with write_gate(request).hold():
             await run_in_threadpool(_record_alone, runtime, consumer.customer_id)

@@ -12,9 +12,11 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.middleware import security_headers
+from infomediary.database import is_contention
 from infomediary.errors import DomainError, problem_type
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -32,7 +34,10 @@ HTTP_PROBLEMS: dict[int, tuple[str, str]] = {
     422: ("validation-error", "The request is not valid"),
     429: ("too-many-requests", "Too many requests"),
     500: ("internal-error", "Internal server error"),
+    503: ("service-unavailable", "Service unavailable"),
 }
+# Seconds a client is asked to wait after losing a race for a lock: the holder is one short transaction.
+CONTENTION_RETRY_AFTER = 1
 
 
 class InvalidParam(BaseModel):
@@ -120,6 +125,21 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return _http_problem(request, exc.status_code, detail, headers=headers)
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """Contention (SQLite's lock not had within the busy timeout, a PostgreSQL deadlock victim) is a 503
+    with Retry-After: the request's transaction rolled back whole, and the same request may succeed
+    again. Any other database error is a bug (500)."""
+    if not is_contention(exc):
+        return await _unhandled(request, exc)
+    log.warning("database_contention", error_type=exc.__class__.__name__, path=request.url.path)
+    return _http_problem(
+        request,
+        503,
+        "the database was busy with other writes and this request changed nothing; send it again",
+        headers={"Retry-After": str(CONTENTION_RETRY_AFTER)},
+    )
+
+
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     # The message (and the source lines) can carry SQL parameters or literals: log the type and frames only.
     frames = [f"{f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(exc.__traceback__)[-6:]]
@@ -164,6 +184,7 @@ def install(app: FastAPI, pages: PageErrors | None = None) -> None:
         (DomainError, _domain_error),
         (RequestValidationError, _validation_error),
         (StarletteHTTPException, _http_error),
+        (DBAPIError, _database_error),
         (Exception, _unhandled),
     ]
     for exc_class, handler in handlers:

@@ -97,7 +97,9 @@ def run(
     backend = "SQLite" if url is None or url.startswith("sqlite") else "PostgreSQL"
     with fresh_engine(url) as engine:
         factory = create_session_factory(engine)
-        reader = create_session_factory(engine, writes=False)
+        # Proofs read through a read-only engine on the same database, as the service's readers do.
+        read_engine = create_db_engine(engine.url.render_as_string(hide_password=False), read_only=True)
+        reader = create_session_factory(read_engine, writes=False)
         reference = ReferenceTree()
         print(f"{backend}: batched appends (append_many, one transaction per batch; goal {GOAL_APPENDS:,}/s)")
 
@@ -168,3 +170,4 @@ def run(
                 f"{ratio:8.0f}x  {verdict}"
             )
         print()
+        read_engine.dispose()

@@ -1,7 +1,18 @@
-"""Engine and session factory for SQLite (embedded default) and PostgreSQL, and the declarative base."""
+"""Engines and session factories for SQLite (embedded default) and PostgreSQL, and the declarative base.
+
+Two engines per process, one for each kind of session:
+
+* the writing engine: transactions that may write. On SQLite they BEGIN IMMEDIATE, so writers queue on the
+  database lock up front instead of failing midway.
+* the reading engine: connections the database itself keeps from writing (`default_transaction_read_only`
+  on PostgreSQL, `PRAGMA query_only` on SQLite). A read session that tries to write fails loudly at once,
+  in tests as in production, instead of writing outside the transaction rules every writer relies on: the
+  policy log was once corrupted by appends made through autocommit read sessions (issue 15).
+"""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -19,6 +30,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 
 # Stable constraint names so Alembic autogenerate and batch migrations on SQLite agree with PostgreSQL.
@@ -84,19 +96,66 @@ def among(session: Session, column: InstrumentedAttribute[Any], values: Sequence
 # threads would make connections open and close under load (a new SQLite connection runs its PRAGMAs again).
 POOL_SIZE = 20
 POOL_OVERFLOW = 20
+# The reading engine's pool: reads never hold a lock, so they need fewer connections than writers queueing.
+READ_POOL_SIZE = 10
+READ_POOL_OVERFLOW = 10
+
+READ_ONLY = "infomediary_read_only"
+"""Execution option set on the reading engine: what `require_writable` checks without a round trip."""
+
+DEFAULT_BUSY_TIMEOUT_SECONDS = 30.0
 
 
-def create_db_engine(url: str, **kwargs: Any) -> Engine:
-    options: dict[str, Any] = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, **kwargs}
+class ReadOnlySessionError(RuntimeError):
+    """A write attempted through a read session: a programming error (the route must take a writing one)."""
+
+
+class ReadSession(Session):
+    """A session on the reading engine. It refuses to flush changes; the database refuses any other write."""
+
+
+@event.listens_for(ReadSession, "before_flush")
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise ReadOnlySessionError(
+            "a read session cannot write: take the writing session (WriteSessionDep) for this route"
+        )
+
+
+def require_writable(session: Session) -> None:
+    """Refuse a session that is not inside a writing transaction (a read session, or one in autocommit).
+
+    Serialised writers (the policy log's append, budget charges, ledger postings) take a row lock and rely
+    on holding it until their transaction commits; in autocommit each statement commits on its own and the
+    lock is gone before the next one runs. No I/O: it reads the bind's execution options.
+    """
+    options = session.get_bind().get_execution_options()
+    if options.get(READ_ONLY) or options.get("isolation_level") == "AUTOCOMMIT":
+        raise ReadOnlySessionError(
+            "this write needs a writing transaction; it was called with a read or autocommit session"
+        )
+
+
+def create_db_engine(
+    url: str, *, read_only: bool = False, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_SECONDS, **kwargs: Any
+) -> Engine:
+    """An engine for `url`; `read_only` makes the database refuse every write on its connections."""
+    pool = (READ_POOL_SIZE, READ_POOL_OVERFLOW) if read_only else (POOL_SIZE, POOL_OVERFLOW)
+    options: dict[str, Any] = {"pool_size": pool[0], "max_overflow": pool[1], **kwargs}
+    if read_only:
+        options["execution_options"] = {READ_ONLY: True, **options.get("execution_options", {})}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **options)
-        _configure_sqlite(engine)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout}, **options)
+        _configure_sqlite(engine, read_only=read_only, busy_timeout=busy_timeout)
         return engine
+    if read_only:
+        # Every transaction on these connections is READ ONLY unless it says otherwise, which none does.
+        options["connect_args"] = {"options": "-c default_transaction_read_only=on"}
     # Recycling instead of pre-ping: a ping is one more round trip on every checkout.
     return create_engine(url, pool_recycle=1800, **options)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, read_only: bool, busy_timeout: float) -> None:
     # pysqlite's own transaction handling never emits BEGIN for reads and commits behind our back on DDL;
     # SQLAlchemy's documented recipe takes control so that one session really is one transaction.
     @event.listens_for(engine, "connect")
@@ -105,8 +164,10 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -114,31 +175,61 @@ def _configure_sqlite(engine: Engine) -> None:
         # Writers take the write lock up front (BEGIN IMMEDIATE): a deferred transaction that reads and then
         # writes can fail with SQLITE_BUSY_SNAPSHOT when another writer committed in between.
         mode = connection.get_execution_options().get("sqlite_begin", "")
+        statement = f"BEGIN {mode}".strip()
         # Straight to the driver: SQLAlchemy's execution path costs more than the statement on every request.
-        connection.connection.driver_connection.execute(f"BEGIN {mode}".strip())
+        try:
+            connection.connection.driver_connection.execute(statement)
+        except sqlite3.OperationalError as exc:
+            # Wrapped as SQLAlchemy wraps driver errors, so callers see one kind (`is_contention`).
+            raise OperationalError(statement, None, exc) from exc
+
+
+# SQLSTATEs that mean "another transaction was in the way; the same request may succeed if sent again":
+# serialization_failure, deadlock_detected, lock_not_available, query_canceled (statement or lock timeout).
+_PG_CONTENTION = frozenset({"40001", "40P01", "55P03", "57014"})
+
+
+def is_contention(exc: BaseException) -> bool:
+    """Whether a database error means contention (retry later), not a bug: SQLite's lock not obtained
+    within the busy timeout, PostgreSQL's deadlock victim or serialization failure."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    original = exc.orig
+    sqlstate = getattr(original, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in _PG_CONTENTION
+    message = str(original).lower()
+    return original.__class__.__name__ == "OperationalError" and (
+        "database is locked" in message or "database table is locked" in message
+    )
 
 
 def create_session_factory(
     engine: Engine, *, writes: bool = True, statement_reads: bool = False
 ) -> sessionmaker[Session]:
-    """Sessions for transactions that may write (the default) or that only read.
-
-    On SQLite a writing transaction begins IMMEDIATE, so writers queue on the lock instead of failing midway.
+    """Sessions for transactions that may write (the default, on the writing engine) or that only read
+    (`writes=False`, on the reading engine: `ReadSession`s).
 
     Reads keep a transaction too: PostgreSQL's server-side cursors (streamed exports) need one, and on
     SQLite it is the snapshot that keeps a multi-statement read consistent. Except `statement_reads` on
     PostgreSQL (a request's reads, which never stream): autocommit, since psycopg sends BEGIN and COMMIT as
     round trips of their own, a third of a simple read's, while under READ COMMITTED each statement takes
-    its own snapshot either way.
+    its own snapshot either way. Autocommit is safe there only because the connection cannot write.
     """
     bind: Engine
     if writes:
+        if engine.get_execution_options().get(READ_ONLY):
+            raise ValueError("a writing session factory needs the writing engine")
         bind = engine.execution_options(sqlite_begin="IMMEDIATE")
-    elif statement_reads and engine.dialect.name == "postgresql":
+        return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
+    if not engine.get_execution_options().get(READ_ONLY):
+        raise ValueError(
+            "a reading session factory needs the reading engine: create_db_engine(read_only=True)"
+        )
+    bind = engine
+    if statement_reads and engine.dialect.name == "postgresql":
         bind = engine.execution_options(isolation_level="AUTOCOMMIT")
-    else:
-        bind = engine
-    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
+    return sessionmaker(bind=bind, class_=ReadSession, expire_on_commit=False, autoflush=True)
 
 
 @contextmanager

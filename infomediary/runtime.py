@@ -20,11 +20,14 @@ from vault import DataKeyCache, Vault
 @dataclass
 class Runtime:
     settings: Settings
+    # Writing transactions go through `engine`; reads through `read_engine`, whose connections the database
+    # keeps from writing (see `infomediary.database`).
     engine: Engine
+    read_engine: Engine
     session_factory: sessionmaker[Session]
     read_session_factory: sessionmaker[Session]
     keys: KeyMaterial
-    # A request's reads (GET): see `create_session_factory(statement_reads=True)`.
+    # A request's reads: see `create_session_factory(statement_reads=True)`.
     request_read_session_factory: sessionmaker[Session]
     passwords: Passwords = field(repr=False)
     _vault: Vault | None = field(default=None, repr=False)
@@ -46,14 +49,19 @@ class Runtime:
     def create(cls, settings: Settings) -> Runtime:
         if settings.is_sqlite:
             settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        engine = create_db_engine(settings.resolved_database_url)
+        url, busy = settings.resolved_database_url, settings.database_busy_timeout_seconds
+        engine = create_db_engine(url, busy_timeout=busy)
+        read_engine = create_db_engine(url, read_only=True, busy_timeout=busy)
         return cls(
             settings=settings,
             engine=engine,
+            read_engine=read_engine,
             session_factory=create_session_factory(engine),
-            read_session_factory=create_session_factory(engine, writes=False),
+            read_session_factory=create_session_factory(read_engine, writes=False),
             keys=KeyMaterial(settings.resolved_keys_dir),
-            request_read_session_factory=create_session_factory(engine, writes=False, statement_reads=True),
+            request_read_session_factory=create_session_factory(
+                read_engine, writes=False, statement_reads=True
+            ),
             passwords=Passwords(settings),
         )
 
@@ -69,3 +77,4 @@ class Runtime:
 
     def close(self) -> None:
         self.engine.dispose()
+        self.read_engine.dispose()

@@ -69,6 +69,13 @@ class Settings(BaseSettings):
         le=200,
         description="Threads that run blocking handlers (database work) per process.",
     )
+    database_busy_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=300,
+        description="On SQLite, how long a writer waits for the database lock before its request is "
+        "answered 503 with Retry-After (another writer held it throughout).",
+    )
     # Unwrapped data keys live only in memory, each at most this long (counted from the unwrap).
     vault_cache_size: int = Field(default=10_000, ge=1, description="Data keys kept unwrapped in memory.")
     vault_cache_ttl_seconds: float = Field(default=300.0, gt=0, le=3600)

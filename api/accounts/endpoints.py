@@ -8,7 +8,7 @@ from fastapi import Cookie, Depends, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials
 
 from api.accounts.schemas import AccountCreate, AccountRead, Credentials, SessionTokens
-from api.deps import ClientAddressDep, RuntimeDep, SessionDep
+from api.deps import ClientAddressDep, RuntimeDep, WriteSessionDep
 from api.links import link
 from api.me.auth import consumer_bearer
 from api.problems import problem_responses
@@ -38,7 +38,7 @@ _USE_SESSION = {
     dependencies=[rate_limited("registration")],
     summary="Register a consumer account",
 )
-def register(body: AccountCreate, session: SessionDep, runtime: RuntimeDep) -> AccountRead:
+def register(body: AccountCreate, session: WriteSessionDep, runtime: RuntimeDep) -> AccountRead:
     account = service.register(session, runtime, email=body.email, password=body.password)
     return AccountRead(id=account.customer_id, created_at=account.created_at)
 
@@ -54,7 +54,7 @@ def log_in(
     body: Credentials,
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: WriteSessionDep,
     runtime: RuntimeDep,
     address: ClientAddressDep,
 ) -> SessionTokens:
@@ -71,7 +71,7 @@ def log_in(
 )
 def log_out(
     response: Response,
-    session: SessionDep,
+    session: WriteSessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(consumer_bearer)],
     cookie: Annotated[str | None, Cookie(alias=SESSION_COOKIE)] = None,
 ) -> None:

@@ -8,7 +8,7 @@ from fastapi import Security
 
 from api.audiences.schemas import AudienceCountRead, AudienceCountRequest, DimensionRead, DimensionsRead
 from api.bearer import supplier
-from api.deps import RuntimeDep, SessionDep
+from api.deps import RuntimeDep, WriteSessionDep
 from api.problems import problem_responses
 from api.routing import api_router
 from infomediary.audiences import service
@@ -53,7 +53,7 @@ async def list_dimensions(caller: AudienceReader) -> DimensionsRead:
     ),
 )
 def count_audience(
-    body: AudienceCountRequest, caller: AudienceReader, session: SessionDep, runtime: RuntimeDep
+    body: AudienceCountRequest, caller: AudienceReader, session: WriteSessionDep, runtime: RuntimeDep
 ) -> AudienceCountRead:
     answer = service.count_audience(session, runtime, caller.owner_id, body.predicate, body.purpose)
     return AudienceCountRead(

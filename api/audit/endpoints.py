@@ -29,7 +29,7 @@ from api.audit.schemas import (
     TreeHeadsRead,
 )
 from api.bearer import auditor
-from api.deps import RuntimeDep, SessionDep
+from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.problems import problem_responses
 from api.routing import api_router
 from infomediary.ids import ID_PATTERN
@@ -83,7 +83,7 @@ def _head(head: treehead.SignedTreeHead) -> TreeHeadRead:
     summary="Every signed tree head, newest first (paged)",
 )
 def tree_heads(
-    caller: Reader, session: SessionDep, cursor: Cursor = None, limit: Limit = 50
+    caller: Reader, session: ReadSessionDep, cursor: Cursor = None, limit: Limit = 50
 ) -> TreeHeadsRead:
     page = treehead.history(session, before=cursor, limit=limit)
     return TreeHeadsRead(tree_heads=[_head(h) for h in page.heads], next_cursor=page.next_cursor)
@@ -97,7 +97,7 @@ def tree_heads(
 )
 def search_log(
     caller: Reader,
-    session: SessionDep,
+    session: ReadSessionDep,
     supplier_id: Annotated[str | None, Query(max_length=40, pattern=ID_PATTERN)] = None,
     purpose: Annotated[str | None, Query(max_length=64)] = None,
     kind: Annotated[str | None, Query(max_length=40)] = None,
@@ -132,7 +132,7 @@ def search_log(
     responses=problem_responses(400),
     summary="Entries start..end inclusive (at most 1000 per call)",
 )
-def entries(caller: Reader, session: SessionDep, start: Index, end: Index) -> EntriesRead:
+def entries(caller: Reader, session: ReadSessionDep, start: Index, end: Index) -> EntriesRead:
     found = proofs.entries(session, start, end)
     return EntriesRead(
         entries=[EntryRead(leaf_index=e.leaf_index, leaf_input=_b64(e.entry), kind=e.kind) for e in found]
@@ -145,7 +145,7 @@ def entries(caller: Reader, session: SessionDep, start: Index, end: Index) -> En
     responses=problem_responses(400),
     summary="Audit path of one leaf in a tree of the given size",
 )
-def inclusion(caller: Reader, session: SessionDep, leaf_index: Index, tree_size: Index) -> InclusionRead:
+def inclusion(caller: Reader, session: ReadSessionDep, leaf_index: Index, tree_size: Index) -> InclusionRead:
     path = proofs.inclusion(session, leaf_index, tree_size)
     return InclusionRead(leaf_index=leaf_index, audit_path=[_b64(p) for p in path])
 
@@ -156,7 +156,7 @@ def inclusion(caller: Reader, session: SessionDep, leaf_index: Index, tree_size:
     responses=problem_responses(400),
     summary="Proof that the tree of size `second` extends the tree of size `first`",
 )
-def consistency(caller: Reader, session: SessionDep, first: Index, second: Index) -> ConsistencyRead:
+def consistency(caller: Reader, session: ReadSessionDep, first: Index, second: Index) -> ConsistencyRead:
     return ConsistencyRead(consistency=[_b64(p) for p in proofs.consistency(session, first, second)])
 
 
@@ -170,7 +170,7 @@ _CSV_FIELDS = list(ProcessingRowRead.model_fields)
     summary="Decisions, permits, denies, releases and epsilon per supplier and purpose (JSON or CSV)",
 )
 def processing_report(
-    caller: Reader, session: SessionDep, format: Literal["json", "csv"] = "json"
+    caller: Reader, session: ReadSessionDep, format: Literal["json", "csv"] = "json"
 ) -> ProcessingReport | Response:
     rows = [
         ProcessingRowRead(
@@ -201,7 +201,7 @@ def processing_report(
     response_model=Article30Record,
     summary="Record of processing (GDPR Article 30 style)",
 )
-def article30(caller: Reader, session: SessionDep, runtime: RuntimeDep) -> Article30Record:
+def article30(caller: Reader, session: ReadSessionDep, runtime: RuntimeDep) -> Article30Record:
     record = reports.article30(session, runtime)
     return Article30Record(
         controller=record.controller,
@@ -226,7 +226,7 @@ def article30(caller: Reader, session: SessionDep, runtime: RuntimeDep) -> Artic
     responses=problem_responses(404, 413, 422),
     summary="Record a finding against a supplier (logged)",
 )
-def record_finding(body: FindingCreate, caller: Writer, session: SessionDep) -> RecordedRead:
+def record_finding(body: FindingCreate, caller: Writer, session: WriteSessionDep) -> RecordedRead:
     recorded = sanctions.record_finding(
         session,
         auditor_id=caller.owner_id,
@@ -252,7 +252,7 @@ def record_finding(body: FindingCreate, caller: Writer, session: SessionDep) -> 
 def record_sanction(
     body: SanctionCreate,
     caller: Writer,
-    session: SessionDep,
+    session: WriteSessionDep,
     runtime: RuntimeDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> RecordedRead:

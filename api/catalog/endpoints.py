@@ -17,7 +17,7 @@ from api.catalog.schemas import (
     RulesRead,
     UploadRead,
 )
-from api.deps import RuntimeDep, SessionDep
+from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.problems import problem_responses
 from api.routing import api_router
 from infomediary.catalog import service as catalog
@@ -43,7 +43,7 @@ def _upload(result: catalog.UploadResult) -> UploadRead:
     summary="Replace your whole catalog (bulk upload; every bad row is listed by index, nothing is stored)",
 )
 def replace_catalog(
-    body: CatalogReplace, caller: CatalogWriter, session: SessionDep, runtime: RuntimeDep
+    body: CatalogReplace, caller: CatalogWriter, session: WriteSessionDep, runtime: RuntimeDep
 ) -> UploadRead:
     return _upload(catalog.replace(session, runtime, caller.owner_id, body.items))
 
@@ -55,7 +55,7 @@ def replace_catalog(
     summary="Insert, change or remove some items of your catalog",
 )
 def update_catalog(
-    body: CatalogUpdate, caller: CatalogWriter, session: SessionDep, runtime: RuntimeDep
+    body: CatalogUpdate, caller: CatalogWriter, session: WriteSessionDep, runtime: RuntimeDep
 ) -> UploadRead:
     return _upload(catalog.update(session, runtime, caller.owner_id, body.upsert, body.delete))
 
@@ -63,7 +63,7 @@ def update_catalog(
 @router.get("", response_model=CatalogPage, summary="Your catalog, in item id order, a page at a time")
 def list_catalog(
     caller: CatalogWriter,
-    session: SessionDep,
+    session: ReadSessionDep,
     cursor: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> CatalogPage:
@@ -84,7 +84,9 @@ def _rule(view: rules.RuleView) -> RuleRead:
     responses=problem_responses(409, 422),
     summary="Store a business rule (the JSON rule language)",
 )
-def create_rule(body: RuleIn, caller: CatalogWriter, session: SessionDep, runtime: RuntimeDep) -> RuleRead:
+def create_rule(
+    body: RuleIn, caller: CatalogWriter, session: WriteSessionDep, runtime: RuntimeDep
+) -> RuleRead:
     return _rule(
         rules.create(
             session, runtime, caller.owner_id, name=body.name, document=body.rule, enabled=body.enabled
@@ -93,14 +95,14 @@ def create_rule(body: RuleIn, caller: CatalogWriter, session: SessionDep, runtim
 
 
 @router.get("/rules", response_model=RulesRead, summary="Your business rules")
-def list_rules(caller: CatalogWriter, session: SessionDep) -> RulesRead:
+def list_rules(caller: CatalogWriter, session: ReadSessionDep) -> RulesRead:
     return RulesRead(items=[_rule(v) for v in rules.list_rules(session, caller.owner_id)])
 
 
 @router.get(
     "/rules/{rule_id}", response_model=RuleRead, responses=problem_responses(404), summary="One of your rules"
 )
-def read_rule(rule_id: RuleId, caller: CatalogWriter, session: SessionDep) -> RuleRead:
+def read_rule(rule_id: RuleId, caller: CatalogWriter, session: ReadSessionDep) -> RuleRead:
     return _rule(rules.read(session, caller.owner_id, rule_id))
 
 
@@ -110,7 +112,7 @@ def read_rule(rule_id: RuleId, caller: CatalogWriter, session: SessionDep) -> Ru
     responses=problem_responses(404, 422),
     summary="Replace a rule",
 )
-def replace_rule(rule_id: RuleId, body: RuleIn, caller: CatalogWriter, session: SessionDep) -> RuleRead:
+def replace_rule(rule_id: RuleId, body: RuleIn, caller: CatalogWriter, session: WriteSessionDep) -> RuleRead:
     return _rule(
         rules.replace(
             session, caller.owner_id, rule_id, name=body.name, document=body.rule, enabled=body.enabled
@@ -124,6 +126,6 @@ def replace_rule(rule_id: RuleId, body: RuleIn, caller: CatalogWriter, session: 
     responses=problem_responses(404),
     summary="Delete a rule",
 )
-def delete_rule(rule_id: RuleId, caller: CatalogWriter, session: SessionDep) -> Response:
+def delete_rule(rule_id: RuleId, caller: CatalogWriter, session: WriteSessionDep) -> Response:
     rules.delete(session, caller.owner_id, rule_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

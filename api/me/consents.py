@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Path, Query, status
 
-from api.deps import RuntimeDep, SessionDep
+from api.deps import ReadSessionDep, RuntimeDep, SessionDep, WriteSessionDep
 from api.links import link
 from api.me import consent_views
 from api.me.auth import CurrentConsumer
@@ -41,7 +41,7 @@ def _change(session: SessionDep, change: service.Change) -> ConsentChange:
 @router.get("/consents", response_model=ConsentPage, summary="Every consent, across all suppliers")
 def list_consents(
     consumer: CurrentConsumer,
-    session: SessionDep,
+    session: ReadSessionDep,
     cursor: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> ConsentPage:
@@ -69,7 +69,7 @@ _RECORD_LINKS = {
     summary="Grant or refuse a consent (supplier or `*`, purpose, category or `*`); returns a signed receipt",
 )
 def answer_consent(
-    body: ConsentAnswer, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
+    body: ConsentAnswer, consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> ConsentChange:
     [change] = service.answer(
         session,
@@ -90,7 +90,7 @@ def answer_consent(
     response_model=WithdrawAllRead,
     summary="Withdraw every consent in force, in one call; one receipt lists them all",
 )
-def withdraw_all(consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep) -> WithdrawAllRead:
+def withdraw_all(consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep) -> WithdrawAllRead:
     done = service.withdraw_all(session, runtime, consumer.customer_id)
     return WithdrawAllRead(withdrawn=done.count, receipt_id=done.receipt_id, receipt=done.receipt)
 
@@ -102,7 +102,7 @@ def withdraw_all(consumer: CurrentConsumer, session: SessionDep, runtime: Runtim
     summary="Withdraw one consent; in force before this response returns",
 )
 def withdraw(
-    record_id: RecordId, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
+    record_id: RecordId, consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> ConsentChange:
     return _change(session, service.withdraw(session, runtime, consumer.customer_id, record_id))
 
@@ -113,7 +113,7 @@ def withdraw(
     responses=problem_responses(404),
     summary="The latest signed receipt for this consent",
 )
-def receipt(record_id: RecordId, consumer: CurrentConsumer, session: SessionDep) -> ReceiptRead:
+def receipt(record_id: RecordId, consumer: CurrentConsumer, session: ReadSessionDep) -> ReceiptRead:
     receipt_id, jws = service.latest_receipt(session, consumer.customer_id, record_id)
     return ReceiptRead(receipt_id=receipt_id, receipt=jws)
 
@@ -124,7 +124,7 @@ def receipt(record_id: RecordId, consumer: CurrentConsumer, session: SessionDep)
     responses=problem_responses(404),
     summary="The append-only history of this consent",
 )
-def events(record_id: RecordId, consumer: CurrentConsumer, session: SessionDep) -> list[EventRead]:
+def events(record_id: RecordId, consumer: CurrentConsumer, session: ReadSessionDep) -> list[EventRead]:
     return [
         EventRead(
             from_state=e.from_state,
@@ -155,7 +155,7 @@ def _terms(views: list[terms.TermView]) -> TermsRead:
 
 
 @router.get("/terms", response_model=TermsRead, summary="Standing terms the broker enforces for you")
-def read_terms(consumer: CurrentConsumer, session: SessionDep) -> TermsRead:
+def read_terms(consumer: CurrentConsumer, session: ReadSessionDep) -> TermsRead:
     return _terms(terms.list_terms(session, consumer.customer_id))
 
 
@@ -166,12 +166,12 @@ def read_terms(consumer: CurrentConsumer, session: SessionDep) -> TermsRead:
     summary="Replace your standing terms (they override grants)",
 )
 def replace_terms(
-    body: TermsIn, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
+    body: TermsIn, consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> TermsRead:
     specs = [terms.TermSpec(t.kind, t.category, t.purpose, t.credits) for t in body.terms]
     return _terms(terms.replace_terms(session, runtime, consumer.customer_id, specs))
 
 
 @router.delete("/terms", status_code=status.HTTP_204_NO_CONTENT, summary="Remove all standing terms")
-def clear_terms(consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep) -> None:
+def clear_terms(consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep) -> None:
     terms.clear_terms(session, runtime, consumer.customer_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import status
 
-from api.deps import RuntimeDep, SessionDep
+from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.me.auth import CurrentConsumer
 from api.me.schemas import MeRead, PasswordChange
 from api.problems import problem_responses
@@ -15,7 +15,7 @@ router = api_router(prefix="/v1/me", tags=["consumer"], responses=problem_respon
 
 
 @router.get("", response_model=MeRead, summary="The calling consumer's account")
-def read_me(consumer: CurrentConsumer, session: SessionDep) -> MeRead:
+def read_me(consumer: CurrentConsumer, session: ReadSessionDep) -> MeRead:
     account = service.describe(session, consumer)
     return MeRead(id=account.customer_id, created_at=account.created_at)
 
@@ -27,7 +27,7 @@ def read_me(consumer: CurrentConsumer, session: SessionDep) -> MeRead:
     summary="Change password; every other session is logged out",
 )
 def change_password(
-    body: PasswordChange, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
+    body: PasswordChange, consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> None:
     service.change_password(
         session, runtime, consumer, current_password=body.current_password, new_password=body.new_password

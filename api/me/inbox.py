@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Path, Query, status
 
-from api.deps import RuntimeDep, SessionDep
+from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.me import consent_views
 from api.me.auth import CurrentConsumer
 from api.me.consent_schemas import (
@@ -29,7 +29,7 @@ RequestId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)
 @router.get("/inbox", response_model=InboxPage, summary="Requests waiting for your answer")
 def inbox(
     consumer: CurrentConsumer,
-    session: SessionDep,
+    session: ReadSessionDep,
     cursor: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> InboxPage:
@@ -44,7 +44,7 @@ def inbox(
     summary="Accept: grants what was asked, with a signed receipt",
 )
 def accept(
-    request_id: RequestId, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
+    request_id: RequestId, consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> InboxAnswer:
     view, changes = requests.accept(session, runtime, consumer.customer_id, request_id)
     [item] = consent_views.inbox_items(session, [view])
@@ -58,7 +58,7 @@ def accept(
     summary="Refuse the request",
 )
 def refuse(
-    request_id: RequestId, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
+    request_id: RequestId, consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> InboxAnswer:
     [item] = consent_views.inbox_items(
         session, [requests.refuse(session, runtime, consumer.customer_id, request_id)]
@@ -75,7 +75,7 @@ def _pseudonym(p: pseudonyms.IssuedPseudonym) -> PseudonymRead:
 @router.get(
     "/pseudonyms", response_model=PseudonymsRead, summary="Which supplier knows you by which pseudonym"
 )
-def list_pseudonyms(consumer: CurrentConsumer, session: SessionDep) -> PseudonymsRead:
+def list_pseudonyms(consumer: CurrentConsumer, session: ReadSessionDep) -> PseudonymsRead:
     return PseudonymsRead(
         pseudonyms=[_pseudonym(p) for p in pseudonyms.issued_to_suppliers(session, consumer.customer_id)]
     )
@@ -89,6 +89,6 @@ def list_pseudonyms(consumer: CurrentConsumer, session: SessionDep) -> Pseudonym
     summary="Hand your pseudonym to one supplier (so it can send you requests)",
 )
 def issue_pseudonym(
-    body: PseudonymIssue, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
+    body: PseudonymIssue, consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> PseudonymRead:
     return _pseudonym(pseudonyms.issue(session, runtime, body.supplier_id, consumer.customer_id))

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Path, Response, status
 
-from api.deps import RuntimeDep, SessionDep, WritingSessionDep
+from api.deps import RuntimeDep, WriteSessionDep
 from api.me.auth import CurrentConsumer
 from api.me.offer_schemas import AcceptIn, DiscountRuleRead, InboxOfferRead, InboxOffersRead
 from api.problems import problem_responses
@@ -55,9 +55,7 @@ def _read(offer: inbox.InboxOffer) -> InboxOfferRead:
     summary="Offers delivered to you and still open",
     description="Open offers you now match and consent to are delivered on this read, if sent before.",
 )
-def list_offers(
-    consumer: CurrentConsumer, session: WritingSessionDep, runtime: RuntimeDep
-) -> InboxOffersRead:
+def list_offers(consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep) -> InboxOffersRead:
     return InboxOffersRead(
         items=[_read(o) for o in inbox.list_offers(session, runtime, consumer.customer_id)]
     )
@@ -70,7 +68,7 @@ def list_offers(
     summary="Open the offer; the first view earns its view reward",
 )
 def view(
-    offer_id: OfferId, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
+    offer_id: OfferId, consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> InboxOfferRead:
     return _read(inbox.view(session, runtime, consumer.customer_id, offer_id))
 
@@ -84,7 +82,7 @@ def view(
 def accept(
     offer_id: OfferId,
     consumer: CurrentConsumer,
-    session: SessionDep,
+    session: WriteSessionDep,
     runtime: RuntimeDep,
     body: AcceptIn | None = None,
 ) -> InboxOfferRead:
@@ -98,7 +96,7 @@ def accept(
     responses=problem_responses(404),
     summary="Remove the offer from your inbox",
 )
-def dismiss(offer_id: OfferId, consumer: CurrentConsumer, session: SessionDep) -> Response:
+def dismiss(offer_id: OfferId, consumer: CurrentConsumer, session: WriteSessionDep) -> Response:
     inbox.dismiss(session, consumer.customer_id, offer_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -114,7 +112,7 @@ def dismiss(offer_id: OfferId, consumer: CurrentConsumer, session: SessionDep) -
     ),
 )
 def report(
-    offer_id: OfferId, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
+    offer_id: OfferId, consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> Response:
     reports.report(session, runtime, consumer.customer_id, offer_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

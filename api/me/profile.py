@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 from fastapi import status
 
-from api.deps import RuntimeDep, SessionDep
+from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.me.auth import CurrentConsumer
 from api.me.schemas import (
     ActivityPage,
@@ -38,7 +38,7 @@ def _profile(views: list[profiles.FieldView]) -> ProfileRead:
 @router.get(
     "/profile", response_model=ProfileRead, summary="Every profile field with its category and sensitivity"
 )
-def read_profile(consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep) -> ProfileRead:
+def read_profile(consumer: CurrentConsumer, session: ReadSessionDep, runtime: RuntimeDep) -> ProfileRead:
     return _profile(profiles.read_profile(session, runtime, consumer.customer_id))
 
 
@@ -56,7 +56,7 @@ def read_profile(consumer: CurrentConsumer, session: SessionDep, runtime: Runtim
 def update_profile(
     body: ProfilePatch,
     consumer: CurrentConsumer,
-    session: SessionDep,
+    session: WriteSessionDep,
     runtime: RuntimeDep,
 ) -> ProfileRead:
     changes = body.model_dump(mode="json", exclude_unset=True)
@@ -70,7 +70,7 @@ def update_profile(
 )
 def read_history(
     consumer: CurrentConsumer,
-    session: SessionDep,
+    session: ReadSessionDep,
     runtime: RuntimeDep,
     cursor: Cursor = None,
     limit: Limit = 50,
@@ -92,7 +92,7 @@ def read_history(
     summary=f"Record your own activity and purchases (at most {MAX_BATCH} records per call)",
 )
 def record_activity(
-    body: ActivityBatch, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
+    body: ActivityBatch, consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> ActivityRecorded:
     recorded = activity.record(session, runtime, consumer.customer_id, body.records)
     # Purchases move the RFM bands (the index module sits above `activity`, so the call is made here).
@@ -104,7 +104,7 @@ def record_activity(
 @router.get("/activity", response_model=ActivityPage, summary="Your activity records, oldest first, paged")
 def list_activity(
     consumer: CurrentConsumer,
-    session: SessionDep,
+    session: ReadSessionDep,
     runtime: RuntimeDep,
     cursor: Cursor = None,
     limit: Limit = 50,
@@ -124,5 +124,5 @@ def list_activity(
     summary="Recency, frequency, monetary value and lifetime value, each with the records it came from",
     description=insights.__doc__ or "",
 )
-def read_insights(consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep) -> InsightsRead:
+def read_insights(consumer: CurrentConsumer, session: ReadSessionDep, runtime: RuntimeDep) -> InsightsRead:
     return InsightsRead.model_validate(asdict(insights.derive(session, runtime, consumer.customer_id)))

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-from api.deps import RuntimeDep, SessionDep
+from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.me.auth import CurrentConsumer
 from api.problems import problem_responses
 from api.recommendations.schemas import (
@@ -41,7 +41,7 @@ def _read(found: explanations.Explanation) -> ExplanationRead:
     summary="What drives your recommendations at a supplier: 'because you viewed ...'",
 )
 def explain(
-    supplier_id: SupplierId, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
+    supplier_id: SupplierId, consumer: CurrentConsumer, session: ReadSessionDep, runtime: RuntimeDep
 ) -> ExplanationRead:
     return _read(explanations.explain(session, runtime, consumer.customer_id, supplier_id))
 
@@ -53,7 +53,7 @@ def explain(
     summary="Set the items left out of what drives your recommendations at a supplier",
 )
 def set_exclusions(
-    body: ExclusionsIn, consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep
+    body: ExclusionsIn, consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> ExplanationRead:
     return _read(
         explanations.set_exclusions(session, runtime, consumer.customer_id, body.supplier_id, body.items)
@@ -70,7 +70,7 @@ def switch(
     supplier_id: Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)],
     body: PersonalisationIn,
     consumer: CurrentConsumer,
-    session: SessionDep,
+    session: WriteSessionDep,
     runtime: RuntimeDep,
 ) -> PersonalisationRead:
     enabled = personalisation.switch(

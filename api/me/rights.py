@@ -6,7 +6,7 @@ import itertools
 
 from fastapi.responses import StreamingResponse
 
-from api.deps import RuntimeDep, SessionDep
+from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.me.auth import CurrentConsumer
 from api.me.schemas import ErasureReceiptRead, RestrictionRead
 from api.problems import problem_responses
@@ -38,7 +38,7 @@ def export_everything(consumer: CurrentConsumer, runtime: RuntimeDep) -> Streami
 
 
 @router.get("/restriction", response_model=RestrictionRead, summary="Whether processing is restricted")
-def read_restriction(consumer: CurrentConsumer, session: SessionDep) -> RestrictionRead:
+def read_restriction(consumer: CurrentConsumer, session: ReadSessionDep) -> RestrictionRead:
     view = restriction.describe(session, consumer.customer_id)
     return RestrictionRead(restricted=view.restricted, since=view.since)
 
@@ -48,13 +48,15 @@ def read_restriction(consumer: CurrentConsumer, session: SessionDep) -> Restrict
     response_model=RestrictionRead,
     summary="Restrict processing: no supplier may use your data until you lift it (idempotent)",
 )
-def restrict(consumer: CurrentConsumer, session: SessionDep) -> RestrictionRead:
+def restrict(consumer: CurrentConsumer, session: WriteSessionDep) -> RestrictionRead:
     view = restriction.restrict(session, consumer.customer_id)
     return RestrictionRead(restricted=view.restricted, since=view.since)
 
 
 @router.delete("/restriction", response_model=RestrictionRead, summary="Lift the restriction (idempotent)")
-def lift_restriction(consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep) -> RestrictionRead:
+def lift_restriction(
+    consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
+) -> RestrictionRead:
     view = restriction.lift(session, consumer.customer_id)
     # Back in the audience index (the index module sits above `restriction`, so the call is made here).
     audience_index.refresh(session, runtime, consumer.customer_id)
@@ -67,7 +69,7 @@ def lift_restriction(consumer: CurrentConsumer, session: SessionDep, runtime: Ru
     summary="Erase the account: destroy your data key, delete every row, return a signed erasure receipt",
     description=erasure.__doc__ or "",
 )
-def erase(consumer: CurrentConsumer, session: SessionDep, runtime: RuntimeDep) -> ErasureReceiptRead:
+def erase(consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep) -> ErasureReceiptRead:
     result = erasure.erase(session, runtime, consumer.customer_id)
     return ErasureReceiptRead(
         receipt=result.receipt,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import RuntimeDep, SessionDep
+from api.deps import RuntimeDep, WriteSessionDep
 from api.oauth.adapter import StarletteAuthorizationServer, invalid_request, read_form
 from api.problems import problem_responses
 from api.ratelimit import rate_limited
@@ -46,7 +46,7 @@ _FORM_BODY = {
     openapi_extra=_FORM_BODY,
     dependencies=[rate_limited("token")],
 )
-def token(request: Request, form: FormDep, session: SessionDep, runtime: RuntimeDep) -> Response:
+def token(request: Request, form: FormDep, session: WriteSessionDep, runtime: RuntimeDep) -> Response:
     if "__invalid__" in form:
         return invalid_request(form["__invalid__"])
     response: Response = StarletteAuthorizationServer(session, runtime, form).create_token_response(request)
@@ -61,7 +61,7 @@ def token(request: Request, form: FormDep, session: SessionDep, runtime: Runtime
     openapi_extra=_FORM_BODY,
     dependencies=[rate_limited("token")],
 )
-def revoke(request: Request, form: FormDep, session: SessionDep, runtime: RuntimeDep) -> Response:
+def revoke(request: Request, form: FormDep, session: WriteSessionDep, runtime: RuntimeDep) -> Response:
     if "__invalid__" in form:
         return invalid_request(form["__invalid__"])
     server = StarletteAuthorizationServer(session, runtime, form)

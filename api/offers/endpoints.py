@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Header, Path, Query, Security, status
 
 from api.bearer import supplier
-from api.deps import RuntimeDep, SessionDep
+from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.offers.schemas import (
     OfferIn,
     OfferList,
@@ -75,7 +75,7 @@ def _read(offer: service.SupplierOffer) -> OfferRead:
 def create_offer(
     body: OfferIn,
     caller: OfferWriter,
-    session: SessionDep,
+    session: WriteSessionDep,
     runtime: RuntimeDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> OfferRead:
@@ -105,7 +105,7 @@ def create_offer(
 )
 def list_offers(
     caller: OfferWriter,
-    session: SessionDep,
+    session: ReadSessionDep,
     runtime: RuntimeDep,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -142,7 +142,9 @@ def list_offers(
         "the last figures stay. Reading an expired offer refunds its unspent budget."
     ),
 )
-def read_offer(offer_id: OfferId, caller: OfferWriter, session: SessionDep, runtime: RuntimeDep) -> OfferRead:
+def read_offer(
+    offer_id: OfferId, caller: OfferWriter, session: WriteSessionDep, runtime: RuntimeDep
+) -> OfferRead:
     return _read(service.read(session, runtime, caller.owner_id, offer_id))
 
 
@@ -158,6 +160,6 @@ def read_offer(offer_id: OfferId, caller: OfferWriter, session: SessionDep, runt
     ),
 )
 def withdraw_offer(
-    offer_id: OfferId, caller: OfferWriter, session: SessionDep, runtime: RuntimeDep
+    offer_id: OfferId, caller: OfferWriter, session: WriteSessionDep, runtime: RuntimeDep
 ) -> OfferRead:
     return _read(service.withdraw(session, runtime, caller.owner_id, offer_id))

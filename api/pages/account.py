@@ -8,7 +8,7 @@ from fastapi import Form, Request, Response, status
 from sqlalchemy.orm import Session
 
 from api.accounts.schemas import Credentials
-from api.deps import ClientAddressDep, RuntimeDep, SessionDep
+from api.deps import ClientAddressDep, RuntimeDep, WriteSessionDep
 from api.pages.auth import OptionalConsumer, PageConsumer, safe_next
 from api.pages.forms import parse_form
 from api.pages.rendering import redirect, render
@@ -38,7 +38,7 @@ def signup_form(request: Request, consumer: OptionalConsumer) -> Response:
 @router.post("/signup")
 def sign_up(
     request: Request,
-    session: SessionDep,
+    session: WriteSessionDep,
     runtime: RuntimeDep,
     address: ClientAddressDep,
     email: Text = "",
@@ -77,7 +77,7 @@ def login_form(request: Request, consumer: OptionalConsumer, next: str | None = 
 @router.post("/login")
 def log_in(
     request: Request,
-    session: SessionDep,
+    session: WriteSessionDep,
     runtime: RuntimeDep,
     address: ClientAddressDep,
     email: Text = "",
@@ -106,7 +106,7 @@ def log_in(
 
 
 @router.post("/logout")
-def log_out(request: Request, consumer: PageConsumer, session: SessionDep) -> Response:
+def log_out(request: Request, consumer: PageConsumer, session: WriteSessionDep) -> Response:
     service.logout(session, consumer)
     response = redirect(request, "/login", notice="logged-out")
     clear_session_cookie(response)

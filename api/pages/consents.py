@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from fastapi import Form, Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import RuntimeDep, SessionDep
+from api.deps import ReadSessionDep, RuntimeDep, SessionDep, WriteSessionDep
 from api.me import consent_views
 from api.me.consent_schemas import ConsentAnswer, ConsentRead
 from api.pages.auth import PageConsumer
@@ -123,7 +123,7 @@ def _page(
 
 
 @router.get("/consents")
-def list_consents(request: Request, consumer: PageConsumer, session: SessionDep) -> Response:
+def list_consents(request: Request, consumer: PageConsumer, session: ReadSessionDep) -> Response:
     return _page(request, session, consumer)
 
 
@@ -131,7 +131,7 @@ def list_consents(request: Request, consumer: PageConsumer, session: SessionDep)
 def answer(
     request: Request,
     consumer: PageConsumer,
-    session: SessionDep,
+    session: WriteSessionDep,
     runtime: RuntimeDep,
     supplier_id: Short = "",
     purpose: Short = "",
@@ -199,7 +199,7 @@ def answer(
 
 @router.post("/consents/withdraw-all")
 def withdraw_all(
-    request: Request, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep
+    request: Request, consumer: PageConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> Response:
     done = service.withdraw_all(session, runtime, consumer.customer_id)
     return redirect(request, "/consents", notice="all-withdrawn" if done.count else "nothing-to-withdraw")
@@ -207,14 +207,18 @@ def withdraw_all(
 
 @router.post("/consents/{record_id}/withdraw")
 def withdraw(
-    request: Request, record_id: RecordId, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep
+    request: Request,
+    record_id: RecordId,
+    consumer: PageConsumer,
+    session: WriteSessionDep,
+    runtime: RuntimeDep,
 ) -> Response:
     service.withdraw(session, runtime, consumer.customer_id, record_id)
     return redirect(request, "/consents", notice="consent-withdrawn")
 
 
 @router.get("/consents/{record_id}/receipt")
-def receipt(record_id: RecordId, consumer: PageConsumer, session: SessionDep) -> Response:
+def receipt(record_id: RecordId, consumer: PageConsumer, session: ReadSessionDep) -> Response:
     receipt_id, jws = service.latest_receipt(session, consumer.customer_id, record_id)
     # A compact JWS (Kantara consent receipt), verifiable with the keys at /.well-known/jwks.json.
     return Response(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
-from api.deps import RuntimeDep, SessionDep
+from api.deps import ReadSessionDep, RuntimeDep
 from api.pages.auth import OptionalConsumer
 from api.pages.rendering import render
 from api.pages.routing import page_router
@@ -23,7 +23,7 @@ LATEST_USES = 5
 
 @router.get("/")
 def dashboard(
-    request: Request, consumer: OptionalConsumer, session: SessionDep, runtime: RuntimeDep
+    request: Request, consumer: OptionalConsumer, session: ReadSessionDep, runtime: RuntimeDep
 ) -> Response:
     if consumer is None:
         return render(request, "welcome.html", {"consumer": None})

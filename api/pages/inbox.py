@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Form, Path, Request, Response
 
-from api.deps import RuntimeDep, SessionDep, WritingSessionDep
+from api.deps import RuntimeDep, SessionDep, WriteSessionDep
 from api.me import consent_views
 from api.pages.auth import PageConsumer
 from api.pages.rendering import redirect, render
@@ -32,7 +32,7 @@ def _pending(session: SessionDep, customer_id: str) -> list[requests.RequestView
 
 @router.get("/inbox")
 def read_inbox(
-    request: Request, consumer: PageConsumer, session: WritingSessionDep, runtime: RuntimeDep
+    request: Request, consumer: PageConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> Response:
     return render(
         request,
@@ -51,7 +51,7 @@ def accept_request(
     request: Request,
     request_id: ItemId,
     consumer: PageConsumer,
-    session: SessionDep,
+    session: WriteSessionDep,
     runtime: RuntimeDep,
     confirm: Confirm = "",
 ) -> Response:
@@ -69,7 +69,11 @@ def accept_request(
 
 @router.post("/inbox/requests/{request_id}/refuse")
 def refuse_request(
-    request: Request, request_id: ItemId, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep
+    request: Request,
+    request_id: ItemId,
+    consumer: PageConsumer,
+    session: WriteSessionDep,
+    runtime: RuntimeDep,
 ) -> Response:
     requests.refuse(session, runtime, consumer.customer_id, request_id)
     return redirect(request, "/inbox", notice="request-refused")
@@ -77,7 +81,7 @@ def refuse_request(
 
 @router.post("/inbox/offers/{offer_id}/view")
 def view_offer(
-    request: Request, offer_id: ItemId, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep
+    request: Request, offer_id: ItemId, consumer: PageConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> Response:
     inbox.view(session, runtime, consumer.customer_id, offer_id)
     return redirect(request, f"/inbox#offer-{offer_id}")
@@ -88,7 +92,7 @@ def accept_offer(
     request: Request,
     offer_id: ItemId,
     consumer: PageConsumer,
-    session: SessionDep,
+    session: WriteSessionDep,
     runtime: RuntimeDep,
     confirm: Confirm = "",
 ) -> Response:
@@ -112,7 +116,7 @@ def accept_offer(
 
 @router.post("/inbox/offers/{offer_id}/dismiss")
 def dismiss_offer(
-    request: Request, offer_id: ItemId, consumer: PageConsumer, session: SessionDep
+    request: Request, offer_id: ItemId, consumer: PageConsumer, session: WriteSessionDep
 ) -> Response:
     inbox.dismiss(session, consumer.customer_id, offer_id)
     return redirect(request, "/inbox", notice="offer-dismissed")
@@ -120,7 +124,7 @@ def dismiss_offer(
 
 @router.post("/inbox/offers/{offer_id}/report")
 def report_offer(
-    request: Request, offer_id: ItemId, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep
+    request: Request, offer_id: ItemId, consumer: PageConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> Response:
     reports.report(session, runtime, consumer.customer_id, offer_id)
     return redirect(request, "/inbox", notice="offer-reported")

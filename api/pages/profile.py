@@ -11,7 +11,7 @@ from fastapi import Request, Response, status
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from api.deps import RuntimeDep, SessionDep
+from api.deps import ReadSessionDep, RuntimeDep, SessionDep, WriteSessionDep
 from api.pages.auth import PageConsumer
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
@@ -180,14 +180,14 @@ def _page(
 
 @router.get("/profile")
 def read_profile(
-    request: Request, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep
+    request: Request, consumer: PageConsumer, session: ReadSessionDep, runtime: RuntimeDep
 ) -> Response:
     return _page(request, session, runtime, consumer)
 
 
 @router.post("/profile")
 async def update_profile(
-    request: Request, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep
+    request: Request, consumer: PageConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> Response:
     form = await request.form()
     # The service is synchronous (database and vault): run it in the worker pool like every sync handler.

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Form, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from api.deps import RuntimeDep, SessionDep
+from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.pages.auth import PageConsumer
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
@@ -22,7 +22,7 @@ Choice = Annotated[str, Form(max_length=16)]
 
 
 @router.get("/rights")
-def read_rights(request: Request, consumer: PageConsumer, session: SessionDep) -> Response:
+def read_rights(request: Request, consumer: PageConsumer, session: ReadSessionDep) -> Response:
     return render(
         request,
         "rights.html",
@@ -41,7 +41,11 @@ def export_everything(consumer: PageConsumer, runtime: RuntimeDep) -> StreamingR
 
 @router.post("/rights/restriction")
 def set_restriction(
-    request: Request, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep, action: Choice = ""
+    request: Request,
+    consumer: PageConsumer,
+    session: WriteSessionDep,
+    runtime: RuntimeDep,
+    action: Choice = "",
 ) -> Response:
     if action == "restrict":
         restriction.restrict(session, consumer.customer_id)
@@ -69,7 +73,11 @@ def confirm_delete(request: Request, consumer: PageConsumer) -> Response:
 
 @router.post("/rights/delete")
 def delete_account(
-    request: Request, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep, confirm: Choice = ""
+    request: Request,
+    consumer: PageConsumer,
+    session: WriteSessionDep,
+    runtime: RuntimeDep,
+    confirm: Choice = "",
 ) -> Response:
     if confirm != "yes":
         return render(

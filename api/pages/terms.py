@@ -7,7 +7,7 @@ from fastapi import Request, Response, status
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from api.deps import RuntimeDep, SessionDep
+from api.deps import ReadSessionDep, RuntimeDep, SessionDep, WriteSessionDep
 from api.pages.auth import PageConsumer
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
@@ -110,13 +110,13 @@ def _specs(form: FormData) -> tuple[list[terms.TermSpec], dict[str, str]]:
 
 
 @router.get("/terms")
-def read_terms(request: Request, consumer: PageConsumer, session: SessionDep) -> Response:
+def read_terms(request: Request, consumer: PageConsumer, session: ReadSessionDep) -> Response:
     return _page(request, session, consumer)
 
 
 @router.post("/terms")
 async def save_terms(
-    request: Request, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep
+    request: Request, consumer: PageConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> Response:
     form = await request.form()
     return await run_in_threadpool(_save, request, consumer, session, runtime, form)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Path, Query, Security
 
 from api.bearer import supplier
-from api.deps import RuntimeDep, SessionDep
+from api.deps import RuntimeDep, WriteSessionDep
 from api.problems import problem_responses
 from api.recommendations.schemas import (
     AudienceItemRead,
@@ -34,7 +34,10 @@ Pseudonym = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)
     summary="Top items of your catalog for an audience predicate (thresholded like audience counts)",
 )
 def audience_items(
-    body: AudienceRecommendationIn, caller: RecommendationReader, session: SessionDep, runtime: RuntimeDep
+    body: AudienceRecommendationIn,
+    caller: RecommendationReader,
+    session: WriteSessionDep,
+    runtime: RuntimeDep,
 ) -> AudienceRecommendationRead:
     found = audience.top_items(session, runtime, caller.owner_id, body.predicate, body.n)
     return AudienceRecommendationRead(
@@ -63,7 +66,7 @@ def audience_items(
 def recommend(
     pseudonym: Pseudonym,
     caller: RecommendationReader,
-    session: SessionDep,
+    session: WriteSessionDep,
     runtime: RuntimeDep,
     n: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> RecommendationsRead:

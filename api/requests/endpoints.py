@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Path, Security, status
 
 from api.bearer import supplier
-from api.deps import RuntimeDep, SessionDep
+from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.problems import problem_responses
 from api.requests.schemas import RequestIn, RequestRead
 from api.routing import api_router
@@ -47,7 +47,7 @@ def _read(runtime: Runtime, view: requests.RequestView, customer_id: str) -> Req
 def create_request(
     body: RequestIn,
     caller: Annotated[Principal, Security(supplier, scopes=["requests:write"])],
-    session: SessionDep,
+    session: WriteSessionDep,
     runtime: RuntimeDep,
 ) -> RequestRead:
     view = requests.create(
@@ -74,7 +74,7 @@ def create_request(
 def read_request(
     request_id: RequestId,
     caller: Annotated[Principal, Security(supplier, scopes=["requests:write"])],
-    session: SessionDep,
+    session: ReadSessionDep,
     runtime: RuntimeDep,
 ) -> RequestRead:
     view, customer_id = requests.for_supplier(session, caller.owner_id, request_id)

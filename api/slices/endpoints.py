@@ -10,7 +10,7 @@ from fastapi import Header, Security
 from fastapi.responses import StreamingResponse
 
 from api.bearer import supplier
-from api.deps import RuntimeDep, SessionDep
+from api.deps import RuntimeDep, WriteSessionDep
 from api.problems import problem_responses
 from api.routing import api_router
 from api.slices.schemas import SliceRequest
@@ -58,7 +58,7 @@ def _lines(rows: list[dict[str, Any]]) -> Iterator[bytes]:
 def take_slice(
     body: SliceRequest,
     caller: SliceReader,
-    session: SessionDep,
+    session: WriteSessionDep,
     runtime: RuntimeDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> StreamingResponse:

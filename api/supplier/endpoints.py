@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Security
 
 from api.bearer import supplier
-from api.deps import RuntimeDep, SessionDep
+from api.deps import ReadSessionDep, RuntimeDep
 from api.problems import problem_responses
 from api.routing import api_router
 from api.supplier.schemas import SupplierRead
@@ -24,7 +24,7 @@ CurrentSupplier = Annotated[Principal, Security(supplier)]
     response_model=SupplierRead,
     summary="The calling supplier's own record and dashboard: status, strikes, epsilon left, balance",
 )
-def read_supplier(caller: CurrentSupplier, session: SessionDep, runtime: RuntimeDep) -> SupplierRead:
+def read_supplier(caller: CurrentSupplier, session: ReadSessionDep, runtime: RuntimeDep) -> SupplierRead:
     # The principal carries the record and status; the figures are one more query (see `dashboard`).
     shown = dashboard.figures(session, runtime.settings, caller.owner_id, caller.owner_status, utcnow())
     return SupplierRead(

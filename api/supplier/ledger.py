@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.deps import RuntimeDep, SessionDep
+from api.deps import ReadSessionDep, RuntimeDep
 from api.postings import Cursor, Limit, postings_of
 from api.problems import problem_responses
 from api.routing import api_router
@@ -22,7 +22,7 @@ router = api_router(prefix="/v1/supplier", tags=["supplier"], responses=problem_
 )
 def read_ledger(
     caller: CurrentSupplier,
-    session: SessionDep,
+    session: ReadSessionDep,
     runtime: RuntimeDep,
     cursor: Cursor = None,
     limit: Limit = 50,

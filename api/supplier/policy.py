@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Security
 
 from api.bearer import supplier
-from api.deps import RuntimeDep, SessionDep
+from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.problems import problem_responses
 from api.routing import api_router
 from api.supplier.policy_schemas import PolicyHistory, PolicyIn, PolicyPublished, PolicyRead
@@ -36,7 +36,7 @@ def _read(view: policies.PolicyView) -> PolicyRead:
     summary="Publish a new version; one that widens purposes or categories invalidates older consents",
 )
 def publish(
-    body: PolicyIn, caller: CurrentSupplier, session: SessionDep, runtime: RuntimeDep
+    body: PolicyIn, caller: CurrentSupplier, session: WriteSessionDep, runtime: RuntimeDep
 ) -> PolicyPublished:
     published = policies.publish(
         session,
@@ -52,6 +52,6 @@ def publish(
 
 
 @router.get("/policy", response_model=PolicyHistory, summary="The current policy and every earlier version")
-def read_policy(caller: CurrentSupplier, session: SessionDep) -> PolicyHistory:
+def read_policy(caller: CurrentSupplier, session: ReadSessionDep) -> PolicyHistory:
     history = [_read(v) for v in policies.history(session, caller.owner_id)]
     return PolicyHistory(current=history[0] if history else None, history=history)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Path, Query, Response, Security, status
 
 from api.bearer import supplier
-from api.deps import RuntimeDep, SessionDep
+from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.problems import problem_responses
 from api.routing import api_router
 from api.supplier.webhook_schemas import (
@@ -47,7 +47,7 @@ def _with_secret(found: service.WithSecret) -> WebhookWithSecret:
     ),
 )
 def create_webhook(
-    body: WebhookIn, caller: Subscriber, session: SessionDep, runtime: RuntimeDep
+    body: WebhookIn, caller: Subscriber, session: WriteSessionDep, runtime: RuntimeDep
 ) -> WebhookWithSecret:
     created = service.create(
         session,
@@ -61,7 +61,7 @@ def create_webhook(
 
 
 @router.get("", response_model=WebhookList, summary="Your webhook endpoints (never their secrets)")
-def list_webhooks(caller: Subscriber, session: SessionDep) -> WebhookList:
+def list_webhooks(caller: Subscriber, session: ReadSessionDep) -> WebhookList:
     return WebhookList(
         items=[WebhookRead(**asdict(e)) for e in service.list_endpoints(session, caller.owner_id)]
     )
@@ -73,7 +73,7 @@ def list_webhooks(caller: Subscriber, session: SessionDep) -> WebhookList:
     responses=problem_responses(404),
     summary="One of your endpoints",
 )
-def read_webhook(webhook_id: WebhookId, caller: Subscriber, session: SessionDep) -> WebhookRead:
+def read_webhook(webhook_id: WebhookId, caller: Subscriber, session: ReadSessionDep) -> WebhookRead:
     return WebhookRead(**asdict(service.get(session, caller.owner_id, webhook_id)))
 
 
@@ -83,7 +83,7 @@ def read_webhook(webhook_id: WebhookId, caller: Subscriber, session: SessionDep)
     responses=problem_responses(404),
     summary="Delete an endpoint; its undelivered events are not sent",
 )
-def delete_webhook(webhook_id: WebhookId, caller: Subscriber, session: SessionDep) -> Response:
+def delete_webhook(webhook_id: WebhookId, caller: Subscriber, session: WriteSessionDep) -> Response:
     service.delete(session, caller.owner_id, webhook_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -95,7 +95,7 @@ def delete_webhook(webhook_id: WebhookId, caller: Subscriber, session: SessionDe
     summary="Rotate the signing secret: the new one is shown once and signs every later attempt",
 )
 def rotate_webhook_secret(
-    webhook_id: WebhookId, caller: Subscriber, session: SessionDep, runtime: RuntimeDep
+    webhook_id: WebhookId, caller: Subscriber, session: WriteSessionDep, runtime: RuntimeDep
 ) -> WebhookWithSecret:
     return _with_secret(service.rotate_secret(session, runtime, caller.owner_id, webhook_id))
 
@@ -109,7 +109,7 @@ def rotate_webhook_secret(
 def list_deliveries(
     webhook_id: WebhookId,
     caller: Subscriber,
-    session: SessionDep,
+    session: ReadSessionDep,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> DeliveryPage:

@@ -3,8 +3,11 @@
 Periods are aligned to the Unix epoch (`period_start = floor(now / length) * length`), so every worker agrees
 on when a budget resets without any scheduled job. The ledger row is locked for the rest of the transaction
 (`FOR UPDATE` on PostgreSQL; SQLite's writing transactions hold the database lock), so two concurrent counts
-cannot both spend the last of a budget. A throttled supplier's budget is cut to
-`throttled_epsilon_fraction` of the full one: the status machine's "throttle" is fewer fresh counts.
+cannot both spend the last of a budget. A charge is an increment made by the database
+(`spent_milli = spent_milli + :cost`), never a total computed from an earlier read and written back: were
+the lock ever lost (a read session, autocommit), concurrent charges would still all count. A throttled
+supplier's budget is cut to `throttled_epsilon_fraction` of the full one: the status machine's "throttle" is
+fewer fresh counts.
 """
 
 from __future__ import annotations
@@ -13,13 +16,14 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import Integer, and_, bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from infomediary.audiences.errors import BudgetExhausted
 from infomediary.audiences.models import EpsilonLedgerRow
 from infomediary.audiences.noise import MILLI
-from infomediary.database import UTCDateTime, upsert_insert
+from infomediary.database import UTCDateTime, require_writable, upsert_insert
 from infomediary.sanctions import service as sanctions
 from infomediary.settings import Settings
 from infomediary.suppliers.models import Supplier, SupplierStatus
@@ -66,6 +70,7 @@ def open_ledger(session: Session, supplier_id: str, now: datetime, settings: Set
     Taking the lock first serialises one supplier's counts, so a repeated query finds the answer its twin
     stored instead of both spending budget.
     """
+    require_writable(session)
     period = period_of(now, settings)
     session.execute(
         upsert_insert(session, EpsilonLedgerRow)
@@ -107,6 +112,29 @@ def remaining_milli(session: Session, supplier_id: str, now: datetime, settings:
     return max(0, budget_milli(settings, status or SupplierStatus.ACTIVE.value) - int(spent or 0))
 
 
+# Built once: the increment happens in the database, on the row the caller has locked.
+_SPEND = (
+    update(EpsilonLedgerRow)
+    .where(
+        # Bind names differ from the columns': SQLAlchemy keeps column names for SET values.
+        EpsilonLedgerRow.supplier_id == bindparam("row_supplier"),
+        EpsilonLedgerRow.period_start == bindparam("row_period", type_=UTCDateTime()),
+    )
+    .values(spent_milli=EpsilonLedgerRow.spent_milli + bindparam("cost", type_=Integer))
+    .returning(EpsilonLedgerRow.spent_milli)
+    .execution_options(synchronize_session=False)
+)
+
+
+def _spend(session: Session, ledger: Ledger, cost_milli: int) -> None:
+    row = ledger.row
+    spent = session.execute(
+        _SPEND, {"row_supplier": row.supplier_id, "row_period": row.period_start, "cost": cost_milli}
+    ).scalar_one()
+    # The row object learns the new total as loaded, not as a change: a flush must never write it back.
+    set_committed_value(row, "spent_milli", int(spent))
+
+
 def charge(session: Session, ledger: Ledger, cost_milli: int, now: datetime, settings: Settings) -> None:
     """Spend `cost_milli`, or record a budget-abuse strike (once per period) and raise `BudgetExhausted`."""
     row = ledger.row
@@ -123,8 +151,7 @@ def charge(session: Session, ledger: Ledger, cost_milli: int, now: datetime, set
             retry_after=retry_after,
             epsilon_remaining=ledger.remaining_milli / MILLI,
         )
-    row.spent_milli += cost_milli
-    session.flush()
+    _spend(session, ledger, cost_milli)
 
 
 def try_charge(
@@ -138,6 +165,5 @@ def try_charge(
     ledger = open_ledger(session, supplier_id, now, settings)
     if ledger.row.spent_milli + cost_milli > ledger.budget_milli:
         return False
-    ledger.row.spent_milli += cost_milli
-    session.flush()
+    _spend(session, ledger, cost_milli)
     return True

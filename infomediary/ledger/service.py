@@ -14,13 +14,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Integer, bindparam, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from infomediary.database import require_writable
 from infomediary.ids import new_id
 from infomediary.ledger import repository
 from infomediary.ledger.errors import CreditLineExceeded, IdempotencyKeyReused, UnbalancedTransaction
 from infomediary.ledger.models import (
     BROKER_OWNER_ID,
+    LedgerAccount,
     LedgerPosting,
     LedgerTransaction,
     OwnerKind,
@@ -83,6 +87,15 @@ def _posted(row: LedgerTransaction, *, replayed: bool) -> Posted:
     return Posted(row.id, row.kind, row.reference, row.created_at, replayed)
 
 
+_CREDIT = (
+    update(LedgerAccount)
+    .where(LedgerAccount.id == bindparam("row_id"))
+    .values(balance=LedgerAccount.balance + bindparam("amount", type_=Integer))
+    .returning(LedgerAccount.balance)
+    .execution_options(synchronize_session=False)
+)
+
+
 def post(
     session: Session,
     *,
@@ -100,6 +113,7 @@ def post(
     the same, and raises `IdempotencyKeyReused` otherwise. A supplier account that would end below
     `-credit_line` refuses the whole transaction with `CreditLineExceeded`.
     """
+    require_writable(session)
     lines = _balanced(postings)
     fingerprint = _fingerprint(kind, lines, memo)
     ids = {
@@ -134,7 +148,10 @@ def post(
     session.flush()
     for account, amount in sorted(lines.items(), key=lambda item: ids[item[0]]):
         row = locked[ids[account]]
-        row.balance += amount
+        # An increment made by the database, on the row locked above; the object learns the new balance
+        # as loaded, so no flush writes back a total computed here.
+        balance = session.execute(_CREDIT, {"row_id": row.id, "amount": amount}).scalar_one()
+        set_committed_value(row, "balance", int(balance))
         session.add(
             LedgerPosting(
                 transaction_id=transaction.id,

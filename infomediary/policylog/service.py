@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Integer, bindparam, event, func, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
-from infomediary.database import upsert_insert, utcnow
+from infomediary.database import require_writable, upsert_insert, utcnow
 from infomediary.policylog.bulk import insert_rows
 from infomediary.policylog.entry import encode_entry
 from infomediary.policylog.kinds import Dimensions, normalise
@@ -60,7 +60,12 @@ _BUMP = (
 
 
 def _reserve(session: Session, count: int) -> int:
-    """Lock the log for this transaction and reserve `count` leaf indexes; returns the first one."""
+    """Lock the log for this transaction and reserve `count` leaf indexes; returns the first one.
+
+    Only in a writing transaction: in autocommit the reservation would commit and release the lock at once,
+    and a concurrent appender would read frontier nodes not yet written (the tree then has gaps for good).
+    """
+    require_writable(session)
     bump = {"count": count}
     new_size = session.execute(_BUMP, bump).scalar_one_or_none()
     if new_size is None:

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Form, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import ClientAddressDep, RuntimeDep, SessionDep
+from api.deps import ClientAddressDep, ReadSessionDep, RuntimeDep, SessionDep, WriteSessionDep
 from api.pages.console.auth import AUDITOR, log_in, log_out, login_form, operator_dependency, page
 from api.pages.forms import parse_form
 from api.pages.rendering import redirect
@@ -40,14 +40,14 @@ FORM_SANCTIONS = (SanctionKind.WARNING, SanctionKind.STRIKE, SanctionKind.SUSPEN
 
 
 @router.get("/login")
-def auditor_login_form(request: Request, session: SessionDep, next: str | None = None) -> Response:
+def auditor_login_form(request: Request, session: ReadSessionDep, next: str | None = None) -> Response:
     return login_form(request, session, AUDITOR, next)
 
 
 @router.post("/login")
 def auditor_log_in(
     request: Request,
-    session: SessionDep,
+    session: WriteSessionDep,
     runtime: RuntimeDep,
     address: ClientAddressDep,
     email: Text = "",
@@ -60,7 +60,7 @@ def auditor_log_in(
 
 
 @router.post("/logout")
-def auditor_log_out(request: Request, session: SessionDep, operator: Operator) -> Response:
+def auditor_log_out(request: Request, session: WriteSessionDep, operator: Operator) -> Response:
     return log_out(request, session, AUDITOR, operator)
 
 
@@ -68,7 +68,7 @@ def auditor_log_out(request: Request, session: SessionDep, operator: Operator) -
 def log(
     request: Request,
     operator: Operator,
-    session: SessionDep,
+    session: ReadSessionDep,
     supplier_id: Annotated[str | None, Query(max_length=40, pattern=ID_PATTERN)] = None,
     purpose: Annotated[str | None, Query(max_length=64)] = None,
     kind: Annotated[str | None, Query(max_length=40)] = None,
@@ -100,7 +100,9 @@ def log(
 
 
 @router.get("/tree-heads")
-def tree_heads(request: Request, operator: Operator, session: SessionDep, cursor: Cursor = None) -> Response:
+def tree_heads(
+    request: Request, operator: Operator, session: ReadSessionDep, cursor: Cursor = None
+) -> Response:
     found = treehead.history(session, before=cursor, limit=PAGE)
     return page(request, AUDITOR, operator, "audit/tree_heads.html", {"found": found, "cursor": cursor})
 
@@ -124,13 +126,15 @@ def verify(
 
 
 @router.get("/reports")
-def report_page(request: Request, operator: Operator, session: SessionDep, runtime: RuntimeDep) -> Response:
+def report_page(
+    request: Request, operator: Operator, session: ReadSessionDep, runtime: RuntimeDep
+) -> Response:
     context = {"rows": reports.processing(session), "record": reports.article30(session, runtime)}
     return page(request, AUDITOR, operator, "audit/reports.html", context)
 
 
 @router.get("/reports/processing.csv")
-def report_csv(operator: Operator, session: SessionDep) -> Response:
+def report_csv(operator: Operator, session: ReadSessionDep) -> Response:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
@@ -175,7 +179,7 @@ def _sanctions_page(
 
 
 @router.get("/sanctions")
-def sanctions_form(request: Request, operator: Operator, session: SessionDep) -> Response:
+def sanctions_form(request: Request, operator: Operator, session: ReadSessionDep) -> Response:
     return _sanctions_page(request, operator, session)
 
 
@@ -183,7 +187,7 @@ def sanctions_form(request: Request, operator: Operator, session: SessionDep) ->
 def record_sanction(
     request: Request,
     operator: Operator,
-    session: SessionDep,
+    session: WriteSessionDep,
     runtime: RuntimeDep,
     supplier_id: Text = "",
     kind: Text = "",

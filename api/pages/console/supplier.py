@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Form, Path, Query, Request, Response
 
-from api.deps import ClientAddressDep, RuntimeDep, SessionDep
+from api.deps import ClientAddressDep, ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.pages.console.auth import SUPPLIER, log_in, log_out, login_form, operator_dependency, page
 from api.pages.routing import page_router
 from infomediary.audiences.budget import budget_milli
@@ -34,14 +34,14 @@ PAGE = 25
 
 
 @router.get("/login")
-def supplier_login_form(request: Request, session: SessionDep, next: str | None = None) -> Response:
+def supplier_login_form(request: Request, session: ReadSessionDep, next: str | None = None) -> Response:
     return login_form(request, session, SUPPLIER, next)
 
 
 @router.post("/login")
 def supplier_log_in(
     request: Request,
-    session: SessionDep,
+    session: WriteSessionDep,
     runtime: RuntimeDep,
     address: ClientAddressDep,
     email: Text = "",
@@ -54,12 +54,12 @@ def supplier_log_in(
 
 
 @router.post("/logout")
-def supplier_log_out(request: Request, session: SessionDep, operator: Operator) -> Response:
+def supplier_log_out(request: Request, session: WriteSessionDep, operator: Operator) -> Response:
     return log_out(request, session, SUPPLIER, operator)
 
 
 @router.get("")
-def overview(request: Request, operator: Operator, session: SessionDep, runtime: RuntimeDep) -> Response:
+def overview(request: Request, operator: Operator, session: ReadSessionDep, runtime: RuntimeDep) -> Response:
     supplier = suppliers.get_own(session, operator.owner_id)
     figures = dashboard.figures(session, runtime.settings, supplier.id, supplier.status, utcnow())
     return page(
@@ -80,7 +80,7 @@ def overview(request: Request, operator: Operator, session: SessionDep, runtime:
 def ledger(
     request: Request,
     operator: Operator,
-    session: SessionDep,
+    session: ReadSessionDep,
     runtime: RuntimeDep,
     cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
 ) -> Response:
@@ -90,7 +90,7 @@ def ledger(
 
 
 @router.get("/policy")
-def policy(request: Request, operator: Operator, session: SessionDep) -> Response:
+def policy(request: Request, operator: Operator, session: ReadSessionDep) -> Response:
     history = policies.history(session, operator.owner_id)
     return page(request, SUPPLIER, operator, "supplier/policy.html", {"history": history})
 
@@ -99,7 +99,7 @@ def policy(request: Request, operator: Operator, session: SessionDep) -> Respons
 def offer_list(
     request: Request,
     operator: Operator,
-    session: SessionDep,
+    session: ReadSessionDep,
     runtime: RuntimeDep,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
@@ -112,7 +112,7 @@ def offer_list(
 def offer_detail(
     request: Request,
     operator: Operator,
-    session: SessionDep,
+    session: ReadSessionDep,
     runtime: RuntimeDep,
     offer_id: Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)],
 ) -> Response:
@@ -122,7 +122,7 @@ def offer_detail(
 
 
 @router.get("/credentials")
-def credential_list(request: Request, operator: Operator, session: SessionDep) -> Response:
+def credential_list(request: Request, operator: Operator, session: ReadSessionDep) -> Response:
     clients = credentials.supplier_clients(session, operator.owner_id)
     return page(request, SUPPLIER, operator, "supplier/credentials.html", {"clients": clients})
 
@@ -131,7 +131,7 @@ def credential_list(request: Request, operator: Operator, session: SessionDep) -
 def rotate_secret(
     request: Request,
     operator: Operator,
-    session: SessionDep,
+    session: WriteSessionDep,
     client_id: Annotated[str, Form(min_length=1, max_length=64, pattern=ID_PATTERN)],
 ) -> Response:
     rotated = credentials.rotate_supplier_secret(session, supplier_id=operator.owner_id, client_id=client_id)

@@ -1,0 +1,177 @@
+"""Every route that writes, sent many times at once: no answer is a 500, and the stored state stays whole.
+
+The routes come from the app's own route table: a route writes when its endpoint takes the writing session
+(`WriteSessionDep`), whatever its HTTP method (`api.routing.CommittingRoute.writes`), so a new writing route
+(a GET that records a decision, a POST, a page's form) is in this test from the moment it exists. The
+requests are the authorization matrix's (`tests/api/test_authorization_matrix.py`) and the page matrix's
+(`tests/pages/test_page_matrix.py`), sent as the caller that succeeds, `CONCURRENCY` at once.
+
+After each burst: every answer is below 500, except a 503 that says when to retry (a writer that did not
+get SQLite's lock in time; it changed nothing), and the state is consistent (`tests.fixtures.invariants`):
+the policy log whole, the books balanced, no budget overspent. Issue 15 found GET routes that appended to
+the log through autocommit read sessions: concurrent appenders then read nodes not yet written, the log was
+left with gaps, and every later logged request answered 500.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.pages.routing import PageRoute
+from api.routing import CommittingRoute
+from infomediary.runtime import Runtime
+from tests.api import test_authorization_matrix as api_matrix
+from tests.conftest import make_settings
+from tests.fixtures.invariants import assert_state_consistent
+from tests.fixtures.world import World, make_world
+from tests.pages import test_page_matrix as page_matrix
+
+CONCURRENCY = 6
+
+
+def writing_routes(app: FastAPI) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(API routes, page routes) that take the writing session, as (method, path)."""
+    api: set[tuple[str, str]] = set()
+    pages: set[tuple[str, str]] = set()
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, CommittingRoute) or not route.writes:
+            continue
+        found = pages if isinstance(route, PageRoute) else api
+        found |= {(method, context.path or "") for method in route.methods or set() if method != "HEAD"}
+    return api, pages
+
+
+API_CALLERS = ("consumer", "supplier", "auditor", "anonymous")
+PAGE_VISITORS = ("consumer", "supplier", "auditor", "anonymous")
+
+
+def _succeeding(expect: object, candidates: tuple[str, ...]) -> str:
+    """The caller whose expected answer is a success (2xx, or a page's redirect after a form)."""
+    for name in candidates:
+        status = getattr(expect, name)
+        if isinstance(status, int) and 200 <= status < 400:
+            return name
+    raise AssertionError(f"no caller succeeds on this route: {expect}")
+
+
+def _route_table() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The writing routes of an app built only to read its route table (nothing connects or is written)."""
+    with tempfile.TemporaryDirectory() as data_dir:
+        runtime = Runtime.create(make_settings(Path(data_dir), f"sqlite:///{data_dir}/unused.db"))
+        try:
+            api, pages = writing_routes(create_app(runtime=runtime))
+        finally:
+            runtime.close()
+    return sorted(api), sorted(pages)
+
+
+API_WRITERS, PAGE_WRITERS = _route_table()
+
+
+def test_every_writing_route_is_in_a_matrix() -> None:
+    """The bursts below send the matrices' rows; a writing route without one could not be sent."""
+    assert ("GET", "/v1/recommendations/{pseudonym}") in API_WRITERS
+    assert ("GET", "/v1/offers/{offer_id}") in API_WRITERS
+    assert ("GET", "/inbox") in PAGE_WRITERS
+    missing = set(API_WRITERS) - set(api_matrix.EXPECTATIONS) | set(PAGE_WRITERS) - set(page_matrix.PAGES)
+    assert not missing, f"add these writing routes to the authorization or page matrix: {sorted(missing)}"
+
+
+def _check(responses: list[httpx.Response], method: str, path: str) -> None:
+    statuses = [r.status_code for r in responses]
+    for response in responses:
+        if response.status_code == 503:
+            assert "retry-after" in response.headers, f"{method} {path}: a 503 without Retry-After"
+            continue
+        assert response.status_code < 500, f"{method} {path}: answers {statuses}: {response.text[:300]}"
+    assert any(s < 400 for s in statuses), f"{method} {path}: no request succeeded: {statuses}"
+
+
+def _burst(send: Callable[[], httpx.Response]) -> list[httpx.Response]:
+    with ThreadPoolExecutor(CONCURRENCY) as pool:
+        return list(pool.map(lambda _: send(), range(CONCURRENCY)))
+
+
+def _token_request(http: TestClient, world: World) -> Callable[[], httpx.Response]:
+    client = world.own.supplier
+    data = {"grant_type": "client_credentials"}
+    return lambda: http.post("/oauth/token", data=data, auth=(client.client_id, client.client_secret))
+
+
+def _revocation(http: TestClient, world: World) -> Callable[[], httpx.Response]:
+    client = world.own.supplier
+    data = {"token": client.token(http)}
+    return lambda: http.post("/oauth/revoke", data=data, auth=(client.client_id, client.client_secret))
+
+
+# The matrix sends these without valid client credentials (it checks they are refused); the burst needs the
+# request that succeeds.
+API_REQUESTS: dict[tuple[str, str], Callable[[TestClient, World], Callable[[], httpx.Response]]] = {
+    ("POST", "/oauth/token"): _token_request,
+    ("POST", "/oauth/revoke"): _revocation,
+}
+
+
+@pytest.mark.parametrize(("method", "path"), API_WRITERS, ids=lambda v: str(v))
+def test_concurrent_api_writes_keep_every_invariant(
+    http: TestClient, runtime: Runtime, method: str, path: str
+) -> None:
+    world = make_world(http, runtime)
+    if (method, path) in API_REQUESTS:
+        send = API_REQUESTS[(method, path)](http, world)
+    else:
+        caller = _succeeding(api_matrix.EXPECTATIONS[(method, path)][0], API_CALLERS)
+        send = functools.partial(api_matrix.send, http, world, method, path, caller)
+    responses = _burst(send)
+    _check(responses, method, path)
+    assert_state_consistent(runtime)
+
+
+def _cookie_header(cookies: httpx.Cookies, path: str) -> str:
+    return "; ".join(
+        f"{cookie.name}={cookie.value}" for cookie in cookies.jar if path.startswith(cookie.path or "/")
+    )
+
+
+@pytest.mark.parametrize(("method", "path"), PAGE_WRITERS, ids=lambda v: str(v))
+def test_concurrent_page_writes_keep_every_invariant(
+    http: TestClient, runtime: Runtime, method: str, path: str
+) -> None:
+    expect, form = page_matrix.PAGES[(method, path)]
+    visitor = _succeeding(expect, PAGE_VISITORS)
+    visitors = page_matrix.make_visitors(http, runtime)
+    values = page_matrix._values(visitors, visitor)
+    data = {k: v.format(**values) for k, v in (form.data or {}).items()}
+    url = path.format(**values)
+    page_matrix._as(http, visitors, visitor)
+    if method != "GET":
+        data["csrf_token"] = page_matrix._token(http, path)
+    # Each request carries the visitor's cookies itself; the client's shared jar stays out of the race.
+    headers = {"Cookie": _cookie_header(httpx.Cookies(http.cookies), url)}
+    http.cookies.clear()
+
+    def send() -> httpx.Response:
+        if method == "GET":
+            return http.get(url, params=data, headers=headers, follow_redirects=False)
+        return http.request(method, url, data=data, headers=headers, follow_redirects=False)
+
+    _check(_burst(send), method, path)
+    assert_state_consistent(runtime)
+
+
+def test_the_callers_are_the_matrix_columns() -> None:
+    assert set(API_CALLERS) <= {f.name for f in fields(api_matrix.Expect)}
+    assert set(PAGE_VISITORS) <= {f.name for f in fields(page_matrix.Expect)}
