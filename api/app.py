@@ -28,6 +28,7 @@ from api.me.rights import router as rights_router
 from api.middleware import BodyLimitMiddleware, Metrics, ObservabilityMiddleware
 from api.oauth.endpoints import router as oauth_router
 from api.offers.endpoints import router as offers_router
+from api.operations import check_policy_log_at_start
 from api.operations import router as operations_router
 from api.pages import errors as page_errors
 from api.pages import routing as pages
@@ -67,6 +68,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         require_head(runtime.engine)
         runtime.keys.signing_keys()
         runtime.keys.secret("blind_index")
+        # A log whose size, entries and nodes disagree starts anyway but not ready: see api.operations.
+        check_policy_log_at_start(app, runtime)
         # Handlers are short and mostly CPU-bound under the GIL: fewer threads than AnyIO's 40 means less
         # contention for the same throughput (the connection pool is sized above this).
         to_thread.current_default_thread_limiter().total_tokens = runtime.settings.worker_threads

@@ -18,6 +18,7 @@ from infomediary.errors import DomainError
 from infomediary.keymaterial import KeyMaterialError
 from infomediary.policylog import treehead
 from infomediary.policylog.export import export_dump
+from infomediary.policylog.integrity import full_check
 from infomediary.policylog.verifier import (
     VerificationFailed,
     VerifyResult,
@@ -29,7 +30,9 @@ from infomediary.policylog.verifier import (
 from infomediary.runtime import Runtime
 from infomediary.settings import Settings
 
-audit_app = typer.Typer(help="The policy log: sign tree heads, export, verify.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="The policy log: sign tree heads, export, verify, check the store.", no_args_is_help=True
+)
 console = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
@@ -132,5 +135,22 @@ def verify(
         if state:
             save_state(state, result.head)
         _report(result)
+
+    _guarded(run)
+
+
+@audit_app.command("check")
+def check() -> None:
+    """Check that the stored log is whole: its size, entries and perfect nodes agree (the start-up check,
+    on demand, e.g. after a repair and before a restart). Exit 1 if not. It recomputes no hash: that is
+    `audit verify`."""
+
+    def run() -> None:
+        with _runtime() as runtime, runtime.read_session_factory() as session:
+            finding = full_check(session)
+        if not finding.whole:
+            err.print(f"[bold red]NOT WHOLE:[/] {finding.describe()}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1)
+        console.print(f"[bold green]OK[/] {finding.describe()}")
 
     _guarded(run)

@@ -7,9 +7,17 @@ one thing, while the app can still map each kind to its own HTTP status.
 from __future__ import annotations
 
 # A leaf module with no imports of its own: the Merkle core stays free of the app's machinery.
-from infomediary.errors import DomainError
+from infomediary.errors import DomainError, ServiceUnavailable
 
-__all__ = ["BadLogRange", "CheckpointError", "EntryError", "NoTreeHead", "PolicyLogError", "ProofError"]
+__all__ = [
+    "BadLogRange",
+    "CheckpointError",
+    "EntryError",
+    "NoTreeHead",
+    "PolicyLogError",
+    "PolicyLogNotWhole",
+    "ProofError",
+]
 
 
 class PolicyLogError(ValueError):
@@ -41,3 +49,10 @@ class NoTreeHead(DomainError):
     status = 404
     slug = "no-tree-head"
     title = "No tree head has been signed yet"
+
+
+class PolicyLogNotWhole(ServiceUnavailable):
+    """The stored size, entries and perfect nodes disagree (see `integrity`): not ready to serve the log."""
+
+    slug = "policy-log-not-whole"
+    title = "The policy log is not whole"
