@@ -64,6 +64,33 @@ _SLICE: dict[str, Any] = {
     * 20,
     "released": 20,
 }
+_RECOMMENDATIONS: dict[str, Any] = {
+    "items": [
+        {
+            "id": f"sku:{i:05d}",
+            "title": f"Item {i}",
+            "categories": ["books"],
+            "price": 1999,
+            "currency": "EUR",
+            "score": 0.5,
+            "source": "als",
+        }
+        for i in range(1, 11)
+    ],
+    "discounts": [],
+    "rules_fired": [],
+}
+_OFFER: dict[str, Any] = {
+    "id": "off_bare",
+    "purpose": "marketing",
+    "expires_at": "2026-01-08T00:00:00Z",
+    "budget_cap": 10000,
+    "created_at": "2026-01-01T00:00:00Z",
+    "withdrawn_at": None,
+    "closed": False,
+    "stats": {"delivered": 120, "viewed": None, "accepted": None, "minimum_cohort": 50},
+    "released_identities": [],
+}
 _HEAD: dict[str, Any] = {
     "tree_size": 1000,
     "timestamp": 0,
@@ -126,6 +153,16 @@ def count(body: dict[str, Any] = Body()) -> dict[str, Any]:
 @app.post("/v1/slices")
 def take_slice(body: dict[str, Any] = Body()) -> dict[str, Any]:
     return _SLICE
+
+
+@app.get("/v1/recommendations/{pseudonym}")
+def recommendations(pseudonym: str) -> dict[str, Any]:
+    return _RECOMMENDATIONS
+
+
+@app.get("/v1/offers/{offer_id}")
+def offer(offer_id: str) -> dict[str, Any]:
+    return _OFFER
 
 
 @app.get("/v1/audit/tree-head")

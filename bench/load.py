@@ -3,9 +3,11 @@
     python -m bench.load [--database-url URL] [--rate RPS] [--duration SECONDS] [--population N]
                          [--workers N] [--no-rotate] [--out DIR]
 
-Seeds a population with `infomediary demo`, registers consumers who log in through the API, then drives a
-mix of routes (consumers reading and editing profiles and consents, suppliers counting audiences and taking
-slices, auditors fetching tree heads and proofs) in two phases:
+Seeds a population with `infomediary demo`, registers consumers who log in through the API, gives the demo
+supplier a catalog (trained on with `infomediary recommend train`, as a periodic job would) and a few offers,
+then drives a mix of routes (consumers reading and editing profiles and consents, suppliers counting
+audiences, taking slices, reading recommendations for their pseudonyms and their offers' statistics, auditors
+fetching tree heads and proofs) in two phases:
 
 1. **Open loop at `--rate`** (default 300 requests per second, Poisson arrivals): latency is measured from
    each request's scheduled start, so a server that falls behind is charged for the queue it builds (no
@@ -37,6 +39,7 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -46,6 +49,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.http import REPO_ROOT, Server, _cli, _cpu_seconds, _env, _server, _token, _wait_ready
+from infomediary.profiles.synthetic import CATALOG_SIZE
 
 GOAL_RATE = 300.0
 GOAL_P95_MS = 100.0
@@ -63,6 +67,25 @@ POLICY = {
     "purposes": ["marketing", "personalisation"],
     "categories": ["demographics", "interests", "purchases", "activity", "contact"],
 }
+# The demo population's activity names items "sku:00001" to "sku:00500" (`infomediary.profiles.synthetic`):
+# the supplier's catalog is those items, so the customers' histories meet it.
+CATALOG = [
+    {
+        "id": f"sku:{rank:05d}",
+        "title": f"Item {rank}",
+        "categories": [INTERESTS[rank % len(INTERESTS)]],
+        "price": 500 + 37 * rank % 9500,
+        "currency": "EUR",
+    }
+    for rank in range(1, CATALOG_SIZE + 1)
+]
+# Pseudonyms the recommendation reads pick from, taken from a slice of the demo population (the consumers who
+# log in hand theirs to the supplier besides).
+SLICE_PSEUDONYMS = 48
+# Offers whose statistics the supplier reads: open ones, one that expires in the warm-up (its first read
+# settles it, refunding its budget) and one that expires midway through the open loop.
+OPEN_OFFERS = 2
+SOON = 2.0
 
 
 @dataclass(frozen=True)
@@ -84,6 +107,8 @@ class Actors:
     auditor: dict[str, str]
     tree_size: int
     predicates: list[dict[str, Any]]
+    pseudonyms: list[str]  # the supplier's pseudonyms of customers who may be recommended to (by default)
+    offers: list[str]  # the supplier's offers, open and expired
 
 
 @dataclass
@@ -199,6 +224,16 @@ def _mix() -> list[tuple[int, Callable[[Actors, random.Random], Call]]]:
         body = {"purpose": "marketing", "fields": ["birth_date", "postal_code", "interests"]}
         return Call("POST /v1/slices", "POST", "/v1/slices", headers, body)
 
+    def recommendations(a: Actors, rng: random.Random) -> Call:
+        # A read that writes: the personalisation decisions and the release go to the policy log.
+        path = f"/v1/recommendations/{rng.choice(a.pseudonyms)}"
+        return Call("GET /v1/recommendations/{pseudonym}", "GET", path, a.supplier)
+
+    def offer_read(a: Actors, rng: random.Random) -> Call:
+        # A read that writes: a fresh noisy draw when the figures changed, the refund of an expired offer.
+        path = f"/v1/offers/{rng.choice(a.offers)}"
+        return Call("GET /v1/offers/{offer_id}", "GET", path, a.supplier)
+
     def tree_head(a: Actors, rng: random.Random) -> Call:
         return Call("GET /v1/audit/tree-head", "GET", "/v1/audit/tree-head", a.auditor)
 
@@ -213,18 +248,20 @@ def _mix() -> list[tuple[int, Callable[[Actors, random.Random], Call]]]:
         return Call("GET /v1/audit/proofs/consistency", "GET", path, a.auditor)
 
     return [
-        (18, profile_read),
+        (15, profile_read),
         (8, profile_edit),
-        (9, consents_read),
+        (7, consents_read),
         (5, consent_answer),
         (1, withdraw_all),
         (4, my_log),
         (5, my_offers),
         (8, supplier_record),
-        (18, audience_count),
+        (15, audience_count),
         (1, slice_take),
+        (6, recommendations),
+        (4, offer_read),
         (8, tree_head),
-        (10, inclusion),
+        (8, inclusion),
         (5, consistency),
     ]
 
@@ -234,7 +271,7 @@ MIX = _mix()
 
 def sample_calls() -> list[Call]:
     """One call of each kind in the mix (for checks that every route was exercised)."""
-    actors = Actors([{}], {}, "sup_sample", {}, 1, [{}])
+    actors = Actors([{}], {}, "sup_sample", {}, 1, [{}], ["pseudonym_sample"], ["off_sample"])
     return [maker(actors, random.Random(0)) for _, maker in MIX]
 
 
@@ -361,17 +398,35 @@ def _predicates(dimensions: list[dict[str, Any]], count: int, rng: random.Random
     return list(found.values())
 
 
-async def _prepare(client: httpx.AsyncClient, base: str, demo: dict[str, Any], consumers: int) -> Actors:
+async def _prepare(
+    client: httpx.AsyncClient,
+    base: str,
+    demo: dict[str, Any],
+    consumers: int,
+    *,
+    env: dict[str, str],
+    expire_after: float,
+) -> Actors:
+    """Everyone the mix needs, through the public API (and the recommender's training job).
+
+    The demo supplier holds every supplier scope (`infomediary demo`), and a client-credentials token asked
+    without a scope carries them all. Its policy declares personalisation over activity and purchases, which
+    customers allow by default (opt-out): nobody in the mix refuses or withdraws a personalisation consent
+    (`withdraw-all` withdraws only the marketing grants the mix gives), so every recommendation is permitted.
+    """
     supplier_token = await _token(
         client, base, demo["supplier"]["client_id"], demo["supplier"]["client_secret"]
     )
     auditor_token = await _token(client, base, demo["auditor"]["client_id"], demo["auditor"]["client_secret"])
     supplier = {"Authorization": f"Bearer {supplier_token}"}
     auditor = {"Authorization": f"Bearer {auditor_token}"}
+    supplier_id = demo["supplier"]["id"]
     published = await client.put(f"{base}/v1/supplier/policy", json=POLICY, headers=supplier)
     published.raise_for_status()
+    uploaded = await client.put(f"{base}/v1/catalog", json={"items": CATALOG}, headers=supplier)
+    uploaded.raise_for_status()
 
-    async def register(index: int) -> dict[str, str]:
+    async def register(index: int) -> tuple[dict[str, str], str]:
         email = f"load-{index}-{secrets.token_hex(3)}@example.org"
         credentials = {"email": email, "password": PASSWORD}
         (await client.post(f"{base}/v1/accounts", json=credentials)).raise_for_status()
@@ -380,24 +435,97 @@ async def _prepare(client: httpx.AsyncClient, base: str, demo: dict[str, Any], c
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
         profile = {"given_name": f"Load{index}", "birth_date": "1985-04-02", "postal_code": "75011"}
         (await client.patch(f"{base}/v1/me/profile", json=profile, headers=headers)).raise_for_status()
-        return headers
+        # Some browsing of the catalog, for the recommender to learn from and rank against.
+        at = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+        items = random.Random(index).sample(CATALOG[:60], 5)
+        records = [{"kind": "view", "item": item["id"], "occurred_at": at} for item in items]
+        viewed = await client.post(f"{base}/v1/me/activity", json={"records": records}, headers=headers)
+        viewed.raise_for_status()
+        issued = await client.post(
+            f"{base}/v1/me/pseudonyms", json={"supplier_id": supplier_id}, headers=headers
+        )
+        issued.raise_for_status()
+        return headers, str(issued.json()["pseudonym"])
 
     # A few at a time: each login is an argon2id hash, which is meant to be slow.
-    people: list[dict[str, str]] = []
+    people: list[tuple[dict[str, str], str]] = []
     for start in range(0, consumers, 4):
         people += await asyncio.gather(*(register(i) for i in range(start, min(start + 4, consumers))))
 
-    dimensions = (await client.get(f"{base}/v1/audiences/dimensions", headers=supplier)).json()["dimensions"]
-    head = (await client.get(f"{base}/v1/audit/tree-head", headers=auditor)).json()
     rng = random.Random(11)
+    # The demo population as the supplier knows it: pseudonyms from a slice (NDJSON, one row per line).
+    taken = await client.post(
+        f"{base}/v1/slices",
+        json={"purpose": "marketing", "fields": ["birth_date", "postal_code"]},
+        headers={**supplier, "Idempotency-Key": secrets.token_hex(16)},
+    )
+    taken.raise_for_status()
+    sliced = [json.loads(line)["pseudonym"] for line in taken.text.splitlines() if line.strip()]
+    pseudonyms = [p for _, p in people] + rng.sample(sliced, min(SLICE_PSEUDONYMS, len(sliced)))
+    if not pseudonyms:
+        raise RuntimeError("no pseudonym to ask recommendations for")
+
+    # The periodic training job (cron in production), on the histories and consents as they now stand.
+    await asyncio.to_thread(_train_recommender, env, supplier_id)
+
+    dimensions = (await client.get(f"{base}/v1/audiences/dimensions", headers=supplier)).json()["dimensions"]
+    offers = await _send_offers(client, base, supplier, dimensions, rng, expire_after)
+    head = (await client.get(f"{base}/v1/audit/tree-head", headers=auditor)).json()
     return Actors(
-        consumers=people,
+        consumers=[headers for headers, _ in people],
         supplier=supplier,
-        supplier_id=demo["supplier"]["id"],
+        supplier_id=supplier_id,
         auditor=auditor,
         tree_size=int(head["tree_size"]),
         predicates=_predicates(dimensions, 24, rng),
+        pseudonyms=pseudonyms,
+        offers=offers,
     )
+
+
+async def _send_offers(
+    client: httpx.AsyncClient,
+    base: str,
+    supplier: dict[str, str],
+    dimensions: list[dict[str, Any]],
+    rng: random.Random,
+    expire_after: float,
+) -> list[str]:
+    """Offers to single-condition audiences: `OPEN_OFFERS` open for a week, one expiring in `SOON` seconds
+    (settled by its first read, in the warm-up) and one in `expire_after` (settled under the measured load).
+    """
+    usable = [d for d in dimensions if d["values"] and d["category"] in POLICY["categories"]]
+    week = 7 * 24 * 3600.0
+    sent: list[str] = []
+    for lifetime in [week] * OPEN_OFFERS + [SOON, expire_after]:
+        dimension = rng.choice(usable)
+        body = {
+            "content": f"Load offer {len(sent) + 1}: 10% off orders over 50 EUR",
+            "purpose": "marketing",
+            "predicate": {"eq": [dimension["key"], rng.choice(dimension["values"])]},
+            "reward_per_view": 1,
+            "reward_per_acceptance": 5,
+            "budget_cap": 10_000,
+            "rule": {"min_order_amount": 5000, "currency": "EUR", "discount_percent": 10},
+            "expires_at": (datetime.now(UTC) + timedelta(seconds=lifetime)).isoformat(),
+        }
+        headers = {**supplier, "Idempotency-Key": secrets.token_hex(16)}
+        response = await client.post(f"{base}/v1/offers", json=body, headers=headers)
+        if response.status_code != 201:
+            raise RuntimeError(f"POST /v1/offers answered {response.status_code}: {response.text}")
+        sent.append(str(response.json()["id"]))
+    return sent
+
+
+def _train_recommender(env: dict[str, str], supplier_id: str) -> None:
+    """`infomediary recommend train` for the supplier; its own timeout, as it grows with the population."""
+    command = [sys.executable, "-c", "from infomediary.cli import app; app(prog_name='infomediary')"]
+    command += ["recommend", "train", "--supplier", supplier_id]
+    done = subprocess.run(
+        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"infomediary recommend train failed:\n{done.stdout}{done.stderr}")
 
 
 def _rotate_keys(env: dict[str, str], log: Any) -> subprocess.Popen[bytes]:
@@ -546,7 +674,11 @@ async def _run(args: argparse.Namespace, data_dir: Path, log: IO[str]) -> int:
             await _wait_ready(setup, f"{real.base}/healthz")
             await _wait_ready(setup, f"{bare.base}/healthz")
             console.print(f"registering {args.consumers} consumers through the API ...")
-            actors = await _prepare(setup, real.base, demo, args.consumers)
+            # The last offer expires midway through the open loop, after the warm-ups (some 4 s) below.
+            expire_after = 4.0 + args.duration / 2
+            actors = await _prepare(
+                setup, real.base, demo, args.consumers, env=env, expire_after=expire_after
+            )
         async with _load_client() as client:
             # Warm both servers (imports, pools, caches) outside the measured windows.
             await closed_loop(client, real.base, actors, 4, 3.0, seed=0)
