@@ -27,10 +27,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from api.app import create_app
 from api.pages.routing import PageRoute
 from api.routing import CommittingRoute
+from infomediary.policylog import kinds
+from infomediary.policylog.models import PolicyLogEntry
 from infomediary.runtime import Runtime
 from tests.api import test_authorization_matrix as api_matrix
 from tests.conftest import make_settings
@@ -135,9 +138,28 @@ def test_concurrent_api_writes_keep_every_invariant(
     else:
         caller = _succeeding(api_matrix.EXPECTATIONS[(method, path)][0], API_CALLERS)
         send = functools.partial(api_matrix.send, http, world, method, path, caller)
+    draws_before = _budgeted_releases(runtime, world.own.supplier.owner_id)
     responses = _burst(send)
     _check(responses, method, path)
     assert_state_consistent(runtime)
+    if (method, path) == ("GET", "/v1/offers/{offer_id}"):
+        # Nothing changed the offer's true figures during the burst: at most one fresh draw (of the change
+        # made before it), however many readers raced; the others were served that draw.
+        drawn = _budgeted_releases(runtime, world.own.supplier.owner_id) - draws_before
+        assert drawn <= 1, f"the offer's noise was drawn {drawn} times for one change"
+
+
+def _budgeted_releases(runtime: Runtime, supplier_id: str) -> int:
+    """Releases logged for the supplier that spent epsilon: each is one noisy draw."""
+    with runtime.read_session_factory() as session:
+        found = session.scalar(
+            select(func.count()).where(
+                PolicyLogEntry.kind == kinds.RELEASE,
+                PolicyLogEntry.supplier_id == supplier_id,
+                PolicyLogEntry.epsilon_milli > 0,
+            )
+        )
+    return int(found or 0)
 
 
 def _cookie_header(cookies: httpx.Cookies, path: str) -> str:
