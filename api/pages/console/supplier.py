@@ -112,7 +112,9 @@ def offer_list(
 def offer_detail(
     request: Request,
     operator: Operator,
-    session: ReadSessionDep,
+    # Writes, like GET /v1/offers/{id}: reading an offer logs identity decisions, may draw fresh figures
+    # (charging the budget) and settles an expired offer.
+    session: WriteSessionDep,
     runtime: RuntimeDep,
     offer_id: Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)],
 ) -> Response:
