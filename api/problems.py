@@ -140,10 +140,23 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _database_facts(exc: Exception) -> dict[str, str]:
+    """The SQLSTATE and constraint of a database error: names, never values."""
+    if not isinstance(exc, DBAPIError):
+        return {}
+    facts = {"sqlstate": getattr(exc.orig, "sqlstate", None)}
+    diag = getattr(exc.orig, "diag", None)
+    facts["constraint"] = getattr(diag, "constraint_name", None)
+    return {k: v for k, v in facts.items() if v}
+
+
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     # The message (and the source lines) can carry SQL parameters or literals: log the type and frames only.
-    frames = [f"{f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(exc.__traceback__)[-6:]]
-    log.error("unhandled_error", error_type=exc.__class__.__name__, frames=frames)
+    stack = traceback.extract_tb(exc.__traceback__)
+    # The project's own frames say where it happened; a library's innermost frames rarely do.
+    own = [f for f in stack if "site-packages" not in f.filename and "/lib/python" not in f.filename]
+    frames = [f"{f.filename}:{f.lineno} in {f.name}" for f in [*own[-6:], *stack[-1:]]]
+    log.error("unhandled_error", error_type=exc.__class__.__name__, frames=frames, **_database_facts(exc))
     response = _http_problem(request, 500, "an unexpected error occurred; it has been logged")
     # Starlette answers 500s outside every middleware, so the headers they add are set here too.
     for name, value in security_headers(https=request.url.scheme == "https", html=False):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.deps import SessionDep
+from api.deps import SessionDep, route_writes
 from infomediary.customers import service
 from infomediary.customers.errors import InvalidSession
 from infomediary.customers.service import AuthenticatedConsumer
@@ -20,6 +20,7 @@ consumer_bearer = HTTPBearer(
 
 
 def current_consumer(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(consumer_bearer)],
 ) -> AuthenticatedConsumer:
@@ -27,7 +28,7 @@ def current_consumer(
         error = InvalidSession("send the session token as `Authorization: Bearer <token>`")
     else:
         try:
-            return service.authenticate(session, credentials.credentials)
+            return service.authenticate(session, credentials.credentials, for_writing=route_writes(request))
         except InvalidSession as exc:
             error = exc
     error.headers["WWW-Authenticate"] = 'Bearer realm="infomediary"'

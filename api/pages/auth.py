@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from api.deps import SessionDep
+from api.deps import SessionDep, route_writes
 from api.session_cookie import SESSION_COOKIE
 from infomediary.customers import service
 from infomediary.customers.errors import InvalidSession
@@ -27,7 +27,7 @@ def page_consumer(request: Request, session: SessionDep) -> AuthenticatedConsume
     if not token:
         raise LoginRequired()
     try:
-        return service.authenticate(session, token)
+        return service.authenticate(session, token, for_writing=route_writes(request))
     except InvalidSession as exc:
         raise LoginRequired() from exc
 
@@ -37,7 +37,7 @@ def optional_consumer(request: Request, session: SessionDep) -> AuthenticatedCon
     if not token:
         return None
     try:
-        return service.authenticate(session, token)
+        return service.authenticate(session, token, for_writing=route_writes(request))
     except InvalidSession:
         return None
 

@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from infomediary.customers import repository, throttle
@@ -59,8 +60,13 @@ def register(session: Session, runtime: Runtime, *, email: str, password: str) -
     if repository.get_by_email_index(session, index) is not None:
         raise EmailAlreadyRegistered()
     customer = Customer(id=new_id("cus"), email_index=index, password_hash=runtime.passwords.hash(password))
-    session.add(customer)
-    session.flush()
+    try:
+        # A savepoint: the same address registered at the same moment by another request is the same answer
+        # as one registered before, not a failed transaction.
+        with session.begin_nested():
+            session.add(customer)
+    except IntegrityError:
+        raise EmailAlreadyRegistered() from None
     # The readable address lives only in the vault, under the customer's own new data key.
     [cipher] = datakeys.create(session, runtime, [customer.id])
     profiles.update_profile(
@@ -119,8 +125,12 @@ def _open_session(session: Session, customer_id: str, now: datetime, ttl: int) -
     return IssuedSession(token=token, expires_at=expires_at, expires_in=ttl)
 
 
-def authenticate(session: Session, token: str, now: datetime | None = None) -> AuthenticatedConsumer:
-    found = repository.get_live_session(session, hash_session_token(token), now or utcnow())
+def authenticate(
+    session: Session, token: str, now: datetime | None = None, *, for_writing: bool = False
+) -> AuthenticatedConsumer:
+    """The consumer behind a session token. `for_writing` (a request that will change the customer's data)
+    locks the customer's row until the transaction ends: one customer's writes run one at a time."""
+    found = repository.get_live_session(session, hash_session_token(token), now or utcnow(), lock=for_writing)
     if found is None:
         raise InvalidSession()
     session_id, customer_id = found

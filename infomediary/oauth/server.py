@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from infomediary.auditors.models import Auditor
+from infomediary.database import upsert_insert
 from infomediary.ids import looks_like_id
 from infomediary.oauth.credentials import secret_matches
 from infomediary.oauth.models import OAuthClient, RevokedToken
@@ -137,16 +138,17 @@ class TokenRevocation(RevocationEndpoint):  # type: ignore[misc]
 
     def revoke_token(self, token: RevocableToken, request: Any) -> None:
         session = self.broker.session
-        jti = str(token.claims["jti"])
-        if session.get(RevokedToken, jti) is None:
-            session.add(
-                RevokedToken(
-                    jti=jti,
-                    client_id=str(token.claims["client_id"]),
-                    expires_at=datetime.fromtimestamp(int(token.claims["exp"]), UTC),
-                )
+        # Insert-or-nothing: two revocations of one token at the same moment both succeed (RFC 7009 makes a
+        # revocation idempotent), where a read-then-insert let the second fail on the key.
+        session.execute(
+            upsert_insert(session, RevokedToken)
+            .values(
+                jti=str(token.claims["jti"]),
+                client_id=str(token.claims["client_id"]),
+                expires_at=datetime.fromtimestamp(int(token.claims["exp"]), UTC),
             )
-            session.flush()
+            .on_conflict_do_nothing()
+        )
 
 
 class BrokerAuthorizationServer(AuthorizationServer):  # type: ignore[misc]

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
+from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
 from infomediary.database import utcnow
@@ -95,8 +96,17 @@ def replace(
 
 
 def delete(session: Session, supplier_id: str, rule_id: str) -> None:
-    session.delete(_own(session, supplier_id, rule_id))
-    session.flush()
+    """Delete the supplier's own rule; another's, or one already deleted, is not found.
+
+    One DELETE whose row count decides: of two deletions racing, the second finds nothing (404), where
+    reading the row first let both try to delete it.
+    """
+    statement = sql_delete(BusinessRuleRow).where(
+        BusinessRuleRow.id == rule_id, BusinessRuleRow.supplier_id == supplier_id
+    )
+    result = session.execute(statement, execution_options={"synchronize_session": False})
+    if getattr(result, "rowcount", 0) == 0:
+        raise RuleNotFound()
 
 
 def read(session: Session, supplier_id: str, rule_id: str) -> RuleView:

@@ -188,10 +188,10 @@ def test_the_quick_check_reads_only_the_frontier(runtime: Runtime, size: int) ->
     def record(*args: object) -> None:
         statements.append(str(args[2]))
 
-    event.listen(runtime.engine, "before_cursor_execute", record)
+    event.listen(runtime.read_engine, "before_cursor_execute", record)
     try:
         assert _quick(runtime).whole
     finally:
-        event.remove(runtime.engine, "before_cursor_execute", record)
+        event.remove(runtime.read_engine, "before_cursor_execute", record)
     assert len(statements) == 2, statements
     assert "count(" not in " ".join(statements).lower()
