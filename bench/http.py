@@ -1,8 +1,16 @@
-"""HTTP overhead of the service: authenticated `GET /v1/supplier` against a bare FastAPI route.
+"""HTTP overhead of the service: authenticated `GET /v1/supplier` against a bare FastAPI route and, on
+PostgreSQL, against the same lookups written directly on asyncpg.
 
-Both are served by uvicorn on loopback (one worker each, the same options) and measured in the same run by one
-concurrent keep-alive client, alternating between them in rounds so that drift in the machine's load hits both
-alike. Prints requests per second, p50 and p95 latency of each, and the ratio real / bare. Goal: ratio >= 0.5.
+Every server is served by uvicorn on loopback (one worker each, the same options) and measured in the same run
+by one concurrent keep-alive client, alternating between them in rounds so that drift in the machine's load
+hits all alike. Prints requests per second, p50 and p95 latency and server CPU per request of each, and:
+
+- the ratio real / bare (requests per second). Goal: >= 0.5.
+- on PostgreSQL, server CPU per request of the service against two baselines (`bench/asyncpg_app.py`) that
+  answer `GET /v1/supplier` with the service's body, doing its lookups (token, revocation and owner in one
+  statement, then the dashboard figures in another): hand-written on a raw asyncpg pool, and in SQLAlchemy
+  async Core on asyncpg. Goal (issue 16): service / raw asyncpg <= 1.5. They need asyncpg, in the `bench`
+  extra (`pip install -e '.[bench]'`); without it they are skipped, and said so.
 
     python -m bench.http [--database-url URL] [--duration SECONDS] [--concurrency N]
 
@@ -14,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import secrets
@@ -33,6 +42,13 @@ from rich.console import Console
 from rich.table import Table
 
 GOAL = 0.5
+CPU_GOAL = 1.5  # issue 16: server CPU per request, service / raw asyncpg baseline, on PostgreSQL
+# The database baselines (`bench/asyncpg_app.py`): label, uvicorn factory, what the report calls it.
+DB_BASELINES = (
+    ("asyncpg", "bench.asyncpg_app:raw_app", "raw asyncpg"),
+    ("sa_async", "bench.asyncpg_app:core_app", "SA async Core"),
+)
+LABELS = {"bare": "bare route", "real": "service", **{key: label for key, _, label in DB_BASELINES}}
 HOST = "127.0.0.1"  # loopback only: nothing here is ever reachable from another machine
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT_S = 60.0
@@ -233,18 +249,31 @@ async def _measure(
     return results
 
 
-async def _prepare(real: Server, bare: Server, client_id: str, client_secret: str) -> list[Target]:
+async def _prepare(
+    real: Server, bare: Server, baselines: dict[str, Server], client_id: str, client_secret: str
+) -> list[Target]:
     async with httpx.AsyncClient(timeout=5.0) as client:
         await _wait_ready(client, f"{real.base}/healthz")
         await _wait_ready(client, f"{bare.base}/bare")
+        for baseline in baselines.values():
+            await _wait_ready(client, f"{baseline.base}/healthz")
         token = await _token(client, real.base, client_id, client_secret)
         headers = {"Authorization": f"Bearer {token}"}
         # Fail before measuring if the real route does not answer 200: a benchmark of 401s means nothing.
         probe = await client.get(f"{real.base}/v1/supplier", headers=headers)
         if probe.status_code != 200:
             raise RuntimeError(f"GET /v1/supplier answered {probe.status_code}: {probe.text}")
+        # A baseline compares only if it reads what the service reads: the same body, to the byte.
+        for name, baseline in baselines.items():
+            answer = await client.get(f"{baseline.base}/v1/supplier", headers=headers)
+            if answer.status_code != 200 or answer.content != probe.content:
+                raise RuntimeError(
+                    f"the {LABELS[name]} baseline answered {answer.status_code} {answer.text}, "
+                    f"the service {probe.text}"
+                )
     return [
         Target("bare", f"{bare.base}/bare", {}, bare.pid),
+        *(Target(name, f"{b.base}/v1/supplier", headers, b.pid) for name, b in baselines.items()),
         Target("real", f"{real.base}/v1/supplier", headers, real.pid),
     ]
 
@@ -264,7 +293,9 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f}"
 
 
-def _report(results: dict[str, Sample], database: str, concurrency: int) -> float:
+def _report(results: dict[str, Sample], database: str, concurrency: int) -> tuple[float, float | None]:
+    """Print the figures; answer the req/s ratio real / bare and, with the asyncpg baseline measured, the
+    server-CPU ratio service / raw asyncpg (None without it)."""
     bare, real = results["bare"], results["real"]
     ratio = real.rps / bare.rps if bare.rps else 0.0
     table = Table(
@@ -272,7 +303,7 @@ def _report(results: dict[str, Sample], database: str, concurrency: int) -> floa
     )
     for column in ("server", "requests", "errors", "req/s", "p50 ms", "p95 ms", "CPU µs/req"):
         table.add_column(column, justify="left" if column == "server" else "right")
-    for label, sample in (("bare", bare), ("real", real)):
+    for label, sample in results.items():
         cpu = sample.cpu_us_per_request
         table.add_row(
             label,
@@ -299,6 +330,35 @@ def _report(results: dict[str, Sample], database: str, concurrency: int) -> floa
                 f"[yellow]note:[/] the client spent {client_us:,.0f} µs CPU per bare request, more than the "
                 "bare server: the bare figure is client-bound and the req/s ratio overstates the service"
             )
+    return ratio, _report_db_baselines(results, database)
+
+
+def _report_db_baselines(results: dict[str, Sample], database: str) -> float | None:
+    """Server CPU per request of the bare route, the database baselines and the service; the goal's ratio."""
+    if "asyncpg" not in results:
+        return None
+    cpu = {name: sample.cpu_us_per_request for name, sample in results.items()}
+    shown = ", ".join(
+        f"{LABELS[name]} {'n/a' if cpu[name] is None else f'{cpu[name]:,.0f} µs'}"
+        for name in ("bare", *(key for key, _, _ in DB_BASELINES), "real")
+        if name in cpu
+    )
+    console.print(f"server CPU per request ({database}, GET /v1/supplier): {shown}")
+    raw, real = cpu["asyncpg"], cpu["real"]
+    if not raw or real is None:
+        console.print("[yellow]no server CPU figures here (/proc): no ratio to the asyncpg baseline[/]")
+        return None
+    ratio = real / raw
+    verdict = "[green]met[/]" if ratio <= CPU_GOAL else "[red]MISSED[/]"
+    console.print(
+        f"server-CPU ratio service/raw asyncpg: [bold]{ratio:.2f}[/] (goal <= {CPU_GOAL}: {verdict})"
+    )
+    core = cpu.get("sa_async")
+    if core is not None:
+        console.print(
+            f"server-CPU ratio SA async Core/raw asyncpg: {core / raw:.2f}, service/SA async Core: "
+            f"{real / core:.2f}"
+        )
     return ratio
 
 
@@ -313,9 +373,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", help="SQLAlchemy URL of an empty database (default: SQLite)")
     parser.add_argument("--duration", type=float, default=8.0, help="measured seconds per server (max 20)")
     parser.add_argument("--warmup", type=float, default=1.5, help="warm-up seconds per server")
-    parser.add_argument("--rounds", type=int, default=4, help="alternations between the two servers")
+    parser.add_argument("--rounds", type=int, default=4, help="alternations between the servers")
     parser.add_argument("--concurrency", type=int, default=32, help="connections kept busy")
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
+    parser.add_argument(
+        "--no-db-baselines",
+        action="store_true",
+        help="on PostgreSQL, skip the asyncpg and SQLAlchemy async Core baselines",
+    )
     args = parser.parse_args(argv)
     if not 0 < args.duration <= MAX_DURATION_S:
         parser.error(f"--duration must be in (0, {MAX_DURATION_S:.0f}]")
@@ -328,7 +393,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.database_url:
             settings["INFOMEDIARY_DATABASE_URL"] = args.database_url
         env = _env(settings)
-        logs = {which: data_dir / f"{which}.log" for which in ("real", "bare")}
+        database = _database_label(args.database_url)
+        baselines = [] if args.no_db_baselines or database != "postgresql" else list(DB_BASELINES)
+        if database != "postgresql" and not args.no_db_baselines:
+            console.print("database baselines (raw asyncpg, SA async Core): PostgreSQL only, skipped")
+        if baselines and importlib.util.find_spec("asyncpg") is None:
+            console.print(
+                "[yellow]asyncpg is not installed (pip install -e '.[bench]'): no database baselines[/]"
+            )
+            baselines = []
+        logs = {which: data_dir / f"{which}.log" for which in ("real", "bare", *(b[0] for b in baselines))}
         try:
             _cli(env, "init")
             # A random name: a reused PostgreSQL database may already hold an earlier run's supplier.
@@ -340,7 +414,16 @@ def main(argv: list[str] | None = None) -> int:
             bare_log = stack.enter_context(logs["bare"].open("w"))
             real = stack.enter_context(_server("api.app:create_app", env, real_log, factory=True))
             bare = stack.enter_context(_server("bench.bare_app:app", _env({}), bare_log, factory=False))
-            targets = _run_async(_prepare(real, bare, credentials["client_id"], credentials["client_secret"]))
+            # The database baselines read the service's database and key directory: the same environment.
+            started = {
+                name: stack.enter_context(
+                    _server(factory, env, stack.enter_context(logs[name].open("w")), factory=True)
+                )
+                for name, factory, _ in baselines
+            }
+            targets = _run_async(
+                _prepare(real, bare, started, credentials["client_id"], credentials["client_secret"])
+            )
             results: dict[str, Sample] = _run_async(
                 _measure(
                     targets,
@@ -357,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
                     console.print(f"--- {which} server log ---\n{path.read_text()[-4000:]}", markup=False)
             return 1
 
-    ratio = _report(results, _database_label(args.database_url), args.concurrency)
+    ratio, cpu_ratio = _report(results, database, args.concurrency)
     if args.json:
         summary = {
             name: {
@@ -370,7 +453,10 @@ def main(argv: list[str] | None = None) -> int:
             }
             for name, s in results.items()
         }
-        print(json.dumps({"benchmark": "http", "ratio": round(ratio, 4), "goal": GOAL, **summary}))
+        figures: dict[str, Any] = {"benchmark": "http", "ratio": round(ratio, 4), "goal": GOAL}
+        if cpu_ratio is not None:
+            figures |= {"cpu_ratio_real_asyncpg": round(cpu_ratio, 3), "cpu_goal": CPU_GOAL}
+        print(json.dumps({**figures, **summary}))
     errors = sum(s.errors for s in results.values())
     if errors:
         console.print(f"[bold red]{errors} requests did not answer 200:[/] the figures are not valid")
