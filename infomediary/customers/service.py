@@ -1,4 +1,4 @@
-"""Consumer account use cases: register, log in, authenticate a session, log out, change password.
+"""Consumer account use cases: open an account, log in, authenticate a session, log out, change password.
 
 Services flush, never commit: the caller's session (one per request or command) owns the transaction.
 """
@@ -26,8 +26,6 @@ from infomediary.ids import new_id
 from infomediary.policylog import kinds as log_kinds
 from infomediary.policylog.service import append as log_append
 from infomediary.policylog.service import log_pseudonym
-from infomediary.profiles import datakeys
-from infomediary.profiles import service as profiles
 from infomediary.runtime import Runtime
 
 
@@ -54,20 +52,20 @@ def hash_session_token(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-def register(session: Session, runtime: Runtime, *, email: str, password: str) -> AccountView:
+def open_account(session: Session, runtime: Runtime, *, email: str, password: str) -> AccountView:
+    """The account itself, found again by the email's blind index; `flows.account_registered` does the rest
+    of a registration (the readable address in the vault, the log entry)."""
     index = email_index(runtime.keys.secret("blind_index"), email)
     if repository.get_by_email_index(session, index) is not None:
         raise EmailAlreadyRegistered()
     customer = Customer(id=new_id("cus"), email_index=index, password_hash=runtime.passwords.hash(password))
     session.add(customer)
     session.flush()
-    # The readable address lives only in the vault, under the customer's own new data key.
-    [cipher] = datakeys.create(session, runtime, [customer.id])
-    profiles.update_profile(
-        session, runtime, customer.id, {"email": email}, actor="registration", cipher=cipher
-    )
-    log_append(session, registration_entry(runtime, customer.id))
     return AccountView(customer_id=customer.id, created_at=customer.created_at)
+
+
+def log_registration(session: Session, runtime: Runtime, customer_id: str) -> None:
+    log_append(session, registration_entry(runtime, customer_id))
 
 
 def registration_entry(runtime: Runtime, customer_id: str) -> dict[str, str]:

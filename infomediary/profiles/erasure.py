@@ -9,6 +9,7 @@ JWKS; it names the account, the time and what was destroyed, never a profile val
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,6 @@ from typing import Any
 from joserfc import jwt
 from sqlalchemy.orm import Session
 
-from infomediary.audiences import index as audience_index
 from infomediary.customers import repository as customers
 from infomediary.customers.errors import InvalidSession
 from infomediary.database import utcnow
@@ -40,12 +40,28 @@ class ErasureResult:
     erasure_key_destroyed: bool
 
 
-def erase(session: Session, runtime: Runtime, customer_id: str, now: datetime | None = None) -> ErasureResult:
-    now = now or utcnow()
+def require_account(session: Session, customer_id: str) -> None:
+    """An account already erased (a second request racing the first) is refused before anything changes."""
     if customers.get(session, customer_id) is None:
         raise InvalidSession()
-    audience_index.remove(session, customer_id)
-    rows = repository.delete_customer_rows(session, customer_id)
+
+
+def erase(
+    session: Session,
+    runtime: Runtime,
+    customer_id: str,
+    now: datetime | None = None,
+    *,
+    deleted_elsewhere: Mapping[str, int] | None = None,
+) -> ErasureResult:
+    """Delete the vault and the account, log it, destroy the keys and sign the receipt.
+
+    `deleted_elsewhere` counts the customer's rows other domains deleted first in this transaction
+    (`flows.account_erased`): the receipt names them too.
+    """
+    now = now or utcnow()
+    require_account(session, customer_id)
+    rows = {**(deleted_elsewhere or {}), **repository.delete_customer_rows(session, customer_id)}
     rows["consumer_sessions"] = customers.delete(session, customer_id)
     rows["customers"] = 1
     session.flush()

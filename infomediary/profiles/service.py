@@ -16,7 +16,6 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from infomediary.audiences import index as audience_index
 from infomediary.customers import repository as customers
 from infomediary.customers.blind_index import email_index
 from infomediary.customers.errors import EmailAlreadyRegistered
@@ -120,21 +119,6 @@ def values_of(
     return out
 
 
-def update_profile(
-    session: Session,
-    runtime: Runtime,
-    customer_id: str,
-    changes: Mapping[str, Any],
-    *,
-    actor: Actor = "customer",
-    now: datetime | None = None,
-    cipher: CustomerCipher | None = None,
-) -> list[FieldView]:
-    """Apply ``changes`` (null clears a field) in the caller's transaction; returns the whole profile."""
-    apply_changes(session, runtime, customer_id, changes, actor=actor, now=now, cipher=cipher)
-    return read_profile(session, runtime, customer_id)
-
-
 def apply_changes(
     session: Session,
     runtime: Runtime,
@@ -144,12 +128,11 @@ def apply_changes(
     actor: Actor = "customer",
     now: datetime | None = None,
     cipher: CustomerCipher | None = None,
-    index: bool = True,
-) -> None:
-    """Validate and apply ``changes``, recording each real change in the history.
+) -> bool:
+    """Validate and apply ``changes`` (null clears a field), recording each real change in the history.
 
-    The audience index is refreshed from the result unless ``index`` is false (the bulk seeder writes
-    index rows itself, from the values it already holds).
+    True when the change named any field: what follows from it (the audience index) is the caller's,
+    `flows.profile_changed`; the demo's bulk seeder writes index rows itself, from the values it holds.
     """
     values = validate_changes(changes)
     now = now or utcnow()
@@ -188,8 +171,7 @@ def apply_changes(
             )
         )
     session.flush()
-    if index and values:
-        audience_index.refresh(session, runtime, customer_id, now)
+    return bool(values)
 
 
 def list_history(

@@ -13,6 +13,7 @@ from infomediary.customers import service as customers
 from infomediary.customers.blind_index import email_index
 from infomediary.customers.errors import InvalidCredentials, InvalidSession, LoginThrottled
 from infomediary.database import unit_of_work, utcnow
+from infomediary.flows import account_registered
 from infomediary.operators import service as operators
 from infomediary.operators.errors import (
     InvalidOperatorSession,
@@ -88,7 +89,7 @@ def test_an_operator_of_one_kind_cannot_log_in_as_the_other(
 
 
 def test_a_consumer_session_is_not_an_operator_session(session: Session, runtime: Runtime) -> None:
-    customers.register(session, runtime, email="person@example.org", password=PASSWORD)
+    account_registered.register(session, runtime, email="person@example.org", password=PASSWORD)
     issued = customers.login(
         session, runtime, email="person@example.org", password=PASSWORD, client_address=ADDRESS
     )

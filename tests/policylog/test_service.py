@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from infomediary.customers import service as customers
 from infomediary.database import unit_of_work
+from infomediary.flows import account_registered
 from infomediary.policylog import kinds, proofs, treehead
 from infomediary.policylog.checkpoint import open_checkpoint
 from infomediary.policylog.entry import decode_entry
@@ -124,7 +124,7 @@ def test_out_of_range_proofs_are_refused(runtime: Runtime) -> None:
 
 def test_registration_logs_the_customer_only_as_a_log_pseudonym(runtime: Runtime) -> None:
     with unit_of_work(runtime.session_factory) as session:
-        account = customers.register(
+        account = account_registered.register(
             session, runtime, email="p@example.org", password="a long enough password"
         )
     [data] = stored_entries(runtime)
