@@ -30,11 +30,11 @@ from bench import movielens
 from consent.catalog import Category, Purpose
 from infomediary import schema
 from infomediary.catalog import service as catalog
-from infomediary.consents import policies
 from infomediary.customers.blind_index import email_index
 from infomediary.customers.models import Customer
 from infomediary.database import unit_of_work, utcnow
 from infomediary.demo import DISABLED_PASSWORD
+from infomediary.flows import policy_published
 from infomediary.ids import new_id
 from infomediary.profiles import activity, datakeys
 from infomediary.profiles.records import ActivityIn
@@ -89,7 +89,7 @@ def load(runtime: Runtime, data_dir: Path = movielens.DATA_DIR, *, users: int | 
         view, _ = suppliers.add(
             session, name=f"MovieLens {new_id('x')[-6:]}", scopes=["recommendations:read"]
         )
-        policies.publish(
+        policy_published.publish_policy(
             session, runtime, view.id, purposes=[Purpose.PERSONALISATION],
             categories=[Category.ACTIVITY, Category.PURCHASES], policy_url=None,
         )  # fmt: skip

@@ -13,8 +13,8 @@ from pydantic import TypeAdapter
 from consent.catalog import Category, Purpose
 from infomediary.audiences.predicate import Eq
 from infomediary.catalog import service as catalog
-from infomediary.consents import policies
 from infomediary.database import unit_of_work
+from infomediary.flows import policy_published
 from infomediary.profiles import activity
 from infomediary.profiles.records import ActivityIn
 from infomediary.recommendations import audience, service, training
@@ -35,7 +35,7 @@ CATEGORIES = [
 def _shop(runtime: Runtime, prefix: str) -> str:
     with unit_of_work(runtime.session_factory) as session:
         view, _ = suppliers.add(session, name=f"Shop {secrets.token_hex(3)}", scopes=["recommendations:read"])
-        policies.publish(
+        policy_published.publish_policy(
             session,
             runtime,
             view.id,
