@@ -13,7 +13,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
-from infomediary import schema
+from infomediary import rotation, schema
 from infomediary.auditors import service as auditors
 from infomediary.backup_cli import backup_command, backup_keys_command, restore_command
 from infomediary.database import unit_of_work
@@ -30,7 +30,6 @@ from infomediary.operators.models import OperatorKind
 from infomediary.policylog import kinds as log_kinds
 from infomediary.policylog.cli import audit_app
 from infomediary.policylog.service import append as log_append
-from infomediary.profiles import rotation
 from infomediary.recommendations.cli import recommend_app
 from infomediary.runtime import Runtime
 from infomediary.settings import SUPPLIER_SCOPES, Settings

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from infomediary import rotation
 from infomediary.database import unit_of_work
-from infomediary.profiles import rotation
 from infomediary.runtime import Runtime
 from infomediary.settings import Settings
 from infomediary.suppliers import service as suppliers
