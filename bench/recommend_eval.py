@@ -34,14 +34,13 @@ from infomediary.customers.blind_index import email_index
 from infomediary.customers.models import Customer
 from infomediary.database import unit_of_work, utcnow
 from infomediary.demo import DISABLED_PASSWORD
-from infomediary.flows import policy_published
+from infomediary.flows import policy_published, supplier_registered
 from infomediary.ids import new_id
 from infomediary.profiles import activity, datakeys
 from infomediary.profiles.records import ActivityIn
 from infomediary.recommendations import history, ranking, service, store, training
 from infomediary.runtime import Runtime
 from infomediary.settings import Settings
-from infomediary.suppliers import service as suppliers
 
 HOLDOUT = 10
 K = 10
@@ -86,7 +85,7 @@ def load(runtime: Runtime, data_dir: Path = movielens.DATA_DIR, *, users: int | 
         ratings = [r for r in ratings if r.user in keep]
     train, test = split(ratings)
     with unit_of_work(runtime.session_factory) as session:
-        view, _ = suppliers.add(
+        view, _ = supplier_registered.register_supplier(
             session, name=f"MovieLens {new_id('x')[-6:]}", scopes=["recommendations:read"]
         )
         policy_published.publish_policy(

@@ -34,14 +34,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from infomediary.audiences import index as audience_index
-from infomediary.auditors import service as auditors
 from infomediary.bulkload import insert_rows
 from infomediary.customers import service as customers_service
 from infomediary.customers.blind_index import email_index
 from infomediary.customers.models import Customer
 from infomediary.database import unit_of_work, utcnow
 from infomediary.errors import DomainError
-from infomediary.flows import account_registered, profile_changed
+from infomediary.flows import account_registered, auditor_registered, profile_changed, supplier_registered
 from infomediary.ids import new_id
 from infomediary.keymaterial import write_private_file
 from infomediary.operators import service as operators
@@ -55,7 +54,6 @@ from infomediary.profiles.models import ActivityRecord, ProfileChange, ProfileFi
 from infomediary.profiles.records import RECORD_SCHEMA_VERSION, ActivityIn
 from infomediary.runtime import Runtime
 from infomediary.settings import SUPPLIER_SCOPES
-from infomediary.suppliers import service as suppliers
 from infomediary.suppliers.models import Supplier
 
 DEMO_SUPPLIER = "Demo Shop"
@@ -248,10 +246,10 @@ def seed_demo(
             utcnow(),
             DEMO_EMAIL,
         )
-        supplier, supplier_credentials = suppliers.add(
+        supplier, supplier_credentials = supplier_registered.register_supplier(
             session, name=DEMO_SUPPLIER, scopes=list(SUPPLIER_SCOPES)
         )
-        auditor_id, auditor_credentials = auditors.add(session, name=DEMO_AUDITOR)
+        auditor_id, auditor_credentials = auditor_registered.register_auditor(session, name=DEMO_AUDITOR)
         # People who sign in to the supplier console and the auditor view (pages, not OAuth clients).
         operator_passwords = {kind: "demo-" + secrets.token_urlsafe(12) for kind in OperatorKind}
         for kind, owner, login in (
