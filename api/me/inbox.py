@@ -18,10 +18,10 @@ from api.me.consent_schemas import (
 )
 from api.problems import problem_responses
 from api.routing import api_router
-from infomediary import pseudonyms
 from infomediary.consents import requests
 from infomediary.flows import request_answered
 from infomediary.ids import ID_PATTERN
+from infomediary.pseudonyms import service as pseudonyms
 
 router = api_router(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
 RequestId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]

@@ -16,7 +16,6 @@ from consent.catalog import Category, Purpose, ReleaseKind
 from consent.decision import Reason
 from consent.policy import undeclared
 from consent.records import ConsentState
-from infomediary import pseudonyms
 from infomediary.consents import repository, service
 from infomediary.consents.decision_point import decide_for, supplier_query
 from infomediary.consents.errors import (
@@ -32,6 +31,7 @@ from infomediary.ids import new_id
 from infomediary.policylog import kinds
 from infomediary.policylog.kinds import format_at
 from infomediary.policylog.service import append as log_append
+from infomediary.pseudonyms import service as pseudonyms
 from infomediary.runtime import Runtime
 from infomediary.sanctions import service as sanctions
 from infomediary.suppliers.models import Supplier

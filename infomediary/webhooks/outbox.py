@@ -24,7 +24,7 @@ from consent.decision import Decision, Reason, SupplierQuery
 from infomediary.consents.decision_point import decide_for, evaluate, supplier_query
 from infomediary.database import utcnow
 from infomediary.ids import new_id
-from infomediary.pseudonyms import issue
+from infomediary.pseudonyms.service import issue
 from infomediary.runtime import Runtime
 from infomediary.suppliers.models import Supplier, SupplierStatus
 from infomediary.webhooks.models import (

@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from infomediary import pseudonyms
-from infomediary.consents.models import SupplierPseudonymRow
 from infomediary.database import unit_of_work
 from infomediary.flows import account_registered
+from infomediary.pseudonyms import service as pseudonyms
+from infomediary.pseudonyms.models import SupplierPseudonymRow
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import PASSWORD, make_supplier
 
