@@ -68,6 +68,28 @@ def log_registration(session: Session, runtime: Runtime, customer_id: str) -> No
     log_append(session, registration_entry(runtime, customer_id))
 
 
+def change_login_email(session: Session, runtime: Runtime, customer_id: str, email: str) -> None:
+    """Log in with `email` from now on (the readable address itself lives in the profile)."""
+    index = email_index(runtime.keys.secret("blind_index"), email)
+    holder = repository.get_by_email_index(session, index)
+    if holder is not None and holder.id != customer_id:
+        raise EmailAlreadyRegistered()
+    customer = repository.get(session, customer_id)
+    assert customer is not None
+    customer.email_index = index
+
+
+def require_account(session: Session, customer_id: str) -> None:
+    """An account already erased (a second request racing the first) reads as a session that is gone."""
+    if repository.get(session, customer_id) is None:
+        raise InvalidSession()
+
+
+def delete_account(session: Session, customer_id: str) -> int:
+    """Delete the account and its sessions (no token of it works again); returns the sessions deleted."""
+    return repository.delete(session, customer_id)
+
+
 def registration_entry(runtime: Runtime, customer_id: str) -> dict[str, str]:
     """The policy-log entry of a new account (the demo's bulk seeder appends the same, in bulk)."""
     return {"kind": log_kinds.ACCOUNT_REGISTERED, "subject": log_pseudonym(runtime, customer_id)}

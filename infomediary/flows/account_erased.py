@@ -1,8 +1,11 @@
-"""The customer erased their account: out of every audience count, then every row of theirs, then the keys.
+"""The customer erased their account: out of every count, every row of theirs deleted, the keys destroyed.
 
-The order is `profiles.erasure`'s: everything in the database is deleted and flushed in the caller's
-transaction before the erasure key is destroyed. Rows of other tables that reference the customer go with
-the account row (foreign keys cascade); the ones counted on the receipt are deleted here by name.
+Order matters (`profiles.erasure`): the customer leaves the audience index first (cached answers that
+counted them are retired), then their rows go, each domain's own and the account last (so the vault rows
+are counted before the account's foreign keys would cascade to them), all flushed in the caller's
+transaction and logged in it; only then is the erasure key destroyed, outside the database, and the receipt
+signed. Tables that reference the customer and are not counted on the receipt go with the account row
+(their foreign keys cascade).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from infomediary.audiences import index as audience_index
+from infomediary.customers import service as customers
 from infomediary.database import utcnow
 from infomediary.profiles import erasure
 from infomediary.recommendations import exclusions
@@ -22,11 +26,14 @@ def erase_account(
     session: Session, runtime: Runtime, customer_id: str, now: datetime | None = None
 ) -> erasure.ErasureResult:
     now = now or utcnow()
-    erasure.require_account(session, customer_id)
-    # Out of the index, and the cached answers that counted them retired.
+    customers.require_account(session, customer_id)
     audience_index.remove(session, customer_id)
+    rows = erasure.delete_vault(session, customer_id)
     # Sealed under the customer's key, but erasure leaves nothing of the customer behind, ciphertext included.
-    excluded = exclusions.erase(session, customer_id)
-    return erasure.erase(
-        session, runtime, customer_id, now, deleted_elsewhere={"recommendation_exclusions": excluded}
-    )
+    rows["recommendation_exclusions"] = exclusions.erase(session, customer_id)
+    rows["consumer_sessions"] = customers.delete_account(session, customer_id)
+    rows["customers"] = 1
+    session.flush()
+    erasure.log_erasure(session, runtime, customer_id, now)
+    destroyed = runtime.vault.shred(customer_id)
+    return erasure.receipt(runtime, customer_id, now, rows, erasure_key_destroyed=destroyed)

@@ -16,9 +16,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from infomediary.customers import repository as customers
-from infomediary.customers.blind_index import email_index
-from infomediary.customers.errors import EmailAlreadyRegistered
+from infomediary.customers import service as customers
 from infomediary.database import utcnow
 from infomediary.profiles import datakeys, repository
 from infomediary.profiles.catalog import FIELDS, SCHEMA_VERSION, ProfilePatch, field_aad_name
@@ -201,13 +199,8 @@ def _change_login_email(session: Session, runtime: Runtime, customer_id: str, em
             "the email is the login and cannot be cleared; erase the account instead",
             errors=[{"pointer": "/body/email", "reason": "cannot be null"}],
         )
-    index = email_index(runtime.keys.secret("blind_index"), email)
-    holder = customers.get_by_email_index(session, index)
-    if holder is not None and holder.id != customer_id:
-        raise EmailAlreadyRegistered()
-    customer = customers.get(session, customer_id)
-    assert customer is not None
-    customer.email_index = index
+    # The profile's email is the login: the account follows (409 if another account has the address).
+    customers.change_login_email(session, runtime, customer_id, email)
 
 
 def seal_value(cipher: CustomerCipher, key: str, value: Any, source: str) -> bytes:
