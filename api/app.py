@@ -31,7 +31,7 @@ from api.offers.endpoints import router as offers_router
 from api.operations import check_policy_log_at_start
 from api.operations import router as operations_router
 from api.pages import errors as page_errors
-from api.pages import routing as pages
+from api.pages import mount as pages
 from api.pages.headers import PageHeadersMiddleware
 from api.recommendations.endpoints import router as recommendations_router
 from api.requests.endpoints import router as requests_router

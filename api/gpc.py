@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import RuntimeDep, SessionDep, route_writes, write_gate
 from api.me.auth import CurrentConsumer
 from api.routing import api_router
-from infomediary.consents import gpc
 from infomediary.database import unit_of_work
+from infomediary.flows import consent_changed
 from infomediary.runtime import Runtime
 
 # The date this service started honouring the signal as documented here (GPC spec, section 3.2).
@@ -42,13 +42,13 @@ async def record_gpc(
         async with write_gate(request).hold():
             await run_in_threadpool(_record_alone, runtime, consumer.customer_id)
     else:
-        await run_in_threadpool(gpc.record_signal, session, runtime, consumer.customer_id)
+        await run_in_threadpool(consent_changed.record_gpc, session, runtime, consumer.customer_id)
 
 
 def _record_alone(runtime: Runtime, customer_id: str) -> None:
     # It stands whatever the request does.
     with unit_of_work(runtime.session_factory) as own:
-        gpc.record_signal(own, runtime, customer_id)
+        consent_changed.record_gpc(own, runtime, customer_id)
 
 
 GpcDep = Depends(record_gpc)

@@ -35,9 +35,10 @@ from threadpoolctl import threadpool_limits
 
 from bench import movielens, recommend_eval
 from consent.catalog import Category
-from infomediary import pseudonyms, schema
+from infomediary import schema
 from infomediary.consents.decision_point import decide_for, supplier_query
 from infomediary.database import unit_of_work
+from infomediary.pseudonyms import service as pseudonyms
 from infomediary.recommendations import history, ranking, service, store, training
 from infomediary.recommendations.store import Models
 from infomediary.runtime import Runtime

@@ -30,18 +30,17 @@ from bench import movielens
 from consent.catalog import Category, Purpose
 from infomediary import schema
 from infomediary.catalog import service as catalog
-from infomediary.consents import policies
 from infomediary.customers.blind_index import email_index
 from infomediary.customers.models import Customer
 from infomediary.database import unit_of_work, utcnow
 from infomediary.demo import DISABLED_PASSWORD
+from infomediary.flows import policy_published, supplier_registered
 from infomediary.ids import new_id
 from infomediary.profiles import activity, datakeys
 from infomediary.profiles.records import ActivityIn
 from infomediary.recommendations import history, ranking, service, store, training
 from infomediary.runtime import Runtime
 from infomediary.settings import Settings
-from infomediary.suppliers import service as suppliers
 
 HOLDOUT = 10
 K = 10
@@ -86,10 +85,10 @@ def load(runtime: Runtime, data_dir: Path = movielens.DATA_DIR, *, users: int | 
         ratings = [r for r in ratings if r.user in keep]
     train, test = split(ratings)
     with unit_of_work(runtime.session_factory) as session:
-        view, _ = suppliers.add(
+        view, _ = supplier_registered.register_supplier(
             session, name=f"MovieLens {new_id('x')[-6:]}", scopes=["recommendations:read"]
         )
-        policies.publish(
+        policy_published.publish_policy(
             session, runtime, view.id, purposes=[Purpose.PERSONALISATION],
             categories=[Category.ACTIVITY, Category.PURCHASES], policy_url=None,
         )  # fmt: skip

@@ -4,7 +4,7 @@ Run from the repository root: ``python -m bench.vault [--database-url URL]``. Pr
 AES-GCM and (b) the Vault with a warm cache on the same profile-sized payloads, the ratio b/a (goal: at least
 0.5), then (c) the rate of rewrapping 100,000 data keys in memory (key work only), (d) opens with a cold cache
 (unwrap + erasure key + key derivation + decrypt), (e) the real rotation of 100,000 customers' data keys in a
-fresh database by ``infomediary.profiles.rotation.rewrap`` in its batches, end to end, and (f) full ``PATCH``
+fresh database by ``infomediary.rotation.rewrap`` in its batches, end to end, and (f) full ``PATCH``
 + ``GET /v1/me/profile`` round trips per second over HTTP to uvicorn on loopback. (e) and (f) run on SQLite,
 and on PostgreSQL too when ``--database-url`` names a server (a fresh database is made and dropped).
 """
@@ -142,12 +142,11 @@ def bench_rotation(server_url: str | None, directory: Path) -> tuple[float, floa
     """
     from sqlalchemy import insert
 
-    from infomediary import schema
+    from infomediary import rotation, schema
     from infomediary.customers.blind_index import email_index
     from infomediary.customers.models import Customer
     from infomediary.database import unit_of_work, utcnow
     from infomediary.demo import DISABLED_PASSWORD
-    from infomediary.profiles import rotation
     from infomediary.profiles.models import CustomerKey
     from infomediary.runtime import Runtime
     from infomediary.settings import Settings

@@ -13,12 +13,12 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
-from infomediary import schema
-from infomediary.auditors import service as auditors
+from infomediary import rotation, schema
 from infomediary.backup_cli import backup_command, backup_keys_command, restore_command
 from infomediary.database import unit_of_work
 from infomediary.demo import seed_demo
 from infomediary.errors import DomainError
+from infomediary.flows import auditor_registered, supplier_registered
 from infomediary.ids import new_id
 from infomediary.keymaterial import KeyMaterialError
 from infomediary.ledger import repository as ledger_repository
@@ -30,9 +30,9 @@ from infomediary.operators.models import OperatorKind
 from infomediary.policylog import kinds as log_kinds
 from infomediary.policylog.cli import audit_app
 from infomediary.policylog.service import append as log_append
-from infomediary.profiles import rotation
 from infomediary.recommendations.cli import recommend_app
 from infomediary.runtime import Runtime
+from infomediary.sanctions import status as supplier_status
 from infomediary.settings import SUPPLIER_SCOPES, Settings
 from infomediary.suppliers import service as suppliers
 from infomediary.suppliers.models import SupplierStatus
@@ -185,7 +185,9 @@ def suppliers_add(
         with Runtime.open(Settings()) as runtime:
             _require_ready(runtime)
             with unit_of_work(runtime.session_factory) as session:
-                view, credentials = suppliers.add(session, name=name, scopes=scope or list(SUPPLIER_SCOPES))
+                view, credentials = supplier_registered.register_supplier(
+                    session, name=name, scopes=scope or list(SUPPLIER_SCOPES)
+                )
             _print_credentials(
                 "supplier", view.name, view.id, credentials.client_id, credentials.client_secret, as_json
             )
@@ -219,7 +221,7 @@ def _set_status(name_or_id: str, status: SupplierStatus) -> None:
         with Runtime.open(Settings()) as runtime:
             _require_ready(runtime)
             with unit_of_work(runtime.session_factory) as session:
-                view = suppliers.set_status(session, name_or_id, status)
+                view = supplier_status.set_status(session, name_or_id, status)
             console.print(f"supplier [bold]{view.name}[/] is now {view.status}")
 
     _guarded(run)
@@ -293,7 +295,7 @@ def auditors_add(
         with Runtime.open(Settings()) as runtime:
             _require_ready(runtime)
             with unit_of_work(runtime.session_factory) as session:
-                auditor_id, credentials = auditors.add(session, name=name)
+                auditor_id, credentials = auditor_registered.register_auditor(session, name=name)
             _print_credentials(
                 "auditor", name, auditor_id, credentials.client_id, credentials.client_secret, as_json
             )

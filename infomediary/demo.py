@@ -1,6 +1,6 @@
 """A synthetic demo population, sealed in the vault exactly as the services would seal it, in bulk.
 
-One interactive consumer (with a password, registered through the customer service) plus many synthetic
+One interactive consumer (with a password, registered through the registration flow) plus many synthetic
 customers who never log in (their password hash is a disabled marker, as in /etc/shadow, so seeding a
 large population costs no argon2 work), a demo supplier with every scope and an auditor, and one operator
 each for the supplier console and the auditor view. Logins are written to `<data_dir>/demo.json` (mode 0600).
@@ -34,13 +34,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from infomediary.audiences import index as audience_index
-from infomediary.auditors import service as auditors
 from infomediary.bulkload import insert_rows
 from infomediary.customers import service as customers_service
 from infomediary.customers.blind_index import email_index
 from infomediary.customers.models import Customer
 from infomediary.database import unit_of_work, utcnow
 from infomediary.errors import DomainError
+from infomediary.flows import account_registered, auditor_registered, profile_changed, supplier_registered
 from infomediary.ids import new_id
 from infomediary.keymaterial import write_private_file
 from infomediary.operators import service as operators
@@ -54,7 +54,6 @@ from infomediary.profiles.models import ActivityRecord, ProfileChange, ProfileFi
 from infomediary.profiles.records import RECORD_SCHEMA_VERSION, ActivityIn
 from infomediary.runtime import Runtime
 from infomediary.settings import SUPPLIER_SCOPES
-from infomediary.suppliers import service as suppliers
 from infomediary.suppliers.models import Supplier
 
 DEMO_SUPPLIER = "Demo Shop"
@@ -117,14 +116,12 @@ def _populate(
 ) -> None:
     values = synthetic.profile(rng, now.date())
     values["email"] = email
-    profiles.apply_changes(
-        session, runtime, cipher.customer_id, values, actor="demo", now=now, cipher=cipher, index=False
-    )
+    profiles.apply_changes(session, runtime, cipher.customer_id, values, actor="demo", now=now, cipher=cipher)
     records = _RECORDS.validate_python(synthetic.activity(rng, now))
     if records:
         activity.record(session, runtime, cipher.customer_id, records, cipher=cipher)
     # Once, after profile and purchases are both in: the row needs the RFM bands too.
-    audience_index.refresh(session, runtime, cipher.customer_id, now)
+    profile_changed.reindex(session, runtime, cipher.customer_id, now)
 
 
 def _write_batch(
@@ -240,7 +237,7 @@ def seed_demo(
     key = runtime.keys.secret("blind_index")
     rng = random.Random(seed)  # noqa: S311 - synthetic data must be reproducible from the seed, not secret
     with unit_of_work(runtime.session_factory) as session:
-        account = customers_service.register(session, runtime, email=DEMO_EMAIL, password=password)
+        account = account_registered.register(session, runtime, email=DEMO_EMAIL, password=password)
         _populate(
             session,
             runtime,
@@ -249,10 +246,10 @@ def seed_demo(
             utcnow(),
             DEMO_EMAIL,
         )
-        supplier, supplier_credentials = suppliers.add(
+        supplier, supplier_credentials = supplier_registered.register_supplier(
             session, name=DEMO_SUPPLIER, scopes=list(SUPPLIER_SCOPES)
         )
-        auditor_id, auditor_credentials = auditors.add(session, name=DEMO_AUDITOR)
+        auditor_id, auditor_credentials = auditor_registered.register_auditor(session, name=DEMO_AUDITOR)
         # People who sign in to the supplier console and the auditor view (pages, not OAuth clients).
         operator_passwords = {kind: "demo-" + secrets.token_urlsafe(12) for kind in OperatorKind}
         for kind, owner, login in (

@@ -14,7 +14,6 @@ from infomediary.consents.models import (
     PrivacySignalRow,
     StandingTermRow,
     SupplierPolicyRow,
-    SupplierPseudonymRow,
     SupplierRequestRow,
 )
 from infomediary.customers.models import ConsumerSession, Customer, LoginFailure
@@ -31,6 +30,7 @@ from infomediary.profiles.models import (
     ProfileChange,
     ProfileField,
 )
+from infomediary.pseudonyms.models import SupplierPseudonymRow
 from infomediary.ratelimits.models import RateLimitCounter
 from infomediary.recommendations.models import RecommendationExclusionRow, RecommenderModelRow
 from infomediary.rules.models import BusinessRuleRow

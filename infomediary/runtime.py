@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from infomediary.customers.passwords import Passwords
 from infomediary.database import create_db_engine, create_session_factory
 from infomediary.keymaterial import KeyMaterial
+from infomediary.passwords import Passwords
 from infomediary.settings import Settings
 from vault import DataKeyCache, Vault
 

@@ -17,6 +17,7 @@ from api.routing import api_router
 from api.session_cookie import SESSION_COOKIE, clear_session_cookie, set_session_cookie
 from infomediary.customers import service
 from infomediary.customers.errors import InvalidSession
+from infomediary.flows import account_registered
 
 router = api_router(tags=["consumer"])
 
@@ -39,7 +40,7 @@ _USE_SESSION = {
     summary="Register a consumer account",
 )
 def register(body: AccountCreate, session: WriteSessionDep, runtime: RuntimeDep) -> AccountRead:
-    account = service.register(session, runtime, email=body.email, password=body.password)
+    account = account_registered.register(session, runtime, email=body.email, password=body.password)
     return AccountRead(id=account.customer_id, created_at=account.created_at)
 
 

@@ -27,6 +27,7 @@ from api.routing import api_router
 from consent.records import ConsentState
 from infomediary.consents import service, terms
 from infomediary.database import utcnow
+from infomediary.flows import consent_changed
 from infomediary.ids import ID_PATTERN
 
 router = api_router(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
@@ -71,7 +72,7 @@ _RECORD_LINKS = {
 def answer_consent(
     body: ConsentAnswer, consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> ConsentChange:
-    [change] = service.answer(
+    [change] = consent_changed.answer(
         session,
         runtime,
         consumer.customer_id,
@@ -91,7 +92,7 @@ def answer_consent(
     summary="Withdraw every consent in force, in one call; one receipt lists them all",
 )
 def withdraw_all(consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep) -> WithdrawAllRead:
-    done = service.withdraw_all(session, runtime, consumer.customer_id)
+    done = consent_changed.withdraw_all(session, runtime, consumer.customer_id)
     return WithdrawAllRead(withdrawn=done.count, receipt_id=done.receipt_id, receipt=done.receipt)
 
 
@@ -104,7 +105,7 @@ def withdraw_all(consumer: CurrentConsumer, session: WriteSessionDep, runtime: R
 def withdraw(
     record_id: RecordId, consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> ConsentChange:
-    return _change(session, service.withdraw(session, runtime, consumer.customer_id, record_id))
+    return _change(session, consent_changed.withdraw(session, runtime, consumer.customer_id, record_id))
 
 
 @router.get(
@@ -169,7 +170,7 @@ def replace_terms(
     body: TermsIn, consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> TermsRead:
     specs = [terms.TermSpec(t.kind, t.category, t.purpose, t.credits) for t in body.terms]
-    return _terms(terms.replace_terms(session, runtime, consumer.customer_id, specs))
+    return _terms(consent_changed.replace_terms(session, runtime, consumer.customer_id, specs))
 
 
 @router.delete("/terms", status_code=status.HTTP_204_NO_CONTENT, summary="Remove all standing terms")

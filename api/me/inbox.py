@@ -18,9 +18,10 @@ from api.me.consent_schemas import (
 )
 from api.problems import problem_responses
 from api.routing import api_router
-from infomediary import pseudonyms
 from infomediary.consents import requests
+from infomediary.flows import request_answered
 from infomediary.ids import ID_PATTERN
+from infomediary.pseudonyms import service as pseudonyms
 
 router = api_router(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
 RequestId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
@@ -46,7 +47,7 @@ def inbox(
 def accept(
     request_id: RequestId, consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> InboxAnswer:
-    view, changes = requests.accept(session, runtime, consumer.customer_id, request_id)
+    view, changes = request_answered.accept_request(session, runtime, consumer.customer_id, request_id)
     [item] = consent_views.inbox_items(session, [view])
     return InboxAnswer(item=item, receipt_id=changes[0].receipt_id, receipt=changes[0].receipt)
 
@@ -61,7 +62,7 @@ def refuse(
     request_id: RequestId, consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> InboxAnswer:
     [item] = consent_views.inbox_items(
-        session, [requests.refuse(session, runtime, consumer.customer_id, request_id)]
+        session, [request_answered.refuse_request(session, runtime, consumer.customer_id, request_id)]
     )
     return InboxAnswer(item=item)
 

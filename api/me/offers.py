@@ -11,6 +11,7 @@ from api.me.auth import CurrentConsumer
 from api.me.offer_schemas import AcceptIn, DiscountRuleRead, InboxOfferRead, InboxOffersRead
 from api.problems import problem_responses
 from api.routing import api_router
+from infomediary.flows import offer_accepted
 from infomediary.ids import ID_PATTERN
 from infomediary.offers import inbox, reports
 
@@ -87,7 +88,11 @@ def accept(
     body: AcceptIn | None = None,
 ) -> InboxOfferRead:
     confirmed = body.release_identity if body is not None else False
-    return _read(inbox.accept(session, runtime, consumer.customer_id, offer_id, release_identity=confirmed))
+    return _read(
+        offer_accepted.accept_offer(
+            session, runtime, consumer.customer_id, offer_id, release_identity=confirmed
+        )
+    )
 
 
 @router.post(

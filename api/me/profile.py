@@ -22,7 +22,7 @@ from api.me.schemas import (
 )
 from api.problems import problem_responses
 from api.routing import api_router
-from infomediary.audiences import index as audience_index
+from infomediary.flows import activity_recorded, profile_changed
 from infomediary.profiles import activity, insights
 from infomediary.profiles import service as profiles
 from infomediary.profiles.catalog import ProfilePatch
@@ -61,7 +61,7 @@ def update_profile(
 ) -> ProfileRead:
     changes = body.model_dump(mode="json", exclude_unset=True)
     return _profile(
-        profiles.update_profile(session, runtime, consumer.customer_id, changes, actor="customer")
+        profile_changed.update_profile(session, runtime, consumer.customer_id, changes, actor="customer")
     )
 
 
@@ -94,10 +94,7 @@ def read_history(
 def record_activity(
     body: ActivityBatch, consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> ActivityRecorded:
-    recorded = activity.record(session, runtime, consumer.customer_id, body.records)
-    # Purchases move the RFM bands (the index module sits above `activity`, so the call is made here).
-    if any(item.kind == "purchase" for item in body.records):
-        audience_index.refresh(session, runtime, consumer.customer_id)
+    recorded = activity_recorded.record_activity(session, runtime, consumer.customer_id, body.records)
     return ActivityRecorded(recorded=recorded)
 
 

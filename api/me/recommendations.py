@@ -18,8 +18,9 @@ from api.recommendations.schemas import (
     PersonalisationRead,
 )
 from api.routing import api_router
+from infomediary.flows import consent_changed
 from infomediary.ids import ID_PATTERN
-from infomediary.recommendations import explanations, personalisation
+from infomediary.recommendations import explanations
 
 router = api_router(prefix="/v1/me/recommendations", tags=["consumer"], responses=problem_responses(401))
 SupplierId = Annotated[str, Query(min_length=1, max_length=40, pattern=ID_PATTERN)]
@@ -73,7 +74,7 @@ def switch(
     session: WriteSessionDep,
     runtime: RuntimeDep,
 ) -> PersonalisationRead:
-    enabled = personalisation.switch(
+    enabled = consent_changed.switch_personalisation(
         session, runtime, consumer.customer_id, supplier_id, enabled=body.enabled
     )
     return PersonalisationRead(supplier_id=supplier_id, enabled=enabled)

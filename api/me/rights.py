@@ -11,7 +11,7 @@ from api.me.auth import CurrentConsumer
 from api.me.schemas import ErasureReceiptRead, RestrictionRead
 from api.problems import problem_responses
 from api.routing import api_router
-from infomediary.audiences import index as audience_index
+from infomediary.flows import account_erased, restriction_changed
 from infomediary.profiles import erasure, export, restriction
 
 router = api_router(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
@@ -49,7 +49,7 @@ def read_restriction(consumer: CurrentConsumer, session: ReadSessionDep) -> Rest
     summary="Restrict processing: no supplier may use your data until you lift it (idempotent)",
 )
 def restrict(consumer: CurrentConsumer, session: WriteSessionDep) -> RestrictionRead:
-    view = restriction.restrict(session, consumer.customer_id)
+    view = restriction_changed.restrict(session, consumer.customer_id)
     return RestrictionRead(restricted=view.restricted, since=view.since)
 
 
@@ -57,9 +57,7 @@ def restrict(consumer: CurrentConsumer, session: WriteSessionDep) -> Restriction
 def lift_restriction(
     consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> RestrictionRead:
-    view = restriction.lift(session, consumer.customer_id)
-    # Back in the audience index (the index module sits above `restriction`, so the call is made here).
-    audience_index.refresh(session, runtime, consumer.customer_id)
+    view = restriction_changed.lift(session, runtime, consumer.customer_id)
     return RestrictionRead(restricted=view.restricted, since=view.since)
 
 
@@ -70,7 +68,7 @@ def lift_restriction(
     description=erasure.__doc__ or "",
 )
 def erase(consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep) -> ErasureReceiptRead:
-    result = erasure.erase(session, runtime, consumer.customer_id)
+    result = account_erased.erase_account(session, runtime, consumer.customer_id)
     return ErasureReceiptRead(
         receipt=result.receipt,
         account=result.customer_id,

@@ -17,6 +17,7 @@ from api.session_cookie import clear_session_cookie, set_session_cookie
 from infomediary.customers import service
 from infomediary.customers.errors import EmailAlreadyRegistered, InvalidCredentials, LoginThrottled
 from infomediary.errors import DomainError
+from infomediary.flows import account_registered
 
 router = page_router()
 Text = Annotated[str, Form(max_length=512)]
@@ -47,7 +48,9 @@ def sign_up(
     credentials, errors = parse_form(Credentials, {"email": email, "password": password})
     if credentials is not None:
         try:
-            service.register(session, runtime, email=credentials.email, password=credentials.password)
+            account_registered.register(
+                session, runtime, email=credentials.email, password=credentials.password
+            )
             issued = service.login(
                 session,
                 runtime,

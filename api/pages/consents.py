@@ -23,6 +23,7 @@ from consent.records import ConsentState
 from infomediary.consents import policies, service
 from infomediary.database import utcnow
 from infomediary.errors import DomainError
+from infomediary.flows import consent_changed
 from infomediary.suppliers import service as suppliers
 
 router = page_router()
@@ -167,7 +168,7 @@ def answer(
         errors.update(more)
         if body is not None:
             try:
-                service.answer(
+                consent_changed.answer(
                     session,
                     runtime,
                     consumer.customer_id,
@@ -201,7 +202,7 @@ def answer(
 def withdraw_all(
     request: Request, consumer: PageConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> Response:
-    done = service.withdraw_all(session, runtime, consumer.customer_id)
+    done = consent_changed.withdraw_all(session, runtime, consumer.customer_id)
     return redirect(request, "/consents", notice="all-withdrawn" if done.count else "nothing-to-withdraw")
 
 
@@ -213,7 +214,7 @@ def withdraw(
     session: WriteSessionDep,
     runtime: RuntimeDep,
 ) -> Response:
-    service.withdraw(session, runtime, consumer.customer_id, record_id)
+    consent_changed.withdraw(session, runtime, consumer.customer_id, record_id)
     return redirect(request, "/consents", notice="consent-withdrawn")
 
 

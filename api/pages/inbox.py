@@ -16,6 +16,7 @@ from api.pages.routing import page_router
 from consent.catalog import PURPOSES, ReleaseKind
 from infomediary.consents import requests
 from infomediary.consents.errors import RequestNotFound
+from infomediary.flows import offer_accepted, request_answered
 from infomediary.offers import inbox, reports
 from infomediary.offers.errors import OfferNotFound
 
@@ -63,7 +64,7 @@ def accept_request(
         return render(
             request, "inbox_confirm.html", {"consumer": consumer, "request_item": item, "offer": None}
         )
-    requests.accept(session, runtime, consumer.customer_id, request_id)
+    request_answered.accept_request(session, runtime, consumer.customer_id, request_id)
     return redirect(request, "/inbox", notice="request-accepted")
 
 
@@ -75,7 +76,7 @@ def refuse_request(
     session: WriteSessionDep,
     runtime: RuntimeDep,
 ) -> Response:
-    requests.refuse(session, runtime, consumer.customer_id, request_id)
+    request_answered.refuse_request(session, runtime, consumer.customer_id, request_id)
     return redirect(request, "/inbox", notice="request-refused")
 
 
@@ -110,7 +111,9 @@ def accept_offer(
                 "purpose_labels": {p.value: spec.label for p, spec in PURPOSES.items()},
             },
         )
-    inbox.accept(session, runtime, consumer.customer_id, offer_id, release_identity=confirm == "yes")
+    offer_accepted.accept_offer(
+        session, runtime, consumer.customer_id, offer_id, release_identity=confirm == "yes"
+    )
     return redirect(request, "/inbox", notice="offer-accepted")
 
 

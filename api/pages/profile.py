@@ -17,6 +17,7 @@ from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
 from consent.catalog import CATEGORIES, Category
 from infomediary.customers.errors import EmailAlreadyRegistered
+from infomediary.flows import profile_changed
 from infomediary.profiles import service as profiles
 from infomediary.profiles.catalog import FIELDS, LifeEvent
 from infomediary.profiles.errors import InvalidProfile
@@ -204,7 +205,7 @@ def _save(
         errors["email"] = EMAIL_REQUIRED
         del changes["email"]
     try:
-        profiles.update_profile(session, runtime, consumer.customer_id, changes, actor="customer")
+        profile_changed.update_profile(session, runtime, consumer.customer_id, changes, actor="customer")
     except InvalidProfile as exc:
         for error in exc.extensions.get("errors", []):
             parts = error["pointer"].split("/")

@@ -14,8 +14,8 @@ from api.pages.auth import PageConsumer
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
 from api.session_cookie import clear_session_cookie
-from infomediary.audiences import index as audience_index
-from infomediary.profiles import erasure, export, restriction
+from infomediary.flows import account_erased, restriction_changed
+from infomediary.profiles import export, restriction
 
 router = page_router()
 Choice = Annotated[str, Form(max_length=16)]
@@ -48,11 +48,10 @@ def set_restriction(
     action: Choice = "",
 ) -> Response:
     if action == "restrict":
-        restriction.restrict(session, consumer.customer_id)
+        restriction_changed.restrict(session, consumer.customer_id)
         return redirect(request, "/rights", notice="restricted")
     if action == "lift":
-        restriction.lift(session, consumer.customer_id)
-        audience_index.refresh(session, runtime, consumer.customer_id)
+        restriction_changed.lift(session, runtime, consumer.customer_id)
         return redirect(request, "/rights", notice="restriction-lifted")
     return render(
         request,
@@ -86,7 +85,7 @@ def delete_account(
             {"consumer": consumer, "errors": {"confirm": "Tick the box to confirm that you want this."}},
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
-    result = erasure.erase(session, runtime, consumer.customer_id)
+    result = account_erased.erase_account(session, runtime, consumer.customer_id)
     # The account is gone: the page shows the receipt without the navigation of a logged-in customer.
     response = render(request, "erased.html", {"consumer": None, "result": result})
     clear_session_cookie(response)

@@ -14,6 +14,7 @@ from api.pages.routing import page_router
 from consent.catalog import CATEGORIES, PURPOSES, Category, Purpose
 from infomediary.consents import terms
 from infomediary.errors import DomainError
+from infomediary.flows import consent_changed
 
 router = page_router()
 MAX_CREDITS = 1_000_000_000
@@ -128,7 +129,7 @@ def _save(
     specs, errors = _specs(form)
     if not errors:
         try:
-            terms.replace_terms(session, runtime, consumer.customer_id, specs)
+            consent_changed.replace_terms(session, runtime, consumer.customer_id, specs)
         except DomainError as exc:
             session.rollback()
             errors["_form"] = exc.detail

@@ -12,10 +12,10 @@ from api.problems import problem_responses
 from api.requests.schemas import RequestIn, RequestRead
 from api.routing import api_router
 from consent.catalog import Category
-from infomediary import pseudonyms
 from infomediary.consents import requests
 from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
+from infomediary.pseudonyms import service as pseudonyms
 from infomediary.runtime import Runtime
 
 router = api_router(prefix="/v1/requests", tags=["supplier"], responses=problem_responses(401, 403))

@@ -11,9 +11,9 @@ from api.deps import ReadSessionDep, RuntimeDep
 from api.problems import problem_responses
 from api.routing import api_router
 from api.supplier.schemas import SupplierRead
+from infomediary import supplier_dashboard
 from infomediary.database import utcnow
 from infomediary.oauth.bearer import Principal
-from infomediary.suppliers import dashboard
 
 router = api_router(prefix="/v1/supplier", tags=["supplier"], responses=problem_responses(401, 403))
 CurrentSupplier = Annotated[Principal, Security(supplier)]
@@ -25,8 +25,10 @@ CurrentSupplier = Annotated[Principal, Security(supplier)]
     summary="The calling supplier's own record and dashboard: status, strikes, epsilon left, balance",
 )
 def read_supplier(caller: CurrentSupplier, session: ReadSessionDep, runtime: RuntimeDep) -> SupplierRead:
-    # The principal carries the record and status; the figures are one more query (see `dashboard`).
-    shown = dashboard.figures(session, runtime.settings, caller.owner_id, caller.owner_status, utcnow())
+    # The principal carries the record and status; the figures are one more query (see `supplier_dashboard`).
+    shown = supplier_dashboard.figures(
+        session, runtime.settings, caller.owner_id, caller.owner_status, utcnow()
+    )
     return SupplierRead(
         id=caller.owner_id,
         name=caller.owner_name,

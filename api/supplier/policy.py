@@ -12,6 +12,7 @@ from api.problems import problem_responses
 from api.routing import api_router
 from api.supplier.policy_schemas import PolicyHistory, PolicyIn, PolicyPublished, PolicyRead
 from infomediary.consents import policies
+from infomediary.flows import policy_published
 from infomediary.oauth.bearer import Principal
 
 router = api_router(prefix="/v1/supplier", tags=["supplier"], responses=problem_responses(401, 403))
@@ -38,7 +39,7 @@ def _read(view: policies.PolicyView) -> PolicyRead:
 def publish(
     body: PolicyIn, caller: CurrentSupplier, session: WriteSessionDep, runtime: RuntimeDep
 ) -> PolicyPublished:
-    published = policies.publish(
+    published = policy_published.publish_policy(
         session,
         runtime,
         caller.owner_id,

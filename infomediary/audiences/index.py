@@ -1,8 +1,8 @@
 """Keeping the audience index in step with the vault, one customer at a time, inside the caller's transaction.
 
-The profile, activity, restriction and consent services each call one function here when they change what
-a customer's row should say. Values are decrypted only here, at write time, and reduced at once to the
-generalised values of `dimensions`; counting then reads the index alone.
+The application's flows (`infomediary.flows`) call one function here when the vault, a restriction or
+consent changes what a customer's row should say. Values are decrypted only here, at write time, and reduced
+at once to the generalised values of `dimensions`; counting then reads the index alone.
 
 Consent is not copied into the index: the consent set filter is applied at query time, so a withdrawal is
 in force for the very next count by construction. What the index does on consent changes is retire cached
@@ -20,7 +20,6 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category, Purpose
 from infomediary.audiences import dimensions as dims
 from infomediary.audiences.models import AudienceEpochRow, AudienceIndexRow
 from infomediary.database import upsert_insert, utcnow
@@ -28,7 +27,6 @@ from infomediary.profiles import datakeys, insights, repository
 from infomediary.profiles.catalog import field_aad_name
 from infomediary.profiles.models import ProcessingRestriction
 from infomediary.runtime import Runtime
-from infomediary.webhooks import outbox
 
 # The only profile fields the index derives from; nothing else is decrypted for it.
 SOURCE_FIELDS = ("birth_date", "gender", "postal_code", "interests")
@@ -70,12 +68,16 @@ def derive(
     )
 
 
-def refresh(session: Session, runtime: Runtime, customer_id: str, now: datetime | None = None) -> None:
-    """Recompute the customer's row from the vault (no row while processing is restricted)."""
+def refresh(session: Session, runtime: Runtime, customer_id: str, now: datetime | None = None) -> bool:
+    """Recompute the customer's row from the vault (no row while processing is restricted).
+
+    True when the customer's RFM band rose: they entered the "RFM band rose" segment, which the caller
+    (`flows.profile_changed.reindex`) tells subscribed suppliers.
+    """
     now = now or utcnow()
     if session.get(ProcessingRestriction, customer_id) is not None:
         remove(session, customer_id)
-        return
+        return False
     cipher = datakeys.cipher_for(session, runtime, customer_id)
     profile: dict[str, Any] = {}
     for row in repository.profile_fields(session, customer_id):
@@ -86,18 +88,7 @@ def refresh(session: Session, runtime: Runtime, customer_id: str, now: datetime 
     before = session.get(AudienceIndexRow, customer_id)
     rose = band_rose(before, values)
     store(session, [(customer_id, values)], now)
-    if rose:
-        # A consented customer entered the "RFM band rose" segment: an event for subscribed suppliers.
-        outbox.emit(
-            session,
-            runtime,
-            event_type=outbox.SEGMENT_RFM_BAND_ROSE,
-            customer_id=customer_id,
-            purpose=Purpose.MARKETING,
-            categories=[Category.PURCHASES],
-            data={"segment": "rfm_band_rose"},
-            now=now,
-        )
+    return rose
 
 
 def band_rose(before: AudienceIndexRow | None, after: IndexValues) -> bool:

@@ -1,4 +1,4 @@
-"""Auditor administration from the command line."""
+"""Auditor records: create and find (registering one with its OAuth client is `flows.auditor_registered`)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,6 @@ from sqlalchemy.orm import Session
 from infomediary.auditors.models import Auditor
 from infomediary.errors import Conflict, NotFound
 from infomediary.ids import new_id
-from infomediary.oauth.credentials import ClientCredentials, create_client
-from infomediary.oauth.models import ClientKind
-from infomediary.settings import AUDITOR_SCOPES
 
 
 class AuditorNameTaken(Conflict):
@@ -30,15 +27,12 @@ def find(session: Session, name_or_id: str) -> Auditor:
     return auditor
 
 
-def add(
-    session: Session, *, name: str, scopes: tuple[str, ...] = AUDITOR_SCOPES
-) -> tuple[str, ClientCredentials]:
+def create(session: Session, *, name: str) -> str:
+    """A new auditor record under a unique name; returns its id."""
     name = name.strip()
     if session.scalar(select(Auditor.id).where(Auditor.name == name)) is not None:
         raise AuditorNameTaken(f"an auditor named {name!r} already exists")
     auditor = Auditor(id=new_id("aud"), name=name)
     session.add(auditor)
     session.flush()
-    return auditor.id, create_client(
-        session, kind=ClientKind.AUDITOR, owner_id=auditor.id, scopes=list(scopes)
-    )
+    return auditor.id

@@ -1,7 +1,9 @@
 """Global Privacy Control: a `Sec-GPC: 1` request records the customer's opt-out of sale and sharing.
 
 The signal is recorded once, at the first request that carries it; its time matters to the decision (a
-grant to one supplier made after the signal survives it), so repeated signals do not move it.
+grant to one supplier made after the signal survives it), so repeated signals do not move it. Recording it
+takes two steps here, `store_signal` and `log_signal`, so that `flows.consent_changed.record_gpc` can retire
+cached audience answers between them, before the log entry, as every consent change does.
 """
 
 from __future__ import annotations
@@ -10,10 +12,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from infomediary.audiences import index as audience_index
 from infomediary.consents import repository
 from infomediary.consents.models import PrivacySignalRow
-from infomediary.database import utcnow
 from infomediary.policylog import kinds
 from infomediary.policylog.kinds import format_at
 from infomediary.policylog.service import append as log_append
@@ -21,20 +21,23 @@ from infomediary.policylog.service import log_pseudonym
 from infomediary.runtime import Runtime
 
 
-def record_signal(session: Session, runtime: Runtime, customer_id: str, now: datetime | None = None) -> bool:
-    """Record the opt-out (and log it) unless already in force; True when it was newly recorded.
+def store_signal(session: Session, customer_id: str, now: datetime) -> bool:
+    """Record the opt-out unless already in force; True when it was newly recorded (then log it).
 
-    Two requests carrying the first signal at once record and log it once: the other finds it in force.
+    Two requests carrying the first signal at once record it once: the other finds it in force.
     """
     row = session.get(PrivacySignalRow, customer_id)
     if row is not None and row.gpc:
         return False
-    now = now or utcnow()
     if not repository.insert_gpc_signal(session, customer_id, now):
         return False
     if row is not None:
         session.expire(row)  # changed behind the identity map's back
-    audience_index.population_changed(session)
+    return True
+
+
+def log_signal(session: Session, runtime: Runtime, customer_id: str, now: datetime) -> None:
+    """The policy-log entry of a newly recorded signal, in the same transaction."""
     log_append(
         session,
         {
@@ -45,7 +48,6 @@ def record_signal(session: Session, runtime: Runtime, customer_id: str, now: dat
             "details": {"signal": "sec-gpc", "scope": "sale_and_sharing"},
         },
     )
-    return True
 
 
 def signal_of(session: Session, customer_id: str) -> tuple[bool, datetime | None]:

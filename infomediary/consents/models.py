@@ -114,15 +114,3 @@ class PrivacySignalRow(Base):
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
     gpc: Mapped[bool] = mapped_column(Boolean)
     recorded_at: Mapped[datetime]
-
-
-class SupplierPseudonymRow(Base):
-    """A pairwise pseudonym handed to a supplier, so that the supplier's later requests can be resolved."""
-
-    __tablename__ = "supplier_pseudonyms"
-    __table_args__ = (UniqueConstraint("supplier_id", "customer_id"),)
-
-    supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"), primary_key=True)
-    pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
-    issued_at: Mapped[datetime] = mapped_column(default=utcnow)

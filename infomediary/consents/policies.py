@@ -21,7 +21,7 @@ from consent.records import Actor, ConsentEvent, ConsentRecord, ConsentState, tr
 from infomediary.consents import repository
 from infomediary.consents.models import ConsentRecordRow, SupplierPolicyRow, SupplierRequestRow
 from infomediary.consents.requests import ORIGIN_POLICY_CHANGE, PENDING
-from infomediary.consents.service import floors, record_changes
+from infomediary.consents.service import OnLeaving, floors, record_changes
 from infomediary.database import utcnow
 from infomediary.ids import new_id
 from infomediary.policylog import kinds
@@ -73,6 +73,7 @@ def publish(
     categories: Iterable[Category],
     policy_url: str | None,
     now: datetime | None = None,
+    on_leaving: OnLeaving,
 ) -> Published:
     """Publish the next version; on widening, invalidate older consents and ask their customers again.
 
@@ -114,12 +115,20 @@ def publish(
             "details": {"version": new.version, "consent_floor_version": floor, "widened": int(widened)},
         },
     )
-    invalidated = _invalidate_below(session, runtime, supplier_id, new, floor, now) if widened else 0
+    invalidated = (
+        _invalidate_below(session, runtime, supplier_id, new, floor, now, on_leaving) if widened else 0
+    )
     return Published(view(row), widened, invalidated)
 
 
 def _invalidate_below(
-    session: Session, runtime: Runtime, supplier_id: str, new: SupplierPolicy, floor: int, now: datetime
+    session: Session,
+    runtime: Runtime,
+    supplier_id: str,
+    new: SupplierPolicy,
+    floor: int,
+    now: datetime,
+    on_leaving: OnLeaving,
 ) -> int:
     rows = session.scalars(
         select(ConsentRecordRow)
@@ -146,7 +155,7 @@ def _invalidate_below(
         )
         changes.append((row, changed, event))
     if changes:
-        record_changes(session, runtime, changes)
+        record_changes(session, runtime, changes, on_leaving=on_leaving)
     for (customer_id, purpose), categories in reask.items():
         session.add(
             SupplierRequestRow(

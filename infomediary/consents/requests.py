@@ -16,7 +16,6 @@ from consent.catalog import Category, Purpose, ReleaseKind
 from consent.decision import Reason
 from consent.policy import undeclared
 from consent.records import ConsentState
-from infomediary import pseudonyms
 from infomediary.consents import repository, service
 from infomediary.consents.decision_point import decide_for, supplier_query
 from infomediary.consents.errors import (
@@ -32,10 +31,10 @@ from infomediary.ids import new_id
 from infomediary.policylog import kinds
 from infomediary.policylog.kinds import format_at
 from infomediary.policylog.service import append as log_append
+from infomediary.pseudonyms import service as pseudonyms
 from infomediary.runtime import Runtime
 from infomediary.sanctions import service as sanctions
 from infomediary.suppliers.models import Supplier
-from infomediary.webhooks import outbox
 
 PENDING: Final = "pending"
 ACCEPTED: Final = "accepted"
@@ -214,9 +213,12 @@ def _own_pending(session: Session, customer_id: str, request_id: str, now: datet
 
 
 def accept(
-    session: Session, runtime: Runtime, customer_id: str, request_id: str
+    session: Session, runtime: Runtime, customer_id: str, request_id: str, *, on_leaving: service.OnLeaving
 ) -> tuple[RequestView, list[service.Change]]:
-    """Grant what the request asks, under the supplier's current policy, with one receipt."""
+    """Grant what the request asks, under the supplier's current policy, with one receipt.
+
+    The supplier hears of the answer through `flows.request_answered`, as of `answered_at`.
+    """
     now = utcnow()
     row = _own_pending(session, customer_id, request_id, now)
     changes = service.answer(
@@ -230,36 +232,17 @@ def accept(
         price=row.price_offered or None,
         reason=f"accepted request {row.id}",
         now=now,
+        on_leaving=on_leaving,
     )
     row.status, row.answered_at = ACCEPTED, now
     session.flush()
-    _answered(session, runtime, row, now)
     return _view(row, _supplier_name(session, row.supplier_id), now), changes
 
 
-def refuse(session: Session, runtime: Runtime, customer_id: str, request_id: str) -> RequestView:
+def refuse(session: Session, customer_id: str, request_id: str) -> RequestView:
     """Decline the request; no consent is recorded (declining an offer is not objecting to every use)."""
     now = utcnow()
     row = _own_pending(session, customer_id, request_id, now)
     row.status, row.answered_at = REFUSED, now
     session.flush()
-    _answered(session, runtime, row, now)
     return _view(row, _supplier_name(session, row.supplier_id), now)
-
-
-def _answered(session: Session, runtime: Runtime, row: SupplierRequestRow, now: datetime) -> None:
-    """The `request.answered` business event, for the requesting supplier only, if consent permits it."""
-    outbox.emit(
-        session,
-        runtime,
-        event_type=outbox.REQUEST_ANSWERED,
-        customer_id=row.customer_id,
-        purpose=Purpose(row.purpose),
-        # What the request asked for ("*", every category, is decided as ordinary activity data): an
-        # acceptance grants exactly that, so the event follows it; a refusal is told only to a supplier the
-        # customer had already granted those categories.
-        categories=[Category(c) for c in row.categories if c != "*"] or [Category.ACTIVITY],
-        data={"request_id": row.id, "answer": row.status},
-        supplier_ids=[row.supplier_id],
-        now=now,
-    )

@@ -4,11 +4,15 @@ Every change writes the record, its event and its policy-log entry in the caller
 API commits that transaction before it answers: a withdrawal is in force before its response returns.
 Expiry and invalidation are computed at decision time; when a record is touched again its stored state is
 first brought up to date (`settle`), so the history shows when it lapsed.
+
+A change that leaves consent permitting less has consequences outside this package (cached audience answers,
+undelivered events): every function that can make one takes them as `on_leaving` (`OnLeaving`), supplied by
+the application's flows (`infomediary.flows.consent_changed.records_left`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,7 +32,6 @@ from consent.records import (
     open_record,
     transition,
 )
-from infomediary.audiences import index as audience_index
 from infomediary.consents import receipts, repository
 from infomediary.consents.entries import consent_event_entry
 from infomediary.consents.errors import (
@@ -45,7 +48,14 @@ from infomediary.ids import new_id
 from infomediary.policylog.service import append_at_commit
 from infomediary.runtime import Runtime
 from infomediary.suppliers.models import Supplier
-from infomediary.webhooks import outbox
+
+OnLeaving = Callable[[Session, Sequence[str]], None]
+"""What follows when consent records of these customers moved to a state that permits less.
+
+A parameter, not an import: the consequences belong to packages above this one. It runs at the moment of
+the change, in its transaction and before anything later in the same call: a lapsed grant that `settle`
+records and the customer then gives again must not keep what the lapse dropped.
+"""
 
 
 @dataclass(frozen=True)
@@ -75,7 +85,7 @@ class EventView:
     receipt_id: str | None
 
 
-# A change to one of these states can take a customer out of an audience: cached counts are retired.
+# A change to one of these states leaves consent permitting less: `on_leaving` follows it.
 _LEAVING = frozenset(
     {ConsentState.REFUSED, ConsentState.WITHDRAWN, ConsentState.EXPIRED, ConsentState.INVALIDATED}
 )
@@ -104,6 +114,7 @@ def record_changes(
     runtime: Runtime,
     changes: Sequence[tuple[ConsentRecordRow | None, ConsentRecord, ConsentEvent]],
     *,
+    on_leaving: OnLeaving,
     receipt: tuple[str, str] | None = None,
 ) -> None:
     """Store new record states, their events (with the receipt issued, if any) and their log entries."""
@@ -128,13 +139,9 @@ def record_changes(
             )
         )
     session.flush()
-    if any(event.to_state in _LEAVING for _, _, event in changes):
-        audience_index.population_changed(session)
-        # A withdrawal is in force before its response: undelivered events it no longer permits go now.
-        for customer_id in sorted(
-            {record.customer_id for _, record, event in changes if event.to_state in _LEAVING}
-        ):
-            outbox.drop_withdrawn(session, customer_id)
+    leaving = sorted({record.customer_id for _, record, event in changes if event.to_state in _LEAVING})
+    if leaving:
+        on_leaving(session, leaving)
     append_at_commit(
         session,
         [
@@ -145,7 +152,9 @@ def record_changes(
     )
 
 
-def settle(session: Session, runtime: Runtime, row: ConsentRecordRow, now: datetime) -> ConsentRecord:
+def settle(
+    session: Session, runtime: Runtime, row: ConsentRecordRow, now: datetime, *, on_leaving: OnLeaving
+) -> ConsentRecord:
     """Bring the stored state up to date with expiry and invalidation before changing the record."""
     record = repository.to_record(row)
     policy = floors(session, {row.supplier_id}).get(row.supplier_id) if row.supplier_id else None
@@ -158,7 +167,7 @@ def settle(session: Session, runtime: Runtime, row: ConsentRecordRow, now: datet
         else "a wider privacy policy replaced the one it was given under"
     )
     new, event = transition(record, state, at=max(now, record.updated_at), actor=Actor.SYSTEM, reason=reason)
-    record_changes(session, runtime, [(row, new, event)])
+    record_changes(session, runtime, [(row, new, event)], on_leaving=on_leaving)
     return new
 
 
@@ -182,6 +191,7 @@ def answer(
     price: int | None = None,
     reason: str | None = None,
     now: datetime | None = None,
+    on_leaving: OnLeaving,
 ) -> list[Change]:
     """Grant (`given`) or refuse (`refused`) scopes, one receipt for all; `None` means "all"."""
     if state not in (ConsentState.GIVEN, ConsentState.REFUSED):
@@ -220,7 +230,7 @@ def answer(
                     price=price,
                 )
             else:
-                current = settle(session, runtime, row, now)
+                current = settle(session, runtime, row, now, on_leaving=on_leaving)
                 record, event = transition(
                     current,
                     state,
@@ -235,7 +245,7 @@ def answer(
             hint = "; withdraw it instead" if exc.to_state == ConsentState.REFUSED.value else ""
             raise ConsentTransitionNotAllowed(f"{exc}{hint}") from exc
         changes.append((row, record, event))
-    return _with_receipt(session, runtime, changes, state, now)
+    return _with_receipt(session, runtime, changes, state, now, on_leaving)
 
 
 def _with_receipt(
@@ -244,11 +254,12 @@ def _with_receipt(
     changes: Sequence[tuple[ConsentRecordRow | None, ConsentRecord, ConsentEvent]],
     state: ConsentState,
     now: datetime,
+    on_leaving: OnLeaving,
 ) -> list[Change]:
     records = [record for _, record, _ in changes]
     names = supplier_names(session, {r.supplier for r in records if isinstance(r.supplier, str)})
     receipt = receipts.issue(runtime, records, status=state, at=now, supplier_names=names)
-    record_changes(session, runtime, changes, receipt=receipt)
+    record_changes(session, runtime, changes, on_leaving=on_leaving, receipt=receipt)
     return [Change(record, state, receipt[0], receipt[1]) for record in records]
 
 
@@ -261,12 +272,18 @@ def _own_row(session: Session, customer_id: str, record_id: str) -> ConsentRecor
 
 
 def withdraw(
-    session: Session, runtime: Runtime, customer_id: str, record_id: str, *, now: datetime | None = None
+    session: Session,
+    runtime: Runtime,
+    customer_id: str,
+    record_id: str,
+    *,
+    now: datetime | None = None,
+    on_leaving: OnLeaving,
 ) -> Change:
     """Withdraw one consent in force."""
     now = now or utcnow()
     row = _own_row(session, customer_id, record_id)
-    current = settle(session, runtime, row, now)
+    current = settle(session, runtime, row, now, on_leaving=on_leaving)
     try:
         record, event = transition(
             current,
@@ -277,18 +294,23 @@ def withdraw(
         )
     except InvalidTransition as exc:
         raise ConsentTransitionNotAllowed(str(exc)) from exc
-    return _with_receipt(session, runtime, [(row, record, event)], ConsentState.WITHDRAWN, now)[0]
+    return _with_receipt(session, runtime, [(row, record, event)], ConsentState.WITHDRAWN, now, on_leaving)[0]
 
 
 def withdraw_all(
-    session: Session, runtime: Runtime, customer_id: str, *, now: datetime | None = None
+    session: Session,
+    runtime: Runtime,
+    customer_id: str,
+    *,
+    now: datetime | None = None,
+    on_leaving: OnLeaving,
 ) -> WithdrawAll:
     """Withdraw every consent in force, in one transaction, with one receipt listing them all."""
     now = now or utcnow()
     rows = [r for r in repository.record_rows(session, customer_id) if r.state == ConsentState.GIVEN.value]
     changes: list[tuple[ConsentRecordRow | None, ConsentRecord, ConsentEvent]] = []
     for row in rows:
-        current = settle(session, runtime, row, now)
+        current = settle(session, runtime, row, now, on_leaving=on_leaving)
         if current.state is not ConsentState.GIVEN:
             continue
         record, event = transition(
@@ -301,7 +323,7 @@ def withdraw_all(
         changes.append((row, record, event))
     if not changes:
         return WithdrawAll(0, None, None)
-    done = _with_receipt(session, runtime, changes, ConsentState.WITHDRAWN, now)
+    done = _with_receipt(session, runtime, changes, ConsentState.WITHDRAWN, now, on_leaving)
     return WithdrawAll(len(done), done[0].receipt_id, done[0].receipt)
 
 

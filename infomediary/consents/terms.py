@@ -14,7 +14,6 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from consent.catalog import Category, Purpose
-from infomediary.audiences import index as audience_index
 from infomediary.consents import repository
 from infomediary.consents.errors import InvalidConsentInput, TooManyTerms
 from infomediary.consents.models import StandingTermRow
@@ -88,7 +87,11 @@ def list_terms(session: Session, customer_id: str) -> list[TermView]:
 def replace_terms(
     session: Session, runtime: Runtime, customer_id: str, specs: Sequence[TermSpec]
 ) -> list[TermView]:
-    """Replace the customer's standing terms by `specs` (all checked first, so a bad one changes nothing)."""
+    """Replace the customer's standing terms by `specs` (all checked first, so a bad one changes nothing).
+
+    A new term can exclude the customer from audiences: `flows.consent_changed.replace_terms` retires
+    cached counts after this.
+    """
     if len(specs) > MAX_TERMS:
         raise TooManyTerms(f"at most {MAX_TERMS} standing terms")
     for spec in specs:
@@ -110,8 +113,6 @@ def replace_terms(
         )
     session.flush()
     _log(session, runtime, customer_id, kept)
-    # A new term can exclude the customer from audiences: cached counts are retired.
-    audience_index.population_changed(session)
     return list_terms(session, customer_id)
 
 

@@ -1,4 +1,4 @@
-"""Consumer account use cases: register, log in, authenticate a session, log out, change password.
+"""Consumer account use cases: open an account, log in, authenticate a session, log out, change password.
 
 Services flush, never commit: the caller's session (one per request or command) owns the transaction.
 """
@@ -27,8 +27,6 @@ from infomediary.ids import new_id
 from infomediary.policylog import kinds as log_kinds
 from infomediary.policylog.service import append as log_append
 from infomediary.policylog.service import log_pseudonym
-from infomediary.profiles import datakeys
-from infomediary.profiles import service as profiles
 from infomediary.runtime import Runtime
 
 
@@ -55,7 +53,9 @@ def hash_session_token(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-def register(session: Session, runtime: Runtime, *, email: str, password: str) -> AccountView:
+def open_account(session: Session, runtime: Runtime, *, email: str, password: str) -> AccountView:
+    """The account itself, found again by the email's blind index; `flows.account_registered` does the rest
+    of a registration (the readable address in the vault, the log entry)."""
     index = email_index(runtime.keys.secret("blind_index"), email)
     if repository.get_by_email_index(session, index) is not None:
         raise EmailAlreadyRegistered()
@@ -67,13 +67,33 @@ def register(session: Session, runtime: Runtime, *, email: str, password: str) -
             session.add(customer)
     except IntegrityError:
         raise EmailAlreadyRegistered() from None
-    # The readable address lives only in the vault, under the customer's own new data key.
-    [cipher] = datakeys.create(session, runtime, [customer.id])
-    profiles.update_profile(
-        session, runtime, customer.id, {"email": email}, actor="registration", cipher=cipher
-    )
-    log_append(session, registration_entry(runtime, customer.id))
     return AccountView(customer_id=customer.id, created_at=customer.created_at)
+
+
+def log_registration(session: Session, runtime: Runtime, customer_id: str) -> None:
+    log_append(session, registration_entry(runtime, customer_id))
+
+
+def change_login_email(session: Session, runtime: Runtime, customer_id: str, email: str) -> None:
+    """Log in with `email` from now on (the readable address itself lives in the profile)."""
+    index = email_index(runtime.keys.secret("blind_index"), email)
+    holder = repository.get_by_email_index(session, index)
+    if holder is not None and holder.id != customer_id:
+        raise EmailAlreadyRegistered()
+    customer = repository.get(session, customer_id)
+    assert customer is not None
+    customer.email_index = index
+
+
+def require_account(session: Session, customer_id: str) -> None:
+    """An account already erased (a second request racing the first) reads as a session that is gone."""
+    if repository.get(session, customer_id) is None:
+        raise InvalidSession()
+
+
+def delete_account(session: Session, customer_id: str) -> int:
+    """Delete the account and its sessions (no token of it works again); returns the sessions deleted."""
+    return repository.delete(session, customer_id)
 
 
 def registration_entry(runtime: Runtime, customer_id: str) -> dict[str, str]:

@@ -13,13 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent.catalog import Category, Purpose, ReleaseKind
-from infomediary import pseudonyms
 from infomediary.consents.decision_point import decide_for, supplier_query
 from infomediary.database import utcnow
 from infomediary.offers.models import OfferDeliveryRow, OfferRow
 from infomediary.policylog import kinds
 from infomediary.policylog.service import append as log_append
 from infomediary.profiles import service as profiles
+from infomediary.pseudonyms import service as pseudonyms
 from infomediary.runtime import Runtime
 
 # What an identity-releasing offer hands over on acceptance: name (identity) and email (contact).

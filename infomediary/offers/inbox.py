@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category, Purpose, ReleaseKind
+from consent.catalog import Purpose, ReleaseKind
 from consent.records import ConsentState
 from infomediary.consents import service as consents
 from infomediary.consents.decision_point import decide_for, evaluate, supplier_query
@@ -32,7 +32,6 @@ from infomediary.offers.models import DeliveryState, OfferDeliveryRow, OfferRow
 from infomediary.offers.rules import categories, exhausted, is_open
 from infomediary.runtime import Runtime
 from infomediary.suppliers.models import Supplier
-from infomediary.webhooks import outbox
 
 # States in which the offer is still in the customer's inbox (an accepted one stays, as a record of it).
 SHOWN = (DeliveryState.DELIVERED.value, DeliveryState.VIEWED.value, DeliveryState.ACCEPTED.value)
@@ -192,18 +191,25 @@ def view(session: Session, runtime: Runtime, customer_id: str, offer_id: str) ->
 
 
 def accept(
-    session: Session, runtime: Runtime, customer_id: str, offer_id: str, *, release_identity: bool
-) -> InboxOffer:
+    session: Session,
+    runtime: Runtime,
+    customer_id: str,
+    offer_id: str,
+    *,
+    release_identity: bool,
+    on_leaving: consents.OnLeaving,
+) -> tuple[InboxOffer, bool]:
     """Accept the offer (paid `reward_per_acceptance` once); an identity-releasing one needs confirmation.
 
     The confirmation records a grant of identity and contact naming the supplier for the offer's purpose,
     then decides the release with `decide_for` (logged): a standing term that forbids it refuses the whole
-    acceptance, which rolls back.
+    acceptance, which rolls back. Returns the offer and whether this call accepted it (a repeat changes
+    nothing; `flows.offer_accepted` tells the supplier only once).
     """
     now = utcnow()
     offer, delivery, name = own(session, customer_id, offer_id, now)
     if delivery.state == DeliveryState.ACCEPTED.value:
-        return _view(offer, delivery, name)
+        return _view(offer, delivery, name), False
     if offer.releases_identity:
         if not release_identity:
             raise IdentityReleaseConfirmationRequired(
@@ -219,6 +225,7 @@ def accept(
             categories=sorted(identity.CATEGORIES),
             reason="granted by accepting an offer that releases identity",
             now=now,
+            on_leaving=on_leaving,
         )
         query = supplier_query(
             session,
@@ -242,18 +249,7 @@ def accept(
     delivery.state = DeliveryState.ACCEPTED.value
     delivery.accepted_at = delivery.answered_at = now
     session.flush()
-    outbox.emit(
-        session,
-        runtime,
-        event_type=outbox.OFFER_ACCEPTED,
-        customer_id=customer_id,
-        purpose=Purpose(offer.purpose),
-        categories=[Category.ACTIVITY],
-        data={"offer_id": offer.id},
-        supplier_ids=[offer.supplier_id],
-        now=now,
-    )
-    return _view(offer, delivery, name)
+    return _view(offer, delivery, name), True
 
 
 def dismiss(session: Session, customer_id: str, offer_id: str) -> None:

@@ -9,6 +9,7 @@ JWKS; it names the account, the time and what was destroyed, never a profile val
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,10 +17,6 @@ from typing import Any
 from joserfc import jwt
 from sqlalchemy.orm import Session
 
-from infomediary.audiences import index as audience_index
-from infomediary.customers import repository as customers
-from infomediary.customers.errors import InvalidSession
-from infomediary.database import utcnow
 from infomediary.ids import new_id
 from infomediary.policylog import kinds
 from infomediary.policylog.kinds import format_at
@@ -28,6 +25,8 @@ from infomediary.policylog.service import log_pseudonym
 from infomediary.profiles import repository
 from infomediary.runtime import Runtime
 
+# The steps, in this order and across every domain that holds something of the customer, are
+# `flows.account_erased`; here are the vault's own rows, the log entry and the receipt.
 RECEIPT_TYPE = "erasure-receipt+jwt"
 
 
@@ -40,22 +39,24 @@ class ErasureResult:
     erasure_key_destroyed: bool
 
 
-def erase(session: Session, runtime: Runtime, customer_id: str, now: datetime | None = None) -> ErasureResult:
-    now = now or utcnow()
-    if customers.get(session, customer_id) is None:
-        raise InvalidSession()
-    audience_index.remove(session, customer_id)
-    rows = repository.delete_customer_rows(session, customer_id)
-    rows["consumer_sessions"] = customers.delete(session, customer_id)
-    rows["customers"] = 1
-    session.flush()
-    # Logged in the same transaction, under the log pseudonym: the log keeps that this account was erased,
-    # and nothing that identifies whose it was once the keys are gone.
+def delete_vault(session: Session, customer_id: str) -> dict[str, int]:
+    """Delete every vault row of the customer (fields, history, activity, restriction, data key); counts."""
+    return repository.delete_customer_rows(session, customer_id)
+
+
+def log_erasure(session: Session, runtime: Runtime, customer_id: str, now: datetime) -> None:
+    """Logged in the erasure's transaction, under the log pseudonym: the log keeps that this account was
+    erased, and nothing that identifies whose it was once the keys are gone."""
     log_append(
         session,
         {"kind": kinds.ACCOUNT_ERASED, "at": format_at(now), "subject": log_pseudonym(runtime, customer_id)},
     )
-    destroyed = runtime.vault.shred(customer_id)
+
+
+def receipt(
+    runtime: Runtime, customer_id: str, now: datetime, rows: Mapping[str, int], *, erasure_key_destroyed: bool
+) -> ErasureResult:
+    """The signed receipt: the account, the time, the keys destroyed and the rows deleted of each kind."""
     claims: dict[str, Any] = {
         "iss": runtime.settings.issuer,
         "sub": customer_id,
@@ -64,13 +65,17 @@ def erase(session: Session, runtime: Runtime, customer_id: str, now: datetime | 
         "erasure": {
             "account": customer_id,
             "erased_at": now.isoformat().replace("+00:00", "Z"),
-            "destroyed": {"data_key": rows["customer_keys"] > 0, "erasure_key": destroyed},
-            "rows_deleted": rows,
+            "destroyed": {"data_key": rows["customer_keys"] > 0, "erasure_key": erasure_key_destroyed},
+            "rows_deleted": dict(rows),
         },
     }
     key = runtime.keys.current_signing_key()
     header = {"alg": "ES256", "kid": key.kid, "typ": RECEIPT_TYPE}
-    receipt = jwt.encode(header, claims, runtime.keys.current_signing_jwk(), algorithms=["ES256"])
+    token = jwt.encode(header, claims, runtime.keys.current_signing_jwk(), algorithms=["ES256"])
     return ErasureResult(
-        receipt=receipt, customer_id=customer_id, erased_at=now, rows=rows, erasure_key_destroyed=destroyed
+        receipt=token,
+        customer_id=customer_id,
+        erased_at=now,
+        rows=dict(rows),
+        erasure_key_destroyed=erasure_key_destroyed,
     )

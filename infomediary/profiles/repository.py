@@ -17,7 +17,6 @@ from infomediary.profiles.models import (
     ProfileChange,
     ProfileField,
 )
-from infomediary.recommendations.models import RecommendationExclusionRow
 
 # Built once: the data key is read for every seal and open.
 _WRAPPED_KEY = select(CustomerKey.wrapped_key).where(CustomerKey.customer_id == bindparam("customer_id"))
@@ -123,8 +122,6 @@ def delete_customer_rows(session: Session, customer_id: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     for name, table in (
         ("activity_records", ActivityRecord),
-        # Sealed too, but erasure leaves nothing of the customer behind, ciphertext included.
-        ("recommendation_exclusions", RecommendationExclusionRow),
         ("profile_changes", ProfileChange),
         ("profile_fields", ProfileField),
         ("processing_restrictions", ProcessingRestriction),

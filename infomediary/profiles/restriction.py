@@ -1,7 +1,7 @@
 """The right to restrict processing: while restricted, no supplier may use the customer's data.
 
 The consent engine's decision point honours it (``is_restricted``), and a restricted customer has no row
-in the audience index; lifting the restriction rebuilds the row (`audiences.index.refresh`).
+in the audience index: `flows.restriction_changed` removes the row on restricting and rebuilds it on lifting.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from infomediary.audiences import index as audience_index
 from infomediary.database import utcnow
 from infomediary.profiles import repository
 from infomediary.profiles.models import ProcessingRestriction
@@ -42,8 +41,6 @@ def restrict(session: Session, customer_id: str, now: datetime | None = None) ->
     if repository.restriction(session, customer_id) is None:
         session.add(ProcessingRestriction(customer_id=customer_id, restricted_at=now or utcnow()))
         session.flush()
-    # Out of the audience index before the response returns, whatever the consents say.
-    audience_index.remove(session, customer_id)
     return describe(session, customer_id)
 
 

@@ -16,10 +16,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from infomediary.audiences import index as audience_index
-from infomediary.customers import repository as customers
-from infomediary.customers.blind_index import email_index
-from infomediary.customers.errors import EmailAlreadyRegistered
+from infomediary.customers import service as customers
 from infomediary.database import utcnow
 from infomediary.profiles import datakeys, repository
 from infomediary.profiles.catalog import FIELDS, SCHEMA_VERSION, ProfilePatch, field_aad_name
@@ -120,21 +117,6 @@ def values_of(
     return out
 
 
-def update_profile(
-    session: Session,
-    runtime: Runtime,
-    customer_id: str,
-    changes: Mapping[str, Any],
-    *,
-    actor: Actor = "customer",
-    now: datetime | None = None,
-    cipher: CustomerCipher | None = None,
-) -> list[FieldView]:
-    """Apply ``changes`` (null clears a field) in the caller's transaction; returns the whole profile."""
-    apply_changes(session, runtime, customer_id, changes, actor=actor, now=now, cipher=cipher)
-    return read_profile(session, runtime, customer_id)
-
-
 def apply_changes(
     session: Session,
     runtime: Runtime,
@@ -144,12 +126,11 @@ def apply_changes(
     actor: Actor = "customer",
     now: datetime | None = None,
     cipher: CustomerCipher | None = None,
-    index: bool = True,
-) -> None:
-    """Validate and apply ``changes``, recording each real change in the history.
+) -> bool:
+    """Validate and apply ``changes`` (null clears a field), recording each real change in the history.
 
-    The audience index is refreshed from the result unless ``index`` is false (the bulk seeder writes
-    index rows itself, from the values it already holds).
+    True when the change named any field: what follows from it (the audience index) is the caller's,
+    `flows.profile_changed`; the demo's bulk seeder writes index rows itself, from the values it holds.
     """
     values = validate_changes(changes)
     now = now or utcnow()
@@ -188,8 +169,7 @@ def apply_changes(
             )
         )
     session.flush()
-    if index and values:
-        audience_index.refresh(session, runtime, customer_id, now)
+    return bool(values)
 
 
 def list_history(
@@ -219,13 +199,8 @@ def _change_login_email(session: Session, runtime: Runtime, customer_id: str, em
             "the email is the login and cannot be cleared; erase the account instead",
             errors=[{"pointer": "/body/email", "reason": "cannot be null"}],
         )
-    index = email_index(runtime.keys.secret("blind_index"), email)
-    holder = customers.get_by_email_index(session, index)
-    if holder is not None and holder.id != customer_id:
-        raise EmailAlreadyRegistered()
-    customer = customers.get(session, customer_id)
-    assert customer is not None
-    customer.email_index = index
+    # The profile's email is the login: the account follows (409 if another account has the address).
+    customers.change_login_email(session, runtime, customer_id, email)
 
 
 def seal_value(cipher: CustomerCipher, key: str, value: Any, source: str) -> bytes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from infomediary.database import utcnow
@@ -75,3 +75,11 @@ def write(
         row.ciphertext, row.updated_at = sealed, utcnow()
     session.flush()
     return set(wanted)
+
+
+def erase(session: Session, customer_id: str) -> int:
+    """Delete every list of the customer (erasure); returns how many rows went."""
+    result = session.execute(
+        delete(RecommendationExclusionRow).where(RecommendationExclusionRow.customer_id == customer_id)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

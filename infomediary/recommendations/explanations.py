@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from infomediary.catalog import service as catalog
-from infomediary.pseudonyms import SupplierNotKnown
+from infomediary.pseudonyms.service import SupplierNotKnown
 from infomediary.recommendations import exclusions, history, ranking, store
 from infomediary.recommendations.errors import InvalidExclusion
 from infomediary.runtime import Runtime

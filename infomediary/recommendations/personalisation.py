@@ -16,23 +16,31 @@ from infomediary.recommendations import history
 from infomediary.runtime import Runtime
 
 
-def switch(session: Session, runtime: Runtime, customer_id: str, supplier_id: str, *, enabled: bool) -> bool:
+def switch(
+    session: Session,
+    runtime: Runtime,
+    customer_id: str,
+    supplier_id: str,
+    *,
+    enabled: bool,
+    on_leaving: service.OnLeaving,
+) -> bool:
     """Turn personalisation by the supplier on or off; returns whether it is now permitted (preview)."""
     if enabled:
         service.answer(
             session, runtime, customer_id, state=ConsentState.GIVEN, supplier_id=supplier_id,
-            purpose=history.PURPOSE, categories=[None],
+            purpose=history.PURPOSE, categories=[None], on_leaving=on_leaving,
         )  # fmt: skip
     else:
         rows = repository.record_rows(session, customer_id, supplier_id=supplier_id, purpose=history.PURPOSE)
         for row in rows:
             if row.supplier_id == supplier_id and row.state == ConsentState.GIVEN.value:
-                service.withdraw(session, runtime, customer_id, row.id)
+                service.withdraw(session, runtime, customer_id, row.id, on_leaving=on_leaving)
         wildcard = repository.find_scope(session, customer_id, supplier_id, history.PURPOSE, None)
         if wildcard is None:
             service.answer(
                 session, runtime, customer_id, state=ConsentState.REFUSED, supplier_id=supplier_id,
-                purpose=history.PURPOSE, categories=[None],
+                purpose=history.PURPOSE, categories=[None], on_leaving=on_leaving,
             )  # fmt: skip
     return enabled_for(session, runtime, customer_id, supplier_id)
 

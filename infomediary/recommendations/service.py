@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from consent.catalog import Category
-from infomediary import pseudonyms
 from infomediary.catalog import service as catalog
 from infomediary.policylog import kinds
 from infomediary.policylog.service import append_many as log_append_many
 from infomediary.profiles import datakeys
+from infomediary.pseudonyms import service as pseudonyms
 from infomediary.recommendations import exclusions, facts, history, ranking, store
 from infomediary.recommendations.errors import PersonalisationDenied
 from infomediary.rules import service as rules

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from infomediary import pseudonyms
 from infomediary.errors import DomainError
 from infomediary.ids import new_id
 from infomediary.ledger import service as ledger
 from infomediary.ledger.models import TransactionKind
+from infomediary.pseudonyms import service as pseudonyms
 from infomediary.runtime import Runtime
 from infomediary.sanctions import repository
 from infomediary.sanctions.models import SanctionKind

@@ -9,15 +9,18 @@ Thresholds (settings, all-time strike counts; strikes never expire):
 - suspended at `sanctions_suspended_at_strikes` (default 5): every token is refused at once
   (`Principal.require` reads the status on each request) and no new token is issued.
 
-An auditor's `warning` makes the supplier at least warned, a `suspension` suspends at once. Status only moves
-up here: coming back down is an operator's decision (`infomediary suppliers resume`), which also means a
-resumed supplier is suspended again by its next strike once it is past the threshold.
+An auditor's `warning` makes the supplier at least warned, a `suspension` suspends at once. Strikes only
+move the status up (`raise_to`): coming back down is an operator's decision (`infomediary suppliers resume`,
+through `set_status`), which also means a resumed supplier is suspended again by its next strike once it is
+past the threshold.
 """
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from infomediary.policylog import kinds as log_kinds
+from infomediary.policylog.service import append as log_append
 from infomediary.sanctions import repository
 from infomediary.settings import Settings
 from infomediary.suppliers import service as suppliers
@@ -37,12 +40,31 @@ def status_for(strikes: int, settings: Settings) -> SupplierStatus:
     return SupplierStatus.ACTIVE
 
 
+def set_status(
+    session: Session, name_or_id: str, status: SupplierStatus, *, reason: str | None = None
+) -> suppliers.SupplierView:
+    """Set the status, up or down (an operator's suspend and resume); logs `supplier.status_changed`."""
+    supplier = suppliers.find(session, name_or_id)
+    supplier.status = status.value
+    session.flush()
+    log_append(
+        session,
+        {
+            "kind": log_kinds.SUPPLIER_STATUS_CHANGED,
+            "supplier_id": supplier.id,
+            "reason": reason,
+            "details": {"status": status.value},
+        },
+    )
+    return suppliers.view(supplier)
+
+
 def raise_to(session: Session, supplier: Supplier, target: SupplierStatus, reason: str) -> SupplierStatus:
     """Move the supplier up to `target` (never down), logging `supplier.status_changed` if it moves."""
     current = SupplierStatus(supplier.status)
     if _ORDER.index(target) <= _ORDER.index(current):
         return current
-    suppliers.set_status(session, supplier.id, target, reason=reason)
+    set_status(session, supplier.id, target, reason=reason)
     return target
 
 

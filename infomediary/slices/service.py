@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from consent.catalog import Purpose, ReleaseKind
 from consent.decision import Decision
-from infomediary import pseudonyms
 from infomediary.consents.decision_point import evaluate_many, supplier_query
 from infomediary.consents.entries import decision_entry
 from infomediary.database import utcnow
@@ -30,6 +29,7 @@ from infomediary.policylog import kinds
 from infomediary.policylog.kinds import format_at
 from infomediary.policylog.service import append_at_commit
 from infomediary.profiles import service as profiles
+from infomediary.pseudonyms import service as pseudonyms
 from infomediary.runtime import Runtime
 from infomediary.slices import anonymity, fields, repository
 from infomediary.slices.charging import charge_for_release

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from infomediary.consents.decision_point import decide_for
 from infomediary.database import unit_of_work, utcnow
-from infomediary.pseudonyms import pseudonym
+from infomediary.pseudonyms.service import pseudonym
 from infomediary.runtime import Runtime
 from infomediary.settings import Settings
 from infomediary.suppliers.models import Supplier, SupplierStatus

@@ -6,8 +6,8 @@ explicit grant counts (deny by default): a default "opt-out" permit is not enoug
 real time, that one of its pseudonymous customers did something. A permitted event gets one outbox row per
 supplier and one delivery row per subscribed endpoint; nothing is sent here (see `delivery`).
 
-`drop_withdrawn` runs when a customer withdraws or refuses consent: undelivered events that consent no
-longer permits are dropped at once, in the withdrawal's transaction.
+`drop_withdrawn` runs when a customer withdraws or refuses consent (`flows.consent_changed`): undelivered
+events that consent no longer permits are dropped at once, in the withdrawal's transaction.
 """
 
 from __future__ import annotations
@@ -21,12 +21,10 @@ from sqlalchemy.orm import Session
 
 from consent.catalog import Category, Purpose, ReleaseKind
 from consent.decision import Decision, Reason, SupplierQuery
-
-# A module import, not names: the decision point's own imports reach back here through the audience index.
-from infomediary.consents import decision_point
+from infomediary.consents.decision_point import decide_for, evaluate, supplier_query
 from infomediary.database import utcnow
 from infomediary.ids import new_id
-from infomediary.pseudonyms import issue
+from infomediary.pseudonyms.service import issue
 from infomediary.runtime import Runtime
 from infomediary.suppliers.models import Supplier, SupplierStatus
 from infomediary.webhooks.models import (
@@ -94,7 +92,7 @@ def emit(
     wanted = list(categories)
     emitted: list[str] = []
     for supplier_id, endpoints in sorted(_subscribed(session, event_type, supplier_ids).items()):
-        query = decision_point.supplier_query(
+        query = supplier_query(
             session,
             supplier_id=supplier_id,
             purpose=purpose,
@@ -102,7 +100,7 @@ def emit(
             release_kind=RELEASE_KIND,
             now=now,
         )
-        if not permits(decision_point.decide_for(session, runtime, customer_id, query)):
+        if not permits(decide_for(session, runtime, customer_id, query)):
             continue
         # Recorded as handed to this supplier, so its later requests can name the customer by it.
         issue(session, runtime, supplier_id, customer_id)
@@ -135,7 +133,7 @@ def emit(
 
 
 def event_query(session: Session, event: WebhookEventRow, now: datetime) -> SupplierQuery:
-    return decision_point.supplier_query(
+    return supplier_query(
         session,
         supplier_id=event.supplier_id,
         purpose=Purpose(event.purpose),
@@ -163,9 +161,7 @@ def drop_withdrawn(session: Session, customer_id: str, now: datetime | None = No
     dropped = 0
     for delivery, event in pending:
         if event.id not in verdicts:
-            verdicts[event.id] = permits(
-                decision_point.evaluate(session, customer_id, event_query(session, event, now))
-            )
+            verdicts[event.id] = permits(evaluate(session, customer_id, event_query(session, event, now)))
         if not verdicts[event.id]:
             delivery.state = DeliveryState.DROPPED.value
             delivery.last_error = DROPPED_REASON

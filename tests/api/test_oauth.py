@@ -16,7 +16,7 @@ from api.bearer import auditor, supplier
 from infomediary.database import unit_of_work
 from infomediary.oauth.bearer import Principal
 from infomediary.runtime import Runtime
-from infomediary.suppliers import service as suppliers
+from infomediary.sanctions import status as supplier_status
 from infomediary.suppliers.models import SupplierStatus
 from tests.conftest import ISSUER
 from tests.fixtures.actors import make_auditor, make_consumer, make_supplier
@@ -239,7 +239,7 @@ def test_suspended_supplier_is_403_with_a_valid_token_and_gets_no_new_one(
     client = make_supplier(runtime, name="Shady")
     token = client.token(http)
     with unit_of_work(runtime.session_factory) as session:
-        suppliers.set_status(session, "Shady", SupplierStatus.SUSPENDED)
+        supplier_status.set_status(session, "Shady", SupplierStatus.SUSPENDED)
     response = http.get("/v1/supplier", headers=_bearer(token))
     assert response.status_code == 403
     assert response.json()["type"].endswith("client-suspended")
@@ -250,7 +250,7 @@ def test_suspended_supplier_is_403_with_a_valid_token_and_gets_no_new_one(
     )
     assert new.status_code == 400 and new.json()["error"] == "unauthorized_client"
     with unit_of_work(runtime.session_factory) as session:
-        suppliers.set_status(session, "Shady", SupplierStatus.ACTIVE)
+        supplier_status.set_status(session, "Shady", SupplierStatus.ACTIVE)
     assert http.get("/v1/supplier", headers=_bearer(token)).status_code == 200
 
 

@@ -25,7 +25,7 @@ from api.app import create_app
 from infomediary.database import unit_of_work
 from infomediary.policylog.models import PolicyLogEntry
 from infomediary.runtime import Runtime
-from infomediary.suppliers import service as suppliers
+from infomediary.sanctions import status as supplier_status
 from infomediary.suppliers.models import SupplierStatus
 from infomediary.webhooks.delivery import deliver_due, new_client
 from infomediary.webhooks.models import WebhookDeliveryRow, WebhookEndpointRow
@@ -501,7 +501,7 @@ def test_a_suspended_supplier_receives_no_events(http: TestClient, events_runtim
     _granted(http, consumer, supplier, "activity")
     _accepted_offer(http, supplier, consumer)
     with unit_of_work(events_runtime.session_factory) as session:
-        suppliers.set_status(session, supplier.owner_id, SupplierStatus.SUSPENDED, reason="test")
+        supplier_status.set_status(session, supplier.owner_id, SupplierStatus.SUSPENDED, reason="test")
     receiver = Receiver()
     deliver(events_runtime, receiver)
     assert receiver.requests == []

@@ -12,8 +12,8 @@ from infomediary.audiences import service
 from infomediary.audiences.errors import BudgetExhausted
 from infomediary.audiences.predicate import Predicate
 from infomediary.database import unit_of_work
+from infomediary.flows import restriction_changed
 from infomediary.policylog.models import PolicyLogEntry
-from infomediary.profiles import restriction
 from infomediary.runtime import Runtime
 from infomediary.sanctions.models import SupplierSanction
 from tests.fixtures.audiences import audience_runtime, exact, indexed_customers, supplier_with_policy
@@ -64,7 +64,7 @@ def test_restriction_removes_the_customer_before_the_next_count(runtime: Runtime
     with exact(runtime) as rt:
         assert count(rt, supplier, FEMALE_PARIS).count == 3
         with unit_of_work(rt.session_factory) as session:
-            restriction.restrict(session, first)
+            restriction_changed.restrict(session, first)
         again = count(rt, supplier, FEMALE_PARIS)
         # The same query again, yet not the cached answer: it counted a customer who has left.
         assert again.count == 2 and again.cached is False

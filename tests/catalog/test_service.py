@@ -10,8 +10,8 @@ import pytest
 from infomediary.catalog import service as catalog
 from infomediary.catalog.errors import CatalogRejected, CatalogTooLarge
 from infomediary.database import unit_of_work
+from infomediary.flows import supplier_registered
 from infomediary.runtime import Runtime
-from infomediary.suppliers import service as suppliers
 from tests.fixtures.audiences import audience_runtime
 
 
@@ -22,7 +22,9 @@ def _rows(prefix: str, count: int) -> list[dict[str, object]]:
 def test_a_catalog_never_grows_past_its_limit(runtime: Runtime) -> None:
     with audience_runtime(runtime, catalog_max_items=3) as small:
         with unit_of_work(small.session_factory) as session:
-            view, _ = suppliers.add(session, name=f"Shop {secrets.token_hex(3)}", scopes=["catalog:write"])
+            view, _ = supplier_registered.register_supplier(
+                session, name=f"Shop {secrets.token_hex(3)}", scopes=["catalog:write"]
+            )
             catalog.replace(session, small, view.id, _rows("a", 3))
         with pytest.raises(CatalogTooLarge), unit_of_work(small.session_factory) as session:
             catalog.replace(session, small, view.id, _rows("b", 4))

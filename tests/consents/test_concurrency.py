@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from consent.catalog import Category, Purpose
 from infomediary import schema
-from infomediary.consents import gpc, policies
 from infomediary.consents.models import PrivacySignalRow, SupplierPolicyRow
 from infomediary.database import unit_of_work
+from infomediary.flows import consent_changed, policy_published
 from infomediary.policylog import kinds
 from infomediary.policylog.models import PolicyLogEntry
 from infomediary.policylog.service import log_pseudonym
@@ -87,7 +87,7 @@ def test_policy_versions_published_at_once_take_turns(pg_runtime: Runtime) -> No
 
     def publish(session: Session, worker: int) -> object:
         categories = [*declared, Category.HEALTH] if worker % 2 else declared
-        return policies.publish(
+        return policy_published.publish_policy(
             session,
             pg_runtime,
             supplier.owner_id,
@@ -115,7 +115,9 @@ def test_policy_versions_published_at_once_take_turns(pg_runtime: Runtime) -> No
 def test_the_first_gpc_signal_racing_itself_is_recorded_and_logged_once(pg_runtime: Runtime) -> None:
     [customer_id] = make_customers(pg_runtime, 1)
 
-    results = _at_once(pg_runtime, lambda session, _: gpc.record_signal(session, pg_runtime, customer_id))
+    results = _at_once(
+        pg_runtime, lambda session, _: consent_changed.record_gpc(session, pg_runtime, customer_id)
+    )
 
     assert sorted(results) == [False] * (WORKERS - 1) + [True]  # type: ignore[type-var]
     with pg_runtime.read_session_factory() as session:

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.deps import RuntimeDep, SessionDep
-from infomediary.customers import service
 from infomediary.customers.models import Customer
 from infomediary.errors import Conflict
+from infomediary.flows import account_registered
 from infomediary.runtime import Runtime
 from tests.conftest import ISSUER
 
@@ -22,12 +22,16 @@ def faulty_app(app: FastAPI) -> FastAPI:
 
     @router.post("/v1/test-only/register-then-fail")
     def register_then_fail(session: SessionDep, runtime: RuntimeDep) -> None:
-        service.register(session, runtime, email="half@example.org", password="a long enough password")
+        account_registered.register(
+            session, runtime, email="half@example.org", password="a long enough password"
+        )
         raise Conflict("injected failure after the write")
 
     @router.post("/v1/test-only/register-then-crash")
     def register_then_crash(session: SessionDep, runtime: RuntimeDep) -> None:
-        service.register(session, runtime, email="crash@example.org", password="a long enough password")
+        account_registered.register(
+            session, runtime, email="crash@example.org", password="a long enough password"
+        )
         raise RuntimeError("injected crash after the write")
 
     app.include_router(router)

@@ -13,6 +13,7 @@ from infomediary.customers import service as customers
 from infomediary.customers.blind_index import email_index
 from infomediary.customers.errors import InvalidCredentials, InvalidSession, LoginThrottled
 from infomediary.database import unit_of_work, utcnow
+from infomediary.flows import account_registered, auditor_registered, supplier_registered
 from infomediary.operators import service as operators
 from infomediary.operators.errors import (
     InvalidOperatorSession,
@@ -22,7 +23,7 @@ from infomediary.operators.errors import (
 )
 from infomediary.operators.models import OperatorKind
 from infomediary.runtime import Runtime
-from infomediary.suppliers import service as suppliers
+from infomediary.sanctions import status as supplier_status
 from infomediary.suppliers.errors import SupplierNotFound
 from tests.fixtures.raw_scan import raw_database_bytes
 
@@ -39,9 +40,11 @@ def session(runtime: Runtime, owners: tuple[str, str, str]) -> Iterator[Session]
 @pytest.fixture
 def owners(runtime: Runtime) -> tuple[str, str, str]:
     with unit_of_work(runtime.session_factory) as session:
-        shop, _ = suppliers.add(session, name="Shop", scopes=["audiences:read"])
-        other, _ = suppliers.add(session, name="Other Shop", scopes=["audiences:read"])
-        auditor_id, _ = auditors.add(session, name="Watchdog")
+        shop, _ = supplier_registered.register_supplier(session, name="Shop", scopes=["audiences:read"])
+        other, _ = supplier_registered.register_supplier(
+            session, name="Other Shop", scopes=["audiences:read"]
+        )
+        auditor_id, _ = auditor_registered.register_auditor(session, name="Watchdog")
     return shop.id, other.id, auditor_id
 
 
@@ -88,7 +91,7 @@ def test_an_operator_of_one_kind_cannot_log_in_as_the_other(
 
 
 def test_a_consumer_session_is_not_an_operator_session(session: Session, runtime: Runtime) -> None:
-    customers.register(session, runtime, email="person@example.org", password=PASSWORD)
+    account_registered.register(session, runtime, email="person@example.org", password=PASSWORD)
     issued = customers.login(
         session, runtime, email="person@example.org", password=PASSWORD, client_address=ADDRESS
     )
@@ -144,7 +147,7 @@ def test_a_suspended_suppliers_operator_still_signs_in_to_see_its_status(
     from infomediary.suppliers.models import SupplierStatus
 
     _add(session, runtime, OperatorKind.SUPPLIER, "Shop", "ops@shop.example")
-    suppliers.set_status(session, "Shop", SupplierStatus.SUSPENDED)
+    supplier_status.set_status(session, "Shop", SupplierStatus.SUSPENDED)
     token = _login(session, runtime, OperatorKind.SUPPLIER, "ops@shop.example")
     assert operators.authenticate(session, token, OperatorKind.SUPPLIER).owner_status == "suspended"
 

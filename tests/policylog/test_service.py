@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from infomediary.customers import service as customers
 from infomediary.database import unit_of_work
+from infomediary.flows import account_registered, supplier_registered
 from infomediary.policylog import kinds, proofs, treehead
 from infomediary.policylog.checkpoint import open_checkpoint
 from infomediary.policylog.entry import decode_entry
@@ -16,6 +16,7 @@ from infomediary.policylog.models import PolicyLogEntry, PolicyLogNode
 from infomediary.policylog.service import append, append_many, log_pseudonym, tree_size
 from infomediary.policylog.verify import verify_consistency, verify_inclusion
 from infomediary.runtime import Runtime
+from infomediary.sanctions import status as supplier_status
 from infomediary.suppliers import service as suppliers
 from infomediary.suppliers.models import SupplierStatus
 from tests.fixtures.policylog import decision, fill_log, stored_entries
@@ -124,7 +125,7 @@ def test_out_of_range_proofs_are_refused(runtime: Runtime) -> None:
 
 def test_registration_logs_the_customer_only_as_a_log_pseudonym(runtime: Runtime) -> None:
     with unit_of_work(runtime.session_factory) as session:
-        account = customers.register(
+        account = account_registered.register(
             session, runtime, email="p@example.org", password="a long enough password"
         )
     [data] = stored_entries(runtime)
@@ -138,8 +139,8 @@ def test_registration_logs_the_customer_only_as_a_log_pseudonym(runtime: Runtime
 
 def test_supplier_registration_and_status_changes_are_logged(runtime: Runtime) -> None:
     with unit_of_work(runtime.session_factory) as session:
-        view, _ = suppliers.add(session, name="Acme", scopes=["audiences:read"])
-        suppliers.set_status(session, view.id, SupplierStatus.SUSPENDED)
+        view, _ = supplier_registered.register_supplier(session, name="Acme", scopes=["audiences:read"])
+        supplier_status.set_status(session, view.id, SupplierStatus.SUSPENDED)
     logged = [decode_entry(d) for d in stored_entries(runtime)]
     assert [(e["kind"], e["supplier_id"]) for e in logged] == [
         (kinds.SUPPLIER_REGISTERED, view.id),
@@ -154,12 +155,12 @@ class InjectedFailure(Exception):
 
 def test_an_action_that_fails_after_its_append_leaves_neither(runtime: Runtime) -> None:
     with unit_of_work(runtime.session_factory) as session:
-        view, _ = suppliers.add(session, name="Acme", scopes=[])
+        view, _ = supplier_registered.register_supplier(session, name="Acme", scopes=[])
     before = stored_entries(runtime)
 
     def suspend_then_fail() -> None:
         with unit_of_work(runtime.session_factory) as session:
-            suppliers.set_status(session, view.id, SupplierStatus.SUSPENDED)
+            supplier_status.set_status(session, view.id, SupplierStatus.SUSPENDED)
             raise InjectedFailure
 
     with pytest.raises(InjectedFailure):

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from consent.catalog import Category, Purpose, ReleaseKind
 from consent.decision import Reason
+from infomediary import rotation
 from infomediary.consents.decision_point import decide_for, supplier_query
 from infomediary.consents.set_filter import count_permitted
 from infomediary.database import unit_of_work
@@ -19,7 +20,6 @@ from infomediary.policylog.errors import EntryError
 from infomediary.policylog.kinds import normalise
 from infomediary.policylog.models import PolicyLogEntry
 from infomediary.policylog.service import log_pseudonym
-from infomediary.profiles import rotation
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import make_consumer, make_supplier
 

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
+from infomediary import rotation
 from infomediary.database import unit_of_work
-from infomediary.profiles import rotation
 from infomediary.profiles import service as profiles
 from infomediary.runtime import Runtime
 from tests.fixtures.population import make_customers

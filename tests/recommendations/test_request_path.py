@@ -9,11 +9,11 @@ import json
 import pytest
 from sqlalchemy import select
 
-from infomediary import pseudonyms
 from infomediary.database import unit_of_work
 from infomediary.policylog import kinds
 from infomediary.policylog.models import PolicyLogEntry
 from infomediary.policylog.service import tree_size
+from infomediary.pseudonyms import service as pseudonyms
 from infomediary.recommendations import service, store, training
 from infomediary.runtime import Runtime
 from tests.fixtures.population import make_customers

@@ -18,16 +18,14 @@ from sqlalchemy import func, select
 from consent.catalog import Category, Purpose
 from consent.records import ConsentState
 from infomediary.catalog import service as catalog
-from infomediary.consents import policies
-from infomediary.consents import service as consents
 from infomediary.database import unit_of_work
+from infomediary.flows import consent_changed, policy_published, supplier_registered
 from infomediary.policylog.models import PolicyLogEntry
 from infomediary.profiles import activity
 from infomediary.profiles.records import ActivityIn
 from infomediary.recommendations import store, training
 from infomediary.recommendations.models import RecommenderModelRow
 from infomediary.runtime import Runtime
-from infomediary.suppliers import service as suppliers
 from tests.fixtures.population import make_customers
 
 RECORD = TypeAdapter[Any](ActivityIn)
@@ -36,8 +34,10 @@ ITEMS = 30
 
 def _shop(runtime: Runtime) -> str:
     with unit_of_work(runtime.session_factory) as session:
-        view, _ = suppliers.add(session, name=f"Shop {secrets.token_hex(3)}", scopes=["catalog:write"])
-        policies.publish(
+        view, _ = supplier_registered.register_supplier(
+            session, name=f"Shop {secrets.token_hex(3)}", scopes=["catalog:write"]
+        )
+        policy_published.publish_policy(
             session,
             runtime,
             view.id,
@@ -83,7 +83,7 @@ def test_withdrawn_customers_do_not_influence_the_model(runtime: Runtime) -> Non
     leaving = customers[::2]
     with unit_of_work(runtime.session_factory) as session:
         for customer_id in leaving:
-            consents.answer(
+            consent_changed.answer(
                 session,
                 runtime,
                 customer_id,

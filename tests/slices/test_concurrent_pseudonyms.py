@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from infomediary import pseudonyms
-from infomediary.consents.models import SupplierPseudonymRow
-from infomediary.customers import service as customers
 from infomediary.database import unit_of_work
+from infomediary.flows import account_registered
+from infomediary.pseudonyms import service as pseudonyms
+from infomediary.pseudonyms.models import SupplierPseudonymRow
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import PASSWORD, make_supplier
 
@@ -18,7 +18,7 @@ from tests.fixtures.actors import PASSWORD, make_supplier
 def test_concurrent_issues_of_one_pseudonym_both_succeed(runtime: Runtime) -> None:
     supplier = make_supplier(runtime)
     with unit_of_work(runtime.session_factory) as session:
-        customer_id = customers.register(
+        customer_id = account_registered.register(
             session, runtime, email="twin@example.org", password=PASSWORD
         ).customer_id
 

@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from consent.catalog import Purpose
-from infomediary import pseudonyms
 from infomediary.database import unit_of_work
 from infomediary.ledger import repository as ledger_repository
 from infomediary.ledger.errors import CreditLineExceeded, IdempotencyKeyRequired
 from infomediary.ledger.models import OwnerKind
 from infomediary.policylog.models import PolicyLogEntry
+from infomediary.pseudonyms import service as pseudonyms
 from infomediary.runtime import Runtime
 from infomediary.slices import service
 from infomediary.slices.errors import FieldNotSliceable

@@ -35,15 +35,14 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from infomediary import schema
-from infomediary.auditors import service as auditors
 from infomediary.consents.entries import EVENT_KINDS
 from infomediary.database import unit_of_work
+from infomediary.flows import auditor_registered, supplier_registered
 from infomediary.policylog.entry import decode_entry
 from infomediary.policylog.verifier import load_state, save_state, verify_remote
 from infomediary.policylog.verify import verify_consistency
 from infomediary.runtime import Runtime
 from infomediary.settings import SUPPLIER_SCOPES, Settings
-from infomediary.suppliers import service as suppliers
 from tests.stress.server import Server, cli, free_port, server_env
 
 PASSWORD = "crash-safety password 7"
@@ -135,8 +134,10 @@ def _register_clients(env: dict[str, str]) -> tuple[dict[str, str], dict[str, st
         runtime.keys.ensure()
         schema.upgrade(runtime.engine)
     with Runtime.open(settings) as runtime, unit_of_work(runtime.session_factory) as session:
-        view, supplier = suppliers.add(session, name="Crash Test Supplier", scopes=list(SUPPLIER_SCOPES))
-        auditor_id, auditor = auditors.add(session, name="Crash Test Auditor")
+        view, supplier = supplier_registered.register_supplier(
+            session, name="Crash Test Supplier", scopes=list(SUPPLIER_SCOPES)
+        )
+        auditor_id, auditor = auditor_registered.register_auditor(session, name="Crash Test Auditor")
     return (
         {"id": view.id, "client_id": supplier.client_id, "client_secret": supplier.client_secret},
         {"id": auditor_id, "client_id": auditor.client_id, "client_secret": auditor.client_secret},

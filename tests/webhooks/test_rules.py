@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from infomediary import rotation
 from infomediary.database import unit_of_work
-from infomediary.profiles import rotation
+from infomediary.flows import supplier_registered
 from infomediary.runtime import Runtime
 from infomediary.settings import Settings
-from infomediary.suppliers import service as suppliers
 from infomediary.webhooks import secret, service, signature
 from infomediary.webhooks.delivery import backoff_seconds
 from infomediary.webhooks.errors import WebhookUrlRefused
@@ -99,7 +99,7 @@ def test_a_key_rotation_rewraps_webhook_secrets_before_retiring_the_old_key(
 ) -> None:
     rt = own_keys_runtime
     with unit_of_work(rt.session_factory) as session:
-        view, _ = suppliers.add(session, name="Hooked", scopes=["events:subscribe"])
+        view, _ = supplier_registered.register_supplier(session, name="Hooked", scopes=["events:subscribe"])
         created = service.create(
             session, rt, view.id, url=f"https://{PUBLIC}/h", event_types=["offer.accepted"]
         )

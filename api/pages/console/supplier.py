@@ -14,6 +14,7 @@ from fastapi import Depends, Form, Path, Query, Request, Response
 from api.deps import ClientAddressDep, ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.pages.console.auth import SUPPLIER, log_in, log_out, login_form, operator_dependency, page
 from api.pages.routing import page_router
+from infomediary import supplier_dashboard
 from infomediary.audiences.budget import budget_milli
 from infomediary.audiences.noise import MILLI
 from infomediary.consents import policies
@@ -24,7 +25,6 @@ from infomediary.ledger.statement import statement
 from infomediary.oauth import credentials
 from infomediary.offers import service as offers
 from infomediary.operators.service import AuthenticatedOperator
-from infomediary.suppliers import dashboard
 from infomediary.suppliers import service as suppliers
 
 router = page_router(prefix="/supplier")
@@ -61,7 +61,7 @@ def supplier_log_out(request: Request, session: WriteSessionDep, operator: Opera
 @router.get("")
 def overview(request: Request, operator: Operator, session: ReadSessionDep, runtime: RuntimeDep) -> Response:
     supplier = suppliers.get_own(session, operator.owner_id)
-    figures = dashboard.figures(session, runtime.settings, supplier.id, supplier.status, utcnow())
+    figures = supplier_dashboard.figures(session, runtime.settings, supplier.id, supplier.status, utcnow())
     return page(
         request,
         SUPPLIER,

@@ -1,5 +1,8 @@
 """Online key rotation: add a key-encryption key version, rewrap every customer's data key in batches.
 
+Above the domains it spans: the key-encryption keys wrap customers' data keys (`profiles`) and webhook
+signing secrets (`webhooks`), so the rotation counts and rewraps both.
+
 Each batch is its own short transaction (ordered by customer id, only keys below the target version), so the
 service keeps answering, readers see either the old or the new wrapping (both unwrap), and a rotation that
 stops halfway resumes where it stopped: the next run selects only what is still on an older version. Data

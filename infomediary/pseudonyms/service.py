@@ -17,9 +17,9 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from infomediary.consents.models import SupplierPseudonymRow
 from infomediary.database import upsert_insert, utcnow
 from infomediary.errors import NotFound
+from infomediary.pseudonyms.models import SupplierPseudonymRow
 from infomediary.runtime import Runtime
 from infomediary.suppliers.models import Supplier
 

@@ -1,0 +1,39 @@
+"""The customer erased their account: out of every count, every row of theirs deleted, the keys destroyed.
+
+Order matters (`profiles.erasure`): the customer leaves the audience index first (cached answers that
+counted them are retired), then their rows go, each domain's own and the account last (so the vault rows
+are counted before the account's foreign keys would cascade to them), all flushed in the caller's
+transaction and logged in it; only then is the erasure key destroyed, outside the database, and the receipt
+signed. Tables that reference the customer and are not counted on the receipt go with the account row
+(their foreign keys cascade).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from infomediary.audiences import index as audience_index
+from infomediary.customers import service as customers
+from infomediary.database import utcnow
+from infomediary.profiles import erasure
+from infomediary.recommendations import exclusions
+from infomediary.runtime import Runtime
+
+
+def erase_account(
+    session: Session, runtime: Runtime, customer_id: str, now: datetime | None = None
+) -> erasure.ErasureResult:
+    now = now or utcnow()
+    customers.require_account(session, customer_id)
+    audience_index.remove(session, customer_id)
+    rows = erasure.delete_vault(session, customer_id)
+    # Sealed under the customer's key, but erasure leaves nothing of the customer behind, ciphertext included.
+    rows["recommendation_exclusions"] = exclusions.erase(session, customer_id)
+    rows["consumer_sessions"] = customers.delete_account(session, customer_id)
+    rows["customers"] = 1
+    session.flush()
+    erasure.log_erasure(session, runtime, customer_id, now)
+    destroyed = runtime.vault.shred(customer_id)
+    return erasure.receipt(runtime, customer_id, now, rows, erasure_key_destroyed=destroyed)

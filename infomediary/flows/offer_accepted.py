@@ -1,0 +1,34 @@
+"""The customer accepted an offer: paid once, a grant of identity if it releases it, and the supplier told
+(the `offer.accepted` event), if the customer's consent permits it."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from consent.catalog import Category, Purpose
+from infomediary.flows.consent_changed import records_left
+from infomediary.offers import inbox
+from infomediary.runtime import Runtime
+from infomediary.webhooks import outbox
+
+
+def accept_offer(
+    session: Session, runtime: Runtime, customer_id: str, offer_id: str, *, release_identity: bool
+) -> inbox.InboxOffer:
+    offer, accepted = inbox.accept(
+        session, runtime, customer_id, offer_id, release_identity=release_identity, on_leaving=records_left
+    )
+    if accepted:
+        assert offer.accepted_at is not None
+        outbox.emit(
+            session,
+            runtime,
+            event_type=outbox.OFFER_ACCEPTED,
+            customer_id=customer_id,
+            purpose=Purpose(offer.purpose),
+            categories=[Category.ACTIVITY],
+            data={"offer_id": offer.id},
+            supplier_ids=[offer.supplier_id],
+            now=offer.accepted_at,
+        )
+    return offer

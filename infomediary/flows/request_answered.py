@@ -1,0 +1,48 @@
+"""The customer answered a supplier's request: accepting grants what it asked; either way the requesting
+supplier is told (the `request.answered` event), if the customer's consent permits it."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from consent.catalog import Category
+from infomediary.consents import requests
+from infomediary.consents import service as consents
+from infomediary.flows.consent_changed import records_left
+from infomediary.runtime import Runtime
+from infomediary.webhooks import outbox
+
+
+def accept_request(
+    session: Session, runtime: Runtime, customer_id: str, request_id: str
+) -> tuple[requests.RequestView, list[consents.Change]]:
+    view, changes = requests.accept(session, runtime, customer_id, request_id, on_leaving=records_left)
+    _tell_supplier(session, runtime, customer_id, view)
+    return view, changes
+
+
+def refuse_request(
+    session: Session, runtime: Runtime, customer_id: str, request_id: str
+) -> requests.RequestView:
+    view = requests.refuse(session, customer_id, request_id)
+    _tell_supplier(session, runtime, customer_id, view)
+    return view
+
+
+def _tell_supplier(session: Session, runtime: Runtime, customer_id: str, view: requests.RequestView) -> None:
+    """The business event, for the requesting supplier only, as of the answer."""
+    assert view.answered_at is not None
+    outbox.emit(
+        session,
+        runtime,
+        event_type=outbox.REQUEST_ANSWERED,
+        customer_id=customer_id,
+        purpose=view.purpose,
+        # What the request asked for ("*", every category, is decided as ordinary activity data): an
+        # acceptance grants exactly that, so the event follows it; a refusal is told only to a supplier the
+        # customer had already granted those categories.
+        categories=[Category(c) for c in view.categories if c != "*"] or [Category.ACTIVITY],
+        data={"request_id": view.id, "answer": view.status},
+        supplier_ids=[view.supplier_id],
+        now=view.answered_at,
+    )
