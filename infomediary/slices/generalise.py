@@ -14,6 +14,8 @@ from infomediary.audiences.dimensions import INTERESTS
 # Band widths in years per level: 10-year bands, then 20, then adult / not.
 _AGE_WIDTHS: Final = (10, 20, 0)
 _PREFIX_LENGTHS: Final = (2, 1, 0)
+# Where the open top band starts: a band boundary at every width (18 + 6 * 10 = 18 + 3 * 20).
+_OPEN_BAND_FROM: Final = 78
 SUPPRESSED: Final = "*"
 
 
@@ -38,7 +40,7 @@ def age_band(value: Any, today: date, level: int) -> str | None:
     # Bands start at 18 so that no band mixes minors in; the top band is open so that the very old,
     # few and easily singled out, share one class.
     low = 18 + ((age - 18) // width) * width
-    return f"{low}+" if low >= 78 else f"{low}-{low + width - 1}"
+    return f"{_OPEN_BAND_FROM}+" if low >= _OPEN_BAND_FROM else f"{low}-{low + width - 1}"
 
 
 def postal_prefix(value: Any, today: date, level: int) -> str | None:

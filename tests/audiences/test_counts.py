@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from hypothesis import HealthCheck, given, settings
 from pydantic import TypeAdapter
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from consent.catalog import Purpose
 from infomediary.audiences import service
 from infomediary.audiences.errors import BudgetExhausted
+from infomediary.audiences.models import AudienceIndexRow
 from infomediary.audiences.predicate import Predicate
 from infomediary.database import unit_of_work
 from infomediary.flows import restriction_changed
 from infomediary.policylog.models import PolicyLogEntry
 from infomediary.runtime import Runtime
 from infomediary.sanctions.models import SupplierSanction
+from tests.audiences.predicates import PREDICATES, Person, holds
 from tests.fixtures.audiences import audience_runtime, exact, indexed_customers, supplier_with_policy
 
 PARSE: TypeAdapter[Any] = TypeAdapter(Predicate)
@@ -141,3 +145,73 @@ def test_differencing_queries_earn_a_strike(runtime: Runtime) -> None:
             select(PolicyLogEntry.supplier_id).where(PolicyLogEntry.kind == "sanction.recorded")
         ).all()
     assert logged == [supplier]
+
+
+# --- or, multi-valued in, negation -------------------------------------------------------------------------
+
+
+def mixed_population(runtime: Runtime) -> None:
+    """Twelve customers; the comments give each group's index values (age bands as of 2026)."""
+    indexed_customers(runtime, 4)  # female, 75, 35-44, cycling
+    indexed_customers(runtime, 2, gender="male", interests=["cycling", "cooking"])  # male, 75
+    indexed_customers(runtime, 3, postal_code="69001", birth_date="1950-01-01", interests=["cooking"])
+    indexed_customers(runtime, 1, gender="non_binary", postal_code="10115", interests=[])
+    # No gender given: unknown, which matches no value and so matches every negated one.
+    indexed_customers(runtime, 2, gender=None, postal_code="13001", interests=["running"])
+
+
+@pytest.mark.parametrize(
+    ("predicate", "expected"),
+    [
+        # or: customers matching either side, counted once when they match both.
+        ({"or": [{"eq": ["postal_prefix", "69"]}, {"eq": ["gender", "male"]}]}, 5),
+        ({"or": [{"eq": ["gender", "female"]}, {"eq": ["postal_prefix", "75"]}]}, 9),
+        ({"or": [{"eq": ["interest", "running"]}, {"eq": ["interest", "cooking"]}]}, 7),
+        # in with several values: any of them.
+        ({"in": ["gender", ["male", "non_binary"]]}, 3),
+        ({"in": ["postal_prefix", ["69", "10", "99"]]}, 4),
+        ({"in": ["interest", ["cooking", "running"]]}, 7),  # the two who like both are counted once
+        ({"in": ["age_band", ["35-44", "65+"]]}, 12),
+        # not of an interest: everyone without it, including those with no interests at all.
+        ({"not": {"eq": ["interest", "cycling"]}}, 6),
+        ({"not": {"in": ["interest", ["cycling", "cooking"]]}}, 3),
+        ({"and": [{"eq": ["postal_prefix", "75"]}, {"not": {"eq": ["interest", "cooking"]}}]}, 4),
+        # not of a value: the unknown gender is counted in.
+        ({"not": {"eq": ["gender", "female"]}}, 5),
+        ({"not": {"in": ["gender", ["female", "male"]]}}, 3),
+        # negation over or and and (De Morgan), with interests on one side.
+        ({"not": {"or": [{"eq": ["gender", "female"]}, {"eq": ["interest", "cooking"]}]}}, 3),
+        ({"not": {"and": [{"eq": ["gender", "female"]}, {"eq": ["interest", "cycling"]}]}}, 8),
+        ({"or": [{"not": {"eq": ["interest", "cycling"]}}, {"eq": ["gender", "male"]}]}, 8),
+    ],
+)
+def test_counts_with_or_multi_valued_in_and_negation(runtime: Runtime, predicate: Any, expected: int) -> None:
+    mixed_population(runtime)
+    supplier = supplier_with_policy(runtime)
+    with exact(runtime) as rt:
+        assert count(rt, supplier, predicate).count == expected
+
+
+# The mixed population as the index sees it: (count, gender, postal prefix, age band, interests).
+POPULATION = [
+    Person(4, "female", "75", "35-44", frozenset({"cycling"})),
+    Person(2, "male", "75", "35-44", frozenset({"cycling", "cooking"})),
+    Person(3, "female", "69", "65+", frozenset({"cooking"})),
+    Person(1, "non_binary", "10", "35-44", frozenset()),
+    Person(2, None, "13", "35-44", frozenset({"running"})),
+]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(predicate=PREDICATES)
+def test_counts_of_random_predicates_agree_with_reading_the_predicate_literally(
+    runtime: Runtime, predicate: Any
+) -> None:
+    with runtime.read_session_factory() as session:
+        empty = session.scalar(select(func.count()).select_from(AudienceIndexRow)) == 0
+    if empty:  # the database is emptied per test, not per example
+        mixed_population(runtime)
+    supplier = supplier_with_policy(runtime)
+    expected = sum(group.count for group in POPULATION if holds(predicate, group))
+    with exact(runtime) as rt:
+        assert count(rt, supplier, predicate).count == expected

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from hypothesis import given
 from pydantic import TypeAdapter, ValidationError
 
 from infomediary.audiences.differencing import is_differencing_pair
 from infomediary.audiences.predicate import Node, Predicate, canonical, check_shape, conjuncts, dump
+from tests.audiences.predicates import PEOPLE, PREDICATES, Person, holds
 
 PARSE: TypeAdapter[Any] = TypeAdapter(Predicate)
 
@@ -67,3 +70,24 @@ def test_differencing_pairs_are_recognised() -> None:
     assert is_differencing_pair(terms(*base), terms(*base, x))
     assert is_differencing_pair(terms(*base, x), terms(*base, {"not": x}))
     assert not is_differencing_pair(terms(*base), terms(base[0], x))
+
+
+@given(PREDICATES, PEOPLE)
+def test_the_canonical_form_means_what_the_predicate_means(raw: Any, person: Person) -> None:
+    # The canonical form is what is compiled to SQL and what the cache and the differencing detector
+    # compare: flattening, sorting and deduplicating must not change who matches.
+    node: Node = PARSE.validate_python(raw)
+    assert holds(canonical(node), person) == holds(raw, person)
+
+
+def test_or_of_or_flattens_but_never_into_an_and() -> None:
+    nested = {"or": [{"eq": ["gender", "male"]}, {"or": [{"eq": ["interest", "cycling"]}]}]}
+    flat = {"or": [{"eq": ["interest", "cycling"]}, {"in": ["gender", ["male"]]}]}
+    assert form(nested) == form(flat)
+    within_and = {
+        "and": [
+            {"eq": ["gender", "male"]},
+            {"or": [{"eq": ["gender", "female"]}, {"eq": ["gender", "male"]}]},
+        ]
+    }
+    assert "or" in json.loads(form(within_and))["and"][1]

@@ -85,6 +85,31 @@ def test_an_outlier_is_suppressed_and_small_classes_generalised(runtime: Runtime
     assert taken.level == 1 and len(taken.rows) == 26
 
 
+def test_the_level_is_the_lowest_that_reaches_k_and_never_above_the_fields_own_top(runtime: Runtime) -> None:
+    indexed_customers(runtime, 6, gender="female")
+    supplier_id = supplier_with_policy(runtime)
+    # k=5 is met as stored: nothing is coarsened.
+    taken = _take(runtime, supplier_id, ["gender"])
+    assert (taken.level, taken.suppressed, {r["gender"] for r in taken.rows}) == (0, 0, {"female"})
+    # Two classes of three: half the rows would be suppressed at level 0, so gender is hidden (level 1).
+    indexed_customers(runtime, 3, gender="male")
+    indexed_customers(runtime, 3, gender="non_binary")
+    taken = _take(runtime, supplier_id, ["gender"])
+    assert (taken.level, taken.suppressed, len(taken.rows)) == (1, 0, 12)
+    assert {r["gender"] for r in taken.rows} == {"*"}
+
+
+def test_a_slice_that_cannot_reach_k_stops_at_the_top_of_its_fields_ladders(runtime: Runtime) -> None:
+    # Gender's ladder has one step above level 0 (birth dates have two): the slice reports level 1, the
+    # highest its fields have, and suppresses what is still below k rather than claiming a level 2.
+    indexed_customers(runtime, 2, gender="female")
+    supplier_id = supplier_with_policy(runtime)
+    taken = _take(runtime, supplier_id, ["gender", "household_size"])
+    assert (taken.level, taken.suppressed, taken.rows) == (1, 2, [])
+    taken = _take(runtime, supplier_id, ["gender", "birth_date"])
+    assert (taken.level, taken.suppressed, taken.rows) == (2, 2, [])
+
+
 @pytest.mark.parametrize(
     "field", ["given_name", "family_name", "email", "phone", "street_address", "occupation"]
 )

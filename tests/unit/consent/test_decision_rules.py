@@ -117,6 +117,127 @@ def test_withdrawn_reported_over_refused_among_equals() -> None:
     assert run(query(), records).reason is Reason.CONSENT_WITHDRAWN
 
 
+# A record with one wildcard, (this supplier, every category) or (every supplier, this category).
+ONE_WILDCARD = pytest.mark.parametrize(
+    ("supplier", "category"), [(SUPPLIER, ALL_CATEGORIES), (ALL_SUPPLIERS, INTERESTS)]
+)
+
+
+@ONE_WILDCARD
+@pytest.mark.parametrize("no", [R, W])
+def test_one_wildcard_grant_after_a_refusal_of_everything_is_an_exception(supplier, category, no) -> None:
+    # Rule 4a: one wildcard is more specific than (ALL_SUPPLIERS, ALL_CATEGORIES), so the grant decides;
+    # rule 4b does not override it because the broad "no" came first.
+    everything = record(supplier=ALL_SUPPLIERS, category=ALL_CATEGORIES, state=no, at=EARLY)
+    grant = record(supplier=supplier, category=category, state=G, at=LATE, price=4)
+    for records in ([everything, grant], [grant, everything]):
+        decision = run(query({INTERESTS}, offered_price=4), records)
+        assert decision.permitted
+        assert decision.reason is Reason.PERMITTED_BY_CONSENT
+        assert decision.record_ids == (grant.record_id,)
+        assert decision.asked_price == 4
+
+
+@ONE_WILDCARD
+@pytest.mark.parametrize(("no", "reason"), [(R, Reason.CONSENT_REFUSED), (W, Reason.CONSENT_WITHDRAWN)])
+@pytest.mark.parametrize("no_at", [LATE, EARLY], ids=["later", "same-instant"])
+def test_refusal_of_everything_at_or_after_a_one_wildcard_grant_cancels_it(
+    supplier, category, no, reason, no_at
+) -> None:
+    # Rule 4b: a broad "no" recorded when or after the exception was made cancels it.
+    grant = record(supplier=supplier, category=category, state=G, at=EARLY)
+    everything = record(supplier=ALL_SUPPLIERS, category=ALL_CATEGORIES, state=no, at=no_at)
+    decision = run(query({INTERESTS}), [grant, everything])
+    assert not decision.permitted
+    assert decision.reason is reason
+    assert decision.record_ids == (everything.record_id,)
+
+
+def test_refusal_of_everything_does_not_reach_a_category_the_grant_does_not_cover() -> None:
+    # The one-wildcard exception is for INTERESTS only; ACTIVITY is still under the refusal of everything.
+    everything = record(supplier=ALL_SUPPLIERS, category=ALL_CATEGORIES, state=R, at=EARLY)
+    grant = record(supplier=ALL_SUPPLIERS, category=INTERESTS, state=G, at=LATE)
+    decision = run(query({INTERESTS, Category.ACTIVITY}), [everything, grant])
+    assert {o.category: o.reason for o in decision.outcomes} == {
+        INTERESTS: Reason.PERMITTED_BY_CONSENT,
+        Category.ACTIVITY: Reason.CONSENT_REFUSED,
+    }
+
+
+# --- two grants at the same level --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ((SUPPLIER, INTERESTS), (SUPPLIER, INTERESTS)),
+        ((SUPPLIER, ALL_CATEGORIES), (ALL_SUPPLIERS, INTERESTS)),
+        ((ALL_SUPPLIERS, ALL_CATEGORIES), (ALL_SUPPLIERS, ALL_CATEGORIES)),
+    ],
+)
+def test_two_grants_at_the_same_level_are_both_relied_on_and_the_higher_price_is_asked(first, second) -> None:
+    cheap = record(supplier=first[0], category=first[1], state=G, at=EARLY, price=3)
+    dear = record(supplier=second[0], category=second[1], state=G, at=LATE, price=8)
+    for records in ([cheap, dear], [dear, cheap]):
+        low = run(query(offered_price=7), records)
+        assert (low.permitted, low.reason, low.asked_price) == (False, Reason.PRICE_TOO_LOW, 8)
+        decision = run(query(offered_price=8), records)
+        assert decision.permitted
+        assert decision.reason is Reason.PERMITTED_BY_CONSENT
+        assert set(decision.record_ids) == {cheap.record_id, dear.record_id}
+
+
+def test_a_broad_refusal_between_two_equal_grants_is_overridden_by_the_later_one() -> None:
+    # Rule 4b compares the broad "no" with the *latest* grant of the deciding level.
+    before = record(supplier=SUPPLIER, category=ALL_CATEGORIES, state=G, at=EARLY)
+    after = record(supplier=ALL_SUPPLIERS, category=INTERESTS, state=G, at=LATE)
+    between = record(supplier=ALL_SUPPLIERS, category=ALL_CATEGORIES, state=R, at=NOW - timedelta(days=10))
+    for records in ([before, after, between], [between, after, before]):
+        decision = run(query(), records)
+        assert decision.permitted
+        assert set(decision.record_ids) == {before.record_id, after.record_id}
+    # Once the refusal is as late as the latest grant, it cancels both.
+    last = record(supplier=ALL_SUPPLIERS, category=ALL_CATEGORIES, state=R, at=LATE)
+    assert run(query(), [before, after, last]).reason is Reason.CONSENT_REFUSED
+
+
+def test_of_two_equal_grants_only_the_one_naming_the_category_opens_sensitive_data() -> None:
+    supplier_wide = record(supplier=SUPPLIER, category=ALL_CATEGORIES, state=G, price=9)
+    category_named = record(supplier=ALL_SUPPLIERS, category=HEALTH, state=G, price=2)
+    decision = run(query({HEALTH}, offered_price=2), [supplier_wide, category_named])
+    assert decision.permitted
+    assert decision.record_ids == (category_named.record_id,)
+    assert decision.asked_price == 2  # the set-aside grant's price is not asked
+
+
+def test_of_two_equal_grants_only_the_one_naming_the_supplier_releases_identity() -> None:
+    q = query({INTERESTS}, release_kind=ReleaseKind.IDENTITY_RELEASE, offered_price=2)
+    supplier_named = record(supplier=SUPPLIER, category=ALL_CATEGORIES, state=G, price=2)
+    all_suppliers = record(supplier=ALL_SUPPLIERS, category=INTERESTS, state=G, price=9)
+    decision = run(q, [all_suppliers, supplier_named])
+    assert decision.permitted
+    assert decision.record_ids == (supplier_named.record_id,)
+    assert decision.asked_price == 2
+
+
+def test_of_two_equal_grants_only_the_supplier_one_made_after_gpc_survives_it() -> None:
+    signal = NOW - timedelta(days=10)
+    older = record(purpose=SELL, state=G, at=EARLY, price=9)
+    newer = record(purpose=SELL, state=G, at=LATE, price=2)
+    decision = run(query(purpose=SELL, offered_price=2), [older, newer], gpc=True, gpc_recorded_at=signal)
+    assert decision.permitted
+    assert decision.record_ids == (newer.record_id,)
+    assert decision.asked_price == 2
+
+
+def test_an_expired_grant_beside_a_live_one_at_the_same_level_is_not_relied_on() -> None:
+    lapsed = record(state=G, expires_at=NOW, price=9)
+    live = record(state=G, price=1)
+    decision = run(query(offered_price=1), [lapsed, live])
+    assert decision.permitted
+    assert decision.record_ids == (live.record_id,)
+
+
 @pytest.mark.parametrize("state", [ConsentState.REQUESTED, ConsentState.EXPIRED])
 def test_records_not_in_force_do_not_block_a_broader_grant(state) -> None:
     lapsed = record(purpose=SELL, category=HEALTH, state=state)
@@ -315,6 +436,31 @@ def test_mixing_customers_is_an_error() -> None:
             StandingTerms.none(CUSTOMER),
             policy(),
         )
+
+
+OTHER_CUSTOMER = "cust-2"
+
+
+@pytest.mark.parametrize(
+    ("consents_of", "terms_of"),
+    [(OTHER_CUSTOMER, CUSTOMER), (CUSTOMER, OTHER_CUSTOMER), (OTHER_CUSTOMER, OTHER_CUSTOMER)],
+    ids=["their-consents", "their-terms", "both"],
+)
+def test_deciding_for_one_customer_with_anothers_consents_or_terms_is_refused(consents_of, terms_of) -> None:
+    # Each of the two inputs is checked on its own: a decision for A that quietly used B's grant (or
+    # ignored A's standing "never") would release A's data on B's say-so.
+    their_grant = record(customer_id=consents_of, category=HEALTH, state=G)
+    consents = ConsentPortfolio.of(consents_of, [their_grant])
+    terms = StandingTerms.of(terms_of, [MinPrice("their-floor", 0)])
+    with pytest.raises(CustomerMismatch):
+        decide(DecisionRequest(CustomerContext(CUSTOMER), query({HEALTH})), consents, terms, policy())
+
+
+def test_a_portfolio_cannot_smuggle_in_another_customers_record() -> None:
+    mine = record(state=R)
+    theirs = record(customer_id=OTHER_CUSTOMER, state=G)
+    with pytest.raises(CustomerMismatch, match=theirs.record_id):
+        ConsentPortfolio.of(CUSTOMER, [mine, theirs])
 
 
 def test_policy_of_another_supplier_is_an_error() -> None:

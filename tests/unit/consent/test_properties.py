@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,14 +18,17 @@ from consent.decision import (
     SupplierQuery,
     decide,
 )
+from consent.errors import CustomerMismatch
 from consent.plan import record_matters, term_matters
 from consent.policy import PolicyInForce
 from consent.records import (
     ALL_CATEGORIES,
     ALL_SUPPLIERS,
+    CategoryScope,
     ConsentPortfolio,
     ConsentRecord,
     ConsentState,
+    SupplierScope,
 )
 from consent.terms import (
     MinPrice,
@@ -326,3 +330,83 @@ def test_decide_agrees_with_brute_force_reference(case: Case) -> None:
     decision = case.decide()
     assert [(o.category, o.permitted, o.reason) for o in decision.outcomes] == _reference(case)
     assert decision.permitted == all(o.permitted for o in decision.outcomes)
+
+
+# --- specificity against the broadest records, and other customers' inputs ---------------------------
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(list(ConsentState)), hours), max_size=6),
+    st.sampled_from([(SUPPLIER, ALL_CATEGORIES), (ALL_SUPPLIERS, Category.INTERESTS)]),
+    st.integers(min_value=-1, max_value=48),
+)
+def test_one_wildcard_grant_decides_over_records_of_everything_by_their_timing(
+    broad: list[tuple[ConsentState, datetime]],
+    scope: tuple[SupplierScope, CategoryScope],
+    grant_offset_hours: int,
+) -> None:
+    """(ALL_SUPPLIERS, ALL_CATEGORIES) records lose to a more specific grant unless a "no" among them is
+    at least as recent as the grant (rules 4a and 4b)."""
+    everything = [
+        ConsentRecord(
+            f"all-{i}",
+            CUSTOMER,
+            ALL_SUPPLIERS,
+            Purpose.MARKETING,
+            ALL_CATEGORIES,
+            state,
+            at - timedelta(days=1),
+            at,
+        )
+        for i, (state, at) in enumerate(broad)
+    ]
+    latest_broad = max((at for _, at in broad), default=NOW - timedelta(days=30))
+    grant_at = latest_broad + timedelta(hours=grant_offset_hours)
+    supplier, category = scope
+    grant = ConsentRecord(
+        "grant",
+        CUSTOMER,
+        supplier,
+        Purpose.MARKETING,
+        category,
+        ConsentState.GIVEN,
+        grant_at - timedelta(days=1),
+        grant_at,
+        policy_version=None if supplier is ALL_SUPPLIERS else FLOOR,
+    )
+    interests = frozenset({Category.INTERESTS})
+    q = SupplierQuery(SUPPLIER, Purpose.MARKETING, interests, ReleaseKind.PSEUDONYMOUS_SLICE, NOW)
+    decision = decide(
+        DecisionRequest(CustomerContext(CUSTOMER), q),
+        ConsentPortfolio.of(CUSTOMER, [*everything, grant]),
+        StandingTerms.none(CUSTOMER),
+        policy(),
+    )
+    cancelling = {
+        r.record_id
+        for r in everything
+        if r.state in (ConsentState.REFUSED, ConsentState.WITHDRAWN) and r.updated_at >= grant_at
+    }
+    if cancelling:
+        assert not decision.permitted
+        assert set(decision.record_ids) == cancelling
+    else:
+        assert decision.permitted
+        assert decision.reason is Reason.PERMITTED_BY_CONSENT
+        assert decision.record_ids == ("grant",)
+
+
+OTHER_CUSTOMER = "cust-2"
+
+
+@given(cases(restricted=None), st.sampled_from(["consents", "terms", "both"]))
+def test_another_customers_consents_or_terms_are_refused_whatever_they_hold(case: Case, swap: str) -> None:
+    theirs = [replace(r, customer_id=OTHER_CUSTOMER) for r in case.records]
+    consents = (
+        ConsentPortfolio.of(OTHER_CUSTOMER, theirs)
+        if swap in ("consents", "both")
+        else ConsentPortfolio.of(CUSTOMER, case.records)
+    )
+    terms = StandingTerms.of(OTHER_CUSTOMER if swap in ("terms", "both") else CUSTOMER, case.terms)
+    with pytest.raises(CustomerMismatch):
+        decide(DecisionRequest(case.customer, case.query), consents, terms, case.policy)

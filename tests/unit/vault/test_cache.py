@@ -126,3 +126,127 @@ def test_expire_drops_expired_entries_without_a_lookup(timer: FakeTimer) -> None
     timer.advance(6)
     cache.expire()
     assert list(cache._entries) == ["b"]
+
+
+# --- which entry leaves first, and when -------------------------------------------------------------------
+# The documented order is insertion order (first in, first out), not least-recently-used: a key unwrapped
+# once lives a bounded time in memory however often it is used, and insertion order is expiry order.
+
+
+def test_use_does_not_save_an_entry_from_eviction(timer: FakeTimer) -> None:
+    cache = DataKeyCache(maxsize=3, timer=timer)
+    for subject in ("a", "b", "c"):
+        cache.put(subject, WRAPPED, cipher())
+    for _ in range(5):
+        assert cache.get("a", WRAPPED) is not None  # the busiest subject is still the oldest
+    cache.put("d", WRAPPED, cipher())
+    assert "a" not in cache
+    assert all(subject in cache for subject in ("b", "c", "d"))
+
+
+def test_putting_a_key_again_moves_it_behind_the_others(timer: FakeTimer) -> None:
+    # Re-put without the cache being full: the entry must still move to the back, or the one after it
+    # would be evicted early and, worse, an older entry would sit behind a younger one and escape expiry.
+    cache = DataKeyCache(maxsize=3, ttl=100, timer=timer)
+    cache.put("a", WRAPPED, cipher())
+    timer.advance(10)
+    cache.put("b", WRAPPED, cipher())
+    timer.advance(10)
+    cache.put("a", WRAPPED, cipher())  # re-unwrapped at t=20: expires at t=120, after "b" at t=110
+    cache.put("c", WRAPPED, cipher())
+    cache.put("d", WRAPPED, cipher())
+    assert "b" not in cache
+    assert all(subject in cache for subject in ("a", "c", "d"))
+
+
+def test_an_expired_entry_is_dropped_from_behind_a_re_put_one(timer: FakeTimer) -> None:
+    cache = DataKeyCache(maxsize=10, ttl=100, timer=timer)
+    cache.put("a", WRAPPED, cipher())
+    timer.advance(10)
+    cache.put("b", WRAPPED, cipher())
+    timer.advance(10)
+    cache.put("a", WRAPPED, cipher())
+    timer.advance(95)  # t=115: "b" (expired at 110) is gone from memory, "a" (until 120) is not
+    assert len(cache) == 1
+    assert "a" in cache
+
+
+def test_a_put_drops_every_expired_key_from_memory_not_just_enough_to_make_room(timer: FakeTimer) -> None:
+    # Expired key material is garbage the moment it expires; a put is the natural moment to drop it all.
+    cache = DataKeyCache(maxsize=3, ttl=100, timer=timer)
+    cache.put("a", WRAPPED, cipher())
+    cache.put("b", WRAPPED, cipher())
+    timer.advance(50)
+    cache.put("c", WRAPPED, cipher())
+    timer.advance(50)  # "a" and "b" expire now; "c" has 50 s left
+    cache.put("d", WRAPPED, cipher())
+    assert list(cache._entries) == ["c", "d"]
+
+
+def test_the_ttl_ends_exactly_ttl_seconds_after_the_put(timer: FakeTimer) -> None:
+    cache = DataKeyCache(ttl=60, timer=timer)
+    cache.put("s1", WRAPPED, cipher())
+    timer.advance(60)
+    assert "s1" not in cache
+    assert cache.get("s1", WRAPPED) is None
+    cache.put("s2", WRAPPED, cipher())
+    timer.advance(60)
+    assert len(cache) == 0  # expire() too treats the expiry instant as expired
+
+
+def test_a_lookup_that_finds_a_key_expired_drops_it_from_memory(timer: FakeTimer) -> None:
+    # Key material must not outlive its TTL in memory just because nothing else was put since.
+    cache = DataKeyCache(ttl=60, timer=timer)
+    cache.put("s1", WRAPPED, cipher())
+    timer.advance(61)
+    assert cache.get("s1", WRAPPED) is None
+    assert "s1" not in cache._entries
+
+
+def test_an_expired_lookup_keeps_a_fresh_key_put_meanwhile_by_another_thread(timer: FakeTimer) -> None:
+    # The lookup reads the entry, then the clock; if another thread re-unwrapped the key in between, the
+    # lookup must drop only the entry it saw expired, not the fresh one (which would cost an unwrap).
+    cache = DataKeyCache(ttl=60, timer=timer)
+    cache.put("s1", WRAPPED, cipher())
+    timer.advance(61)
+    fresh = cipher()
+    racing = True
+
+    def clock_with_a_racing_put() -> float:
+        nonlocal racing
+        if racing:
+            racing = False
+            cache.put("s1", WRAPPED, fresh)
+        return timer()
+
+    cache._timer = clock_with_a_racing_put
+    assert cache.get("s1", WRAPPED) is None  # the entry it read had expired
+    assert cache.get("s1", WRAPPED) is fresh
+
+
+def test_a_cache_of_one_holds_one_key(timer: FakeTimer) -> None:
+    cache = DataKeyCache(maxsize=1, ttl=0.5, timer=timer)
+    entry = cipher()
+    cache.put("a", WRAPPED, entry)
+    assert cache.get("a", WRAPPED) is entry
+    cache.put("b", WRAPPED, cipher())
+    assert "a" not in cache
+    assert "b" in cache
+    timer.advance(0.5)
+    assert "b" not in cache
+
+
+@pytest.mark.parametrize(
+    ("maxsize", "ttl", "message"),
+    [(0, 1.0, "maxsize must be at least 1"), (1, 0.0, "ttl must be positive")],
+)
+def test_useless_settings_are_refused_with_what_is_wrong(maxsize: int, ttl: float, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        DataKeyCache(maxsize=maxsize, ttl=ttl)
+
+
+def test_membership_of_something_that_is_not_a_subject_id_is_false() -> None:
+    cache = DataKeyCache()
+    cache.put("a", WRAPPED, cipher())
+    assert ["a"] not in cache  # unhashable: answered, not raised
+    assert None not in cache

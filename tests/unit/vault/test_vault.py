@@ -150,6 +150,26 @@ def test_expired_cache_entry_is_unwrapped_again(keyring: LocalKeyring, timer: Fa
     assert provider.unwraps == 1
 
 
+def test_the_ttl_counts_from_each_unwrap_not_from_each_use(keyring: LocalKeyring, timer: FakeTimer) -> None:
+    provider = CountingProvider(keyring)
+    vault = Vault(provider, DataKeyCache(ttl=30, timer=timer))
+    wrapped = vault.create_data_key("alice")  # unwrapped (made) at t=0, cached until t=30
+    sealed = vault.seal_field("alice", wrapped, "f", b"v")
+    for _ in range(29):  # used every second: still the one key of t=0
+        timer.advance(1)
+        vault.open_field("alice", wrapped, "f", sealed)
+    assert provider.unwraps == 0
+    timer.advance(1)  # t=30
+    vault.open_field("alice", wrapped, "f", sealed)
+    assert provider.unwraps == 1  # unwrapped again at t=30: cached until t=60
+    timer.advance(29)
+    vault.open_field("alice", wrapped, "f", sealed)
+    assert provider.unwraps == 1
+    timer.advance(1)
+    vault.open_field("alice", wrapped, "f", sealed)
+    assert provider.unwraps == 2
+
+
 def test_rotation_old_keys_still_open_and_rewrap_moves_them(keyring: LocalKeyring) -> None:
     vault = Vault(keyring)
     wrapped = vault.create_data_key("alice")
