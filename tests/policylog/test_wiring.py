@@ -26,7 +26,11 @@ from tests.fixtures.actors import make_consumer, make_supplier
 
 def _entries(runtime: Runtime, kind: str) -> list[dict[str, object]]:
     with runtime.read_session_factory() as session:
-        rows = session.scalars(select(PolicyLogEntry.entry).where(PolicyLogEntry.kind == kind))
+        rows = session.scalars(
+            select(PolicyLogEntry.entry)
+            .where(PolicyLogEntry.kind == kind)
+            .order_by(PolicyLogEntry.leaf_index)
+        )
         return [json.loads(row) for row in rows]
 
 
