@@ -37,7 +37,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category, Purpose, ReleaseKind
+from consent.vocabulary import Category, Purpose, ReleaseKind
 from infomediary.audiences import dimensions as dims
 from infomediary.audiences import repository, service
 from infomediary.audiences.models import AudienceIndexRow

@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from consent.catalog import Category, Purpose, ReleaseKind
 from consent.decision import CustomerContext, DecisionRequest, SupplierQuery, decide
 from consent.policy import PolicyInForce, SupplierPolicy
 from consent.records import ALL_CATEGORIES, ALL_SUPPLIERS, ConsentPortfolio, ConsentRecord, ConsentState
 from consent.terms import MinPrice, NeverCategory, NeverPurpose, OnlyUnstruckSuppliers, StandingTerms
+from consent.vocabulary import Category, Purpose, ReleaseKind
 
 GOAL_US = 20.0
 REPEATS = 5

@@ -18,11 +18,11 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from consent.catalog import Category, Purpose, ReleaseKind
 from consent.decision import CustomerContext, DecisionRequest, SupplierQuery, decide
 from consent.policy import PolicyInForce, SupplierPolicy
 from consent.records import ALL_CATEGORIES, ALL_SUPPLIERS, ConsentPortfolio, ConsentRecord, ConsentState
 from consent.terms import MinPrice, NeverCategory, StandingTerm, StandingTerms
+from consent.vocabulary import Category, Purpose, ReleaseKind
 from infomediary.consents import repository
 from infomediary.consents.models import ConsentRecordRow, PrivacySignalRow, StandingTermRow
 from infomediary.consents.set_filter import permitted_customers

@@ -34,7 +34,7 @@ from typing import Any
 from threadpoolctl import threadpool_limits
 
 from bench import movielens, recommend_eval
-from consent.catalog import Category
+from consent.vocabulary import Category
 from infomediary import schema
 from infomediary.consents.decision_point import decide_for, supplier_query
 from infomediary.database import unit_of_work

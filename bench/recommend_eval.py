@@ -27,7 +27,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import insert
 
 from bench import movielens
-from consent.catalog import Category, Purpose
+from consent.vocabulary import Category, Purpose
 from infomediary import schema
 from infomediary.catalog import service as catalog
 from infomediary.customers.blind_index import email_index

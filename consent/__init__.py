@@ -1,20 +1,19 @@
-"""Consent engine: catalog, records, the decision point and receipts. Knows nothing of HTTP or encryption.
+"""Consent engine: vocabulary, records, the decision point and receipts. Knows nothing of HTTP or encryption.
 
 Pure standard-library Python. The modules, one concept each:
 
-* `catalog`   data categories (with sensitivity), DPV purposes, release kinds, consumer labels
-* `records`   consent records, DPV states, the event history and state machine, `ConsentPortfolio`
-* `terms`     the customer's standing terms
-* `policy`    versioned supplier policies, widening and the consent floor, undeclared use
-* `decision`  `decide()`, the single decision point
-* `plan`      the same rules in set form: the customer-independent description the broker compiles to SQL
-* `receipts`  Kantara v1.1 consent receipts (unsigned)
-* `errors`    the error types
+* `vocabulary` data categories (with sensitivity), DPV purposes, release kinds, consumer labels
+* `records`    consent records, DPV states, the event history and state machine, `ConsentPortfolio`
+* `terms`      the customer's standing terms
+* `policy`     versioned supplier policies, widening and the consent floor, undeclared use
+* `decision`   `decide()`, the single decision point
+* `plan`       the same rules in set form: the customer-independent description the broker compiles to SQL
+* `receipts`   Kantara v1.1 consent receipts (unsigned)
+* `errors`     the error types
 
 The most used names are re-exported here.
 """
 
-from consent.catalog import Category, Purpose, ReleaseKind, Sensitivity
 from consent.decision import (
     CategoryOutcome,
     CustomerContext,
@@ -37,6 +36,7 @@ from consent.records import (
     transition,
 )
 from consent.terms import StandingTerms
+from consent.vocabulary import Category, Purpose, ReleaseKind, Sensitivity
 
 __all__ = [
     "ALL_CATEGORIES",

@@ -41,7 +41,7 @@ the first rule that settles the category wins:
    a grant reports `permitted_by_consent`.
 
 The decision's overall reason is the reason of the denied category whose rule comes first in this
-list (catalog order breaks ties); a permit reports `permitted_by_consent` if any category relied on
+list (vocabulary order breaks ties); a permit reports `permitted_by_consent` if any category relied on
 a grant, else `permitted_by_default`.
 
 The same rules in set form, for the broker's SQL over many customers, live in `consent.plan`. It
@@ -58,15 +58,6 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Final
 
-from consent.catalog import (
-    CATEGORY_ORDER,
-    OPT_IN_RELEASE_KINDS,
-    SALE_OR_TRANSFER_PURPOSES,
-    SENSITIVE_CATEGORIES,
-    Category,
-    Purpose,
-    ReleaseKind,
-)
 from consent.errors import CustomerMismatch, InvalidRecord
 from consent.policy import PolicyInForce
 from consent.records import (
@@ -77,6 +68,15 @@ from consent.records import (
     ConsentState,
 )
 from consent.terms import StandingTerms
+from consent.vocabulary import (
+    CATEGORY_ORDER,
+    OPT_IN_RELEASE_KINDS,
+    SALE_OR_TRANSFER_PURPOSES,
+    SENSITIVE_CATEGORIES,
+    Category,
+    Purpose,
+    ReleaseKind,
+)
 
 
 class Reason(enum.StrEnum):
@@ -145,7 +145,7 @@ class SupplierQuery:
     now: datetime
     supplier_strikes: int = 0
     offered_price: int = 0
-    # The categories in catalog order, computed once: outputs must not depend on set order.
+    # The categories in vocabulary order, computed once: outputs must not depend on set order.
     ordered_categories: tuple[Category, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

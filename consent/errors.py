@@ -15,7 +15,7 @@ class ConsentError(Exception):
 
 
 class UnknownKey(ConsentError, ValueError):
-    """A catalog key (category, purpose, release kind) that the catalog does not define."""
+    """A vocabulary key (category, purpose, release kind) that the vocabulary does not define."""
 
 
 class InvalidTransition(ConsentError):

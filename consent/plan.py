@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from consent.catalog import SALE_OR_TRANSFER_PURPOSES, SENSITIVE_CATEGORIES, Category, Purpose, ReleaseKind
 from consent.decision import SupplierQuery, default_permits
 from consent.errors import InvalidRecord
 from consent.policy import PolicyInForce
@@ -18,6 +17,7 @@ from consent.records import (
     SupplierScope,
 )
 from consent.terms import MinPrice, NeverCategory, NeverPurpose, OnlyUnstruckSuppliers, StandingTerm
+from consent.vocabulary import SALE_OR_TRANSFER_PURPOSES, SENSITIVE_CATEGORIES, Category, Purpose, ReleaseKind
 
 # The broker decides bulk queries (an audience count over every customer) in SQL. The SQL builder
 # lives in infomediary/; it compiles the description below rather than re-deriving the rules:

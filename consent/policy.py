@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from consent.catalog import Category, Purpose
 from consent.errors import InvalidRecord
+from consent.vocabulary import Category, Purpose
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ Choices within the spec:
 
 * `consentTimestamp` is integer seconds since the Unix epoch, as v1.1 defines it.
 * `purposeCategory` carries the purpose's W3C DPV IRI (the vocabulary ISO/IEC TS 27560 points to).
-* `piiCategory` and `spiCat` carry catalog keys (stable, machine-readable); a grant for
+* `piiCategory` and `spiCat` carry vocabulary keys (stable, machine-readable); a grant for
   ALL_CATEGORIES lists the ordinary categories only, because that is what such a grant opens
   (`decision` rule 4d: sensitive data needs a grant naming the category).
 * Every record on a receipt is an explicit `given` consent, so `consentType` is "EXPLICIT".
@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
-from consent.catalog import CATEGORIES, PURPOSES, SENSITIVE_CATEGORIES, Category, Purpose
 from consent.errors import ConsentError, InvalidRecord
 from consent.records import ALL_CATEGORIES, ALL_SUPPLIERS, ConsentRecord, ConsentState, SupplierScope
+from consent.vocabulary import CATEGORIES, PURPOSES, SENSITIVE_CATEGORIES, Category, Purpose
 
 RECEIPT_VERSION: Final = "KI-CR-v1.1.0"
 CONSENT_TYPE_EXPLICIT: Final = "EXPLICIT"

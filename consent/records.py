@@ -30,8 +30,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Final, TypeAlias
 
-from consent.catalog import Category, Purpose
 from consent.errors import CustomerMismatch, InvalidRecord, InvalidTransition
+from consent.vocabulary import Category, Purpose
 
 
 class ConsentState(enum.StrEnum):

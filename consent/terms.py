@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TypeAlias
 
-from consent.catalog import Category, Purpose
 from consent.errors import InvalidRecord
+from consent.vocabulary import Category, Purpose
 
 
 @dataclass(frozen=True, slots=True)

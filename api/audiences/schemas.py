@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from consent.catalog import Purpose
+from consent.vocabulary import Purpose
 from infomediary.audiences.predicate import Predicate, check_shape
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from consent.catalog import Category, Purpose, ReleaseKind
+from consent.vocabulary import Category, Purpose, ReleaseKind
 from infomediary.ids import ID_PATTERN
 
 ALL: Literal["*"] = "*"

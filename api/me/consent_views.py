@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from api.me.consent_schemas import ConsentRead, InboxItem, Label, PolicySummary, SupplierRef
-from consent.catalog import CATEGORIES, PURPOSES, Category, Purpose
 from consent.records import ALL_CATEGORIES, ALL_SUPPLIERS, ConsentRecord, effective_state
+from consent.vocabulary import CATEGORIES, PURPOSES, Category, Purpose
 from infomediary.consents import policies, service
 from infomediary.consents.requests import RequestView
 

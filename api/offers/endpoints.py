@@ -18,7 +18,7 @@ from api.offers.schemas import (
 )
 from api.problems import problem_responses
 from api.routing import api_router
-from consent.catalog import Purpose
+from consent.vocabulary import Purpose
 from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
 from infomediary.offers import service

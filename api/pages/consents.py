@@ -18,8 +18,8 @@ from api.pages.auth import PageConsumer
 from api.pages.forms import parse_form
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
-from consent.catalog import CATEGORIES, PURPOSES, Category, Purpose, sensitivity
 from consent.records import ConsentState
+from consent.vocabulary import CATEGORIES, PURPOSES, Category, Purpose, sensitivity
 from infomediary.consents import policies, service
 from infomediary.database import utcnow
 from infomediary.errors import DomainError

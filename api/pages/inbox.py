@@ -13,7 +13,7 @@ from api.me import consent_views
 from api.pages.auth import PageConsumer
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
-from consent.catalog import PURPOSES, ReleaseKind
+from consent.vocabulary import PURPOSES, ReleaseKind
 from infomediary.consents import requests
 from infomediary.consents.errors import RequestNotFound
 from infomediary.flows import offer_accepted, request_answered

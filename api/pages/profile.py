@@ -15,7 +15,7 @@ from api.deps import ReadSessionDep, RuntimeDep, SessionDep, WriteSessionDep
 from api.pages.auth import PageConsumer
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
-from consent.catalog import CATEGORIES, Category
+from consent.vocabulary import CATEGORIES, Category
 from infomediary.customers.errors import EmailAlreadyRegistered
 from infomediary.flows import profile_changed
 from infomediary.profiles import service as profiles

@@ -11,7 +11,7 @@ from api.deps import ReadSessionDep, RuntimeDep, SessionDep, WriteSessionDep
 from api.pages.auth import PageConsumer
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
-from consent.catalog import CATEGORIES, PURPOSES, Category, Purpose
+from consent.vocabulary import CATEGORIES, PURPOSES, Category, Purpose
 from infomediary.consents import terms
 from infomediary.errors import DomainError
 from infomediary.flows import consent_changed

@@ -11,7 +11,7 @@ from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.problems import problem_responses
 from api.requests.schemas import RequestIn, RequestRead
 from api.routing import api_router
-from consent.catalog import Category
+from consent.vocabulary import Category
 from infomediary.consents import requests
 from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal

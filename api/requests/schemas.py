@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from consent.catalog import Category, Purpose, ReleaseKind
+from consent.vocabulary import Category, Purpose, ReleaseKind
 
 
 class RequestIn(BaseModel):

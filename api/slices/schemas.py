@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from consent.catalog import Purpose
+from consent.vocabulary import Purpose
 
 
 class SliceRequest(BaseModel):

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
-from consent.catalog import Category, Purpose
+from consent.vocabulary import Category, Purpose
 
 
 class PolicyIn(BaseModel):

@@ -13,7 +13,7 @@ from datetime import date
 from types import MappingProxyType
 from typing import Final
 
-from consent.catalog import Category
+from consent.vocabulary import Category
 
 AGE_BANDS: Final = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
 GENDERS: Final = ("female", "male", "non_binary", "other", "prefer_not_to_say")

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Union
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 from sqlalchemy import ColumnElement, and_, or_
 
-from consent.catalog import Category
+from consent.vocabulary import Category
 from infomediary.audiences.dimensions import DIMENSIONS, INTERESTS, Dimension
 from infomediary.audiences.models import AudienceIndexRow
 

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from consent.catalog import Purpose, ReleaseKind
+from consent.vocabulary import Purpose, ReleaseKind
 from infomediary.audiences import budget, differencing, noise, repository
 from infomediary.audiences.index import current_epoch
 from infomediary.audiences.models import AudienceAnswerRow

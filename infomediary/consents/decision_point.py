@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category, Purpose, ReleaseKind
 from consent.decision import Decision, DecisionRequest, SupplierQuery, decide
+from consent.vocabulary import Category, Purpose, ReleaseKind
 from infomediary.consents import repository
 from infomediary.consents.context import customer_context, customer_contexts
 from infomediary.consents.entries import decision_entry

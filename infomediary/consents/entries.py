@@ -1,4 +1,4 @@
-"""Policy-log entries for consent events and decisions: pseudonymous subject, catalog keys only."""
+"""Policy-log entries for consent events and decisions: pseudonymous subject, vocabulary keys only."""
 
 from __future__ import annotations
 

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category, Purpose, ReleaseKind
 from consent.policy import SupplierPolicy, next_consent_floor, widening
 from consent.records import Actor, ConsentEvent, ConsentRecord, ConsentState, transition
+from consent.vocabulary import Category, Purpose, ReleaseKind
 from infomediary.consents import repository
 from infomediary.consents.models import ConsentRecordRow, SupplierPolicyRow, SupplierRequestRow
 from infomediary.consents.requests import ORIGIN_POLICY_CHANGE, PENDING

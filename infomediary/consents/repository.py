@@ -8,7 +8,6 @@ from datetime import datetime
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category, Purpose
 from consent.policy import PolicyInForce, SupplierPolicy
 from consent.records import ALL_CATEGORIES, ALL_SUPPLIERS, ConsentPortfolio, ConsentRecord, ConsentState
 from consent.terms import (
@@ -19,6 +18,7 @@ from consent.terms import (
     StandingTerm,
     StandingTerms,
 )
+from consent.vocabulary import Category, Purpose
 from infomediary.consents.models import (
     ConsentRecordRow,
     PrivacySignalRow,

@@ -12,10 +12,10 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category, Purpose, ReleaseKind
 from consent.decision import Reason
 from consent.policy import undeclared
 from consent.records import ConsentState
+from consent.vocabulary import Category, Purpose, ReleaseKind
 from infomediary.consents import repository, service
 from infomediary.consents.decision_point import decide_for, supplier_query
 from infomediary.consents.errors import (

@@ -19,7 +19,6 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category, Purpose
 from consent.errors import InvalidTransition
 from consent.records import (
     ALL_CATEGORIES,
@@ -32,6 +31,7 @@ from consent.records import (
     open_record,
     transition,
 )
+from consent.vocabulary import Category, Purpose
 from infomediary.consents import receipts, repository
 from infomediary.consents.entries import consent_event_entry
 from infomediary.consents.errors import (

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category, Purpose
+from consent.vocabulary import Category, Purpose
 from infomediary.consents import repository
 from infomediary.consents.errors import InvalidConsentInput, TooManyTerms
 from infomediary.consents.models import StandingTermRow

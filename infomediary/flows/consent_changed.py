@@ -14,8 +14,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category, Purpose
 from consent.records import ConsentState
+from consent.vocabulary import Category, Purpose
 from infomediary.audiences import index as audience_index
 from infomediary.consents import gpc, terms
 from infomediary.consents import service as consents

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category, Purpose
+from consent.vocabulary import Category, Purpose
 from infomediary.flows.consent_changed import records_left
 from infomediary.offers import inbox
 from infomediary.runtime import Runtime

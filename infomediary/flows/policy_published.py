@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category, Purpose
+from consent.vocabulary import Category, Purpose
 from infomediary.consents import policies
 from infomediary.flows.consent_changed import records_left
 from infomediary.runtime import Runtime

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category, Purpose
+from consent.vocabulary import Category, Purpose
 from infomediary.audiences import index as audience_index
 from infomediary.database import utcnow
 from infomediary.profiles import service as profiles

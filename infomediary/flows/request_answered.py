@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category
+from consent.vocabulary import Category
 from infomediary.consents import requests
 from infomediary.consents import service as consents
 from infomediary.flows.consent_changed import records_left

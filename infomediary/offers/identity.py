@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category, Purpose, ReleaseKind
+from consent.vocabulary import Category, Purpose, ReleaseKind
 from infomediary.consents.decision_point import decide_for, supplier_query
 from infomediary.database import utcnow
 from infomediary.offers.models import OfferDeliveryRow, OfferRow

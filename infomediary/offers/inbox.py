@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent.catalog import Purpose, ReleaseKind
 from consent.records import ConsentState
+from consent.vocabulary import Purpose, ReleaseKind
 from infomediary.consents import service as consents
 from infomediary.consents.decision_point import decide_for, evaluate, supplier_query
 from infomediary.database import utcnow

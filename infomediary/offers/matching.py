@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy import case, exists, insert, select
 from sqlalchemy.orm import Session
 
-from consent.catalog import Purpose, ReleaseKind
+from consent.vocabulary import Purpose, ReleaseKind
 from infomediary.audiences.models import AudienceIndexRow
 from infomediary.audiences.predicate import Canonical, compile_where
 from infomediary.consents import repository as consents

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from consent.catalog import Category
+from consent.vocabulary import Category
 from infomediary.offers.models import OfferRow
 
 

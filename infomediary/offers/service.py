@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent.catalog import Purpose
+from consent.vocabulary import Purpose
 from infomediary.audiences import service as audiences
 from infomediary.audiences.predicate import Node, canonical, categories_of, dump
 from infomediary.consents import repository as consents

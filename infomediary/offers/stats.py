@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from consent.catalog import ReleaseKind
+from consent.vocabulary import ReleaseKind
 from infomediary.audiences import budget, noise
 from infomediary.audiences.noise import MILLI
 from infomediary.offers.models import OfferDeliveryRow, OfferRow, OfferStatsRow

@@ -1,7 +1,7 @@
 """Plain words for the customer view: who used my data, for what, when, and was it allowed.
 
 Every entry kind has its own sentence, in the second person, naming purposes, kinds of data and forms of
-release by the catalog's consumer-facing labels rather than by their keys.
+release by the vocabulary's consumer-facing labels rather than by their keys.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from consent.catalog import CATEGORIES, PURPOSES, Category, Purpose, ReleaseKind
 from consent.decision import Reason
+from consent.vocabulary import CATEGORIES, PURPOSES, Category, Purpose, ReleaseKind
 from infomediary.policylog import kinds
 
 # The decision's reason code, as the end of "allowed, because ..." or "denied, because ...".

@@ -23,8 +23,8 @@ from pydantic import (
     create_model,
 )
 
-from consent.catalog import Category, Sensitivity
-from consent.catalog import sensitivity as category_sensitivity
+from consent.vocabulary import Category, Sensitivity
+from consent.vocabulary import sensitivity as category_sensitivity
 
 SCHEMA_VERSION = 1
 
@@ -100,7 +100,7 @@ class FieldSpec:
 
 
 def _spec(key: str, category: str, label: str, type_: Any) -> FieldSpec:
-    # The consent catalog is the one source of categories and their sensitivity; an unknown key fails here.
+    # The consent vocabulary is the one source of categories and their sensitivity; an unknown key fails here.
     return FieldSpec(key, category, label, type_, category_sensitivity(Category(category)))
 
 

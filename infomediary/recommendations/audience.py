@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category, Purpose
+from consent.vocabulary import Category, Purpose
 from infomediary.audiences.models import AudienceIndexRow
 from infomediary.audiences.predicate import Node, canonical, compile_where
 from infomediary.audiences.service import count_audience

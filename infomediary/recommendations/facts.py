@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category
+from consent.vocabulary import Category
 from infomediary.audiences.dimensions import INTERESTS
 from infomediary.audiences.models import AudienceIndexRow
 from infomediary.catalog.service import Listing

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category, Purpose, ReleaseKind
 from consent.decision import Decision
+from consent.vocabulary import Category, Purpose, ReleaseKind
 from infomediary.consents.decision_point import decide_each_for, decide_each_with_entries, supplier_query
 from infomediary.profiles import activity, datakeys, repository
 from infomediary.profiles.datakeys import CustomerCipher

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category
+from consent.vocabulary import Category
 from infomediary.catalog import service as catalog
 from infomediary.policylog import kinds
 from infomediary.policylog.service import append_many as log_append_many

@@ -34,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from threadpoolctl import threadpool_limits
 
-from consent.catalog import Category
+from consent.vocabulary import Category
 from infomediary.audiences.dimensions import DIMENSIONS, INTERESTS
 from infomediary.audiences.models import AudienceIndexRow
 from infomediary.catalog import service as catalog

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
-from consent.catalog import Category
+from consent.vocabulary import Category
 from infomediary.audiences.dimensions import DIMENSIONS
 
 MAX_NUMBER = 10**12

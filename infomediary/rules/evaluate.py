@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
-from consent.catalog import Category
+from consent.vocabulary import Category
 from infomediary.rules.attributes import ATTRIBUTES
 from infomediary.rules.language import (
     All,

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from consent.catalog import Category
+from consent.vocabulary import Category
 from infomediary.rules.attributes import ATTRIBUTES, MAX_NUMBER, Attribute
 
 MAX_BYTES = 4096

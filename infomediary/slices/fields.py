@@ -16,7 +16,7 @@ from datetime import date
 from types import MappingProxyType
 from typing import Any, Final
 
-from consent.catalog import Category
+from consent.vocabulary import Category
 from infomediary.slices import generalise as g
 from infomediary.slices.errors import FieldNotSliceable
 

@@ -20,8 +20,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from consent.catalog import Purpose, ReleaseKind
 from consent.decision import Decision
+from consent.vocabulary import Purpose, ReleaseKind
 from infomediary.consents.decision_point import evaluate_many, supplier_query
 from infomediary.consents.entries import decision_entry
 from infomediary.database import utcnow

@@ -19,8 +19,8 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category, Purpose, ReleaseKind
 from consent.decision import Decision, Reason, SupplierQuery
+from consent.vocabulary import Category, Purpose, ReleaseKind
 from infomediary.consents.decision_point import decide_for, evaluate, supplier_query
 from infomediary.database import utcnow
 from infomediary.ids import new_id

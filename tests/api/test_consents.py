@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from consent.catalog import Category, Purpose, ReleaseKind
 from consent.decision import Reason
+from consent.vocabulary import Category, Purpose, ReleaseKind
 from infomediary.consents.decision_point import decide_for, supplier_query
 from infomediary.consents.models import ConsentRecordRow
 from infomediary.database import unit_of_work

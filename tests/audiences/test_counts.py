@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from pydantic import TypeAdapter
 from sqlalchemy import func, select
 
-from consent.catalog import Purpose
+from consent.vocabulary import Purpose
 from infomediary.audiences import service
 from infomediary.audiences.errors import BudgetExhausted
 from infomediary.audiences.models import AudienceIndexRow

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category, Purpose
+from consent.vocabulary import Category, Purpose
 from infomediary import schema
 from infomediary.consents.models import PrivacySignalRow, SupplierPolicyRow
 from infomediary.database import unit_of_work

@@ -6,9 +6,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consent.catalog import Category, Purpose, ReleaseKind
 from consent.decision import SupplierQuery
 from consent.policy import PolicyInForce
+from consent.vocabulary import Category, Purpose, ReleaseKind
 from infomediary.consents import repository
 from infomediary.consents.decision_point import evaluate, evaluate_many
 from infomediary.consents.models import SupplierPolicyRow

@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category, Purpose, ReleaseKind
 from consent.decision import CustomerContext, DecisionRequest, SupplierQuery, decide
 from consent.policy import PolicyInForce, SupplierPolicy
 from consent.records import ALL_CATEGORIES, ALL_SUPPLIERS, ConsentPortfolio, ConsentRecord, ConsentState
@@ -23,6 +22,7 @@ from consent.terms import (
     StandingTerm,
     StandingTerms,
 )
+from consent.vocabulary import Category, Purpose, ReleaseKind
 from infomediary.consents import repository
 from infomediary.consents.models import PrivacySignalRow, StandingTermRow
 from infomediary.consents.set_filter import permitted_customers

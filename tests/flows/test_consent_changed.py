@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent.catalog import Category, Purpose
 from consent.records import ConsentState
+from consent.vocabulary import Category, Purpose
 from infomediary.consents import service as consents
 from infomediary.consents.models import ConsentRecordRow
 from infomediary.database import unit_of_work, utcnow

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from consent.catalog import Category, Purpose, ReleaseKind
 from consent.decision import Reason
+from consent.vocabulary import Category, Purpose, ReleaseKind
 from infomediary import rotation
 from infomediary.consents.decision_point import decide_for, supplier_query
 from infomediary.consents.set_filter import count_permitted

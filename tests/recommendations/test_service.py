@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from consent.catalog import Category, Purpose
+from consent.vocabulary import Category, Purpose
 from infomediary.audiences.predicate import Eq
 from infomediary.catalog import service as catalog
 from infomediary.database import unit_of_work

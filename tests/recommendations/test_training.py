@@ -15,8 +15,8 @@ import numpy as np
 from pydantic import TypeAdapter
 from sqlalchemy import func, select
 
-from consent.catalog import Category, Purpose
 from consent.records import ConsentState
+from consent.vocabulary import Category, Purpose
 from infomediary.catalog import service as catalog
 from infomediary.database import unit_of_work
 from infomediary.flows import consent_changed, policy_published, supplier_registered

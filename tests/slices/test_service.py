@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from consent.catalog import Purpose
+from consent.vocabulary import Purpose
 from infomediary.database import unit_of_work
 from infomediary.ledger import repository as ledger_repository
 from infomediary.ledger.errors import CreditLineExceeded, IdempotencyKeyRequired

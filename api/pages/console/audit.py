@@ -18,7 +18,7 @@ from api.pages.console.auth import AUDITOR, log_in, log_out, login_form, operato
 from api.pages.forms import parse_form
 from api.pages.rendering import redirect
 from api.pages.routing import page_router
-from consent.catalog import Purpose
+from consent.vocabulary import Purpose
 from infomediary.ids import ID_PATTERN
 from infomediary.operators.service import AuthenticatedOperator
 from infomediary.policylog import kinds, reports, search, treehead

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from consent.catalog import Category, Purpose, ReleaseKind
 from consent.decision import CustomerContext, Decision, DecisionRequest, SupplierQuery, decide
 from consent.policy import PolicyInForce, SupplierPolicy
 from consent.records import (
@@ -16,6 +15,7 @@ from consent.records import (
     SupplierScope,
 )
 from consent.terms import StandingTerm, StandingTerms
+from consent.vocabulary import Category, Purpose, ReleaseKind
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 CUSTOMER = "cust-1"

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-from consent.catalog import Category, Purpose, ReleaseKind
 from consent.decision import (
     CustomerContext,
     DecisionRequest,
@@ -18,6 +17,7 @@ from consent.errors import CustomerMismatch, InvalidRecord
 from consent.plan import plan, record_matters, term_matters
 from consent.records import ALL_CATEGORIES, ALL_SUPPLIERS, ConsentPortfolio, ConsentState
 from consent.terms import MinPrice, NeverCategory, NeverPurpose, OnlyUnstruckSuppliers, StandingTerms
+from consent.vocabulary import Category, Purpose, ReleaseKind
 from tests.unit.consent.factories import CUSTOMER, NOW, OTHER_SUPPLIER, SUPPLIER, policy, query, record, run
 
 G, R, W = ConsentState.GIVEN, ConsentState.REFUSED, ConsentState.WITHDRAWN
@@ -411,7 +411,7 @@ def test_min_price_term_applies_to_default_permits() -> None:
 # --- output shape and guards -------------------------------------------------------------------------
 
 
-def test_outcomes_are_in_catalog_order_and_overall_reason_follows_precedence() -> None:
+def test_outcomes_are_in_vocabulary_order_and_overall_reason_follows_precedence() -> None:
     records = [record(category=Category.PURCHASES, state=R)]
     decision = run(query({Category.PURCHASES, HEALTH, INTERESTS}), records)
     assert [o.category for o in decision.outcomes] == [INTERESTS, Category.PURCHASES, HEALTH]

@@ -15,10 +15,10 @@ from datetime import timedelta
 
 import pytest
 
-from consent.catalog import Category, Purpose, ReleaseKind
 from consent.decision import Reason
 from consent.records import ConsentState
 from consent.terms import MinPrice, NeverCategory, StandingTerm
+from consent.vocabulary import Category, Purpose, ReleaseKind
 from tests.unit.consent.factories import FLOOR, NOW, query, record, run
 
 SENSITIVITY = {"ordinary": Category.INTERESTS, "sensitive": Category.HEALTH}

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from consent.catalog import Category, Purpose
 from consent.errors import InvalidRecord
 from consent.policy import PolicyInForce, SupplierPolicy, next_consent_floor, undeclared, widening, widens
+from consent.vocabulary import Category, Purpose
 from tests.unit.consent.factories import NOW
 
 M, P, SELL = Purpose.MARKETING, Purpose.PERSONALISATION, Purpose.SELL_DATA_TO_THIRD_PARTIES

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consent.catalog import SALE_OR_TRANSFER_PURPOSES, SENSITIVE_CATEGORIES, Category, Purpose, ReleaseKind
 from consent.decision import (
     CustomerContext,
     Decision,
@@ -38,6 +37,7 @@ from consent.terms import (
     StandingTerm,
     StandingTerms,
 )
+from consent.vocabulary import SALE_OR_TRANSFER_PURPOSES, SENSITIVE_CATEGORIES, Category, Purpose, ReleaseKind
 from tests.unit.consent.factories import CUSTOMER, FLOOR, NOW, OTHER_SUPPLIER, SUPPLIER, policy
 
 CATEGORIES = [Category.INTERESTS, Category.ACTIVITY, Category.HEALTH, Category.FINANCES]

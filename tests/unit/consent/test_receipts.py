@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from consent.catalog import Category, Purpose
 from consent.errors import ConsentError
 from consent.receipts import RECEIPT_VERSION, PiiController, build_receipt
 from consent.records import ALL_CATEGORIES, ALL_SUPPLIERS, ConsentState
+from consent.vocabulary import Category, Purpose
 from tests.unit.consent.factories import NOW, record
 
 CONTROLLER = PiiController(

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from consent.catalog import Category, Purpose
 from consent.errors import CustomerMismatch, InvalidRecord, InvalidTransition
 from consent.records import (
     ALL_CATEGORIES,
@@ -21,6 +20,7 @@ from consent.records import (
     open_record,
     transition,
 )
+from consent.vocabulary import Category, Purpose
 from tests.unit.consent.factories import CUSTOMER, FLOOR, NOW, SUPPLIER, record
 
 S = ConsentState

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from consent.catalog import Category, Purpose
 from consent.errors import InvalidRecord
 from consent.terms import MinPrice, NeverCategory, NeverPurpose, OnlyUnstruckSuppliers, StandingTerms
+from consent.vocabulary import Category, Purpose
 
 
 def test_index() -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from consent.catalog import ReleaseKind
 from consent.decision import Reason
+from consent.vocabulary import ReleaseKind
 from infomediary.consents.terms import KINDS as TERM_KINDS
 from infomediary.policylog import kinds, wording
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consent.catalog import Category
+from consent.vocabulary import Category
 from infomediary.rules import language
 from infomediary.rules.attributes import ATTRIBUTES
 from infomediary.rules.evaluate import effects, fires

@@ -1,10 +1,11 @@
-"""The catalog: exact keys, sensitivities, DPV IRIs and opt-in flags."""
+"""The vocabulary: exact keys, sensitivities, DPV IRIs and opt-in flags."""
 
 from __future__ import annotations
 
 import pytest
 
-from consent.catalog import (
+from consent.errors import UnknownKey
+from consent.vocabulary import (
     CATEGORIES,
     OPT_IN_RELEASE_KINDS,
     PURPOSES,
@@ -19,7 +20,6 @@ from consent.catalog import (
     parse_purpose,
     parse_release_kind,
 )
-from consent.errors import UnknownKey
 
 ORDINARY = {
     "identity",

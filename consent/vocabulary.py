@@ -1,4 +1,4 @@
-"""The catalog: data categories, purposes and release kinds, with their consumer-facing labels.
+"""The vocabulary: data categories, purposes and release kinds, with their consumer-facing labels.
 
 This is the shared vocabulary of the whole product. Keys are short snake_case strings (they appear
 in the API, in the database and in the policy log) and never change meaning once published.
@@ -35,10 +35,10 @@ class Sensitivity(enum.StrEnum):
 
 
 class Category(enum.StrEnum):
-    """A data category. Member order is the catalog order used for stable output."""
+    """A data category. Member order is the vocabulary order used for stable output."""
 
     # Hash as the plain string (consistent with str equality, which StrEnum keeps): Enum's own
-    # __hash__ is Python code, and decide() hashes catalog keys on its hot path.
+    # __hash__ is Python code, and decide() hashes vocabulary keys on its hot path.
     __hash__ = str.__hash__
 
     IDENTITY = "identity"
@@ -63,7 +63,7 @@ class Purpose(enum.StrEnum):
     """A purpose of processing, keyed after the DPV concept it stands for."""
 
     # Hash as the plain string (consistent with str equality, which StrEnum keeps): Enum's own
-    # __hash__ is Python code, and decide() hashes catalog keys on its hot path.
+    # __hash__ is Python code, and decide() hashes vocabulary keys on its hot path.
     __hash__ = str.__hash__
 
     SERVICE_PROVISION = "service_provision"
@@ -81,7 +81,7 @@ class ReleaseKind(enum.StrEnum):
     """The form in which data leaves the broker for a supplier."""
 
     # Hash as the plain string (consistent with str equality, which StrEnum keeps): Enum's own
-    # __hash__ is Python code, and decide() hashes catalog keys on its hot path.
+    # __hash__ is Python code, and decide() hashes vocabulary keys on its hot path.
     __hash__ = str.__hash__
 
     AGGREGATE_COUNT = "aggregate_count"
@@ -319,7 +319,7 @@ OPT_IN_RELEASE_KINDS: Final[frozenset[ReleaseKind]] = frozenset(
     k for k, spec in RELEASE_KINDS.items() if spec.opt_in
 )
 
-# Position of each category in catalog order, for sorting outputs deterministically (set iteration
+# Position of each category in vocabulary order, for sorting outputs deterministically (set iteration
 # order of string enums depends on the per-process hash seed).
 CATEGORY_ORDER: Final[Mapping[Category, int]] = MappingProxyType({c: i for i, c in enumerate(Category)})
 
