@@ -48,8 +48,8 @@ from infomediary.operators.models import OperatorKind
 from infomediary.policylog.service import append_many
 from infomediary.profiles import activity, datakeys, insights, synthetic
 from infomediary.profiles import service as profiles
-from infomediary.profiles.catalog import SCHEMA_VERSION
 from infomediary.profiles.datakeys import CustomerCipher
+from infomediary.profiles.fields import SCHEMA_VERSION
 from infomediary.profiles.models import ActivityRecord, ProfileChange, ProfileField
 from infomediary.profiles.records import RECORD_SCHEMA_VERSION, ActivityIn
 from infomediary.runtime import Runtime

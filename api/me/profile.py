@@ -25,7 +25,7 @@ from api.routing import api_router
 from infomediary.flows import activity_recorded, profile_changed
 from infomediary.profiles import activity, insights
 from infomediary.profiles import service as profiles
-from infomediary.profiles.catalog import ProfilePatch
+from infomediary.profiles.fields import ProfilePatch
 from infomediary.profiles.records import MAX_BATCH, ActivityBatch
 
 router = api_router(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))

@@ -19,8 +19,8 @@ from consent.vocabulary import CATEGORIES, Category
 from infomediary.customers.errors import EmailAlreadyRegistered
 from infomediary.flows import profile_changed
 from infomediary.profiles import service as profiles
-from infomediary.profiles.catalog import FIELDS, LifeEvent
 from infomediary.profiles.errors import InvalidProfile
+from infomediary.profiles.fields import FIELDS, LifeEvent
 
 router = page_router()
 HISTORY_LIMIT = 200
@@ -32,7 +32,7 @@ LIFE_EVENT_KINDS: tuple[str, ...] = typing.get_args(LifeEvent.model_fields["kind
 
 @dataclass(frozen=True)
 class Widget:
-    """How one catalog field is edited in a plain HTML form."""
+    """How one profile field is edited in a plain HTML form."""
 
     key: str
     label: str
@@ -99,7 +99,7 @@ def _shown(kind: str, value: Any) -> str:
 
 
 def _parsed(kind: str, form: FormData, key: str) -> Any:
-    """The submitted text as the JSON value the catalog validates (None clears the field)."""
+    """The submitted text as the JSON value the field definitions validate (None clears the field)."""
     if kind == "checkboxes":
         chosen = [str(v) for v in form.getlist(key)]
         return chosen or None

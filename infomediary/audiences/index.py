@@ -24,7 +24,7 @@ from infomediary.audiences import dimensions as dims
 from infomediary.audiences.models import AudienceEpochRow, AudienceIndexRow
 from infomediary.database import upsert_insert, utcnow
 from infomediary.profiles import datakeys, insights, repository
-from infomediary.profiles.catalog import field_aad_name
+from infomediary.profiles.fields import field_aad_name
 from infomediary.profiles.models import ProcessingRestriction
 from infomediary.runtime import Runtime
 

@@ -37,7 +37,7 @@ class ProfileField(Base):
 
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
     # The field key is clear so one field can be changed or cleared without rewriting the others; it names
-    # the catalog entry, never a value.
+    # the field's definition in ``fields.FIELDS``, never a value.
     field: Mapped[str] = mapped_column(String(64), primary_key=True)
     schema_version: Mapped[int] = mapped_column(Integer, default=1)
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,4 +1,4 @@
-"""See and correct the profile: read every catalog field, apply a validated change, list the change history.
+"""See and correct the profile: read every profile field, apply a validated change, list the change history.
 
 Each stored value is sealed as ``{"value": ..., "source": actor}``, so every field says where it came from
 (the customer, registration, an operator, the demo seeder). Each change appends a history entry whose
@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from infomediary.customers import service as customers
 from infomediary.database import utcnow
 from infomediary.profiles import datakeys, repository
-from infomediary.profiles.catalog import FIELDS, SCHEMA_VERSION, ProfilePatch, field_aad_name
 from infomediary.profiles.datakeys import CustomerCipher
 from infomediary.profiles.errors import InvalidProfile
+from infomediary.profiles.fields import FIELDS, SCHEMA_VERSION, ProfilePatch, field_aad_name
 from infomediary.profiles.models import ProfileChange, ProfileField
 from infomediary.runtime import Runtime
 from vault import WrappedKey
@@ -54,7 +54,7 @@ class ChangeView:
 
 
 def validate_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate a flat mapping of field key to value against the catalog; returns JSON-form values."""
+    """Validate a flat mapping of field key to value against ``FIELDS``; returns JSON-form values."""
     try:
         patch = ProfilePatch.model_validate(dict(changes))
     except ValidationError as exc:

@@ -1,4 +1,4 @@
-"""The consumer sees and corrects their profile: every catalog field with category and sensitivity, typed
+"""The consumer sees and corrects their profile: every profile field with category and sensitivity, typed
 validation that changes nothing on error, a history of every change, and the login email kept in step."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from infomediary.profiles.catalog import FIELDS
+from infomediary.profiles.fields import FIELDS
 from tests.fixtures.actors import PASSWORD, Consumer, make_consumer
 
 
@@ -17,7 +17,7 @@ def _fields(http: TestClient, consumer: Consumer) -> dict[str, dict[str, Any]]:
     return {f["key"]: f for f in response.json()["fields"]}
 
 
-def test_profile_lists_every_catalog_field_with_category_and_sensitivity(http: TestClient) -> None:
+def test_profile_lists_every_field_with_category_and_sensitivity(http: TestClient) -> None:
     consumer = make_consumer(http, email="Ada@Example.org")
     fields = _fields(http, consumer)
     assert set(fields) == set(FIELDS)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from api.session_cookie import SESSION_COOKIE
-from infomediary.profiles.catalog import FIELDS
+from infomediary.profiles.fields import FIELDS
 from tests.pages.conftest import csrf_token, sign_up
 
 

@@ -1,4 +1,4 @@
-"""Properties: every value any catalog field accepts comes back unchanged through the vault, and the export
+"""Properties: every value any profile field accepts comes back unchanged through the vault, and the export
 contains every value stored, profile and activity alike."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from infomediary.demo import DISABLED_PASSWORD
 from infomediary.ids import new_id
 from infomediary.profiles import activity, datakeys, export
 from infomediary.profiles import service as profiles
-from infomediary.profiles.catalog import FIELDS, Channel, Gender, IncomeBand, LifeEvent, NetWorthBand
+from infomediary.profiles.fields import FIELDS, Channel, Gender, IncomeBand, LifeEvent, NetWorthBand
 from infomediary.profiles.records import ActivityIn
 from infomediary.runtime import Runtime
 

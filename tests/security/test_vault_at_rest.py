@@ -15,7 +15,7 @@ from infomediary.demo import seed_demo
 from infomediary.models import Base
 from infomediary.profiles import activity
 from infomediary.profiles import service as profiles
-from infomediary.profiles.catalog import FIELDS
+from infomediary.profiles.fields import FIELDS
 from infomediary.runtime import Runtime
 from tests.fixtures.raw_scan import raw_database_bytes
 

@@ -1,8 +1,8 @@
-"""The catalog of profile fields: each stable snake_case key with its category, sensitivity, type and label.
+"""The profile fields: each stable snake_case key with its category, sensitivity, type and label.
 
 The consent engine decides by data category; the keys here are exactly its category keys. Sensitive
-categories are opt-in and denied by default there. ``ProfilePatch`` (built from the catalog) validates a
-flat JSON object of field key to value, where null clears a field and any key not in the catalog is refused.
+categories are opt-in and denied by default there. ``ProfilePatch`` (built from ``FIELDS``) validates a
+flat JSON object of field key to value, where null clears a field and any key not in ``FIELDS`` is refused.
 """
 
 from __future__ import annotations
