@@ -13,7 +13,6 @@ from api.accounts.endpoints import router as accounts_router
 from api.audiences.endpoints import router as audiences_router
 from api.audit.endpoints import public_router as audit_public_router
 from api.audit.endpoints import router as audit_router
-from api.catalog.endpoints import router as catalog_router
 from api.gpc import GpcDep
 from api.gpc import router as gpc_router
 from api.me.consents import router as consents_router
@@ -33,6 +32,7 @@ from api.operations import router as operations_router
 from api.pages import errors as page_errors
 from api.pages import mount as pages
 from api.pages.headers import PageHeadersMiddleware
+from api.products.endpoints import router as products_router
 from api.recommendations.endpoints import router as recommendations_router
 from api.requests.endpoints import router as requests_router
 from api.slices.endpoints import router as slices_router
@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         slices_router,
         offers_router,
         recommendations_router,
-        catalog_router,
+        products_router,
         requests_router,
         supplier_policy_router,
         supplier_ledger_router,

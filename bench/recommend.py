@@ -81,7 +81,7 @@ STAGES: list[tuple[Any, str, str]] = [
     (service.history, "read", "history: read and decrypt"),
     (service.facts, "index_row", "audience index row"),
     (service.ranking, "collaborative", "ALS recommend (pool 4n+20)"),
-    (service.catalog, "listings_of", "catalog listings of the candidates"),
+    (service.products, "listings_of", "catalog listings of the candidates"),
     (service, "fire", "rules fired"),
     (service, "log_append_many", "policy log: one append_many"),
 ]

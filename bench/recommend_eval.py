@@ -29,13 +29,13 @@ from sqlalchemy import insert
 from bench import movielens
 from consent.vocabulary import Category, Purpose
 from infomediary import schema
-from infomediary.catalog import service as catalog
 from infomediary.customers.blind_index import email_index
 from infomediary.customers.models import Customer
 from infomediary.database import unit_of_work, utcnow
 from infomediary.demo import DISABLED_PASSWORD
 from infomediary.flows import policy_published, supplier_registered
 from infomediary.ids import new_id
+from infomediary.products import service as products
 from infomediary.profiles import activity, datakeys
 from infomediary.profiles.records import ActivityIn
 from infomediary.recommendations import history, ranking, service, store, training
@@ -102,7 +102,7 @@ def load(runtime: Runtime, data_dir: Path = movielens.DATA_DIR, *, users: int | 
             }
             for movie, (title, genres) in movielens.titles(data_dir).items()
         ]
-        catalog.replace(session, runtime, view.id, rows)
+        products.replace(session, runtime, view.id, rows)
     by_user: dict[str, list[movielens.Rating]] = defaultdict(list)
     for r in train:
         by_user[r.user].append(r)

@@ -7,7 +7,6 @@ from infomediary.audiences.models import (
     EpsilonLedgerRow,
 )
 from infomediary.auditors.models import Auditor
-from infomediary.catalog.models import CatalogItemRow
 from infomediary.consents.models import (
     ConsentEventRow,
     ConsentRecordRow,
@@ -23,6 +22,7 @@ from infomediary.oauth.models import OAuthClient, RevokedToken
 from infomediary.offers.models import OfferDeliveryRow, OfferRow
 from infomediary.operators.models import Operator, OperatorSession
 from infomediary.policylog.models import PolicyLogEntry, PolicyLogNode, PolicyLogState, PolicyLogTreeHead
+from infomediary.products.models import CatalogItemRow
 from infomediary.profiles.models import (
     ActivityRecord,
     CustomerKey,

@@ -19,17 +19,17 @@ from consent.vocabulary import Category, Purpose
 from infomediary.audiences.models import AudienceIndexRow
 from infomediary.audiences.predicate import Node, canonical, compile_where
 from infomediary.audiences.service import count_audience
-from infomediary.catalog import service as catalog
 from infomediary.consents import repository as consents
 from infomediary.consents.decision_point import supplier_query
 from infomediary.consents.set_filter import permits
+from infomediary.products import service as products
 from infomediary.recommendations import history
 from infomediary.runtime import Runtime
 
 
 @dataclass(frozen=True)
 class AudienceItems:
-    items: list[catalog.ItemView]
+    items: list[products.ItemView]
     suppressed: bool
     minimum_cohort: int
     audience_count: int | None
@@ -40,7 +40,7 @@ def top_items(session: Session, runtime: Runtime, supplier_id: str, predicate: N
     counted = count_audience(session, runtime, supplier_id, predicate, Purpose.PERSONALISATION)
     if counted.suppressed:
         return AudienceItems([], True, counted.minimum_cohort, None)
-    known = set(catalog.items_of(session, supplier_id))
+    known = set(products.items_of(session, supplier_id))
     form = canonical(predicate)
     allowed: dict[str, list[Category]] = {}
     for category in history.INTERACTION_CATEGORIES:
@@ -62,7 +62,7 @@ def top_items(session: Session, runtime: Runtime, supplier_id: str, predicate: N
         reached.update(history.read(session, runtime, customer_id, known, categories).weights.keys())
     floor = settings.recommend_min_item_customers
     ranked = [item for item, c in sorted(reached.items(), key=lambda p: (-p[1], p[0])) if c >= floor][:n]
-    views = catalog.items_of(session, supplier_id, ranked)
+    views = products.items_of(session, supplier_id, ranked)
     return AudienceItems(
         [views[i] for i in ranked if i in views], False, counted.minimum_cohort, counted.count
     )

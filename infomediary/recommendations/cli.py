@@ -15,9 +15,9 @@ from rich.table import Table
 from sqlalchemy import distinct, select
 
 from infomediary import schema
-from infomediary.catalog.models import CatalogItemRow
 from infomediary.database import unit_of_work
 from infomediary.errors import DomainError
+from infomediary.products.models import CatalogItemRow
 from infomediary.recommendations import training
 from infomediary.runtime import Runtime
 from infomediary.settings import Settings

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from infomediary.catalog import service as catalog
+from infomediary.products import service as products
 from infomediary.pseudonyms.service import SupplierNotKnown
 from infomediary.recommendations import exclusions, history, ranking, store
 from infomediary.recommendations.errors import InvalidExclusion
@@ -55,7 +55,7 @@ def explain(
     )
     permitted = [c for c, d in decisions.items() if d.permitted]
     models = store.load(session, supplier_id)
-    known = models.index if models is not None else set(catalog.items_of(session, supplier_id))
+    known = models.index if models is not None else set(products.items_of(session, supplier_id))
     # The customer sees every item of theirs that could drive recommendations, excluded ones marked.
     everything = history.read(session, runtime, customer_id, known, permitted)
     excluded = exclusions.read(session, runtime, customer_id, supplier_id)
@@ -64,7 +64,7 @@ def explain(
     if models is not None and permitted:
         for candidate in ranking.collaborative(models, used, n, "item_item" if models.item_item else "als"):
             explained.append(Explained(candidate.item, "", _because(models, used, candidate.item)))
-    titles = catalog.items_of(session, supplier_id, [*everything.weights, *(e.item for e in explained)])
+    titles = products.items_of(session, supplier_id, [*everything.weights, *(e.item for e in explained)])
     return Explanation(
         supplier_id=supplier_id,
         personalisation=bool(permitted),
@@ -79,7 +79,7 @@ def explain(
     )
 
 
-def _title(titles: dict[str, catalog.ItemView], item: str) -> str:
+def _title(titles: dict[str, products.ItemView], item: str) -> str:
     view = titles.get(item)
     return view.title if view is not None else item
 

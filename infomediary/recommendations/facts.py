@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from consent.vocabulary import Category
 from infomediary.audiences.dimensions import INTERESTS
 from infomediary.audiences.models import AudienceIndexRow
-from infomediary.catalog.service import Listing
+from infomediary.products.service import Listing
 from infomediary.recommendations.training import SEGMENT_DIMENSIONS, segment_keys
 from infomediary.rules.attributes import ATTRIBUTES
 from infomediary.rules.evaluate import Fact

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from consent.vocabulary import Category
-from infomediary.catalog import service as catalog
 from infomediary.policylog import kinds
 from infomediary.policylog.service import append_many as log_append_many
+from infomediary.products import service as products
 from infomediary.profiles import datakeys
 from infomediary.pseudonyms import service as pseudonyms
 from infomediary.recommendations import exclusions, facts, history, ranking, store
@@ -89,7 +89,7 @@ def for_customer(
         raise PersonalisationDenied()
 
     models = store.load(session, supplier_id)
-    known = models.index if models is not None else set(catalog.items_of(session, supplier_id))
+    known = models.index if models is not None else set(products.items_of(session, supplier_id))
     # One data-key read for both sealed reads of this customer.
     cipher = datakeys.cipher_for(session, runtime, customer_id)
     excluded = exclusions.read(session, runtime, customer_id, supplier_id, cipher=cipher)
@@ -103,7 +103,7 @@ def for_customer(
             seen = set(found.weights) | excluded
             candidates = ranking.popular(models, facts.segments(row, permitted), seen, pool)
     shown = [c.item for c in candidates]
-    items = catalog.listings_of(session, supplier_id, [*shown, *found.basket, *_rule_items(supplier_rules)])
+    items = products.listings_of(session, supplier_id, [*shown, *found.basket, *_rule_items(supplier_rules)])
     effects = fire(supplier_rules, facts.facts(row, permitted, found.basket, items), permitted)
     ranked = ranking.apply_rules(candidates, effects, {i: v.categories for i, v in items.items()}, n)
     strategy = ranked[0].source if ranked else "none"

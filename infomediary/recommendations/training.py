@@ -37,12 +37,12 @@ from threadpoolctl import threadpool_limits
 from consent.vocabulary import Category
 from infomediary.audiences.dimensions import DIMENSIONS, INTERESTS
 from infomediary.audiences.models import AudienceIndexRow
-from infomediary.catalog import service as catalog
 from infomediary.consents.decision_point import evaluate, supplier_query
 from infomediary.consents.entries import decision_entry
 from infomediary.consents.set_filter import permitted_customers_for
 from infomediary.database import utcnow
 from infomediary.policylog.service import append_many
+from infomediary.products import service as products
 from infomediary.recommendations import history, store
 from infomediary.recommendations.errors import NoCatalog
 from infomediary.runtime import Runtime
@@ -136,7 +136,7 @@ def train(
 ) -> TrainingReport:
     """Train and store the item-to-item, ALS and popularity recommenders, in the caller's transaction."""
     settings = runtime.settings
-    items = sorted(catalog.items_of(session, supplier_id))
+    items = sorted(products.items_of(session, supplier_id))
     if not items:
         raise NoCatalog()
     seconds: dict[str, float] = {}

@@ -12,9 +12,9 @@ from pydantic import TypeAdapter
 
 from consent.vocabulary import Category, Purpose
 from infomediary.audiences.predicate import Eq
-from infomediary.catalog import service as catalog
 from infomediary.database import unit_of_work
 from infomediary.flows import policy_published, supplier_registered
+from infomediary.products import service as products
 from infomediary.profiles import activity
 from infomediary.profiles.records import ActivityIn
 from infomediary.recommendations import audience, service, training
@@ -48,7 +48,7 @@ def _shop(runtime: Runtime, prefix: str) -> str:
             {"id": f"{prefix}:{i}", "title": f"{prefix} {i}", "price": 100, "currency": "EUR"}
             for i in range(10)
         ]
-        catalog.replace(session, runtime, view.id, rows)
+        products.replace(session, runtime, view.id, rows)
     return view.id
 
 

@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 
 from consent.records import ConsentState
 from consent.vocabulary import Category, Purpose
-from infomediary.catalog import service as catalog
 from infomediary.database import unit_of_work
 from infomediary.flows import consent_changed, policy_published, supplier_registered
 from infomediary.policylog.models import PolicyLogEntry
+from infomediary.products import service as products
 from infomediary.profiles import activity
 from infomediary.profiles.records import ActivityIn
 from infomediary.recommendations import store, training
@@ -49,7 +49,7 @@ def _shop(runtime: Runtime) -> str:
             {"id": f"sku:{i}", "title": f"Item {i}", "categories": ["c"], "price": 100, "currency": "EUR"}
             for i in range(ITEMS)
         ]
-        catalog.replace(session, runtime, view.id, rows)
+        products.replace(session, runtime, view.id, rows)
     return view.id
 
 

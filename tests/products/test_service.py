@@ -7,10 +7,10 @@ import secrets
 
 import pytest
 
-from infomediary.catalog import service as catalog
-from infomediary.catalog.errors import CatalogRejected, CatalogTooLarge
 from infomediary.database import unit_of_work
 from infomediary.flows import supplier_registered
+from infomediary.products import service as products
+from infomediary.products.errors import CatalogRejected, CatalogTooLarge
 from infomediary.runtime import Runtime
 from tests.fixtures.audiences import audience_runtime
 
@@ -25,15 +25,15 @@ def test_a_catalog_never_grows_past_its_limit(runtime: Runtime) -> None:
             view, _ = supplier_registered.register_supplier(
                 session, name=f"Shop {secrets.token_hex(3)}", scopes=["catalog:write"]
             )
-            catalog.replace(session, small, view.id, _rows("a", 3))
+            products.replace(session, small, view.id, _rows("a", 3))
         with pytest.raises(CatalogTooLarge), unit_of_work(small.session_factory) as session:
-            catalog.replace(session, small, view.id, _rows("b", 4))
+            products.replace(session, small, view.id, _rows("b", 4))
         with pytest.raises(CatalogTooLarge), unit_of_work(small.session_factory) as session:
-            catalog.update(session, small, view.id, _rows("c", 1), [])
+            products.update(session, small, view.id, _rows("c", 1), [])
         with pytest.raises(CatalogRejected), unit_of_work(small.session_factory) as session:
-            catalog.update(session, small, view.id, _rows("a", 1), ["a:0"])
+            products.update(session, small, view.id, _rows("a", 1), ["a:0"])
         with unit_of_work(small.session_factory) as session:
-            assert sorted(catalog.items_of(session, view.id)) == ["a:0", "a:1", "a:2"]
+            assert sorted(products.items_of(session, view.id)) == ["a:0", "a:1", "a:2"]
             # Deleting makes room: the limit counts what the catalog holds after the change.
-            done = catalog.update(session, small, view.id, _rows("c", 1), ["a:0"])
+            done = products.update(session, small, view.id, _rows("c", 1), ["a:0"])
             assert done.total == 3 and done.created == 1 and done.deleted == 1

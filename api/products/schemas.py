@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from infomediary.catalog.items import MAX_ROWS
+from infomediary.products.items import MAX_ROWS
 from infomediary.profiles.records import ItemRef
 
 

@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import Path, Query, Response, Security, status
 
 from api.bearer import supplier
-from api.catalog.schemas import (
+from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
+from api.problems import problem_responses
+from api.products.schemas import (
     CatalogItemRead,
     CatalogPage,
     CatalogReplace,
@@ -17,12 +19,10 @@ from api.catalog.schemas import (
     RulesRead,
     UploadRead,
 )
-from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
-from api.problems import problem_responses
 from api.routing import api_router
-from infomediary.catalog import service as catalog
 from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
+from infomediary.products import service as products
 from infomediary.rules import service as rules
 
 router = api_router(prefix="/v1/catalog", tags=["supplier"], responses=problem_responses(401, 403))
@@ -30,7 +30,7 @@ CatalogWriter = Annotated[Principal, Security(supplier, scopes=["catalog:write"]
 RuleId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
 
 
-def _upload(result: catalog.UploadResult) -> UploadRead:
+def _upload(result: products.UploadResult) -> UploadRead:
     return UploadRead(
         created=result.created, updated=result.updated, deleted=result.deleted, total=result.total
     )
@@ -45,7 +45,7 @@ def _upload(result: catalog.UploadResult) -> UploadRead:
 def replace_catalog(
     body: CatalogReplace, caller: CatalogWriter, session: WriteSessionDep, runtime: RuntimeDep
 ) -> UploadRead:
-    return _upload(catalog.replace(session, runtime, caller.owner_id, body.items))
+    return _upload(products.replace(session, runtime, caller.owner_id, body.items))
 
 
 @router.patch(
@@ -57,7 +57,7 @@ def replace_catalog(
 def update_catalog(
     body: CatalogUpdate, caller: CatalogWriter, session: WriteSessionDep, runtime: RuntimeDep
 ) -> UploadRead:
-    return _upload(catalog.update(session, runtime, caller.owner_id, body.upsert, body.delete))
+    return _upload(products.update(session, runtime, caller.owner_id, body.upsert, body.delete))
 
 
 @router.get("", response_model=CatalogPage, summary="Your catalog, in item id order, a page at a time")
@@ -67,7 +67,7 @@ def list_catalog(
     cursor: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> CatalogPage:
-    page = catalog.page(session, caller.owner_id, cursor=cursor, limit=limit)
+    page = products.page(session, caller.owner_id, cursor=cursor, limit=limit)
     return CatalogPage(
         items=[CatalogItemRead(**vars(item)) for item in page.items], next_cursor=page.next_cursor
     )

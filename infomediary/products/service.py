@@ -14,10 +14,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
-from infomediary.catalog.errors import CatalogRejected, CatalogTooLarge
-from infomediary.catalog.items import CatalogItem, validate_rows
-from infomediary.catalog.models import CatalogItemRow
 from infomediary.database import utcnow
+from infomediary.products.errors import CatalogRejected, CatalogTooLarge
+from infomediary.products.items import CatalogItem, validate_rows
+from infomediary.products.models import CatalogItemRow
 from infomediary.runtime import Runtime
 
 # Ids per IN clause: under every backend's bound-parameter limit.

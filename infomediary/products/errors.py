@@ -1,4 +1,4 @@
-"""Errors of the catalog domain."""
+"""Errors of the products domain (a supplier's product catalog)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from infomediary.catalog.errors import CatalogRejected
+from infomediary.products.errors import CatalogRejected
 from infomediary.profiles.records import Currency, ItemRef
 from infomediary.text import NO_NUL
 
