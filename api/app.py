@@ -17,13 +17,13 @@ from api.gpc import GpcDep
 from api.gpc import router as gpc_router
 from api.me.consents import router as consents_router
 from api.me.endpoints import router as me_router
-from api.me.inbox import router as inbox_router
 from api.me.log_endpoints import router as me_log_router
 from api.me.offers import router as me_offers_router
 from api.me.profile import router as profile_router
 from api.me.recommendations import router as me_recommendations_router
 from api.me.rewards import router as rewards_router
 from api.me.rights import router as rights_router
+from api.me.supplier_requests import router as supplier_requests_router
 from api.middleware import BodyLimitMiddleware, Metrics, ObservabilityMiddleware
 from api.oauth.endpoints import router as oauth_router
 from api.offers.endpoints import router as offers_router
@@ -116,7 +116,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         rights_router,
         me_log_router,
         consents_router,
-        inbox_router,
+        supplier_requests_router,
         me_offers_router,
         rewards_router,
         me_recommendations_router,

@@ -1,4 +1,4 @@
-"""Bodies of the consumer's consent routes: portfolio, receipts, standing terms, inbox and pseudonyms."""
+"""Bodies of the consumer's consent routes: portfolio, receipts, standing terms, requests and pseudonyms."""
 
 from __future__ import annotations
 

@@ -13,13 +13,13 @@ from api.problems import problem_responses
 from api.routing import api_router
 from infomediary.flows import offer_accepted
 from infomediary.ids import ID_PATTERN
-from infomediary.offers import inbox, reports
+from infomediary.offers import received, reports
 
 router = api_router(prefix="/v1/me/offers", tags=["consumer"], responses=problem_responses(401))
 OfferId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
 
 
-def _rule(offer: inbox.InboxOffer) -> DiscountRuleRead | None:
+def _rule(offer: received.InboxOffer) -> DiscountRuleRead | None:
     if offer.min_order_amount is None or offer.currency is None or offer.discount_percent is None:
         return None
     units, cents = divmod(offer.min_order_amount, 100)
@@ -31,7 +31,7 @@ def _rule(offer: inbox.InboxOffer) -> DiscountRuleRead | None:
     )
 
 
-def _read(offer: inbox.InboxOffer) -> InboxOfferRead:
+def _read(offer: received.InboxOffer) -> InboxOfferRead:
     return InboxOfferRead(
         id=offer.id,
         supplier_id=offer.supplier_id,
@@ -58,7 +58,7 @@ def _read(offer: inbox.InboxOffer) -> InboxOfferRead:
 )
 def list_offers(consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep) -> InboxOffersRead:
     return InboxOffersRead(
-        items=[_read(o) for o in inbox.list_offers(session, runtime, consumer.customer_id)]
+        items=[_read(o) for o in received.list_offers(session, runtime, consumer.customer_id)]
     )
 
 
@@ -71,7 +71,7 @@ def list_offers(consumer: CurrentConsumer, session: WriteSessionDep, runtime: Ru
 def view(
     offer_id: OfferId, consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> InboxOfferRead:
-    return _read(inbox.view(session, runtime, consumer.customer_id, offer_id))
+    return _read(received.view(session, runtime, consumer.customer_id, offer_id))
 
 
 @router.post(
@@ -102,7 +102,7 @@ def accept(
     summary="Remove the offer from your inbox",
 )
 def dismiss(offer_id: OfferId, consumer: CurrentConsumer, session: WriteSessionDep) -> Response:
-    inbox.dismiss(session, consumer.customer_id, offer_id)
+    received.dismiss(session, consumer.customer_id, offer_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

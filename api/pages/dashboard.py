@@ -12,7 +12,7 @@ from api.pages.routing import page_router
 from infomediary.consents import requests
 from infomediary.ledger.models import OwnerKind
 from infomediary.ledger.statement import statement
-from infomediary.offers import inbox
+from infomediary.offers import received
 from infomediary.policylog.customer_view import customer_log, verified_leaves
 from infomediary.profiles import restriction
 from infomediary.profiles import service as profiles
@@ -31,7 +31,7 @@ def dashboard(
     fields = profiles.read_profile(session, runtime, customer_id)
     filled = sum(1 for f in fields if f.value is not None)
     log = customer_log(runtime, customer_id, limit=LATEST_USES, newest_first=True)
-    pending, _ = requests.inbox(session, customer_id, cursor=None, limit=20)
+    pending, _ = requests.pending(session, customer_id, cursor=None, limit=20)
     return render(
         request,
         "dashboard.html",
@@ -44,7 +44,7 @@ def dashboard(
             "uses": log.lines,
             "verified": verified_leaves(runtime, log),
             "pending": pending,
-            "offers": inbox.list_offers(session, runtime, customer_id, match_late=False),
+            "offers": received.list_offers(session, runtime, customer_id, match_late=False),
             "restriction": restriction.describe(session, customer_id),
         },
     )

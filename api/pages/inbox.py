@@ -17,7 +17,7 @@ from consent.vocabulary import PURPOSES, ReleaseKind
 from infomediary.consents import requests
 from infomediary.consents.errors import RequestNotFound
 from infomediary.flows import offer_accepted, request_answered
-from infomediary.offers import inbox, reports
+from infomediary.offers import received, reports
 from infomediary.offers.errors import OfferNotFound
 
 router = page_router()
@@ -27,7 +27,7 @@ INBOX_LIMIT = 100
 
 
 def _pending(session: SessionDep, customer_id: str) -> list[requests.RequestView]:
-    views, _ = requests.inbox(session, customer_id, cursor=None, limit=INBOX_LIMIT)
+    views, _ = requests.pending(session, customer_id, cursor=None, limit=INBOX_LIMIT)
     return views
 
 
@@ -41,7 +41,7 @@ def read_inbox(
         {
             "consumer": consumer,
             "requests": consent_views.inbox_items(session, _pending(session, consumer.customer_id)),
-            "offers": inbox.list_offers(session, runtime, consumer.customer_id),
+            "offers": received.list_offers(session, runtime, consumer.customer_id),
             "purpose_labels": {p.value: spec.label for p, spec in PURPOSES.items()},
         },
     )
@@ -84,7 +84,7 @@ def refuse_request(
 def view_offer(
     request: Request, offer_id: ItemId, consumer: PageConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> Response:
-    inbox.view(session, runtime, consumer.customer_id, offer_id)
+    received.view(session, runtime, consumer.customer_id, offer_id)
     return redirect(request, f"/inbox#offer-{offer_id}")
 
 
@@ -97,7 +97,7 @@ def accept_offer(
     runtime: RuntimeDep,
     confirm: Confirm = "",
 ) -> Response:
-    found = [o for o in inbox.list_offers(session, runtime, consumer.customer_id) if o.id == offer_id]
+    found = [o for o in received.list_offers(session, runtime, consumer.customer_id) if o.id == offer_id]
     if not found:
         raise OfferNotFound()
     if found[0].releases_identity and confirm != "yes":
@@ -121,7 +121,7 @@ def accept_offer(
 def dismiss_offer(
     request: Request, offer_id: ItemId, consumer: PageConsumer, session: WriteSessionDep
 ) -> Response:
-    inbox.dismiss(session, consumer.customer_id, offer_id)
+    received.dismiss(session, consumer.customer_id, offer_id)
     return redirect(request, "/inbox", notice="offer-dismissed")
 
 

@@ -1,1 +1,2 @@
-"""Consents wired to customers and suppliers: storage, services, receipts, policies, terms, the inbox, GPC."""
+"""Consents wired to customers and suppliers: storage, services, receipts, policies, terms, supplier
+requests, GPC."""

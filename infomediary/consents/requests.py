@@ -1,6 +1,7 @@
-"""Supplier requests: the customer's inbox. A supplier asks a pseudonymous customer for categories for a
-purpose, at a price, until an expiry; standing terms answer at once where they decide, else the customer
-accepts (which grants the consents, with a receipt) or refuses. Widened policies put re-asks here too.
+"""Supplier requests, the requests half of the customer's inbox. A supplier asks a pseudonymous customer
+for categories for a purpose, at a price, until an expiry; standing terms answer at once where they decide,
+else the customer accepts (which grants the consents, with a receipt) or refuses. Widened policies put
+re-asks here too.
 """
 
 from __future__ import annotations
@@ -182,7 +183,7 @@ def for_supplier(session: Session, supplier_id: str, request_id: str) -> tuple[R
     return _view(row, _supplier_name(session, supplier_id), utcnow()), row.customer_id
 
 
-def inbox(
+def pending(
     session: Session, customer_id: str, *, cursor: str | None, limit: int
 ) -> tuple[list[RequestView], str | None]:
     """The customer's pending, unexpired requests, one page; and the next cursor."""

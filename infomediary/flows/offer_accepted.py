@@ -7,15 +7,15 @@ from sqlalchemy.orm import Session
 
 from consent.vocabulary import Category, Purpose
 from infomediary.flows.consent_changed import records_left
-from infomediary.offers import inbox
+from infomediary.offers import received
 from infomediary.runtime import Runtime
 from infomediary.webhooks import outbox
 
 
 def accept_offer(
     session: Session, runtime: Runtime, customer_id: str, offer_id: str, *, release_identity: bool
-) -> inbox.InboxOffer:
-    offer, accepted = inbox.accept(
+) -> received.InboxOffer:
+    offer, accepted = received.accept(
         session, runtime, customer_id, offer_id, release_identity=release_identity, on_leaving=records_left
     )
     if accepted:

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from infomediary.database import utcnow
 from infomediary.offers.errors import ReportRateLimited
-from infomediary.offers.inbox import own
 from infomediary.offers.models import DeliveryState, OfferDeliveryRow, OfferReportRow, OfferRow
+from infomediary.offers.received import own
 from infomediary.runtime import Runtime
 from infomediary.sanctions import service as sanctions
 from infomediary.sanctions.models import SanctionKind, SupplierSanction

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from infomediary.runtime import Runtime
 from tests.fixtures.consents import grant
-from tests.fixtures.offers import body, exact_offers, inbox, profiled, sent, supplier
+from tests.fixtures.offers import body, exact_offers, profiled, received_offers, sent, supplier
 
 
 @pytest.fixture
@@ -32,14 +32,14 @@ def test_a_customer_who_consents_after_sending_sees_the_offer(http: TestClient, 
     refused = grant(http, late, shop.owner_id, "marketing", "demographics", decision="refuse")
     assert refused.status_code in (200, 201), refused.text
     offer = sent(http, shop)
-    assert inbox(http, late) == []
+    assert received_offers(http, late) == []
     before = _decisions(http, late.headers, shop.owner_id)
     granted = grant(http, late, shop.owner_id, "marketing", "demographics")
     assert granted.status_code in (200, 201), granted.text
-    assert [o["id"] for o in inbox(http, late)] == [offer["id"]]
+    assert [o["id"] for o in received_offers(http, late)] == [offer["id"]]
     # Decided by the decision point and in the customer's log, once: a second read matches nothing new.
     assert _decisions(http, late.headers, shop.owner_id) == before + 1
-    assert [o["id"] for o in inbox(http, late)] == [offer["id"]]
+    assert [o["id"] for o in received_offers(http, late)] == [offer["id"]]
     assert _decisions(http, late.headers, shop.owner_id) == before + 1
     viewed = http.post(f"/v1/me/offers/{offer['id']}/view", headers=late.headers)
     assert viewed.status_code == 200 and viewed.json()["state"] == "viewed"
@@ -51,9 +51,9 @@ def test_a_customer_whose_profile_enters_the_audience_sees_the_offer(
     [mover] = profiled(http, 1, gender="male")
     shop = supplier(http, runtime)
     offer = sent(http, shop)
-    assert inbox(http, mover) == []
+    assert received_offers(http, mover) == []
     assert http.patch("/v1/me/profile", json={"gender": "female"}, headers=mover.headers).status_code == 200
-    assert [o["id"] for o in inbox(http, mover)] == [offer["id"]]
+    assert [o["id"] for o in received_offers(http, mover)] == [offer["id"]]
     read = http.get(f"/v1/offers/{offer['id']}", headers=shop.headers(http)).json()
     assert read["stats"]["delivered"] is None  # one customer: below the minimum cohort
 
@@ -70,10 +70,10 @@ def test_late_matching_respects_consent_budget_withdrawal_and_dismissal(
     assert http.post(f"/v1/me/offers/{capped['id']}/view", headers=first.headers).status_code == 200
     assert http.post(f"/v1/me/offers/{dismissed['id']}/dismiss", headers=first.headers).status_code == 204
     # Dismissed stays dismissed: the delivery row exists, so it is not matched again.
-    assert all(o["id"] != dismissed["id"] for o in inbox(http, first))
+    assert all(o["id"] != dismissed["id"] for o in received_offers(http, first))
     [newcomer, refuser] = profiled(http, 2)
     refused = grant(http, refuser, shop.owner_id, "marketing", "demographics", decision="refuse")
     assert refused.status_code in (200, 201), refused.text
     # The capped offer cannot pay another reward, the withdrawn one is closed: neither reaches a newcomer.
-    assert [o["id"] for o in inbox(http, newcomer)] == [dismissed["id"]]
-    assert inbox(http, refuser) == []
+    assert [o["id"] for o in received_offers(http, newcomer)] == [dismissed["id"]]
+    assert received_offers(http, refuser) == []

@@ -17,7 +17,7 @@ from infomediary.offers import refunds
 from infomediary.offers.models import OfferRow
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import make_auditor, make_consumer, make_supplier
-from tests.fixtures.offers import BODY, body, exact_offers, inbox, profiled, sent, supplier
+from tests.fixtures.offers import BODY, body, exact_offers, profiled, received_offers, sent, supplier
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_withdrawing_refunds_the_unspent_budget_once(http: TestClient, runtime: 
     assert balance == -BODY["reward_per_view"]
     assert _ledger_sum(runtime) == 0
     # Closed: it leaves every inbox and pays nothing more.
-    assert inbox(http, other) == []
+    assert received_offers(http, other) == []
     for action in ("view", "accept"):
         assert http.post(f"/v1/me/offers/{offer['id']}/{action}", headers=viewer.headers).status_code == 404
     assert _ledger(http, headers)[0] == balance

@@ -17,7 +17,7 @@ from infomediary.runtime import Runtime
 from infomediary.sanctions.models import SupplierSanction
 from tests.conftest import ISSUER
 from tests.fixtures.actors import Client, Consumer
-from tests.fixtures.offers import exact_offers, inbox, profiled, sent, supplier
+from tests.fixtures.offers import exact_offers, profiled, received_offers, sent, supplier
 
 
 def _client(runtime: Runtime, **settings: Any) -> Iterator[TestClient]:
@@ -114,5 +114,5 @@ def test_a_customer_reporting_in_bulk_is_rate_limited(runtime: Runtime) -> None:
         assert 0 < int(refused.headers["Retry-After"]) <= 3600
         assert refused.json()["retry_after"] == int(refused.headers["Retry-After"])
         # The refused report changed nothing: the offer is still in the inbox and can be viewed.
-        assert offers[2]["id"] in [o["id"] for o in inbox(http, customer)]
+        assert offers[2]["id"] in [o["id"] for o in received_offers(http, customer)]
         assert http.post(f"/v1/me/offers/{offers[2]['id']}/view", headers=customer.headers).status_code == 200

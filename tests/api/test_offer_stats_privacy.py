@@ -17,7 +17,7 @@ from infomediary.runtime import Runtime
 from infomediary.sanctions.models import SupplierSanction
 from tests.conftest import ISSUER
 from tests.fixtures.audiences import audience_runtime
-from tests.fixtures.offers import BODY, body, inbox, profiled, send, sent, supplier
+from tests.fixtures.offers import BODY, body, profiled, received_offers, send, sent, supplier
 
 FEMALE = {"eq": ["gender", "female"]}
 
@@ -66,11 +66,11 @@ def test_differencing_two_offers_is_charged_struck_and_refused(runtime: Runtime)
         assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
         assert refused.headers["content-type"].startswith("application/problem+json")
         assert http.get("/v1/supplier/ledger", headers=headers).json()["balance"] == balance
-        assert len(inbox(http, target)) == 2  # the FEMALE and the 35-44 offers, not the refused one
+        assert len(received_offers(http, target)) == 2  # the FEMALE and the 35-44 offers, not the refused one
         # Spent budget also freezes stats: the first offer's figures are served as released, not re-drawn.
         frozen = _stats(http, headers, first["id"])
         for consumer in profiled(http, 2):
-            inbox(http, consumer)  # late matching changes the true delivered count
+            received_offers(http, consumer)  # late matching changes the true delivered count
         assert _stats(http, headers, first["id"]) == frozen
 
 

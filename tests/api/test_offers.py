@@ -19,10 +19,10 @@ from tests.fixtures.consents import grant, pseudonym_for, publish
 from tests.fixtures.offers import (
     BODY,
     exact_offers,
+    received_offers,
 )
 from tests.fixtures.offers import balance as _balance
 from tests.fixtures.offers import body as _body
-from tests.fixtures.offers import inbox as _inbox
 from tests.fixtures.offers import profiled as _profiled
 from tests.fixtures.offers import send as _send
 from tests.fixtures.offers import sent as _sent
@@ -109,8 +109,8 @@ def test_another_suppliers_or_customers_offer_is_not_found(http: TestClient, run
     supplier, other = _supplier(http, runtime), _supplier(http, runtime)
     sent = _sent(http, supplier)
     assert http.get(f"/v1/offers/{sent['id']}", headers=other.headers(http)).status_code == 404
-    assert [o["id"] for o in _inbox(http, mine)] == [sent["id"]]
-    assert _inbox(http, theirs) == []
+    assert [o["id"] for o in received_offers(http, mine)] == [sent["id"]]
+    assert received_offers(http, theirs) == []
     for action in ("view", "accept", "dismiss", "report"):
         response = http.post(f"/v1/me/offers/{sent['id']}/{action}", headers=theirs.headers)
         assert response.status_code == 404, action
@@ -119,7 +119,7 @@ def test_another_suppliers_or_customers_offer_is_not_found(http: TestClient, run
 def test_the_discount_rule_is_shown_to_the_customer(http: TestClient, runtime: Runtime) -> None:
     [consumer] = _profiled(http, 1)
     sent = _sent(http, _supplier(http, runtime))
-    [item] = _inbox(http, consumer)
+    [item] = received_offers(http, consumer)
     assert item["id"] == sent["id"] and item["content"] == BODY["content"]
     assert item["rule"] == {
         "min_order_amount": 5000,
@@ -137,14 +137,14 @@ def test_a_withdrawn_customer_vanishes_from_the_inbox_and_from_matching(
     granted = grant(http, leaver, supplier.owner_id, "marketing", "demographics")
     assert granted.status_code in (200, 201), granted.text
     sent = _sent(http, supplier)
-    assert [o["id"] for o in _inbox(http, leaver)] == [sent["id"]]
+    assert [o["id"] for o in received_offers(http, leaver)] == [sent["id"]]
     record_id = granted.json()["consent"]["id"]
     assert http.post(f"/v1/me/consents/{record_id}/withdraw", headers=leaver.headers).status_code == 200
-    assert _inbox(http, leaver) == []
+    assert received_offers(http, leaver) == []
     assert http.post(f"/v1/me/offers/{sent['id']}/view", headers=leaver.headers).status_code == 404
     later_offer = _sent(http, supplier)
-    assert [o["id"] for o in _inbox(http, leaver)] == []
-    assert {o["id"] for o in _inbox(http, stayer)} == {sent["id"], later_offer["id"]}
+    assert [o["id"] for o in received_offers(http, leaver)] == []
+    assert {o["id"] for o in received_offers(http, stayer)} == {sent["id"], later_offer["id"]}
 
 
 def test_a_view_is_paid_once(http: TestClient, runtime: Runtime) -> None:
@@ -167,7 +167,7 @@ def test_the_budget_cap_stops_rewards_and_hides_the_offer(http: TestClient, runt
     )
     assert http.post(f"/v1/me/offers/{sent['id']}/view", headers=first.headers).status_code == 200
     # 3 of 5 spent: another reward of 3 would pass the cap.
-    assert _inbox(http, second) == []
+    assert received_offers(http, second) == []
     assert http.post(f"/v1/me/offers/{sent['id']}/view", headers=second.headers).status_code == 404
     assert _balance(http, first) == 3 and _balance(http, second) == 0
 
@@ -176,7 +176,7 @@ def test_dismiss_removes_the_offer(http: TestClient, runtime: Runtime) -> None:
     [consumer] = _profiled(http, 1)
     sent = _sent(http, _supplier(http, runtime))
     assert http.post(f"/v1/me/offers/{sent['id']}/dismiss", headers=consumer.headers).status_code == 204
-    assert _inbox(http, consumer) == []
+    assert received_offers(http, consumer) == []
     assert http.post(f"/v1/me/offers/{sent['id']}/view", headers=consumer.headers).status_code == 404
 
 
@@ -185,7 +185,7 @@ def test_a_report_removes_the_offer_once_and_alone_is_no_strike(http: TestClient
     supplier = _supplier(http, runtime)
     sent = _sent(http, supplier)
     assert http.post(f"/v1/me/offers/{sent['id']}/report", headers=consumer.headers).status_code == 204
-    assert _inbox(http, consumer) == []
+    assert received_offers(http, consumer) == []
     # One report per customer and offer: reporting again finds nothing to report.
     assert http.post(f"/v1/me/offers/{sent['id']}/report", headers=consumer.headers).status_code == 404
     # One customer's report is not a strike (tests/api/test_offer_reports.py has the thresholds).
@@ -249,7 +249,7 @@ def test_an_offer_beyond_the_credit_line_is_refused_and_nothing_changes(
     refused = _send(http, supplier, _body(budget_cap=runtime.settings.supplier_credit_line + 1))
     assert refused.status_code == 402
     assert refused.headers["content-type"].startswith("application/problem+json")
-    assert _inbox(http, consumer) == []
+    assert received_offers(http, consumer) == []
     assert http.get("/v1/supplier/ledger", headers=supplier.headers(http)).json()["balance"] == 0
 
 

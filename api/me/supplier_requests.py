@@ -1,4 +1,5 @@
-"""The consumer's inbox of supplier requests (accept or refuse), and the pseudonyms suppliers know them by."""
+"""Supplier requests waiting for the consumer's answer (accept or refuse; served at `/v1/me/inbox`), and the
+pseudonyms suppliers know the consumer by."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def inbox(
     cursor: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> InboxPage:
-    views, next_cursor = requests.inbox(session, consumer.customer_id, cursor=cursor, limit=limit)
+    views, next_cursor = requests.pending(session, consumer.customer_id, cursor=cursor, limit=limit)
     return InboxPage(items=consent_views.inbox_items(session, views), next_cursor=next_cursor)
 
 

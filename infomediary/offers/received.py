@@ -1,4 +1,4 @@
-"""The customer's side of offers: list them, view (paid once), accept, dismiss (reports: `offers.reports`).
+"""Offers as the customer receives them: list, view (paid once), accept, dismiss (reports: `offers.reports`).
 
 Consent is decided again at every read and action, not only at matching: a customer who withdrew consent
 for the offer's purpose or categories no longer sees it (or can be paid through it) from the next request.
