@@ -35,7 +35,7 @@ from infomediary.policylog.merkle import (
     nodes_completed_by_append,
     root_hash,
 )
-from infomediary.policylog.verify import verify_consistency, verify_inclusion
+from infomediary.policylog.proof_verification import verify_consistency, verify_inclusion
 
 GOAL_PROOF_MS = 5.0
 GOAL_PROOF_HASHES = 20

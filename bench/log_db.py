@@ -24,8 +24,8 @@ from infomediary.database import create_db_engine, create_session_factory, unit_
 from infomediary.policylog import kinds, proofs
 from infomediary.policylog.merkle import ReferenceTree, getter_from_mapping, root_hash, root_hash_nodes
 from infomediary.policylog.nodes import fetch_nodes
+from infomediary.policylog.proof_verification import verify_inclusion
 from infomediary.policylog.service import append_many
-from infomediary.policylog.verify import verify_inclusion
 
 BATCH = 10_000
 SMALL_BATCH = 1_000

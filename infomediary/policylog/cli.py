@@ -19,7 +19,7 @@ from infomediary.keymaterial import KeyMaterialError
 from infomediary.policylog import treehead
 from infomediary.policylog.export import export_dump
 from infomediary.policylog.integrity import full_check
-from infomediary.policylog.verifier import (
+from infomediary.policylog.offline_verifier import (
     VerificationFailed,
     VerifyResult,
     load_state,

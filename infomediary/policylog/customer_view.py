@@ -12,10 +12,10 @@ from infomediary.policylog.checkpoint import open_checkpoint
 from infomediary.policylog.entry import decode_entry
 from infomediary.policylog.errors import CheckpointError, ProofError
 from infomediary.policylog.merkle import leaf_hash
+from infomediary.policylog.proof_verification import verify_inclusion
 from infomediary.policylog.proofs import about_subject, inclusion_many
 from infomediary.policylog.service import log_pseudonym
 from infomediary.policylog.treehead import SignedTreeHead
-from infomediary.policylog.verify import verify_inclusion
 from infomediary.runtime import Runtime
 from infomediary.suppliers.models import Supplier
 

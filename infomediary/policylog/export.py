@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from infomediary.policylog import treehead
 from infomediary.policylog.errors import NoTreeHead
 from infomediary.policylog.models import PolicyLogEntry
-from infomediary.policylog.verifier import DUMP_FORMAT
+from infomediary.policylog.offline_verifier import DUMP_FORMAT
 from infomediary.runtime import Runtime
 
 

@@ -17,7 +17,7 @@ through a ``get_node(level, index)`` callable; the ``*_nodes`` helpers list the
 nodes up front so the app can fetch them with one query and then pass
 ``getter_from_mapping(rows)``.
 
-The verifiers live apart in ``infomediary.policylog.verify`` and share no code
+The verifiers live apart in ``infomediary.policylog.proof_verification`` and share no code
 with the builders here except ``leaf_hash``/``node_hash``.
 ``ReferenceTree`` is a third, independent implementation that follows the
 recursive definitions of RFC 6962 section 2.1 literally; tests and the benchmark

@@ -13,8 +13,8 @@ from infomediary.database import unit_of_work
 from infomediary.policylog import kinds, treehead
 from infomediary.policylog.checkpoint import open_checkpoint
 from infomediary.policylog.merkle import leaf_hash
+from infomediary.policylog.proof_verification import verify_consistency, verify_inclusion
 from infomediary.policylog.service import append_many, log_pseudonym
-from infomediary.policylog.verify import verify_consistency, verify_inclusion
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import make_auditor, make_consumer, make_supplier
 from tests.fixtures.policylog import fill_log

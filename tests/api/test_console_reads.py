@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from infomediary.database import unit_of_work
 from infomediary.policylog import treehead
-from infomediary.policylog.inclusion_check import check_inclusion
+from infomediary.policylog.inclusion_walkthrough import check_inclusion
 from infomediary.policylog.merkle import leaf_hash
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import Client, make_auditor, make_consumer, make_supplier

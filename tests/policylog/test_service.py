@@ -13,8 +13,8 @@ from infomediary.policylog.entry import decode_entry
 from infomediary.policylog.errors import BadLogRange, EntryError
 from infomediary.policylog.merkle import ReferenceTree
 from infomediary.policylog.models import PolicyLogEntry, PolicyLogNode
+from infomediary.policylog.proof_verification import verify_consistency, verify_inclusion
 from infomediary.policylog.service import append, append_many, log_pseudonym, tree_size
-from infomediary.policylog.verify import verify_consistency, verify_inclusion
 from infomediary.runtime import Runtime
 from infomediary.sanctions import status as supplier_status
 from infomediary.suppliers import service as suppliers

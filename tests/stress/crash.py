@@ -39,8 +39,8 @@ from infomediary.consents.entries import EVENT_KINDS
 from infomediary.database import unit_of_work
 from infomediary.flows import auditor_registered, supplier_registered
 from infomediary.policylog.entry import decode_entry
-from infomediary.policylog.verifier import load_state, save_state, verify_remote
-from infomediary.policylog.verify import verify_consistency
+from infomediary.policylog.offline_verifier import load_state, save_state, verify_remote
+from infomediary.policylog.proof_verification import verify_consistency
 from infomediary.runtime import Runtime
 from infomediary.settings import SUPPLIER_SCOPES, Settings
 from tests.stress.server import Server, cli, free_port, server_env

@@ -22,7 +22,7 @@ from consent.vocabulary import Purpose
 from infomediary.ids import ID_PATTERN
 from infomediary.operators.service import AuthenticatedOperator
 from infomediary.policylog import kinds, reports, search, treehead
-from infomediary.policylog.inclusion_check import MAX_CHECKPOINT, check_against_fresh_head
+from infomediary.policylog.inclusion_walkthrough import MAX_CHECKPOINT, check_against_fresh_head
 from infomediary.sanctions import service as sanctions
 from infomediary.sanctions.models import SanctionKind
 from infomediary.suppliers import service as suppliers

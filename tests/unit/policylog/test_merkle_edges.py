@@ -14,7 +14,7 @@ from infomediary.policylog.merkle import (
     leaf_hash,
     nodes_completed_by_append,
 )
-from infomediary.policylog.verify import verify_consistency, verify_inclusion
+from infomediary.policylog.proof_verification import verify_consistency, verify_inclusion
 
 SOME = bytes.fromhex("abacaba000000000000000000000000000000000000000000060061e00123456")
 LEAF = leaf_hash(b"data")

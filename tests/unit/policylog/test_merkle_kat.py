@@ -28,7 +28,7 @@ from infomediary.policylog.merkle import (
     nodes_completed_by_append,
     root_hash,
 )
-from infomediary.policylog.verify import verify_consistency, verify_inclusion
+from infomediary.policylog.proof_verification import verify_consistency, verify_inclusion
 
 h = bytes.fromhex
 

@@ -26,7 +26,7 @@ from infomediary.policylog.merkle import (
     root_hash,
     root_hash_nodes,
 )
-from infomediary.policylog.verify import verify_consistency, verify_inclusion
+from infomediary.policylog.proof_verification import verify_consistency, verify_inclusion
 
 N = 3000
 # Sizes checked exhaustively against the O(n) reference root; beyond this the

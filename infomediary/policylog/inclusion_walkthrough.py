@@ -17,8 +17,8 @@ from infomediary.policylog.checkpoint import Checkpoint, open_checkpoint
 from infomediary.policylog.errors import BadLogRange, NoTreeHead, PolicyLogError
 from infomediary.policylog.merkle import leaf_hash
 from infomediary.policylog.models import PolicyLogEntry
+from infomediary.policylog.proof_verification import verify_inclusion
 from infomediary.policylog.proofs import inclusion
-from infomediary.policylog.verify import verify_inclusion
 from infomediary.runtime import Runtime
 
 MAX_CHECKPOINT = 4096

@@ -24,7 +24,7 @@ from infomediary.policylog.checkpoint import Checkpoint, open_checkpoint, parse_
 from infomediary.policylog.entry import decode_entry
 from infomediary.policylog.errors import PolicyLogError
 from infomediary.policylog.merkle import ReferenceTree
-from infomediary.policylog.verify import verify_consistency, verify_inclusion
+from infomediary.policylog.proof_verification import verify_consistency, verify_inclusion
 
 DUMP_FORMAT = "infomediary-policy-log-dump/1"
 STATE_FORMAT = "infomediary-policy-log-state/1"

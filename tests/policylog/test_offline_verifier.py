@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from infomediary.policylog import treehead
 from infomediary.policylog.export import export_dump
-from infomediary.policylog.verifier import SeenHead, VerificationFailed, verify_dump, verify_remote
+from infomediary.policylog.offline_verifier import SeenHead, VerificationFailed, verify_dump, verify_remote
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import Client, make_auditor
 from tests.fixtures.policylog import fill_log, tamper, truncate
