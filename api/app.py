@@ -23,7 +23,7 @@ from api.me.profile import router as profile_router
 from api.me.recommendations import router as me_recommendations_router
 from api.me.rewards import router as rewards_router
 from api.me.rights import router as rights_router
-from api.me.supplier_requests import router as supplier_requests_router
+from api.me.supplier_requests import router as me_supplier_requests_router
 from api.middleware import BodyLimitMiddleware, Metrics, ObservabilityMiddleware
 from api.oauth.endpoints import router as oauth_router
 from api.offers.endpoints import router as offers_router
@@ -34,12 +34,12 @@ from api.pages import mount as pages
 from api.pages.headers import PageHeadersMiddleware
 from api.products.endpoints import router as products_router
 from api.recommendations.endpoints import router as recommendations_router
-from api.requests.endpoints import router as requests_router
 from api.slices.endpoints import router as slices_router
 from api.supplier.endpoints import router as supplier_router
 from api.supplier.ledger import router as supplier_ledger_router
 from api.supplier.policy import router as supplier_policy_router
 from api.supplier.webhooks import router as supplier_webhooks_router
+from api.supplier_requests.endpoints import router as supplier_requests_router
 from infomediary.logs import configure_logging
 from infomediary.oauth.bearer import BearerAuthenticator
 from infomediary.runtime import Runtime
@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         offers_router,
         recommendations_router,
         products_router,
-        requests_router,
+        supplier_requests_router,
         supplier_policy_router,
         supplier_ledger_router,
         supplier_webhooks_router,
@@ -116,7 +116,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         rights_router,
         me_log_router,
         consents_router,
-        supplier_requests_router,
+        me_supplier_requests_router,
         me_offers_router,
         rewards_router,
         me_recommendations_router,

@@ -11,7 +11,7 @@ from api.me.consent_schemas import ConsentRead, InboxItem, Label, PolicySummary,
 from consent.records import ALL_CATEGORIES, ALL_SUPPLIERS, ConsentRecord, effective_state
 from consent.vocabulary import CATEGORIES, PURPOSES, Category, Purpose
 from infomediary.consents import policies, service
-from infomediary.consents.requests import RequestView
+from infomediary.consents.supplier_requests import RequestView
 
 
 def purpose_label(purpose: Purpose) -> Label:

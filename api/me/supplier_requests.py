@@ -19,7 +19,7 @@ from api.me.consent_schemas import (
 )
 from api.problems import problem_responses
 from api.routing import api_router
-from infomediary.consents import requests
+from infomediary.consents import supplier_requests
 from infomediary.flows import request_answered
 from infomediary.ids import ID_PATTERN
 from infomediary.pseudonyms import service as pseudonyms
@@ -35,7 +35,7 @@ def inbox(
     cursor: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> InboxPage:
-    views, next_cursor = requests.pending(session, consumer.customer_id, cursor=cursor, limit=limit)
+    views, next_cursor = supplier_requests.pending(session, consumer.customer_id, cursor=cursor, limit=limit)
     return InboxPage(items=consent_views.inbox_items(session, views), next_cursor=next_cursor)
 
 

@@ -9,7 +9,7 @@ from api.deps import ReadSessionDep, RuntimeDep
 from api.pages.auth import OptionalConsumer
 from api.pages.rendering import render
 from api.pages.routing import page_router
-from infomediary.consents import requests
+from infomediary.consents import supplier_requests
 from infomediary.ledger.models import OwnerKind
 from infomediary.ledger.statement import statement
 from infomediary.offers import received
@@ -31,7 +31,7 @@ def dashboard(
     fields = profiles.read_profile(session, runtime, customer_id)
     filled = sum(1 for f in fields if f.value is not None)
     log = customer_log(runtime, customer_id, limit=LATEST_USES, newest_first=True)
-    pending, _ = requests.pending(session, customer_id, cursor=None, limit=20)
+    pending, _ = supplier_requests.pending(session, customer_id, cursor=None, limit=20)
     return render(
         request,
         "dashboard.html",

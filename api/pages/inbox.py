@@ -14,7 +14,7 @@ from api.pages.auth import PageConsumer
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
 from consent.vocabulary import PURPOSES, ReleaseKind
-from infomediary.consents import requests
+from infomediary.consents import supplier_requests
 from infomediary.consents.errors import RequestNotFound
 from infomediary.flows import offer_accepted, request_answered
 from infomediary.offers import received, reports
@@ -26,8 +26,8 @@ Confirm = Annotated[str, Form(max_length=8)]
 INBOX_LIMIT = 100
 
 
-def _pending(session: SessionDep, customer_id: str) -> list[requests.RequestView]:
-    views, _ = requests.pending(session, customer_id, cursor=None, limit=INBOX_LIMIT)
+def _pending(session: SessionDep, customer_id: str) -> list[supplier_requests.RequestView]:
+    views, _ = supplier_requests.pending(session, customer_id, cursor=None, limit=INBOX_LIMIT)
     return views
 
 

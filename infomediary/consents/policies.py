@@ -20,8 +20,8 @@ from consent.records import Actor, ConsentEvent, ConsentRecord, ConsentState, tr
 from consent.vocabulary import Category, Purpose, ReleaseKind
 from infomediary.consents import repository
 from infomediary.consents.models import ConsentRecordRow, SupplierPolicyRow, SupplierRequestRow
-from infomediary.consents.requests import ORIGIN_POLICY_CHANGE, PENDING
 from infomediary.consents.service import OnLeaving, floors, record_changes
+from infomediary.consents.supplier_requests import ORIGIN_POLICY_CHANGE, PENDING
 from infomediary.database import utcnow
 from infomediary.ids import new_id
 from infomediary.policylog import kinds

@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from consent.vocabulary import Category
-from infomediary.consents import requests
 from infomediary.consents import service as consents
+from infomediary.consents import supplier_requests
 from infomediary.flows.consent_changed import records_left
 from infomediary.runtime import Runtime
 from infomediary.webhooks import outbox
@@ -15,21 +15,25 @@ from infomediary.webhooks import outbox
 
 def accept_request(
     session: Session, runtime: Runtime, customer_id: str, request_id: str
-) -> tuple[requests.RequestView, list[consents.Change]]:
-    view, changes = requests.accept(session, runtime, customer_id, request_id, on_leaving=records_left)
+) -> tuple[supplier_requests.RequestView, list[consents.Change]]:
+    view, changes = supplier_requests.accept(
+        session, runtime, customer_id, request_id, on_leaving=records_left
+    )
     _tell_supplier(session, runtime, customer_id, view)
     return view, changes
 
 
 def refuse_request(
     session: Session, runtime: Runtime, customer_id: str, request_id: str
-) -> requests.RequestView:
-    view = requests.refuse(session, customer_id, request_id)
+) -> supplier_requests.RequestView:
+    view = supplier_requests.refuse(session, customer_id, request_id)
     _tell_supplier(session, runtime, customer_id, view)
     return view
 
 
-def _tell_supplier(session: Session, runtime: Runtime, customer_id: str, view: requests.RequestView) -> None:
+def _tell_supplier(
+    session: Session, runtime: Runtime, customer_id: str, view: supplier_requests.RequestView
+) -> None:
     """The business event, for the requesting supplier only, as of the answer."""
     assert view.answered_at is not None
     outbox.emit(

@@ -9,10 +9,10 @@ from fastapi import Path, Security, status
 from api.bearer import supplier
 from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.problems import problem_responses
-from api.requests.schemas import RequestIn, RequestRead
 from api.routing import api_router
+from api.supplier_requests.schemas import RequestIn, RequestRead
 from consent.vocabulary import Category
-from infomediary.consents import requests
+from infomediary.consents import supplier_requests
 from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
 from infomediary.pseudonyms import service as pseudonyms
@@ -22,7 +22,7 @@ router = api_router(prefix="/v1/requests", tags=["supplier"], responses=problem_
 RequestId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
 
 
-def _read(runtime: Runtime, view: requests.RequestView, customer_id: str) -> RequestRead:
+def _read(runtime: Runtime, view: supplier_requests.RequestView, customer_id: str) -> RequestRead:
     return RequestRead(
         id=view.id,
         pseudonym=pseudonyms.pseudonym(runtime, view.supplier_id, customer_id),
@@ -50,7 +50,7 @@ def create_request(
     session: WriteSessionDep,
     runtime: RuntimeDep,
 ) -> RequestRead:
-    view = requests.create(
+    view = supplier_requests.create(
         session,
         runtime,
         caller.owner_id,
@@ -61,7 +61,7 @@ def create_request(
         price_offered=body.price_offered,
         expires_at=body.expires_at,
     )
-    _, customer_id = requests.for_supplier(session, caller.owner_id, view.id)
+    _, customer_id = supplier_requests.for_supplier(session, caller.owner_id, view.id)
     return _read(runtime, view, customer_id)
 
 
@@ -77,5 +77,5 @@ def read_request(
     session: ReadSessionDep,
     runtime: RuntimeDep,
 ) -> RequestRead:
-    view, customer_id = requests.for_supplier(session, caller.owner_id, request_id)
+    view, customer_id = supplier_requests.for_supplier(session, caller.owner_id, request_id)
     return _read(runtime, view, customer_id)
