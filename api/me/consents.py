@@ -9,7 +9,7 @@ from fastapi import Path, Query, status
 
 from api.deps import ReadSessionDep, RuntimeDep, SessionDep, WriteSessionDep
 from api.links import link
-from api.me import consent_views
+from api.me import consent_bodies
 from api.me.auth import CurrentConsumer
 from api.me.consent_schemas import (
     ConsentAnswer,
@@ -35,7 +35,7 @@ RecordId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
 
 
 def _change(session: SessionDep, change: service.Change) -> ConsentChange:
-    [consent] = consent_views.consents(session, [change.record], utcnow())
+    [consent] = consent_bodies.consents(session, [change.record], utcnow())
     return ConsentChange(consent=consent, receipt_id=change.receipt_id, receipt=change.receipt)
 
 
@@ -47,7 +47,7 @@ def list_consents(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> ConsentPage:
     records, next_cursor = service.list_records(session, consumer.customer_id, cursor=cursor, limit=limit)
-    return ConsentPage(items=consent_views.consents(session, records, utcnow()), next_cursor=next_cursor)
+    return ConsentPage(items=consent_bodies.consents(session, records, utcnow()), next_cursor=next_cursor)
 
 
 # OpenAPI links: a client (or a stateful test) learns that the answer's consent id is what these routes take.

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Path, Query, status
 
 from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
-from api.me import consent_views
+from api.me import consent_bodies
 from api.me.auth import CurrentConsumer
 from api.me.consent_schemas import (
     InboxAnswer,
@@ -36,7 +36,7 @@ def inbox(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> InboxPage:
     views, next_cursor = supplier_requests.pending(session, consumer.customer_id, cursor=cursor, limit=limit)
-    return InboxPage(items=consent_views.inbox_items(session, views), next_cursor=next_cursor)
+    return InboxPage(items=consent_bodies.inbox_items(session, views), next_cursor=next_cursor)
 
 
 @router.post(
@@ -49,7 +49,7 @@ def accept(
     request_id: RequestId, consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> InboxAnswer:
     view, changes = request_answered.accept_request(session, runtime, consumer.customer_id, request_id)
-    [item] = consent_views.inbox_items(session, [view])
+    [item] = consent_bodies.inbox_items(session, [view])
     return InboxAnswer(item=item, receipt_id=changes[0].receipt_id, receipt=changes[0].receipt)
 
 
@@ -62,7 +62,7 @@ def accept(
 def refuse(
     request_id: RequestId, consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
 ) -> InboxAnswer:
-    [item] = consent_views.inbox_items(
+    [item] = consent_bodies.inbox_items(
         session, [request_answered.refuse_request(session, runtime, consumer.customer_id, request_id)]
     )
     return InboxAnswer(item=item)

@@ -12,7 +12,7 @@ from fastapi import Form, Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ReadSessionDep, RuntimeDep, SessionDep, WriteSessionDep
-from api.me import consent_views
+from api.me import consent_bodies
 from api.me.consent_schemas import ConsentAnswer, ConsentRead
 from api.pages.auth import PageConsumer
 from api.pages.forms import parse_form
@@ -84,7 +84,7 @@ def _page(
     status_code: int = status.HTTP_200_OK,
 ) -> Response:
     now = utcnow()
-    consents: list[ConsentRead] = consent_views.consents(
+    consents: list[ConsentRead] = consent_bodies.consents(
         session, _all_records(session, consumer.customer_id), now
     )
     listed = [s for s in suppliers.list_all(session) if s.status == "active"]

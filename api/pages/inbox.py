@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Form, Path, Request, Response
 
 from api.deps import RuntimeDep, SessionDep, WriteSessionDep
-from api.me import consent_views
+from api.me import consent_bodies
 from api.pages.auth import PageConsumer
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
@@ -40,7 +40,7 @@ def read_inbox(
         "inbox.html",
         {
             "consumer": consumer,
-            "requests": consent_views.inbox_items(session, _pending(session, consumer.customer_id)),
+            "requests": consent_bodies.inbox_items(session, _pending(session, consumer.customer_id)),
             "offers": received.list_offers(session, runtime, consumer.customer_id),
             "purpose_labels": {p.value: spec.label for p, spec in PURPOSES.items()},
         },
@@ -60,7 +60,7 @@ def accept_request(
     if not found:
         raise RequestNotFound()
     if found[0].release_kind == ReleaseKind.IDENTITY_RELEASE and confirm != "yes":
-        [item] = consent_views.inbox_items(session, found)
+        [item] = consent_bodies.inbox_items(session, found)
         return render(
             request, "inbox_confirm.html", {"consumer": consumer, "request_item": item, "offer": None}
         )
