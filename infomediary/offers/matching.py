@@ -25,7 +25,7 @@ from infomediary.consents import repository as consents
 from infomediary.consents.decision_point import decide_for, supplier_query
 from infomediary.consents.set_filter import permits
 from infomediary.offers.models import DeliveryState, OfferDeliveryRow, OfferRow
-from infomediary.offers.rules import categories, exhausted
+from infomediary.offers.row_facts import categories, exhausted
 from infomediary.policylog import kinds
 from infomediary.policylog.service import append as log_append
 from infomediary.runtime import Runtime
@@ -84,7 +84,8 @@ def open_offers_not_delivered_to(session: Session, customer_id: str, now: dateti
             OfferRow.withdrawn_at.is_(None),
             OfferRow.refunded_at.is_(None),
             Supplier.status != SupplierStatus.SUSPENDED.value,
-            # Still able to pay its larger reward (`rules.exhausted`), so spent offers take no candidate slot.
+            # Still able to pay its larger reward (`row_facts.exhausted`), so spent offers take no
+            # candidate slot.
             OfferRow.spent
             + case(
                 (OfferRow.reward_per_view > OfferRow.reward_per_acceptance, OfferRow.reward_per_view),

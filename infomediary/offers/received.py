@@ -29,7 +29,7 @@ from infomediary.offers.errors import (
     OfferNotFound,
 )
 from infomediary.offers.models import DeliveryState, OfferDeliveryRow, OfferRow
-from infomediary.offers.rules import categories, exhausted, is_open
+from infomediary.offers.row_facts import categories, exhausted, is_open
 from infomediary.runtime import Runtime
 from infomediary.suppliers.models import Supplier
 

@@ -3,7 +3,7 @@
 The refund is one ledger transaction from the broker (which has held the budget since the offer was sent)
 to the supplier, keyed `refund` under the offer, on the offer row locked against concurrent rewards: an
 offer is refunded once whatever the number of withdrawals, reads or settle runs, and the ledger still sums
-to zero. A closed offer leaves every inbox and pays no further reward (`rules.is_open`).
+to zero. A closed offer leaves every inbox and pays no further reward (`row_facts.is_open`).
 
 Expiry needs no scheduler: an expired offer is settled when its supplier next reads or withdraws it, and
 `infomediary offers settle` settles every expired one.
