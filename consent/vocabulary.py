@@ -35,7 +35,7 @@ class Sensitivity(enum.StrEnum):
 
 
 class Category(enum.StrEnum):
-    """A data category. Member order is the vocabulary order used for stable output."""
+    """A data category. Member order is the catalog order used for stable output."""
 
     # Hash as the plain string (consistent with str equality, which StrEnum keeps): Enum's own
     # __hash__ is Python code, and decide() hashes vocabulary keys on its hot path.
