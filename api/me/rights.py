@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 from fastapi.responses import StreamingResponse
 
 from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
@@ -24,14 +22,14 @@ router = api_router(prefix="/v1/me", tags=["consumer"], responses=problem_respon
     response_class=StreamingResponse,
     responses={200: {"content": {"application/json": {}}, "description": "The export document."}},
 )
-def export_everything(consumer: CurrentConsumer, runtime: RuntimeDep) -> StreamingResponse:
-    # Authenticated above, before the first byte; the body reads through its own session as it streams.
-    chunks = export.stream(runtime, consumer.customer_id)
-    # The head opens the customer's data key and profile: a key destroyed by erasure (an old backup restored)
-    # or a missing account fails here, as a problem, instead of breaking the stream after its 200.
-    head = next(chunks)
+def export_everything(
+    consumer: CurrentConsumer, session: ReadSessionDep, runtime: RuntimeDep
+) -> StreamingResponse:
+    # A missing account or a data key destroyed by erasure (an old backup restored) fails here, as a
+    # problem, instead of breaking the stream after its 200. The body reads in a transaction of its own.
+    export.check(session, runtime, consumer.customer_id)
     return StreamingResponse(
-        itertools.chain([head], chunks),
+        export.stream(runtime, consumer.customer_id),
         media_type="application/json",
         headers={"Content-Disposition": 'attachment; filename="infomediary-export.json"'},
     )

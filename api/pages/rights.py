@@ -31,7 +31,10 @@ def read_rights(request: Request, consumer: PageConsumer, session: ReadSessionDe
 
 
 @router.get("/rights/export")
-def export_everything(consumer: PageConsumer, runtime: RuntimeDep) -> StreamingResponse:
+def export_everything(
+    consumer: PageConsumer, session: ReadSessionDep, runtime: RuntimeDep
+) -> StreamingResponse:
+    export.check(session, runtime, consumer.customer_id)  # a problem page, not a 200 cut short
     return StreamingResponse(
         export.stream(runtime, consumer.customer_id),
         media_type="application/json",

@@ -12,8 +12,10 @@ Format ``infomediary.export/v1`` (a JSON object, keys in this order)::
     activity      [{"id", "kind", "occurred_at", "record": {...as posted...}}], oldest first
 
 History and activity are read in keyset pages and written as they are read, so memory stays bounded
-however much a customer has. The generator opens its own read session: the request's session is closed
-before a streaming body is sent.
+however much a customer has. The stream reads in one read transaction of its own, opened when the body
+starts: a streaming body is sent after the request's session has ended. What would break the head is
+checked first (`check`), in the request's session, so that it is a problem response rather than a 200
+cut short.
 """
 
 from __future__ import annotations
@@ -48,23 +50,39 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":"))
 
 
+def check(session: Session, runtime: Runtime, customer_id: str) -> None:
+    """Raise now what would break the export's head: a missing account, or a data key or profile that no
+    longer opens (a key destroyed by erasure, an old backup restored). Run in the request's session, before
+    the 200 is sent; the stream itself runs later, in a session of its own."""
+    _head(session, runtime, customer_id)
+    datakeys.cipher_for(session, runtime, customer_id)
+
+
+def _head(session: Session, runtime: Runtime, customer_id: str) -> dict[str, Any]:
+    customer = customers.get(session, customer_id)
+    if customer is None:
+        raise InvalidSession()
+    return {
+        "format": FORMAT,
+        "exported_at": utcnow(),
+        "account": {"id": customer.id, "created_at": customer.created_at},
+        "restriction": asdict(restriction.describe(session, customer_id)),
+        "profile": [
+            asdict(v) for v in profiles.read_profile(session, runtime, customer_id) if v.value is not None
+        ],
+        "derived": asdict(insights.derive(session, runtime, customer_id)),
+    }
+
+
 def stream(runtime: Runtime, customer_id: str) -> Iterator[bytes]:
-    """Yield the export document in chunks of UTF-8 JSON."""
+    """Yield the export document in chunks of UTF-8 JSON, read in one transaction of its own.
+
+    Its session opens at the first chunk, when the response starts: by then the request's session has
+    ended (the body is sent after it), so the export holds one connection, not two.
+    """
     with runtime.read_session_factory() as session, session.begin():
-        customer = customers.get(session, customer_id)
-        if customer is None:
-            raise InvalidSession()
+        head = _head(session, runtime, customer_id)
         cipher = datakeys.cipher_for(session, runtime, customer_id)
-        head = {
-            "format": FORMAT,
-            "exported_at": utcnow(),
-            "account": {"id": customer.id, "created_at": customer.created_at},
-            "restriction": asdict(restriction.describe(session, customer_id)),
-            "profile": [
-                asdict(v) for v in profiles.read_profile(session, runtime, customer_id) if v.value is not None
-            ],
-            "derived": asdict(insights.derive(session, runtime, customer_id)),
-        }
         yield _dumps(head)[:-1].encode()
         yield b',"history":['
         yield from _pages(
