@@ -130,7 +130,11 @@ def require_writable(session: Session) -> None:
     lock is gone before the next one runs. No I/O: it reads the bind's execution options.
     """
     options = session.get_bind().get_execution_options()
-    if options.get(READ_ONLY) or options.get("isolation_level") == "AUTOCOMMIT":
+    if (
+        isinstance(session, ReadSession)
+        or options.get(READ_ONLY)
+        or options.get("isolation_level") == "AUTOCOMMIT"
+    ):
         raise ReadOnlySessionError(
             "this write needs a writing transaction; it was called with a read or autocommit session"
         )
@@ -144,13 +148,15 @@ def create_db_engine(
     options: dict[str, Any] = {"pool_size": pool[0], "max_overflow": pool[1], **kwargs}
     if read_only:
         options["execution_options"] = {READ_ONLY: True, **options.get("execution_options", {})}
+    connect_args = options.pop("connect_args", {})
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": busy_timeout}, **options)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout, **connect_args}, **options)
         _configure_sqlite(engine, read_only=read_only, busy_timeout=busy_timeout)
         return engine
     if read_only:
         # Every transaction on these connections is READ ONLY unless it says otherwise, which none does.
-        options["connect_args"] = {"options": "-c default_transaction_read_only=on"}
+        connect_args = {**connect_args, "options": "-c default_transaction_read_only=on"}
+    options["connect_args"] = connect_args
     # Recycling instead of pre-ping: a ping is one more round trip on every checkout.
     return create_engine(url, pool_recycle=1800, **options)
 

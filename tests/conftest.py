@@ -1,5 +1,6 @@
-"""Shared fixtures: one migrated database per test run (SQLite, or PostgreSQL when asked), emptied after
-each test, and an app served to a TestClient (httpx) as a real client would see it."""
+"""Shared fixtures: one migrated database per test run (SQLite, or PostgreSQL when asked), each test inside
+a transaction rolled back at its end (`tests.fixtures.transactional`), and an app served to a TestClient
+(httpx) as a real client would see it."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from api.app import create_app
 from infomediary import schema
 from infomediary.runtime import Runtime
 from infomediary.settings import Settings
 from tests.fixtures.databases import empty_tables, fresh_postgres_database
+from tests.fixtures.transactional import rolled_back, shared_connection_engine
 
 ISSUER = "http://127.0.0.1:8000"
 
@@ -70,21 +73,38 @@ def settings(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Set
 
 
 @pytest.fixture(scope="session")
-def runtime(settings: Settings) -> Iterator[Runtime]:
+def session_runtime(settings: Settings) -> Iterator[Runtime]:
+    """The process's runtime on real engines, the database migrated to head once per run."""
     runtime = Runtime.create(settings)
     runtime.keys.ensure()
     schema.upgrade(runtime.engine)
+    runtime.vault  # noqa: B018 - opened once, shared by every test's runtime
     yield runtime
     runtime.close()
 
 
-@pytest.fixture(autouse=True)
-def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    if "runtime" not in request.fixturenames:
+@pytest.fixture(scope="session")
+def test_connections(session_runtime: Runtime) -> Iterator[Engine]:
+    engine = shared_connection_engine(session_runtime)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def runtime(
+    request: pytest.FixtureRequest, session_runtime: Runtime, test_connections: Engine
+) -> Iterator[Runtime]:
+    """The test's runtime: every session inside one transaction rolled back when the test ends
+    (`tests.fixtures.transactional`), or, for a test marked `committing`, the real engines and every table
+    emptied afterwards."""
+    if request.node.get_closest_marker("committing") is None:
+        with rolled_back(session_runtime, test_connections) as runtime:
+            yield runtime
         return
-    runtime: Runtime = request.getfixturevalue("runtime")
-    empty_tables(runtime.engine)
+    try:
+        yield session_runtime
+    finally:
+        empty_tables(session_runtime.engine)
 
 
 @pytest.fixture

@@ -41,6 +41,9 @@ from tests.fixtures.invariants import assert_state_consistent
 from tests.fixtures.world import World, make_world
 from tests.pages import test_page_matrix as page_matrix
 
+# Real commits on the real engines: this module's tests race connections or read what a commit leaves.
+pytestmark = pytest.mark.committing
+
 CONCURRENCY = 6
 
 

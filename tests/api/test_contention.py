@@ -21,6 +21,9 @@ from infomediary.runtime import Runtime
 from tests.conftest import ISSUER, make_settings
 from tests.fixtures.actors import make_consumer
 
+# Real commits on the real engines: this module's tests race connections or read what a commit leaves.
+pytestmark = pytest.mark.committing
+
 
 @pytest.fixture
 def sqlite_runtime(tmp_path: Path) -> Iterator[Runtime]:

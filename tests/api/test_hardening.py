@@ -18,8 +18,9 @@ from infomediary.ratelimits import service as ratelimits
 from infomediary.ratelimits.errors import RateLimited
 from infomediary.runtime import Runtime
 from infomediary.settings import Settings
-from tests.conftest import ISSUER, make_settings
+from tests.conftest import ISSUER
 from tests.fixtures.actors import PASSWORD, make_auditor, make_consumer, make_supplier
+from tests.fixtures.runtimes import reconfigured
 
 PROBLEM = "application/problem+json"
 LIMITS = {"rate_limit_login": 3, "rate_limit_registration": 2, "rate_limit_token": 4}
@@ -28,14 +29,9 @@ LIMITS = {"rate_limit_login": 3, "rate_limit_registration": 2, "rate_limit_token
 @pytest.fixture
 def limited(runtime: Runtime, settings: Settings) -> Iterator[TestClient]:
     """The test database, served by an app with small limits (the suite's own app has them out of reach)."""
-    strict = Runtime.create(
-        make_settings(
-            settings.data_dir, settings.resolved_database_url, rate_limit_window_seconds=3600, **LIMITS
-        )
-    )
+    strict = reconfigured(runtime, rate_limit_window_seconds=3600, **LIMITS)
     with TestClient(create_app(runtime=strict), base_url=ISSUER) as client:
         yield client
-    strict.close()
 
 
 def _assert_rate_limited(response: object) -> None:

@@ -10,7 +10,6 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,10 +28,10 @@ from infomediary.sanctions import status as supplier_status
 from infomediary.suppliers.models import SupplierStatus
 from infomediary.webhooks.delivery import deliver_due, new_client
 from infomediary.webhooks.models import WebhookDeliveryRow, WebhookEndpointRow
-from tests.conftest import make_settings
 from tests.fixtures.actors import Client, Consumer, make_auditor, make_consumer, make_supplier
 from tests.fixtures.audiences import PROFILE
 from tests.fixtures.consents import grant, later, pseudonym_for, publish
+from tests.fixtures.runtimes import reconfigured
 
 HOOK = "http://127.0.0.1:9/hooks"
 MAX_ATTEMPTS = 3
@@ -40,21 +39,15 @@ MAX_ENDPOINTS = 3
 
 
 @pytest.fixture
-def events_runtime(runtime: Runtime) -> Iterator[Runtime]:
+def events_runtime(runtime: Runtime) -> Runtime:
     """The same database and keys, with loopback endpoints allowed and retries due at once."""
-    settings = make_settings(
-        runtime.settings.data_dir,
-        runtime.settings.resolved_database_url,
+    return reconfigured(
+        runtime,
         webhook_allow_loopback=True,
         webhook_max_attempts=MAX_ATTEMPTS,
         webhook_max_endpoints=MAX_ENDPOINTS,
         webhook_backoff_base_seconds=0,
     )
-    other = Runtime.create(settings)
-    try:
-        yield other
-    finally:
-        other.close()
 
 
 @pytest.fixture

@@ -33,6 +33,9 @@ from tests.fixtures.actors import make_supplier
 from tests.fixtures.databases import DEFAULT_POSTGRES_URL, fresh_postgres_database
 from tests.fixtures.population import make_customers
 
+# Real commits on the real engines: this module's tests race connections or read what a commit leaves.
+pytestmark = pytest.mark.committing
+
 WORKERS = 6
 
 

@@ -19,6 +19,7 @@ def _token_status(http: TestClient, client_id: str, secret: str) -> int:
     return http.post("/oauth/token", data=data, auth=(client_id, secret)).status_code
 
 
+@pytest.mark.committing  # scans the database file: needs what a commit leaves
 def test_rotation_replaces_the_secret_and_only_for_the_owner(http: TestClient, runtime: Runtime) -> None:
     shop, other, auditor = make_supplier(runtime), make_supplier(runtime), make_auditor(runtime)
     with unit_of_work(runtime.session_factory) as session:

@@ -21,6 +21,9 @@ from infomediary.runtime import Runtime
 from tests.conftest import ISSUER, make_settings
 from tests.fixtures.actors import Consumer, make_consumer
 
+# Real commits on the real engines: this module's tests race connections or read what a commit leaves.
+pytestmark = pytest.mark.committing
+
 runner = CliRunner()
 
 

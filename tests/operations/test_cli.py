@@ -49,6 +49,7 @@ def test_commands_refuse_a_database_not_at_head(operator_env: Path) -> None:
     assert served.exit_code == 1, "serve must refuse before starting a server"
 
 
+@pytest.mark.committing  # scans the database file: needs what a commit leaves
 def test_suppliers_add_prints_credentials_once_and_stores_only_a_hash(operator_env: Path) -> None:
     assert runner.invoke(app, ["init"]).exit_code == 0
     result = runner.invoke(app, ["suppliers", "add", "Acme Books", "--scope", "audiences:read", "--json"])

@@ -9,11 +9,15 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from infomediary.customers.models import LoginFailure
 from infomediary.database import unit_of_work, utcnow
 from infomediary.runtime import Runtime
+
+# Real commits on the real engines: this module's tests race connections or read what a commit leaves.
+pytestmark = pytest.mark.committing
 
 WORKERS = 8
 ROUNDS = 15

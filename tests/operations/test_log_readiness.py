@@ -131,6 +131,7 @@ def test_start_up_finds_what_the_probe_cannot_and_stays_not_ready_until_restarte
         assert _log_lines(capsys.readouterr().err, "policy_log_whole")[0]["stored_size"] == 16
 
 
+@pytest.mark.committing  # the command runs in-process on its own connections
 def test_audit_check_reports_the_store_from_the_command_line(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:

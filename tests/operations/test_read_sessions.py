@@ -31,6 +31,9 @@ from infomediary.runtime import Runtime
 from tests.fixtures.actors import make_supplier
 from tests.fixtures.policylog import decision, fill_log
 
+# Real commits on the real engines: this module's tests race connections or read what a commit leaves.
+pytestmark = pytest.mark.committing
+
 
 def _read_factories(runtime: Runtime) -> list[sessionmaker[Session]]:
     return [runtime.read_session_factory, runtime.request_read_session_factory]

@@ -175,6 +175,7 @@ def test_adding_refuses_duplicates_bad_input_and_unknown_owners(
         _add(session, runtime, OperatorKind.AUDITOR, "No Such Auditor", "d@audit.example")
 
 
+@pytest.mark.committing  # scans the database file: needs what a commit leaves
 def test_neither_login_nor_password_nor_token_is_stored_readable(
     runtime: Runtime, owners: tuple[str, str, str]
 ) -> None:

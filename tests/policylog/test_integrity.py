@@ -179,6 +179,7 @@ def test_the_figures_are_plain_values_for_a_log_line(runtime: Runtime) -> None:
     assert full["entries"] == 6 and full["missing_nodes_by_level"] == {"0": 3, "1": 1, "2": 1, "3": 1}
 
 
+@pytest.mark.committing  # listens on the reading engine's own connections
 @pytest.mark.parametrize("size", [1, 2, 63, 64, 65])
 def test_the_quick_check_reads_only_the_frontier(runtime: Runtime, size: int) -> None:
     """Two statements whatever the size: the figures, then popcount(size) nodes by primary key."""

@@ -15,6 +15,7 @@ from tests.fixtures.population import make_customers
 from tests.recommendations.test_training import _shop, _view_items
 
 
+@pytest.mark.committing  # the command runs in-process on its own connections
 def test_train_command_trains_the_named_supplier(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INFOMEDIARY_DATA_DIR", str(runtime.settings.data_dir))
     monkeypatch.setenv("INFOMEDIARY_DATABASE_URL", runtime.settings.resolved_database_url)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import make_consumer, make_supplier
 from tests.fixtures.raw_scan import raw_database_bytes
+
+# Real commits on the real engines: this module's tests race connections or read what a commit leaves.
+pytestmark = pytest.mark.committing
 
 
 def _variants(value: str) -> list[bytes]:

@@ -14,9 +14,10 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from infomediary.runtime import Runtime
 from infomediary.settings import Settings
-from tests.conftest import ISSUER, make_settings
+from tests.conftest import ISSUER
 from tests.fixtures.actors import make_auditor, make_supplier
 from tests.fixtures.consents import later, publish
+from tests.fixtures.runtimes import reconfigured
 
 # Distinctive values: none of them can appear in a log by coincidence.
 EMAIL = "Quillon.Vexmarsh@Example.org"
@@ -36,14 +37,9 @@ PROFILE = {
 
 @pytest.fixture
 def debug_app(runtime: Runtime, settings: Settings) -> Iterator[TestClient]:
-    verbose = Runtime.create(
-        make_settings(
-            settings.data_dir, settings.resolved_database_url, log_level="DEBUG", audience_min_cohort=0
-        )
-    )
+    verbose = reconfigured(runtime, log_level="DEBUG", audience_min_cohort=0)
     with TestClient(create_app(runtime=verbose), base_url=ISSUER) as client:
         yield client
-    verbose.close()
     # Later tests configure logging again through their own app; leave the root logger as they expect.
     logging.getLogger().setLevel(logging.WARNING)
 

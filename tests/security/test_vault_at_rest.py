@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from infomediary.audiences.dimensions import AGE_BANDS, GENDERS
@@ -18,6 +19,9 @@ from infomediary.profiles import service as profiles
 from infomediary.profiles.fields import FIELDS
 from infomediary.runtime import Runtime
 from tests.fixtures.raw_scan import raw_database_bytes
+
+# Real commits on the real engines: this module's tests race connections or read what a commit leaves.
+pytestmark = pytest.mark.committing
 
 # Clear by design (documented in the models): record kinds and times, used for paging and RFM windows.
 CLEAR_BY_DESIGN = {"kind", "occurred_at"}

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import create_engine, text
 
 from api.session_cookie import SUPPLIER_OPERATOR_COOKIE
@@ -43,6 +44,9 @@ from infomediary.policylog.entry import decode_entry
 from infomediary.settings import Settings
 from tests.fixtures.databases import fresh_postgres_database
 from tests.stress.server import Server, cli, free_port, server_env
+
+# Real commits on the real engines: this module's tests race connections or read what a commit leaves.
+pytestmark = pytest.mark.committing
 
 PASSWORD = "writing-reads password 3"
 CONSUMERS = 4

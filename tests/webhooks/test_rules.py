@@ -4,7 +4,7 @@ wrapping across a key-encryption key rotation."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from infomediary.webhooks.delivery import backoff_seconds
 from infomediary.webhooks.errors import WebhookUrlRefused
 from infomediary.webhooks.models import WebhookEndpointRow
 from infomediary.webhooks.urls import UrlPolicy, check
-from tests.conftest import make_settings
+from tests.fixtures.runtimes import reconfigured
 
 PUBLIC = "93.184.215.14"
 
@@ -83,15 +83,11 @@ def test_a_name_is_judged_by_every_address_it_resolves_to() -> None:
 
 
 @pytest.fixture
-def own_keys_runtime(tmp_path: Path, runtime: Runtime) -> Iterator[Runtime]:
+def own_keys_runtime(tmp_path: Path, runtime: Runtime) -> Runtime:
     """The test database with a key directory of its own, so rotating keys touches no other test."""
-    settings = make_settings(tmp_path, runtime.settings.resolved_database_url, keys_dir=tmp_path / "keys")
-    other = Runtime.create(settings)
+    other = reconfigured(runtime, keys_dir=tmp_path / "keys")
     other.keys.ensure()
-    try:
-        yield other
-    finally:
-        other.close()
+    return other
 
 
 def test_a_key_rotation_rewraps_webhook_secrets_before_retiring_the_old_key(
