@@ -30,13 +30,13 @@ import asyncio
 import enum
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, TypeVar, cast
 
 from anyio import CancelScope, CapacityLimiter, to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from infomediary.database import POOL_SIZE, ReadSession
+from infomediary.database import POOL_SIZE, ReadSession, WriteSession
 from infomediary.errors import DomainError
 from infomediary.runtime import Runtime
 
@@ -150,6 +150,20 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         yield session
 
 
+def writing_session(request: Request, session: Session) -> WriteSession | None:
+    """The request's session as the `WriteSession` it is on a route that writes; None on a route that reads.
+
+    For dependencies shared by both kinds of route (they take `SessionDep`, typed `Session`) that write
+    when they can, such as the GPC signal's. The one cast of a session in the code base: `_transaction`
+    opens the session from `runtime.session_factory` (a `sessionmaker[WriteSession]`) exactly when
+    `route_writes(request)`, a choice made at run time from the route, which mypy cannot follow. Not an
+    `isinstance` test, so that it answers by the same rule that chose the session.
+    """
+    if not route_writes(request):
+        return None
+    return cast(WriteSession, session)
+
+
 @asynccontextmanager
 async def _transaction(request: Request, *, reads: bool) -> AsyncIterator[Session]:
     # A context manager, not a generator looped over: an exception thrown into the dependency at its yield
@@ -214,10 +228,12 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 # session. scope="function": the commit happens before the response is sent, so a client never sees success
 # for a write that then fails to commit.
 # - WriteSessionDep: the endpoint writes (anything: a log entry, a budget charge, a cache row), whatever
-#   its HTTP method.
-# - ReadSessionDep: the endpoint only reads; the database refuses any write through it.
-# - SessionDep: for dependencies (authentication) that only read and follow the endpoint's choice.
-WriteSessionDep = Annotated[Session, Depends(get_session, scope="function"), SessionKind.WRITE]
+#   its HTTP method. Typed `WriteSession`: only through it can the endpoint call a service that writes.
+# - ReadSessionDep: the endpoint only reads; the database refuses any write through it, and mypy any call
+#   with it to a service that writes (`infomediary.database.WriteSession`).
+# - SessionDep: for dependencies (authentication) that only read and follow the endpoint's choice; typed
+#   `Session`, so it cannot be handed to a writer either.
+WriteSessionDep = Annotated[WriteSession, Depends(get_session, scope="function"), SessionKind.WRITE]
 ReadSessionDep = Annotated[ReadSession, Depends(get_session, scope="function"), SessionKind.READ]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ClientAddressDep = Annotated[str, Depends(client_address)]

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import RuntimeDep, SessionDep, route_writes, write_gate
+from api.deps import RuntimeDep, SessionDep, write_gate, writing_session
 from api.me.auth import CurrentConsumer
 from api.routing import api_router
 from infomediary.database import unit_of_work
@@ -36,13 +36,14 @@ async def record_gpc(
     """Consumer routes depend on this: `Sec-GPC: 1` is an opt-out of sale and sharing (DESIGN, rule 3)."""
     if sec_gpc is None or sec_gpc.strip() != "1":
         return  # the common case costs no thread hop
-    if not route_writes(request):
+    writer = writing_session(request, session)
+    if writer is None:
         # A read request's session cannot write (the database refuses it): the
         # signal, with its log entry, gets a transaction of its own, admitted like any other writer.
         async with write_gate(request).hold():
             await run_in_threadpool(_record_alone, runtime, consumer.customer_id)
     else:
-        await run_in_threadpool(consent_changed.record_gpc, session, runtime, consumer.customer_id)
+        await run_in_threadpool(consent_changed.record_gpc, writer, runtime, consumer.customer_id)
 
 
 def _record_alone(runtime: Runtime, customer_id: str) -> None:

@@ -45,7 +45,7 @@ from infomediary.audiences.predicate import Predicate, canonical, categories_of,
 from infomediary.consents.decision_point import supplier_query
 from infomediary.consents.models import ConsentRecordRow, SupplierPolicyRow
 from infomediary.customers.models import Customer
-from infomediary.database import create_db_engine
+from infomediary.database import WriteSession, create_db_engine
 from infomediary.ids import new_id
 from infomediary.models import Base
 from infomediary.offers import service as offers
@@ -106,7 +106,7 @@ def seed(url: str, customers: int) -> Any:
     engine = create_db_engine(url)
     Base.metadata.create_all(engine)
     rng = random.Random(7)
-    with Session(engine) as session:
+    with WriteSession(engine) as session:
         _bench_supplier(session)
         session.commit()
     with engine.begin() as conn:
@@ -160,7 +160,7 @@ def _best(run: Any) -> tuple[float, Any]:
     return best * 1000, result
 
 
-def _bench_supplier(session: Session) -> None:
+def _bench_supplier(session: WriteSession) -> None:
     """The bench supplier and a policy declaring every purpose and category, in the caller's transaction."""
     session.execute(insert(Supplier), [{"id": SUPPLIER, "name": SUPPLIER, "created_at": NOW}])
     session.execute(
@@ -178,7 +178,7 @@ def _bench_supplier(session: Session) -> None:
     )
 
 
-def _rolled_back(session: Session, run: Any) -> Any:
+def _rolled_back(session: WriteSession, run: Any) -> Any:
     """Run `run()` in a savepoint and undo it, so each repetition starts from the same state."""
     savepoint = session.begin_nested()
     try:
@@ -187,7 +187,7 @@ def _rolled_back(session: Session, run: Any) -> Any:
         savepoint.rollback()
 
 
-def measure(session: Session, customers: int) -> bool:
+def measure(session: WriteSession, customers: int) -> bool:
     """Time counts and offer matching; print absolute numbers and ratios. True when the goals are met."""
     backend = session.get_bind().dialect.name
     node = TypeAdapter[Any](Predicate).validate_python(PREDICATE)
@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.existing:
         engine = create_db_engine(args.existing)
         try:
-            with Session(engine) as session:
+            with WriteSession(engine) as session:
                 print(f"audience count on the existing database {engine.url.render_as_string()}")
                 _bench_supplier(session)
                 met = measure(session, _customers(session))
@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         engine = seed(url, args.customers)
         print(f"audience count: seeded {args.customers:,} customers in {time.perf_counter() - started:.1f} s")
         try:
-            with Session(engine) as session:
+            with WriteSession(engine) as session:
                 met = measure(session, args.customers)
                 session.rollback()
         finally:

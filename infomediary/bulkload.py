@@ -12,12 +12,11 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table
-from sqlalchemy.orm import Session
 
-from infomediary.database import Base
+from infomediary.database import Base, WriteSession
 
 
-def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
+def insert_rows(session: WriteSession, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert `rows` (dicts with the same keys, values as the ORM would take them) into `model`'s table."""
     if not rows:
         return

@@ -8,6 +8,10 @@ Two engines per process, one for each kind of session:
   on PostgreSQL, `PRAGMA query_only` on SQLite). A read session that tries to write fails loudly at once,
   in tests as in production, instead of writing outside the transaction rules every writer relies on: the
   policy log was once corrupted by appends made through autocommit read sessions (issue 15).
+
+Each engine's sessions have a type of their own, `WriteSession` and `ReadSession`, neither a subclass of the
+other. A function that writes takes `session: WriteSession`, so handing it a read session is an error mypy
+reports; one that only reads takes `session: Session` and accepts either (see docs/request-path.md).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, TypeVar, overload
 
 from sqlalchemy import (
     ColumnElement,
@@ -71,7 +75,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def upsert_insert(session: Session, table: type[Any]) -> postgresql.Insert | sqlite.Insert:
+def upsert_insert(session: WriteSession, table: type[Any]) -> postgresql.Insert | sqlite.Insert:
     """An INSERT with `on_conflict_do_*` for the session's backend (both spell upserts the same way)."""
     make = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     return make(table)
@@ -110,8 +114,20 @@ class ReadOnlySessionError(RuntimeError):
     """A write attempted through a read session: a programming error (the route must take a writing one)."""
 
 
+class WriteSession(Session):
+    """A session on the writing engine, in a transaction that may write: what every writing function takes.
+
+    The type is the guarantee: a function that adds, deletes, flushes, executes an INSERT, UPDATE or DELETE,
+    locks rows or calls another that does declares `session: WriteSession`, so mypy rejects a `ReadSession`
+    (or a plain `Session`) handed to it. Functions that only read take `Session`, which accepts both.
+    """
+
+
 class ReadSession(Session):
-    """A session on the reading engine. It refuses to flush changes; the database refuses any other write."""
+    """A session on the reading engine. It refuses to flush changes; the database refuses any other write.
+
+    Not a `WriteSession`: mypy rejects one passed to a function that writes.
+    """
 
 
 @event.listens_for(ReadSession, "before_flush")
@@ -122,8 +138,11 @@ def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
         )
 
 
-def require_writable(session: Session) -> None:
+def require_writable(session: WriteSession) -> None:
     """Refuse a session that is not inside a writing transaction (a read session, or one in autocommit).
+
+    Typed `WriteSession`, so mypy already rejects a read session; the check at run time remains for what
+    types cannot see: a `WriteSession` bound to an autocommit connection, and callers outside type checking.
 
     Serialised writers (the policy log's append, budget charges, ledger postings) take a row lock and rely
     on holding it until their transaction commits; in autocommit each statement commits on its own and the
@@ -210,11 +229,23 @@ def is_contention(exc: BaseException) -> bool:
     )
 
 
+@overload
+def create_session_factory(
+    engine: Engine, *, writes: Literal[True] = True, statement_reads: bool = False
+) -> sessionmaker[WriteSession]: ...
+
+
+@overload
+def create_session_factory(
+    engine: Engine, *, writes: Literal[False], statement_reads: bool = False
+) -> sessionmaker[ReadSession]: ...
+
+
 def create_session_factory(
     engine: Engine, *, writes: bool = True, statement_reads: bool = False
-) -> sessionmaker[Session]:
-    """Sessions for transactions that may write (the default, on the writing engine) or that only read
-    (`writes=False`, on the reading engine: `ReadSession`s).
+) -> sessionmaker[WriteSession] | sessionmaker[ReadSession]:
+    """Sessions for transactions that may write (the default, on the writing engine: `WriteSession`s) or
+    that only read (`writes=False`, on the reading engine: `ReadSession`s).
 
     Reads keep a transaction too: PostgreSQL's server-side cursors (streamed exports) need one, and on
     SQLite it is the snapshot that keeps a multi-statement read consistent. Except `statement_reads` on
@@ -227,7 +258,7 @@ def create_session_factory(
         if engine.get_execution_options().get(READ_ONLY):
             raise ValueError("a writing session factory needs the writing engine")
         bind = engine.execution_options(sqlite_begin="IMMEDIATE")
-        return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
+        return sessionmaker(bind=bind, class_=WriteSession, expire_on_commit=False, autoflush=True)
     if not engine.get_execution_options().get(READ_ONLY):
         raise ValueError(
             "a reading session factory needs the reading engine: create_db_engine(read_only=True)"
@@ -238,8 +269,15 @@ def create_session_factory(
     return sessionmaker(bind=bind, class_=ReadSession, expire_on_commit=False, autoflush=True)
 
 
+AnySession = TypeVar("AnySession", bound=Session)
+
+
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction for the command line and background work: commit on success, roll back on error."""
+def unit_of_work(factory: sessionmaker[AnySession]) -> Iterator[AnySession]:
+    """One transaction for the command line and background work: commit on success, roll back on error.
+
+    The session is of the factory's kind: a `WriteSession` from a writing factory, a `ReadSession` from a
+    reading one.
+    """
     with factory() as session, session.begin():
         yield session

@@ -31,14 +31,13 @@ from pydantic import TypeAdapter
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from infomediary.audiences import index as audience_index
 from infomediary.bulkload import insert_rows
 from infomediary.customers import service as customers_service
 from infomediary.customers.blind_index import email_index
 from infomediary.customers.models import Customer
-from infomediary.database import unit_of_work, utcnow
+from infomediary.database import WriteSession, unit_of_work, utcnow
 from infomediary.errors import DomainError
 from infomediary.flows import account_registered, auditor_registered, profile_changed, supplier_registered
 from infomediary.ids import new_id
@@ -112,7 +111,12 @@ def _person(rng: random.Random, now: datetime, email: str) -> _Person:
 
 
 def _populate(
-    session: Session, runtime: Runtime, cipher: CustomerCipher, rng: random.Random, now: datetime, email: str
+    session: WriteSession,
+    runtime: Runtime,
+    cipher: CustomerCipher,
+    rng: random.Random,
+    now: datetime,
+    email: str,
 ) -> None:
     values = synthetic.profile(rng, now.date())
     values["email"] = email
@@ -125,7 +129,7 @@ def _populate(
 
 
 def _write_batch(
-    session: Session, runtime: Runtime, blind_key: bytes, people: list[_Person], now: datetime
+    session: WriteSession, runtime: Runtime, blind_key: bytes, people: list[_Person], now: datetime
 ) -> None:
     """Write a batch of new customers with the rows the services would write for them, table by table."""
     ids = [new_id("cus") for _ in people]

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from infomediary.database import unit_of_work, utcnow
+from infomediary.database import WriteSession, unit_of_work, utcnow
 from infomediary.policylog import kinds
 from infomediary.policylog.service import append as log_append
 from infomediary.profiles import repository
@@ -74,7 +74,7 @@ def add_version(runtime: Runtime) -> int:
     return version
 
 
-def _log(session: Session, details: dict[str, int | str]) -> None:
+def _log(session: WriteSession, details: dict[str, int | str]) -> None:
     log_append(session, {"kind": kinds.KEYS_KEK_ROTATED, "details": details})
 
 

@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
-from infomediary.database import create_db_engine, create_session_factory
+from infomediary.database import ReadSession, WriteSession, create_db_engine, create_session_factory
 from infomediary.keymaterial import KeyMaterial
 from infomediary.passwords import Passwords
 from infomediary.settings import Settings
@@ -24,11 +24,11 @@ class Runtime:
     # keeps from writing (see `infomediary.database`).
     engine: Engine
     read_engine: Engine
-    session_factory: sessionmaker[Session]
-    read_session_factory: sessionmaker[Session]
+    session_factory: sessionmaker[WriteSession]
+    read_session_factory: sessionmaker[ReadSession]
     keys: KeyMaterial
     # A request's reads: see `create_session_factory(statement_reads=True)`.
-    request_read_session_factory: sessionmaker[Session]
+    request_read_session_factory: sessionmaker[ReadSession]
     passwords: Passwords = field(repr=False)
     _vault: Vault | None = field(default=None, repr=False)
     _vault_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

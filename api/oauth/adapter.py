@@ -13,9 +13,9 @@ from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
 from api.problems import PROBLEM_MEDIA_TYPE
+from infomediary.database import WriteSession
 from infomediary.errors import problem_type
 from infomediary.oauth.server import BrokerAuthorizationServer
 from infomediary.runtime import Runtime
@@ -39,7 +39,7 @@ class StarletteOAuth2Request(OAuth2Request):  # type: ignore[misc]
 
 
 class StarletteAuthorizationServer(BrokerAuthorizationServer):
-    def __init__(self, session: Session, runtime: Runtime, form: dict[str, str]) -> None:
+    def __init__(self, session: WriteSession, runtime: Runtime, form: dict[str, str]) -> None:
         super().__init__(session, runtime)
         self._form = form
 

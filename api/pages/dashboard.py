@@ -44,7 +44,7 @@ def dashboard(
             "uses": log.lines,
             "verified": verified_leaves(runtime, log),
             "pending": pending,
-            "offers": received.list_offers(session, runtime, customer_id, match_late=False),
+            "offers": received.shown_offers(session, customer_id),
             "restriction": restriction.describe(session, customer_id),
         },
     )

@@ -196,7 +196,7 @@ async def update_profile(
 
 
 def _save(
-    request: Request, session: SessionDep, runtime: RuntimeDep, consumer: PageConsumer, form: FormData
+    request: Request, session: WriteSessionDep, runtime: RuntimeDep, consumer: PageConsumer, form: FormData
 ) -> Response:
     changes = {key: _parsed(_kind(key), form, key) for key in FIELDS}
     errors: dict[str, str] = {}

@@ -124,7 +124,7 @@ async def save_terms(
 
 
 def _save(
-    request: Request, consumer: PageConsumer, session: SessionDep, runtime: RuntimeDep, form: FormData
+    request: Request, consumer: PageConsumer, session: WriteSessionDep, runtime: RuntimeDep, form: FormData
 ) -> Response:
     specs, errors = _specs(form)
     if not errors:

@@ -23,7 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from infomediary.audiences.errors import BudgetExhausted
 from infomediary.audiences.models import EpsilonLedgerRow
 from infomediary.audiences.noise import MILLI
-from infomediary.database import UTCDateTime, require_writable, upsert_insert
+from infomediary.database import UTCDateTime, WriteSession, require_writable, upsert_insert
 from infomediary.sanctions import service as sanctions
 from infomediary.settings import Settings
 from infomediary.suppliers.models import Supplier, SupplierStatus
@@ -64,7 +64,7 @@ class Ledger:
         return max(0, self.budget_milli - self.row.spent_milli)
 
 
-def open_ledger(session: Session, supplier_id: str, now: datetime, settings: Settings) -> Ledger:
+def open_ledger(session: WriteSession, supplier_id: str, now: datetime, settings: Settings) -> Ledger:
     """Lock (creating if need be) the supplier's ledger row for the period containing `now`.
 
     Taking the lock first serialises one supplier's counts, so a repeated query finds the answer its twin
@@ -126,7 +126,7 @@ _SPEND = (
 )
 
 
-def _spend(session: Session, ledger: Ledger, cost_milli: int) -> None:
+def _spend(session: WriteSession, ledger: Ledger, cost_milli: int) -> None:
     row = ledger.row
     spent = session.execute(
         _SPEND, {"row_supplier": row.supplier_id, "row_period": row.period_start, "cost": cost_milli}
@@ -135,7 +135,7 @@ def _spend(session: Session, ledger: Ledger, cost_milli: int) -> None:
     set_committed_value(row, "spent_milli", int(spent))
 
 
-def charge(session: Session, ledger: Ledger, cost_milli: int, now: datetime, settings: Settings) -> None:
+def charge(session: WriteSession, ledger: Ledger, cost_milli: int, now: datetime, settings: Settings) -> None:
     """Spend `cost_milli`, or record a budget-abuse strike (once per period) and raise `BudgetExhausted`."""
     row = ledger.row
     if row.spent_milli + cost_milli > ledger.budget_milli:
@@ -155,7 +155,7 @@ def charge(session: Session, ledger: Ledger, cost_milli: int, now: datetime, set
 
 
 def try_charge(
-    session: Session, supplier_id: str, cost_milli: int, now: datetime, settings: Settings
+    session: WriteSession, supplier_id: str, cost_milli: int, now: datetime, settings: Settings
 ) -> bool:
     """Spend `cost_milli` if the period's budget covers it; False (nothing spent, no strike) otherwise.
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from infomediary.audiences import dimensions as dims
 from infomediary.audiences.models import AudienceEpochRow, AudienceIndexRow
-from infomediary.database import upsert_insert, utcnow
+from infomediary.database import WriteSession, upsert_insert, utcnow
 from infomediary.profiles import datakeys, insights, repository
 from infomediary.profiles.fields import field_aad_name
 from infomediary.profiles.models import ProcessingRestriction
@@ -68,7 +68,7 @@ def derive(
     )
 
 
-def refresh(session: Session, runtime: Runtime, customer_id: str, now: datetime | None = None) -> bool:
+def refresh(session: WriteSession, runtime: Runtime, customer_id: str, now: datetime | None = None) -> bool:
     """Recompute the customer's row from the vault (no row while processing is restricted).
 
     True when the customer's RFM band rose: they entered the "RFM band rose" segment, which the caller
@@ -111,7 +111,9 @@ def from_insights(profile: Mapping[str, Any], figures: insights.Insights, today:
     )
 
 
-def store(session: Session, rows: Iterable[tuple[str, IndexValues]], now: datetime | None = None) -> None:
+def store(
+    session: WriteSession, rows: Iterable[tuple[str, IndexValues]], now: datetime | None = None
+) -> None:
     """Insert or replace index rows (one statement per batch: the seeder passes thousands)."""
     payload = [{"customer_id": cid, **asdict(values), "updated_at": now or utcnow()} for cid, values in rows]
     if not payload:
@@ -121,13 +123,13 @@ def store(session: Session, rows: Iterable[tuple[str, IndexValues]], now: dateti
     session.execute(statement.on_conflict_do_update(index_elements=["customer_id"], set_=changed), payload)
 
 
-def remove(session: Session, customer_id: str) -> None:
+def remove(session: WriteSession, customer_id: str) -> None:
     """Drop the customer's row (restriction, erasure) and retire the answers that counted them."""
     session.execute(delete(AudienceIndexRow).where(AudienceIndexRow.customer_id == customer_id))
     population_changed(session)
 
 
-def population_changed(session: Session) -> None:
+def population_changed(session: WriteSession) -> None:
     """A customer may have left the countable population: cached answers computed before now are retired.
 
     One row, bumped in the caller's transaction: the consent services already serialise on the policy-log

@@ -12,8 +12,6 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from consent.vocabulary import Purpose, ReleaseKind
 from infomediary.audiences import budget, differencing, noise, repository
 from infomediary.audiences.index import current_epoch
@@ -21,7 +19,7 @@ from infomediary.audiences.models import AudienceAnswerRow
 from infomediary.audiences.noise import MILLI
 from infomediary.audiences.predicate import Node, canonical, categories_of, compile_where, conjuncts, dump
 from infomediary.consents.decision_point import supplier_query
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.policylog import kinds
 from infomediary.policylog.service import append_at_commit
 from infomediary.runtime import Runtime
@@ -47,7 +45,7 @@ def query_key(purpose: Purpose, canonical_text: str) -> str:
 
 
 def count_audience(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     supplier_id: str,
     predicate: Node,
@@ -130,7 +128,7 @@ def count_audience(
 
 
 def charge_offer_audience(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     supplier_id: str,
     predicate: Node,
@@ -169,7 +167,7 @@ def charge_offer_audience(
 
 
 def _remember(
-    session: Session, settings: Settings, row: AudienceAnswerRow, stale: AudienceAnswerRow | None
+    session: WriteSession, settings: Settings, row: AudienceAnswerRow, stale: AudienceAnswerRow | None
 ) -> None:
     """Store the released answer for repeats, and strike a supplier whose queries form differencing pairs.
 
@@ -200,7 +198,7 @@ def _remember(
 
 
 def _log_release(
-    session: Session,
+    session: WriteSession,
     supplier_id: str,
     purpose: Purpose,
     categories: list[str],

@@ -6,6 +6,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from infomediary.auditors.models import Auditor
+from infomediary.database import WriteSession
 from infomediary.errors import Conflict, NotFound
 from infomediary.ids import new_id
 
@@ -27,7 +28,7 @@ def find(session: Session, name_or_id: str) -> Auditor:
     return auditor
 
 
-def create(session: Session, *, name: str) -> str:
+def create(session: WriteSession, *, name: str) -> str:
     """A new auditor record under a unique name; returns its id."""
     name = name.strip()
     if session.scalar(select(Auditor.id).where(Auditor.name == name)) is not None:

@@ -20,9 +20,8 @@ from consent.vocabulary import Category, Purpose, ReleaseKind
 from infomediary.consents import repository
 from infomediary.consents.context import customer_context, customer_contexts
 from infomediary.consents.entries import decision_entry
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.policylog.service import append as log_append
-from infomediary.policylog.service import append_many as log_append_many
 from infomediary.runtime import Runtime
 from infomediary.sanctions import repository as sanctions_repository
 
@@ -49,28 +48,11 @@ def supplier_query(
     )
 
 
-def decide_for(session: Session, runtime: Runtime, customer_id: str, query: SupplierQuery) -> Decision:
+def decide_for(session: WriteSession, runtime: Runtime, customer_id: str, query: SupplierQuery) -> Decision:
     """Decide `query` for one customer and log the decision in the same transaction."""
     decision = evaluate(session, customer_id, query)
     log_append(session, decision_entry(runtime, customer_id, query, decision))
     return decision
-
-
-def decide_each_for(
-    session: Session,
-    runtime: Runtime,
-    customer_id: str,
-    query: SupplierQuery,
-    categories: Iterable[Category],
-    *,
-    log: bool = True,
-) -> dict[Category, Decision]:
-    """`query` decided separately for each category (one decision and entry each), the customer's consents,
-    terms and the supplier's policy read once: for callers that use whichever categories are permitted."""
-    decisions, entries = decide_each_with_entries(session, runtime, customer_id, query, categories)
-    if log:
-        log_append_many(session, entries)
-    return decisions
 
 
 def decide_each_with_entries(
@@ -80,10 +62,12 @@ def decide_each_with_entries(
     query: SupplierQuery,
     categories: Iterable[Category],
 ) -> tuple[dict[Category, Decision], list[dict[str, Any]]]:
-    """`decide_each_for` without the append: the decisions and their log entries, for a caller that appends
-    these entries together with its release entry in one `append_many` (one log lock, one bulk insert per
-    request). The caller must append them in this transaction before it uses any decision, on every path
-    (a refusal included)."""
+    """`query` decided separately for each category (one decision and entry each), the customer's consents,
+    terms and the supplier's policy read once, for callers that use whichever categories are permitted.
+
+    Nothing is appended: the caller appends these entries together with its release entry in one
+    `append_many` (one log lock, one bulk insert per request), in this transaction, before it uses any
+    decision, on every path (a refusal included); or, for the customer's own preview, drops them."""
     context = customer_context(session, customer_id, query.now)
     portfolio = repository.load_portfolio(
         session, customer_id, supplier_id=query.supplier_id, purpose=query.purpose

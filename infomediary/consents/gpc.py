@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from infomediary.consents import repository
 from infomediary.consents.models import PrivacySignalRow
+from infomediary.database import WriteSession
 from infomediary.policylog import kinds
 from infomediary.policylog.kinds import format_at
 from infomediary.policylog.service import append as log_append
@@ -21,7 +22,7 @@ from infomediary.policylog.service import log_pseudonym
 from infomediary.runtime import Runtime
 
 
-def store_signal(session: Session, customer_id: str, now: datetime) -> bool:
+def store_signal(session: WriteSession, customer_id: str, now: datetime) -> bool:
     """Record the opt-out unless already in force; True when it was newly recorded (then log it).
 
     Two requests carrying the first signal at once record it once: the other finds it in force.
@@ -36,7 +37,7 @@ def store_signal(session: Session, customer_id: str, now: datetime) -> bool:
     return True
 
 
-def log_signal(session: Session, runtime: Runtime, customer_id: str, now: datetime) -> None:
+def log_signal(session: WriteSession, runtime: Runtime, customer_id: str, now: datetime) -> None:
     """The policy-log entry of a newly recorded signal, in the same transaction."""
     log_append(
         session,

@@ -22,7 +22,7 @@ from infomediary.consents import repository
 from infomediary.consents.models import ConsentRecordRow, SupplierPolicyRow, SupplierRequestRow
 from infomediary.consents.service import OnLeaving, floors, record_changes
 from infomediary.consents.supplier_requests import ORIGIN_POLICY_CHANGE, PENDING
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.ids import new_id
 from infomediary.policylog import kinds
 from infomediary.policylog.kinds import format_at
@@ -65,7 +65,7 @@ def view(row: SupplierPolicyRow) -> PolicyView:
 
 
 def publish(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     supplier_id: str,
     *,
@@ -122,7 +122,7 @@ def publish(
 
 
 def _invalidate_below(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     supplier_id: str,
     new: SupplierPolicy,

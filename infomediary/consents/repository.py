@@ -25,7 +25,7 @@ from infomediary.consents.models import (
     StandingTermRow,
     SupplierPolicyRow,
 )
-from infomediary.database import among, upsert_insert
+from infomediary.database import WriteSession, among, upsert_insert
 from infomediary.suppliers.models import Supplier
 
 # Standing-term kinds as stored.
@@ -234,7 +234,7 @@ def to_policy(row: SupplierPolicyRow) -> SupplierPolicy:
     )
 
 
-def lock_policies(session: Session, supplier_id: str) -> None:
+def lock_policies(session: WriteSession, supplier_id: str) -> None:
     """Serialise publishing for one supplier until this transaction ends: lock its supplier row.
 
     FOR NO KEY UPDATE, not FOR UPDATE: it conflicts with another publisher's lock but not with the key-share
@@ -286,7 +286,7 @@ def privacy_signal(session: Session, customer_id: str) -> PrivacySignalRow | Non
     return session.scalars(_PRIVACY_SIGNAL, {"customer_id": customer_id}).first()
 
 
-def insert_gpc_signal(session: Session, customer_id: str, at: datetime) -> bool:
+def insert_gpc_signal(session: WriteSession, customer_id: str, at: datetime) -> bool:
     """Record the customer's GPC opt-out at `at` unless one is already in force; True if this call did.
 
     Safe against a concurrent first signal for the same customer: the insert does nothing on conflict (on

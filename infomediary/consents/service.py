@@ -43,13 +43,13 @@ from infomediary.consents.errors import (
     SupplierUnknown,
 )
 from infomediary.consents.models import ConsentEventRow, ConsentRecordRow, SupplierPolicyRow
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.ids import new_id
 from infomediary.policylog.service import append_at_commit
 from infomediary.runtime import Runtime
 from infomediary.suppliers.models import Supplier
 
-OnLeaving = Callable[[Session, Sequence[str]], None]
+OnLeaving = Callable[[WriteSession, Sequence[str]], None]
 """What follows when consent records of these customers moved to a state that permits less.
 
 A parameter, not an import: the consequences belong to packages above this one. It runs at the moment of
@@ -110,7 +110,7 @@ def state_now(record: ConsentRecord, now: datetime, policy: SupplierPolicyRow | 
 
 
 def record_changes(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     changes: Sequence[tuple[ConsentRecordRow | None, ConsentRecord, ConsentEvent]],
     *,
@@ -153,7 +153,7 @@ def record_changes(
 
 
 def settle(
-    session: Session, runtime: Runtime, row: ConsentRecordRow, now: datetime, *, on_leaving: OnLeaving
+    session: WriteSession, runtime: Runtime, row: ConsentRecordRow, now: datetime, *, on_leaving: OnLeaving
 ) -> ConsentRecord:
     """Bring the stored state up to date with expiry and invalidation before changing the record."""
     record = repository.to_record(row)
@@ -179,7 +179,7 @@ def supplier_names(session: Session, supplier_ids: set[str]) -> dict[str, str]:
 
 
 def answer(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     customer_id: str,
     *,
@@ -249,7 +249,7 @@ def answer(
 
 
 def _with_receipt(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     changes: Sequence[tuple[ConsentRecordRow | None, ConsentRecord, ConsentEvent]],
     state: ConsentState,
@@ -272,7 +272,7 @@ def _own_row(session: Session, customer_id: str, record_id: str) -> ConsentRecor
 
 
 def withdraw(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     customer_id: str,
     record_id: str,
@@ -298,7 +298,7 @@ def withdraw(
 
 
 def withdraw_all(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     customer_id: str,
     *,

@@ -27,7 +27,7 @@ from infomediary.consents.errors import (
     UndeclaredUse,
 )
 from infomediary.consents.models import SupplierRequestRow
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.ids import new_id
 from infomediary.policylog import kinds
 from infomediary.policylog.kinds import format_at
@@ -93,7 +93,7 @@ def _view(row: SupplierRequestRow, supplier_name: str, now: datetime) -> Request
 
 
 def create(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     supplier_id: str,
     *,
@@ -214,7 +214,12 @@ def _own_pending(session: Session, customer_id: str, request_id: str, now: datet
 
 
 def accept(
-    session: Session, runtime: Runtime, customer_id: str, request_id: str, *, on_leaving: service.OnLeaving
+    session: WriteSession,
+    runtime: Runtime,
+    customer_id: str,
+    request_id: str,
+    *,
+    on_leaving: service.OnLeaving,
 ) -> tuple[RequestView, list[service.Change]]:
     """Grant what the request asks, under the supplier's current policy, with one receipt.
 
@@ -240,7 +245,7 @@ def accept(
     return _view(row, _supplier_name(session, row.supplier_id), now), changes
 
 
-def refuse(session: Session, customer_id: str, request_id: str) -> RequestView:
+def refuse(session: WriteSession, customer_id: str, request_id: str) -> RequestView:
     """Decline the request; no consent is recorded (declining an offer is not objecting to every use)."""
     now = utcnow()
     row = _own_pending(session, customer_id, request_id, now)

@@ -17,7 +17,7 @@ from consent.vocabulary import Category, Purpose
 from infomediary.consents import repository
 from infomediary.consents.errors import InvalidConsentInput, TooManyTerms
 from infomediary.consents.models import StandingTermRow
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.ids import new_id
 from infomediary.policylog import kinds as log_kinds
 from infomediary.policylog.service import append as log_append
@@ -85,7 +85,7 @@ def list_terms(session: Session, customer_id: str) -> list[TermView]:
 
 
 def replace_terms(
-    session: Session, runtime: Runtime, customer_id: str, specs: Sequence[TermSpec]
+    session: WriteSession, runtime: Runtime, customer_id: str, specs: Sequence[TermSpec]
 ) -> list[TermView]:
     """Replace the customer's standing terms by `specs` (all checked first, so a bad one changes nothing).
 
@@ -116,17 +116,17 @@ def replace_terms(
     return list_terms(session, customer_id)
 
 
-def clear_terms(session: Session, runtime: Runtime, customer_id: str) -> None:
+def clear_terms(session: WriteSession, runtime: Runtime, customer_id: str) -> None:
     _delete(session, customer_id)
     _log(session, runtime, customer_id, [])
 
 
-def _delete(session: Session, customer_id: str) -> None:
+def _delete(session: WriteSession, customer_id: str) -> None:
     session.execute(delete(StandingTermRow).where(StandingTermRow.customer_id == customer_id))
     session.flush()
 
 
-def _log(session: Session, runtime: Runtime, customer_id: str, kept: Sequence[TermSpec]) -> None:
+def _log(session: WriteSession, runtime: Runtime, customer_id: str, kept: Sequence[TermSpec]) -> None:
     per_kind = Counter(spec.kind for spec in kept)
     log_append(
         session,

@@ -9,7 +9,7 @@ from sqlalchemy import delete as sa_delete
 from sqlalchemy.orm import Session
 
 from infomediary.customers.models import ConsumerSession, Customer
-from infomediary.database import UTCDateTime
+from infomediary.database import UTCDateTime, WriteSession
 
 
 def get_by_email_index(session: Session, index: bytes) -> Customer | None:
@@ -51,7 +51,7 @@ def get_live_session(
 
 
 def revoke_sessions(
-    session: Session, customer_id: str, now: datetime, *, except_id: str | None = None
+    session: WriteSession, customer_id: str, now: datetime, *, except_id: str | None = None
 ) -> None:
     stmt = update(ConsumerSession).where(
         ConsumerSession.customer_id == customer_id, ConsumerSession.revoked_at.is_(None)
@@ -61,7 +61,7 @@ def revoke_sessions(
     session.execute(stmt.values(revoked_at=now))
 
 
-def delete(session: Session, customer_id: str) -> int:
+def delete(session: WriteSession, customer_id: str) -> int:
     """Delete the account and its sessions (so no token of it works again); returns the sessions deleted."""
     sessions = session.execute(sa_delete(ConsumerSession).where(ConsumerSession.customer_id == customer_id))
     session.execute(sa_delete(Customer).where(Customer.id == customer_id))

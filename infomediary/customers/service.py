@@ -22,7 +22,7 @@ from infomediary.customers.errors import (
     WeakPassword,
 )
 from infomediary.customers.models import ConsumerSession, Customer
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.ids import new_id
 from infomediary.policylog import kinds as log_kinds
 from infomediary.policylog.service import append as log_append
@@ -53,7 +53,7 @@ def hash_session_token(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-def open_account(session: Session, runtime: Runtime, *, email: str, password: str) -> AccountView:
+def open_account(session: WriteSession, runtime: Runtime, *, email: str, password: str) -> AccountView:
     """The account itself, found again by the email's blind index; `flows.account_registered` does the rest
     of a registration (the readable address in the vault, the log entry)."""
     index = email_index(runtime.keys.secret("blind_index"), email)
@@ -70,11 +70,11 @@ def open_account(session: Session, runtime: Runtime, *, email: str, password: st
     return AccountView(customer_id=customer.id, created_at=customer.created_at)
 
 
-def log_registration(session: Session, runtime: Runtime, customer_id: str) -> None:
+def log_registration(session: WriteSession, runtime: Runtime, customer_id: str) -> None:
     log_append(session, registration_entry(runtime, customer_id))
 
 
-def change_login_email(session: Session, runtime: Runtime, customer_id: str, email: str) -> None:
+def change_login_email(session: WriteSession, runtime: Runtime, customer_id: str, email: str) -> None:
     """Log in with `email` from now on (the readable address itself lives in the profile)."""
     index = email_index(runtime.keys.secret("blind_index"), email)
     holder = repository.get_by_email_index(session, index)
@@ -91,7 +91,7 @@ def require_account(session: Session, customer_id: str) -> None:
         raise InvalidSession()
 
 
-def delete_account(session: Session, customer_id: str) -> int:
+def delete_account(session: WriteSession, customer_id: str) -> int:
     """Delete the account and its sessions (no token of it works again); returns the sessions deleted."""
     return repository.delete(session, customer_id)
 
@@ -102,7 +102,7 @@ def registration_entry(runtime: Runtime, customer_id: str) -> dict[str, str]:
 
 
 def login(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     *,
     email: str,
@@ -129,7 +129,7 @@ def login(
     return _open_session(session, customer.id, now, runtime.settings.consumer_session_ttl_seconds)
 
 
-def _open_session(session: Session, customer_id: str, now: datetime, ttl: int) -> IssuedSession:
+def _open_session(session: WriteSession, customer_id: str, now: datetime, ttl: int) -> IssuedSession:
     token = secrets.token_urlsafe(32)
     expires_at = now + timedelta(seconds=ttl)
     session.add(
@@ -157,7 +157,7 @@ def authenticate(
     return AuthenticatedConsumer(customer_id=customer_id, session_id=session_id)
 
 
-def logout(session: Session, consumer: AuthenticatedConsumer, now: datetime | None = None) -> None:
+def logout(session: WriteSession, consumer: AuthenticatedConsumer, now: datetime | None = None) -> None:
     consumer_session = session.get(ConsumerSession, consumer.session_id)
     if consumer_session is not None and consumer_session.revoked_at is None:
         consumer_session.revoked_at = now or utcnow()
@@ -165,7 +165,7 @@ def logout(session: Session, consumer: AuthenticatedConsumer, now: datetime | No
 
 
 def change_password(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     consumer: AuthenticatedConsumer,
     *,

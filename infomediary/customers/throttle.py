@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from infomediary.customers.errors import InvalidCredentials, LoginThrottled
 from infomediary.customers.models import LoginFailure
+from infomediary.database import WriteSession
 from infomediary.runtime import Runtime
 
 
@@ -55,7 +56,7 @@ def check(
             raise LoginThrottled(retry_after=retry_after)
 
 
-def record_failure(session: Session, keys: ThrottleKeys, *, now: datetime, window: timedelta) -> None:
+def record_failure(session: WriteSession, keys: ThrottleKeys, *, now: datetime, window: timedelta) -> None:
     """Recorded in the request's transaction; `InvalidCredentials` is a refusal that commits it."""
     session.add_all(
         [LoginFailure(key=keys.account, failed_at=now), LoginFailure(key=keys.address, failed_at=now)]
@@ -65,12 +66,12 @@ def record_failure(session: Session, keys: ThrottleKeys, *, now: datetime, windo
     session.flush()
 
 
-def clear_account(session: Session, keys: ThrottleKeys) -> None:
+def clear_account(session: WriteSession, keys: ThrottleKeys) -> None:
     session.execute(delete(LoginFailure).where(LoginFailure.key == keys.account))
 
 
 def password_attempt(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     *,
     login_index: bytes,

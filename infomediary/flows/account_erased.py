@@ -12,18 +12,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from infomediary.audiences import index as audience_index
 from infomediary.customers import service as customers
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.profiles import erasure
 from infomediary.recommendations import exclusions
 from infomediary.runtime import Runtime
 
 
 def erase_account(
-    session: Session, runtime: Runtime, customer_id: str, now: datetime | None = None
+    session: WriteSession, runtime: Runtime, customer_id: str, now: datetime | None = None
 ) -> erasure.ErasureResult:
     now = now or utcnow()
     customers.require_account(session, customer_id)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from infomediary.customers import service as customers
+from infomediary.database import WriteSession
 from infomediary.flows import profile_changed
 from infomediary.profiles import datakeys
 from infomediary.runtime import Runtime
 
 
-def register(session: Session, runtime: Runtime, *, email: str, password: str) -> customers.AccountView:
+def register(session: WriteSession, runtime: Runtime, *, email: str, password: str) -> customers.AccountView:
     account = customers.open_account(session, runtime, email=email, password=password)
     # The readable address lives only in the vault, under the customer's own new data key.
     [cipher] = datakeys.create(session, runtime, [account.customer_id])

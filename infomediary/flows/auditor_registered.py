@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from infomediary.auditors import service as auditors
+from infomediary.database import WriteSession
 from infomediary.oauth.credentials import ClientCredentials, create_client
 from infomediary.oauth.models import ClientKind
 from infomediary.settings import AUDITOR_SCOPES
 
 
 def register_auditor(
-    session: Session, *, name: str, scopes: tuple[str, ...] = AUDITOR_SCOPES
+    session: WriteSession, *, name: str, scopes: tuple[str, ...] = AUDITOR_SCOPES
 ) -> tuple[str, ClientCredentials]:
     """Returns the auditor's id and the client credentials (the secret is shown this once)."""
     auditor_id = auditors.create(session, name=name)

@@ -12,20 +12,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from consent.records import ConsentState
 from consent.vocabulary import Category, Purpose
 from infomediary.audiences import index as audience_index
 from infomediary.consents import gpc, terms
 from infomediary.consents import service as consents
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.recommendations import personalisation
 from infomediary.runtime import Runtime
 from infomediary.webhooks import outbox
 
 
-def records_left(session: Session, customer_ids: Sequence[str]) -> None:
+def records_left(session: WriteSession, customer_ids: Sequence[str]) -> None:
     """Consent of these customers now permits less (`consents.service.OnLeaving`)."""
     audience_index.population_changed(session)
     for customer_id in sorted(customer_ids):
@@ -33,7 +31,7 @@ def records_left(session: Session, customer_ids: Sequence[str]) -> None:
 
 
 def answer(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     customer_id: str,
     *,
@@ -59,16 +57,16 @@ def answer(
     )
 
 
-def withdraw(session: Session, runtime: Runtime, customer_id: str, record_id: str) -> consents.Change:
+def withdraw(session: WriteSession, runtime: Runtime, customer_id: str, record_id: str) -> consents.Change:
     return consents.withdraw(session, runtime, customer_id, record_id, on_leaving=records_left)
 
 
-def withdraw_all(session: Session, runtime: Runtime, customer_id: str) -> consents.WithdrawAll:
+def withdraw_all(session: WriteSession, runtime: Runtime, customer_id: str) -> consents.WithdrawAll:
     return consents.withdraw_all(session, runtime, customer_id, on_leaving=records_left)
 
 
 def switch_personalisation(
-    session: Session, runtime: Runtime, customer_id: str, supplier_id: str, *, enabled: bool
+    session: WriteSession, runtime: Runtime, customer_id: str, supplier_id: str, *, enabled: bool
 ) -> bool:
     """Personalisation by the supplier on or off (kept as consent records); whether it is now permitted."""
     return personalisation.switch(
@@ -77,7 +75,7 @@ def switch_personalisation(
 
 
 def replace_terms(
-    session: Session, runtime: Runtime, customer_id: str, specs: Sequence[terms.TermSpec]
+    session: WriteSession, runtime: Runtime, customer_id: str, specs: Sequence[terms.TermSpec]
 ) -> list[terms.TermView]:
     """Replace the standing terms; a new term can exclude the customer from audiences: counts retired."""
     views = terms.replace_terms(session, runtime, customer_id, specs)
@@ -85,7 +83,9 @@ def replace_terms(
     return views
 
 
-def record_gpc(session: Session, runtime: Runtime, customer_id: str, now: datetime | None = None) -> bool:
+def record_gpc(
+    session: WriteSession, runtime: Runtime, customer_id: str, now: datetime | None = None
+) -> bool:
     """A `Sec-GPC: 1` request: the opt-out is recorded and logged once; True when newly recorded.
 
     Cached audience answers are retired before the log entry is appended, as for every consent change

@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from consent.vocabulary import Category, Purpose
+from infomediary.database import WriteSession
 from infomediary.flows.consent_changed import records_left
 from infomediary.offers import received
 from infomediary.runtime import Runtime
@@ -13,7 +12,7 @@ from infomediary.webhooks import outbox
 
 
 def accept_offer(
-    session: Session, runtime: Runtime, customer_id: str, offer_id: str, *, release_identity: bool
+    session: WriteSession, runtime: Runtime, customer_id: str, offer_id: str, *, release_identity: bool
 ) -> received.InboxOffer:
     offer, accepted = received.accept(
         session, runtime, customer_id, offer_id, release_identity=release_identity, on_leaving=records_left

@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from consent.vocabulary import Category, Purpose
 from infomediary.consents import policies
+from infomediary.database import WriteSession
 from infomediary.flows.consent_changed import records_left
 from infomediary.runtime import Runtime
 
 
 def publish_policy(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     supplier_id: str,
     *,

@@ -10,18 +10,16 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from consent.vocabulary import Category, Purpose
 from infomediary.audiences import index as audience_index
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.profiles import service as profiles
 from infomediary.profiles.datakeys import CustomerCipher
 from infomediary.runtime import Runtime
 from infomediary.webhooks import outbox
 
 
-def reindex(session: Session, runtime: Runtime, customer_id: str, now: datetime | None = None) -> None:
+def reindex(session: WriteSession, runtime: Runtime, customer_id: str, now: datetime | None = None) -> None:
     """Recompute the customer's index row; a consented customer whose RFM band rose is a segment event."""
     now = now or utcnow()
     if audience_index.refresh(session, runtime, customer_id, now):
@@ -38,7 +36,7 @@ def reindex(session: Session, runtime: Runtime, customer_id: str, now: datetime 
 
 
 def apply_changes(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     customer_id: str,
     changes: Mapping[str, Any],
@@ -54,7 +52,7 @@ def apply_changes(
 
 
 def update_profile(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     customer_id: str,
     changes: Mapping[str, Any],

@@ -3,18 +3,17 @@ supplier is told (the `request.answered` event), if the customer's consent permi
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from consent.vocabulary import Category
 from infomediary.consents import service as consents
 from infomediary.consents import supplier_requests
+from infomediary.database import WriteSession
 from infomediary.flows.consent_changed import records_left
 from infomediary.runtime import Runtime
 from infomediary.webhooks import outbox
 
 
 def accept_request(
-    session: Session, runtime: Runtime, customer_id: str, request_id: str
+    session: WriteSession, runtime: Runtime, customer_id: str, request_id: str
 ) -> tuple[supplier_requests.RequestView, list[consents.Change]]:
     view, changes = supplier_requests.accept(
         session, runtime, customer_id, request_id, on_leaving=records_left
@@ -24,7 +23,7 @@ def accept_request(
 
 
 def refuse_request(
-    session: Session, runtime: Runtime, customer_id: str, request_id: str
+    session: WriteSession, runtime: Runtime, customer_id: str, request_id: str
 ) -> supplier_requests.RequestView:
     view = supplier_requests.refuse(session, customer_id, request_id)
     _tell_supplier(session, runtime, customer_id, view)
@@ -32,7 +31,7 @@ def refuse_request(
 
 
 def _tell_supplier(
-    session: Session, runtime: Runtime, customer_id: str, view: supplier_requests.RequestView
+    session: WriteSession, runtime: Runtime, customer_id: str, view: supplier_requests.RequestView
 ) -> None:
     """The business event, for the requesting supplier only, as of the answer."""
     assert view.answered_at is not None

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy.orm import Session
-
+from infomediary.database import WriteSession
 from infomediary.oauth.credentials import ClientCredentials, create_client
 from infomediary.oauth.models import ClientKind
 from infomediary.policylog import kinds as log_kinds
@@ -14,7 +13,7 @@ from infomediary.suppliers import service as suppliers
 
 
 def register_supplier(
-    session: Session, *, name: str, scopes: Sequence[str]
+    session: WriteSession, *, name: str, scopes: Sequence[str]
 ) -> tuple[suppliers.SupplierView, ClientCredentials]:
     """Returns the record and the client credentials (the secret is shown this once)."""
     suppliers.check_scopes(scopes)

@@ -7,13 +7,13 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from infomediary.database import upsert_insert
+from infomediary.database import WriteSession, upsert_insert
 from infomediary.ids import new_id
 from infomediary.ledger.models import LedgerAccount, LedgerPosting, LedgerTransaction, OwnerKind
 from infomediary.suppliers.models import Supplier
 
 
-def ensure_account(session: Session, owner_kind: OwnerKind, owner_id: str) -> str:
+def ensure_account(session: WriteSession, owner_kind: OwnerKind, owner_id: str) -> str:
     """The id of the owner's account, created on first use (racing creators agree on one row)."""
     found = session.scalar(
         select(LedgerAccount.id).where(
@@ -34,7 +34,7 @@ def ensure_account(session: Session, owner_kind: OwnerKind, owner_id: str) -> st
     ).one()
 
 
-def lock_accounts(session: Session, account_ids: Iterable[str]) -> dict[str, LedgerAccount]:
+def lock_accounts(session: WriteSession, account_ids: Iterable[str]) -> dict[str, LedgerAccount]:
     """Lock the accounts until the transaction ends, in id order so that two posters never deadlock.
 
     `FOR UPDATE` on PostgreSQL; SQLite's writing transactions already hold the database write lock.

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Integer, bindparam, update
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from infomediary.database import require_writable
+from infomediary.database import WriteSession, require_writable
 from infomediary.ids import new_id
 from infomediary.ledger import repository
 from infomediary.ledger.errors import CreditLineExceeded, IdempotencyKeyReused, UnbalancedTransaction
@@ -97,7 +96,7 @@ _CREDIT = (
 
 
 def post(
-    session: Session,
+    session: WriteSession,
     *,
     kind: TransactionKind,
     postings: Sequence[tuple[Account, int]],
@@ -164,7 +163,7 @@ def post(
     return _posted(transaction, replayed=False)
 
 
-def top_up(session: Session, *, supplier_id: str, amount: int, idempotency_key: str) -> Posted:
+def top_up(session: WriteSession, *, supplier_id: str, amount: int, idempotency_key: str) -> Posted:
     """An operator credits a supplier's account (the supplier paid the broker outside the system).
 
     The broker's account is the counterparty, so it goes negative by what suppliers have paid in: the sum

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.ids import new_id
 from infomediary.oauth.errors import ClientNotFound
 from infomediary.oauth.models import ClientKind, OAuthClient
@@ -47,7 +47,7 @@ def secret_matches(stored_hash: bytes, presented: str) -> bool:
 
 
 def create_client(
-    session: Session, *, kind: ClientKind, owner_id: str, scopes: list[str]
+    session: WriteSession, *, kind: ClientKind, owner_id: str, scopes: list[str]
 ) -> ClientCredentials:
     credentials = ClientCredentials(client_id=secrets.token_urlsafe(18), client_secret=_new_secret())
     session.add(
@@ -77,7 +77,7 @@ def supplier_clients(session: Session, supplier_id: str) -> list[ClientView]:
 
 
 def rotate_supplier_secret(
-    session: Session, *, supplier_id: str, client_id: str, now: datetime | None = None
+    session: WriteSession, *, supplier_id: str, client_id: str, now: datetime | None = None
 ) -> ClientCredentials:
     """A new secret for one of this supplier's clients, returned once; the old secret stops working at once.
 

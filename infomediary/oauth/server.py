@@ -17,10 +17,9 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator, JWTBearerTokenValidator
 from joserfc.jwk import KeySet
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from infomediary.auditors.models import Auditor
-from infomediary.database import upsert_insert
+from infomediary.database import WriteSession, upsert_insert
 from infomediary.ids import looks_like_id
 from infomediary.oauth.credentials import secret_matches
 from infomediary.oauth.models import OAuthClient, RevokedToken
@@ -154,7 +153,7 @@ class TokenRevocation(RevocationEndpoint):  # type: ignore[misc]
 class BrokerAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     """One per request: it holds that request's database session."""
 
-    def __init__(self, session: Session, runtime: Runtime) -> None:
+    def __init__(self, session: WriteSession, runtime: Runtime) -> None:
         super().__init__(scopes_supported=[*SUPPLIER_SCOPES, *AUDITOR_SCOPES])
         self.session = session
         self.runtime = runtime

@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from consent.vocabulary import Category, Purpose, ReleaseKind
 from infomediary.consents.decision_point import decide_for, supplier_query
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.offers.models import OfferDeliveryRow, OfferRow
 from infomediary.policylog import kinds
 from infomediary.policylog.service import append as log_append
@@ -37,7 +36,7 @@ class ReleasedIdentity:
     email: str | None
 
 
-def released_to_supplier(session: Session, runtime: Runtime, offer: OfferRow) -> list[ReleasedIdentity]:
+def released_to_supplier(session: WriteSession, runtime: Runtime, offer: OfferRow) -> list[ReleasedIdentity]:
     """Identities of this offer's accepting customers whose consent still permits it (decided now)."""
     accepted = session.scalars(
         select(OfferDeliveryRow.customer_id)

@@ -24,6 +24,7 @@ from infomediary.audiences.predicate import Canonical, compile_where
 from infomediary.consents import repository as consents
 from infomediary.consents.decision_point import decide_for, supplier_query
 from infomediary.consents.set_filter import permits
+from infomediary.database import WriteSession
 from infomediary.offers.models import DeliveryState, OfferDeliveryRow, OfferRow
 from infomediary.offers.row_facts import categories, exhausted
 from infomediary.policylog import kinds
@@ -35,7 +36,7 @@ from infomediary.suppliers.models import Supplier, SupplierStatus
 MAX_LATE_CANDIDATES = 50
 
 
-def _deliver(session: Session, offer_id: str, customer_ids: Sequence[str], now: datetime) -> None:
+def _deliver(session: WriteSession, offer_id: str, customer_ids: Sequence[str], now: datetime) -> None:
     if customer_ids:
         session.execute(
             insert(OfferDeliveryRow),
@@ -52,7 +53,7 @@ def _deliver(session: Session, offer_id: str, customer_ids: Sequence[str], now: 
         )
 
 
-def match_at_send(session: Session, offer: OfferRow, form: Canonical, now: datetime) -> int:
+def match_at_send(session: WriteSession, offer: OfferRow, form: Canonical, now: datetime) -> int:
     """Deliver the offer to every consenting customer its predicate matches; how many (never released)."""
     query = supplier_query(
         session,
@@ -99,7 +100,7 @@ def open_offers_not_delivered_to(session: Session, customer_id: str, now: dateti
     ).all()
 
 
-def match_late(session: Session, runtime: Runtime, customer_id: str, now: datetime) -> int:
+def match_late(session: WriteSession, runtime: Runtime, customer_id: str, now: datetime) -> int:
     """Deliver to this customer the open offers they now match and consent to; how many were delivered."""
     if session.get(AudienceIndexRow, customer_id) is None:
         # Not countable at all (no profile, processing restricted, or erased): nothing can match.

@@ -18,7 +18,7 @@ from consent.records import ConsentState
 from consent.vocabulary import Purpose, ReleaseKind
 from infomediary.consents import service as consents
 from infomediary.consents.decision_point import decide_for, evaluate, supplier_query
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.ledger import service as ledger
 from infomediary.ledger.models import TransactionKind
 from infomediary.offers import identity, matching
@@ -101,18 +101,19 @@ def _shown(
 
 
 def list_offers(
-    session: Session,
-    runtime: Runtime,
-    customer_id: str,
-    now: datetime | None = None,
-    *,
-    match_late: bool = True,
+    session: WriteSession, runtime: Runtime, customer_id: str, now: datetime | None = None
 ) -> list[InboxOffer]:
     """The customer's offers still shown, newest first, after matching the open offers sent before they
-    consented (or entered the audience). `match_late=False` only reads (a glance, not the inbox): no write."""
+    consented (or entered the audience): the inbox, which writes the late deliveries."""
     now = now or utcnow()
-    if match_late:
-        matching.match_late(session, runtime, customer_id, now)
+    matching.match_late(session, runtime, customer_id, now)
+    return shown_offers(session, customer_id, now)
+
+
+def shown_offers(session: Session, customer_id: str, now: datetime | None = None) -> list[InboxOffer]:
+    """The customer's offers already delivered and still shown, newest first; no late matching, so it only
+    reads (a glance, such as the dashboard's, not the inbox)."""
+    now = now or utcnow()
     rows = session.execute(
         select(OfferRow, OfferDeliveryRow, Supplier.name)
         .join(OfferDeliveryRow, OfferDeliveryRow.offer_id == OfferRow.id)
@@ -131,7 +132,7 @@ def list_offers(
 
 
 def own(
-    session: Session, customer_id: str, offer_id: str, now: datetime
+    session: WriteSession, customer_id: str, offer_id: str, now: datetime
 ) -> tuple[OfferRow, OfferDeliveryRow, str]:
     """The customer's shown offer, locked: concurrent actions on one offer's budget run one at a time."""
     offer = session.get(OfferRow, offer_id, with_for_update=True)
@@ -148,7 +149,7 @@ def own(
 
 
 def _pay(
-    session: Session,
+    session: WriteSession,
     offer: OfferRow,
     customer_id: str,
     kind: TransactionKind,
@@ -177,7 +178,7 @@ def _pay(
     offer.spent += amount
 
 
-def view(session: Session, runtime: Runtime, customer_id: str, offer_id: str) -> InboxOffer:
+def view(session: WriteSession, runtime: Runtime, customer_id: str, offer_id: str) -> InboxOffer:
     """Mark the offer viewed; the first view is paid `reward_per_view`."""
     now = utcnow()
     offer, delivery, name = own(session, customer_id, offer_id, now)
@@ -191,7 +192,7 @@ def view(session: Session, runtime: Runtime, customer_id: str, offer_id: str) ->
 
 
 def accept(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     customer_id: str,
     offer_id: str,
@@ -252,7 +253,7 @@ def accept(
     return _view(offer, delivery, name), True
 
 
-def dismiss(session: Session, customer_id: str, offer_id: str) -> None:
+def dismiss(session: WriteSession, customer_id: str, offer_id: str) -> None:
     """Remove the offer from the inbox; nothing is paid and the supplier learns nothing of it."""
     now = utcnow()
     _, delivery, _ = own(session, customer_id, offer_id, now)

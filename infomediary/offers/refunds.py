@@ -14,9 +14,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.ledger import service as ledger
 from infomediary.ledger.models import TransactionKind
 from infomediary.offers.models import OfferRow
@@ -25,7 +24,7 @@ from infomediary.offers.repository import own_offer
 MAX_SETTLED_PER_RUN = 1000
 
 
-def refund(session: Session, offer: OfferRow, now: datetime) -> int:
+def refund(session: WriteSession, offer: OfferRow, now: datetime) -> int:
     """Pay the unspent budget back to the supplier once; the credits refunded (0 if already refunded).
 
     The caller holds the offer row's lock.
@@ -51,7 +50,7 @@ def refund(session: Session, offer: OfferRow, now: datetime) -> int:
     return amount
 
 
-def withdraw(session: Session, supplier_id: str, offer_id: str, now: datetime | None = None) -> OfferRow:
+def withdraw(session: WriteSession, supplier_id: str, offer_id: str, now: datetime | None = None) -> OfferRow:
     """Withdraw the supplier's own offer and refund what is left of its budget; repeating changes nothing."""
     now = now or utcnow()
     offer = own_offer(session, supplier_id, offer_id, lock=True)
@@ -61,14 +60,14 @@ def withdraw(session: Session, supplier_id: str, offer_id: str, now: datetime | 
     return offer
 
 
-def settle_if_closed(session: Session, offer: OfferRow, now: datetime) -> None:
+def settle_if_closed(session: WriteSession, offer: OfferRow, now: datetime) -> None:
     """Refund an expired (or withdrawn but not yet refunded) offer; open offers are left alone."""
     if offer.refunded_at is None and (offer.expires_at <= now or offer.withdrawn_at is not None):
         session.refresh(offer, with_for_update=True)
         refund(session, offer, now)
 
 
-def settle_expired(session: Session, now: datetime | None = None) -> int:
+def settle_expired(session: WriteSession, now: datetime | None = None) -> int:
     """Refund expired offers not yet refunded (at most `MAX_SETTLED_PER_RUN`); how many were settled."""
     now = now or utcnow()
     ids = session.scalars(

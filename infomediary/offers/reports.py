@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.offers.errors import ReportRateLimited
 from infomediary.offers.models import DeliveryState, OfferDeliveryRow, OfferReportRow, OfferRow
 from infomediary.offers.received import own
@@ -49,7 +49,7 @@ def _check_rate(session: Session, settings: Settings, customer_id: str, now: dat
         raise ReportRateLimited(retry_after=max(1, math.ceil(wait)))
 
 
-def _offer_strike(session: Session, settings: Settings, offer: OfferRow) -> None:
+def _offer_strike(session: WriteSession, settings: Settings, offer: OfferRow) -> None:
     """Strike once for this offer when enough of the customers it reached reported it."""
     if offer.report_strike:
         return
@@ -69,7 +69,7 @@ def _offer_strike(session: Session, settings: Settings, offer: OfferRow) -> None
         sanctions.record_strike(session, settings, supplier_id=offer.supplier_id, reason=OFFER_REPORT_REASON)
 
 
-def _supplier_strike(session: Session, settings: Settings, supplier_id: str, now: datetime) -> None:
+def _supplier_strike(session: WriteSession, settings: Settings, supplier_id: str, now: datetime) -> None:
     """Strike once per window when enough distinct customers reported the supplier's offers in it."""
     since = now - timedelta(seconds=settings.offer_report_window_seconds)
     reporters = session.scalar(
@@ -93,7 +93,7 @@ def _supplier_strike(session: Session, settings: Settings, supplier_id: str, now
         sanctions.record_strike(session, settings, supplier_id=supplier_id, reason=SUPPLIER_REPORT_REASON)
 
 
-def report(session: Session, runtime: Runtime, customer_id: str, offer_id: str) -> None:
+def report(session: WriteSession, runtime: Runtime, customer_id: str, offer_id: str) -> None:
     """Report the offer as unwanted: it leaves the inbox, and counts towards a strike as described above."""
     now = utcnow()
     settings = runtime.settings

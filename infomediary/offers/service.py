@@ -24,7 +24,7 @@ from consent.vocabulary import Purpose
 from infomediary.audiences import service as audiences
 from infomediary.audiences.predicate import Node, canonical, categories_of, dump
 from infomediary.consents import repository as consents
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.ids import new_id
 from infomediary.ledger import service as ledger
 from infomediary.ledger.errors import IdempotencyKeyRequired, IdempotencyKeyReused
@@ -98,7 +98,7 @@ def fingerprint(draft: OfferDraft) -> str:
 
 
 def create(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     supplier_id: str,
     draft: OfferDraft,
@@ -189,7 +189,7 @@ def _supplier_offer(
     )
 
 
-def read(session: Session, runtime: Runtime, supplier_id: str, offer_id: str) -> SupplierOffer:
+def read(session: WriteSession, runtime: Runtime, supplier_id: str, offer_id: str) -> SupplierOffer:
     """The offer's noisy stats and the identities its accepting customers released to this supplier.
 
     Reading an offer that expired settles it: its unspent budget is refunded (once).
@@ -201,7 +201,7 @@ def read(session: Session, runtime: Runtime, supplier_id: str, offer_id: str) ->
     return _supplier_offer(row, released, identity.released_to_supplier(session, runtime, row))
 
 
-def withdraw(session: Session, runtime: Runtime, supplier_id: str, offer_id: str) -> SupplierOffer:
+def withdraw(session: WriteSession, runtime: Runtime, supplier_id: str, offer_id: str) -> SupplierOffer:
     """Withdraw the supplier's offer: it leaves every inbox and its unspent budget is refunded once."""
     refunds.withdraw(session, supplier_id, offer_id)
     return read(session, runtime, supplier_id, offer_id)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from consent.vocabulary import ReleaseKind
 from infomediary.audiences import budget, noise
 from infomediary.audiences.noise import MILLI
+from infomediary.database import WriteSession
 from infomediary.offers.models import OfferDeliveryRow, OfferRow, OfferStatsRow
 from infomediary.policylog import kinds
 from infomediary.policylog.service import append as log_append
@@ -59,7 +60,7 @@ def draw(figures: tuple[int, int, int], epsilon_milli: int) -> tuple[int, int, i
 
 
 def _store(
-    session: Session, offer: OfferRow, row: OfferStatsRow | None, epsilon_milli: int, now: datetime
+    session: WriteSession, offer: OfferRow, row: OfferStatsRow | None, epsilon_milli: int, now: datetime
 ) -> OfferStatsRow:
     true = true_figures(session, offer.id)
     noisy = draw(true, epsilon_milli)
@@ -74,7 +75,7 @@ def _store(
     return row
 
 
-def _log(session: Session, offer: OfferRow, told: int, epsilon_milli: int, kind: ReleaseKind) -> None:
+def _log(session: WriteSession, offer: OfferRow, told: int, epsilon_milli: int, kind: ReleaseKind) -> None:
     shown = sorted(offer.categories.split(","))
     log_append(
         session,
@@ -106,7 +107,7 @@ def _as_stats(row: OfferStatsRow | None, k: int) -> OfferStats:
 
 
 def first_release(
-    session: Session, runtime: Runtime, offer: OfferRow, epsilon_milli: int, now: datetime
+    session: WriteSession, runtime: Runtime, offer: OfferRow, epsilon_milli: int, now: datetime
 ) -> OfferStats:
     """The release made when the offer is sent, paid by the charge of its audience query.
 
@@ -118,7 +119,7 @@ def first_release(
     return stats
 
 
-def released(session: Session, runtime: Runtime, offer: OfferRow, now: datetime) -> OfferStats:
+def released(session: WriteSession, runtime: Runtime, offer: OfferRow, now: datetime) -> OfferStats:
     """The offer's stats as the supplier reads them: the stored draw, drawn afresh only on a change."""
     settings = runtime.settings
     k = settings.offer_min_cohort

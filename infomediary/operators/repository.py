@@ -8,6 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from infomediary.auditors.models import Auditor
+from infomediary.database import WriteSession
 from infomediary.operators.models import Operator, OperatorSession
 from infomediary.suppliers.models import Supplier
 
@@ -54,7 +55,7 @@ def get_live_session(
     return session_id, operator_id, kind, owner_id, owner_name, owner_status
 
 
-def revoke_sessions(session: Session, operator_id: str, now: datetime) -> None:
+def revoke_sessions(session: WriteSession, operator_id: str, now: datetime) -> None:
     session.execute(
         update(OperatorSession)
         .where(OperatorSession.operator_id == operator_id, OperatorSession.revoked_at.is_(None))

@@ -19,7 +19,7 @@ from infomediary.auditors import service as auditors
 from infomediary.customers import throttle
 from infomediary.customers.blind_index import normalise_email
 from infomediary.customers.service import IssuedSession, hash_session_token
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.ids import new_id
 from infomediary.operators import repository
 from infomediary.operators.errors import (
@@ -70,7 +70,7 @@ def _check_password(password: str) -> None:
 
 
 def add(
-    session: Session, runtime: Runtime, *, kind: OperatorKind, owner: str, login: str, password: str
+    session: WriteSession, runtime: Runtime, *, kind: OperatorKind, owner: str, login: str, password: str
 ) -> OperatorView:
     """An operator for the supplier or auditor named `owner` (its name or id)."""
     login = login.strip()
@@ -100,7 +100,7 @@ def add(
 
 
 def login(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     *,
     kind: OperatorKind,
@@ -158,14 +158,16 @@ def authenticate(
     return AuthenticatedOperator(operator_id, session_id, kind, owner_id, owner_name, owner_status)
 
 
-def logout(session: Session, operator: AuthenticatedOperator, now: datetime | None = None) -> None:
+def logout(session: WriteSession, operator: AuthenticatedOperator, now: datetime | None = None) -> None:
     row = session.get(OperatorSession, operator.session_id)
     if row is not None and row.revoked_at is None:
         row.revoked_at = now or utcnow()
         session.flush()
 
 
-def disable(session: Session, runtime: Runtime, *, login: str, now: datetime | None = None) -> OperatorView:
+def disable(
+    session: WriteSession, runtime: Runtime, *, login: str, now: datetime | None = None
+) -> OperatorView:
     """Disable an operator and end every session it has (command line)."""
     operator = repository.get_by_login_index(session, login_index(runtime.keys.secret("blind_index"), login))
     if operator is None:

@@ -23,8 +23,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
+from infomediary.database import WriteSession
 from infomediary.policylog.models import PolicyLogEntry
 
 ENTRY_COLUMNS = (
@@ -92,7 +91,7 @@ _SQLITE_NODES = _sqlite_insert("policy_log_nodes", NODE_COLUMNS)
 
 
 def insert_rows(
-    session: Session,
+    session: WriteSession,
     entry_rows: Sequence[tuple[Any, ...]],
     node_rows: Sequence[tuple[Any, ...]],
     now: datetime,

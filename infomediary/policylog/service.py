@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Integer, bindparam, event, func, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
-from infomediary.database import require_writable, upsert_insert, utcnow
+from infomediary.database import WriteSession, require_writable, upsert_insert, utcnow
 from infomediary.policylog.bulk import insert_rows
 from infomediary.policylog.entry import encode_entry
 from infomediary.policylog.kinds import Dimensions, normalise
@@ -59,7 +59,7 @@ _BUMP = (
 )
 
 
-def _reserve(session: Session, count: int) -> int:
+def _reserve(session: WriteSession, count: int) -> int:
     """Lock the log for this transaction and reserve `count` leaf indexes; returns the first one.
 
     Only in a writing transaction: in autocommit the reservation would commit and release the lock at once,
@@ -109,7 +109,7 @@ def _left_siblings(first: int, count: int) -> list[NodeId]:
     return needed
 
 
-def append_many(session: Session, entries: Iterable[Mapping[str, Any]]) -> list[LogReceipt]:
+def append_many(session: WriteSession, entries: Iterable[Mapping[str, Any]]) -> list[LogReceipt]:
     """Append entries in order in the caller's transaction; nodes are computed in memory, bulk-inserted."""
     now = utcnow()
     prepared = []
@@ -139,7 +139,16 @@ def append_many(session: Session, entries: Iterable[Mapping[str, Any]]) -> list[
 _PENDING = "policylog.pending_entries"  # session.info key: entries waiting for the commit
 
 
-def append_at_commit(session: Session, entries: Iterable[Mapping[str, Any]]) -> None:
+@dataclass
+class _Pending:
+    """Entries waiting for the commit, with their session as the `WriteSession` the caller handed over: the
+    commit hook runs for every `Session` and appends through this one, so no cast is needed there."""
+
+    session: WriteSession
+    entries: list[Mapping[str, Any]]
+
+
+def append_at_commit(session: WriteSession, entries: Iterable[Mapping[str, Any]]) -> None:
     """Append entries as the caller's transaction commits: still inside it, so they commit or roll back
     together with what they record, but the log's lock is taken only then.
 
@@ -149,16 +158,19 @@ def append_at_commit(session: Session, entries: Iterable[Mapping[str, Any]]) -> 
     each other on it. Appended in the commit, the lock lasts the append and the commit. For callers that need
     no receipt (the leaf index is known only at commit).
     """
-    session.info.setdefault(_PENDING, []).extend(entries)
+    pending: _Pending | None = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = _Pending(session, [])
+    pending.entries.extend(entries)
 
 
 @event.listens_for(Session, "before_commit")
 def _append_pending(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint's release: the entries wait for the transaction's own commit
-    pending = session.info.pop(_PENDING, None)
-    if pending:
-        append_many(session, pending)
+    pending: _Pending | None = session.info.pop(_PENDING, None)
+    if pending is not None and pending.entries:
+        append_many(pending.session, pending.entries)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -168,7 +180,7 @@ def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop(_PENDING, None)
 
 
-def append(session: Session, entry: Mapping[str, Any]) -> LogReceipt:
+def append(session: WriteSession, entry: Mapping[str, Any]) -> LogReceipt:
     """Append one entry in the caller's transaction; see `kinds` for the fields an entry may carry."""
     return append_many(session, [entry])[0]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from infomediary.database import unit_of_work
+from infomediary.database import WriteSession, unit_of_work
 from infomediary.policylog.checkpoint import Checkpoint, format_checkpoint, sign_note, verifier_key_string
 from infomediary.policylog.merkle import getter_from_mapping, root_hash, root_hash_nodes
 from infomediary.policylog.models import PolicyLogTreeHead
@@ -67,7 +67,7 @@ def history(session: Session, *, before: int | None = None, limit: int = 50) -> 
     return HeadPage([_view(r) for r in page], page[-1].id if len(rows) > limit and page else None)
 
 
-def sign(session: Session, runtime: Runtime) -> SignedTreeHead:
+def sign(session: WriteSession, runtime: Runtime) -> SignedTreeHead:
     """Sign a head for the current size, in the caller's (writing) transaction."""
     # Nodes commit with the size that completes them, so the nodes of a committed size are all there.
     size = tree_size(session)

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.products.errors import CatalogRejected, CatalogTooLarge
 from infomediary.products.items import CatalogItem, validate_rows
 from infomediary.products.models import CatalogItemRow
@@ -59,7 +59,7 @@ def view(row: CatalogItemRow) -> ItemView:
     )
 
 
-def replace(session: Session, runtime: Runtime, supplier_id: str, rows: Sequence[Any]) -> UploadResult:
+def replace(session: WriteSession, runtime: Runtime, supplier_id: str, rows: Sequence[Any]) -> UploadResult:
     """The catalog becomes exactly `rows`: items not listed are removed."""
     items = validate_rows(rows)
     _check_size(runtime, len(items))
@@ -74,7 +74,7 @@ def replace(session: Session, runtime: Runtime, supplier_id: str, rows: Sequence
 
 
 def update(
-    session: Session, runtime: Runtime, supplier_id: str, upsert: Sequence[Any], remove: Sequence[str]
+    session: WriteSession, runtime: Runtime, supplier_id: str, upsert: Sequence[Any], remove: Sequence[str]
 ) -> UploadResult:
     """Insert or change the `upsert` rows and remove the `remove` ids; other items stay as they are."""
     items = validate_rows(upsert, pointer="/body/upsert")
@@ -175,7 +175,7 @@ def _check_size(runtime: Runtime, total: int) -> None:
         raise CatalogTooLarge(f"a catalog holds at most {limit} items; this one would hold {total}")
 
 
-def _delete(session: Session, supplier_id: str, item_ids: list[str]) -> int:
+def _delete(session: WriteSession, supplier_id: str, item_ids: list[str]) -> int:
     deleted = 0
     for start in range(0, len(item_ids), _BATCH):
         result = session.execute(
@@ -188,7 +188,7 @@ def _delete(session: Session, supplier_id: str, item_ids: list[str]) -> int:
     return deleted
 
 
-def _upsert(session: Session, supplier_id: str, items: list[CatalogItem]) -> tuple[int, int]:
+def _upsert(session: WriteSession, supplier_id: str, items: list[CatalogItem]) -> tuple[int, int]:
     now = utcnow()
     current = {
         r.item_id: r

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.profiles import datakeys, repository
 from infomediary.profiles.datakeys import CustomerCipher
 from infomediary.profiles.errors import VaultUnreadable
@@ -40,7 +40,7 @@ def aad_name(kind: str) -> str:
 
 
 def record(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     customer_id: str,
     records: Sequence[Any],

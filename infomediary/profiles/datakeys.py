@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from infomediary import bulkload
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.profiles import repository
 from infomediary.profiles.errors import CustomerKeyMissing, VaultUnreadable
 from infomediary.profiles.models import CustomerKey
@@ -45,7 +45,7 @@ class CustomerCipher:
             raise VaultUnreadable(str(exc)) from exc
 
 
-def create(session: Session, runtime: Runtime, customer_ids: Sequence[str]) -> list[CustomerCipher]:
+def create(session: WriteSession, runtime: Runtime, customer_ids: Sequence[str]) -> list[CustomerCipher]:
     """Give each (new) customer a data key and store it wrapped; returns their ciphers."""
     wrapped_keys = runtime.vault.create_data_keys(customer_ids)
     now = utcnow()

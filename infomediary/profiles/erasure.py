@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from joserfc import jwt
-from sqlalchemy.orm import Session
 
+from infomediary.database import WriteSession
 from infomediary.ids import new_id
 from infomediary.policylog import kinds
 from infomediary.policylog.kinds import format_at
@@ -39,12 +39,12 @@ class ErasureResult:
     erasure_key_destroyed: bool
 
 
-def delete_vault(session: Session, customer_id: str) -> dict[str, int]:
+def delete_vault(session: WriteSession, customer_id: str) -> dict[str, int]:
     """Delete every vault row of the customer (fields, history, activity, restriction, data key); counts."""
     return repository.delete_customer_rows(session, customer_id)
 
 
-def log_erasure(session: Session, runtime: Runtime, customer_id: str, now: datetime) -> None:
+def log_erasure(session: WriteSession, runtime: Runtime, customer_id: str, now: datetime) -> None:
     """Logged in the erasure's transaction, under the log pseudonym: the log keeps that this account was
     erased, and nothing that identifies whose it was once the keys are gone."""
     log_append(

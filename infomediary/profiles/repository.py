@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
-from infomediary.database import among
+from infomediary.database import WriteSession, among
 from infomediary.profiles.models import (
     ActivityRecord,
     CustomerKey,
@@ -107,7 +107,7 @@ def keys_per_version(session: Session) -> dict[int, int]:
     return {int(row[0]): int(row[1]) for row in rows}
 
 
-def keys_below_version(session: Session, version: int, limit: int) -> Sequence[CustomerKey]:
+def keys_below_version(session: WriteSession, version: int, limit: int) -> Sequence[CustomerKey]:
     return session.scalars(
         select(CustomerKey)
         .where(CustomerKey.kek_version < version)
@@ -117,7 +117,7 @@ def keys_below_version(session: Session, version: int, limit: int) -> Sequence[C
     ).all()
 
 
-def delete_customer_rows(session: Session, customer_id: str) -> dict[str, int]:
+def delete_customer_rows(session: WriteSession, customer_id: str) -> dict[str, int]:
     """Delete every vault row of the customer; returns how many rows of each kind went."""
     counts: dict[str, int] = {}
     for name, table in (

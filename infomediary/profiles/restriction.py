@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.profiles import repository
 from infomediary.profiles.models import ProcessingRestriction
 
@@ -36,7 +36,7 @@ def restricted_among(session: Session, customer_ids: Sequence[str]) -> set[str]:
     return repository.restricted_among(session, customer_ids)
 
 
-def restrict(session: Session, customer_id: str, now: datetime | None = None) -> RestrictionView:
+def restrict(session: WriteSession, customer_id: str, now: datetime | None = None) -> RestrictionView:
     """Idempotent: restricting again keeps the original time."""
     if repository.restriction(session, customer_id) is None:
         session.add(ProcessingRestriction(customer_id=customer_id, restricted_at=now or utcnow()))
@@ -44,7 +44,7 @@ def restrict(session: Session, customer_id: str, now: datetime | None = None) ->
     return describe(session, customer_id)
 
 
-def lift(session: Session, customer_id: str) -> RestrictionView:
+def lift(session: WriteSession, customer_id: str) -> RestrictionView:
     row = repository.restriction(session, customer_id)
     if row is not None:
         session.delete(row)

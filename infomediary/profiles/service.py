@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from infomediary.customers import service as customers
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.profiles import datakeys, repository
 from infomediary.profiles.datakeys import CustomerCipher
 from infomediary.profiles.errors import InvalidProfile
@@ -118,7 +118,7 @@ def values_of(
 
 
 def apply_changes(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     customer_id: str,
     changes: Mapping[str, Any],
@@ -193,7 +193,7 @@ def open_change(cipher: CustomerCipher, row: ProfileChange) -> ChangeView:
     )
 
 
-def _change_login_email(session: Session, runtime: Runtime, customer_id: str, email: str | None) -> None:
+def _change_login_email(session: WriteSession, runtime: Runtime, customer_id: str, email: str | None) -> None:
     if email is None:
         raise InvalidProfile(
             "the email is the login and cannot be cleared; erase the account instead",

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from infomediary.database import upsert_insert, utcnow
+from infomediary.database import WriteSession, upsert_insert, utcnow
 from infomediary.errors import NotFound
 from infomediary.pseudonyms.models import SupplierPseudonymRow
 from infomediary.runtime import Runtime
@@ -58,7 +58,7 @@ def pseudonym(runtime: Runtime, supplier_id: str, customer_id: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def issue(session: Session, runtime: Runtime, supplier_id: str, customer_id: str) -> IssuedPseudonym:
+def issue(session: WriteSession, runtime: Runtime, supplier_id: str, customer_id: str) -> IssuedPseudonym:
     """Hand the customer's pseudonym to a supplier: records it so the supplier's requests can name it."""
     supplier = session.get(Supplier, supplier_id)
     if supplier is None:
@@ -73,7 +73,7 @@ def issue(session: Session, runtime: Runtime, supplier_id: str, customer_id: str
     return IssuedPseudonym(supplier_id, supplier.name, value, issued_at)
 
 
-def _record(session: Session, supplier_id: str, values: dict[str, str]) -> None:
+def _record(session: WriteSession, supplier_id: str, values: dict[str, str]) -> None:
     """Record customer -> pseudonym rows, keeping the ones already there (and their issue time).
 
     An insert that skips conflicts, not a read then an insert: two requests handing the same new customer
@@ -123,7 +123,7 @@ def issued_to_suppliers(session: Session, customer_id: str) -> list[IssuedPseudo
 
 
 def issue_many(
-    session: Session, runtime: Runtime, supplier_id: str, customer_ids: list[str]
+    session: WriteSession, runtime: Runtime, supplier_id: str, customer_ids: list[str]
 ) -> dict[str, str]:
     """Hand many customers' pseudonyms to a supplier at once (a slice); returns customer -> pseudonym."""
     values = {cid: pseudonym(runtime, supplier_id, cid) for cid in customer_ids}

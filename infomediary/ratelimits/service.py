@@ -17,9 +17,8 @@ import hmac
 from dataclasses import dataclass
 
 from sqlalchemy import delete
-from sqlalchemy.orm import Session
 
-from infomediary.database import upsert_insert
+from infomediary.database import WriteSession, upsert_insert
 from infomediary.ratelimits.errors import RateLimited
 from infomediary.ratelimits.models import RateLimitCounter
 
@@ -37,7 +36,7 @@ def counter_key(secret: bytes, bucket: str, client_address: str) -> bytes:
     return hmac.new(secret, message, hashlib.sha256).digest()
 
 
-def hit(session: Session, secret: bytes, limit: Limit, client_address: str, *, now: float) -> int:
+def hit(session: WriteSession, secret: bytes, limit: Limit, client_address: str, *, now: float) -> int:
     """Count one request; raise `RateLimited` (with the seconds to the window's end) beyond the limit.
 
     Runs in its own short transaction, not the request's: a refused or failed request still counts.

@@ -13,7 +13,6 @@ from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from consent.vocabulary import Category, Purpose
 from infomediary.audiences.models import AudienceIndexRow
@@ -22,6 +21,7 @@ from infomediary.audiences.service import count_audience
 from infomediary.consents import repository as consents
 from infomediary.consents.decision_point import supplier_query
 from infomediary.consents.set_filter import permits
+from infomediary.database import WriteSession
 from infomediary.products import service as products
 from infomediary.recommendations import history
 from infomediary.runtime import Runtime
@@ -35,7 +35,9 @@ class AudienceItems:
     audience_count: int | None
 
 
-def top_items(session: Session, runtime: Runtime, supplier_id: str, predicate: Node, n: int) -> AudienceItems:
+def top_items(
+    session: WriteSession, runtime: Runtime, supplier_id: str, predicate: Node, n: int
+) -> AudienceItems:
     settings = runtime.settings
     counted = count_audience(session, runtime, supplier_id, predicate, Purpose.PERSONALISATION)
     if counted.suppressed:

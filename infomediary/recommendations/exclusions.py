@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.profiles import datakeys
 from infomediary.profiles.datakeys import CustomerCipher
 from infomediary.recommendations.models import RecommendationExclusionRow
@@ -49,7 +49,7 @@ def read(
 
 
 def write(
-    session: Session, runtime: Runtime, customer_id: str, supplier_id: str, items: Iterable[str]
+    session: WriteSession, runtime: Runtime, customer_id: str, supplier_id: str, items: Iterable[str]
 ) -> set[str]:
     """Replace the list; an empty list removes the row."""
     wanted = sorted(set(items))
@@ -77,7 +77,7 @@ def write(
     return set(wanted)
 
 
-def erase(session: Session, customer_id: str) -> int:
+def erase(session: WriteSession, customer_id: str) -> int:
     """Delete every list of the customer (erasure); returns how many rows went."""
     result = session.execute(
         delete(RecommendationExclusionRow).where(RecommendationExclusionRow.customer_id == customer_id)

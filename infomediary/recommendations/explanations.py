@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from infomediary.database import WriteSession
 from infomediary.products import service as products
 from infomediary.pseudonyms.service import SupplierNotKnown
 from infomediary.recommendations import exclusions, history, ranking, store
@@ -50,9 +51,7 @@ def explain(
 ) -> Explanation:
     if session.get(Supplier, supplier_id) is None:
         raise SupplierNotKnown()
-    decisions = history.decide(
-        session, runtime, supplier_id, customer_id, history.INTERACTION_CATEGORIES, log=False
-    )
+    decisions = history.preview(session, runtime, supplier_id, customer_id, history.INTERACTION_CATEGORIES)
     permitted = [c for c, d in decisions.items() if d.permitted]
     models = store.load(session, supplier_id)
     known = models.index if models is not None else set(products.items_of(session, supplier_id))
@@ -98,7 +97,7 @@ def _because(models: store.Models, used: dict[str, float], item: str) -> list[st
 
 
 def set_exclusions(
-    session: Session, runtime: Runtime, customer_id: str, supplier_id: str, items: Sequence[str]
+    session: WriteSession, runtime: Runtime, customer_id: str, supplier_id: str, items: Sequence[str]
 ) -> Explanation:
     """Replace the items removed from what drives recommendations here; returns the new explanation."""
     if session.get(Supplier, supplier_id) is None:

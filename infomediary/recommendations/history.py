@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from consent.decision import Decision
 from consent.vocabulary import Category, Purpose, ReleaseKind
-from infomediary.consents.decision_point import decide_each_for, decide_each_with_entries, supplier_query
+from infomediary.consents.decision_point import decide_each_with_entries, supplier_query
 from infomediary.profiles import activity, datakeys, repository
 from infomediary.profiles.datakeys import CustomerCipher
 from infomediary.runtime import Runtime
@@ -46,21 +46,20 @@ class History:
         self.kinds.setdefault(item, set()).add(kind)
 
 
-def decide(
+def preview(
     session: Session,
     runtime: Runtime,
     supplier_id: str,
     customer_id: str,
     categories: Iterable[Category],
-    *,
-    log: bool = True,
 ) -> dict[Category, Decision]:
-    """The personalisation decision per category (each logged unless `log` is false: a customer's preview)."""
+    """The personalisation decision per category, not logged: the customer's own preview, which only reads."""
     wanted = list(dict.fromkeys(categories))
     query = supplier_query(
         session, supplier_id=supplier_id, purpose=PURPOSE, categories=wanted, release_kind=RELEASE_KIND
     )
-    return decide_each_for(session, runtime, customer_id, query, wanted, log=log)
+    decisions, _entries = decide_each_with_entries(session, runtime, customer_id, query, wanted)
+    return decisions
 
 
 def decide_with_entries(

@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session
 
 from consent.records import ConsentState
 from infomediary.consents import repository, service
+from infomediary.database import WriteSession
 from infomediary.recommendations import history
 from infomediary.runtime import Runtime
 
 
 def switch(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     customer_id: str,
     supplier_id: str,
@@ -46,7 +47,5 @@ def switch(
 
 
 def enabled_for(session: Session, runtime: Runtime, customer_id: str, supplier_id: str) -> bool:
-    decisions = history.decide(
-        session, runtime, supplier_id, customer_id, history.INTERACTION_CATEGORIES, log=False
-    )
+    decisions = history.preview(session, runtime, supplier_id, customer_id, history.INTERACTION_CATEGORIES)
     return any(d.permitted for d in decisions.values())

@@ -14,9 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from consent.vocabulary import Category
+from infomediary.database import WriteSession
 from infomediary.policylog import kinds
 from infomediary.policylog.service import append_many as log_append_many
 from infomediary.products import service as products
@@ -52,7 +51,7 @@ class Recommendations:
 
 
 def recommend(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     supplier_id: str,
     pseudonym: str,
@@ -65,7 +64,7 @@ def recommend(
 
 
 def for_customer(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     supplier_id: str,
     customer_id: str,

@@ -24,6 +24,7 @@ from scipy import sparse
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
+from infomediary.database import WriteSession
 from infomediary.recommendations.models import RecommenderModelRow
 
 ITEM_ITEM = "item_item"
@@ -47,7 +48,7 @@ class Models:
 
 
 def save(
-    session: Session,
+    session: WriteSession,
     supplier_id: str,
     *,
     items: list[str],

@@ -40,7 +40,7 @@ from infomediary.audiences.models import AudienceIndexRow
 from infomediary.consents.decision_point import evaluate, supplier_query
 from infomediary.consents.entries import decision_entry
 from infomediary.consents.set_filter import permitted_customers_for
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.policylog.service import append_many
 from infomediary.products import service as products
 from infomediary.recommendations import history, store
@@ -76,7 +76,7 @@ def _quiet(stage: str, done: int, total: int) -> None:
 
 
 def permitted_by_category(
-    session: Session, runtime: Runtime, supplier_id: str, categories: tuple[Category, ...]
+    session: WriteSession, runtime: Runtime, supplier_id: str, categories: tuple[Category, ...]
 ) -> dict[str, set[Category]]:
     """customer -> the categories each permits for personalisation by this supplier; every decision logged."""
     permitted: dict[str, set[Category]] = defaultdict(set)
@@ -99,7 +99,7 @@ def permitted_by_category(
 
 
 def interaction_matrix(
-    session: Session, runtime: Runtime, supplier_id: str, items: list[str], progress: Progress = _quiet
+    session: WriteSession, runtime: Runtime, supplier_id: str, items: list[str], progress: Progress = _quiet
 ) -> tuple[list[str], sparse.csr_matrix]:
     """(customers, customers x items confidence matrix) from the consented interactions only."""
     index = {item: i for i, item in enumerate(items)}
@@ -126,7 +126,7 @@ def interaction_matrix(
 
 
 def train(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     supplier_id: str,
     *,

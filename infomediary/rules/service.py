@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.ids import new_id
 from infomediary.rules import language
 from infomediary.rules.errors import InvalidRule, RuleNotFound, TooManyRules
@@ -63,7 +63,13 @@ def _own(session: Session, supplier_id: str, rule_id: str) -> BusinessRuleRow:
 
 
 def create(
-    session: Session, runtime: Runtime, supplier_id: str, *, name: str, document: Any, enabled: bool = True
+    session: WriteSession,
+    runtime: Runtime,
+    supplier_id: str,
+    *,
+    name: str,
+    document: Any,
+    enabled: bool = True,
 ) -> RuleView:
     rule = parse(document)
     stored = session.scalar(select(func.count()).where(BusinessRuleRow.supplier_id == supplier_id)) or 0
@@ -85,7 +91,7 @@ def create(
 
 
 def replace(
-    session: Session, supplier_id: str, rule_id: str, *, name: str, document: Any, enabled: bool
+    session: WriteSession, supplier_id: str, rule_id: str, *, name: str, document: Any, enabled: bool
 ) -> RuleView:
     row = _own(session, supplier_id, rule_id)
     rule = parse(document)

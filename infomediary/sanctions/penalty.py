@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy.orm import Session
-
+from infomediary.database import WriteSession
 from infomediary.errors import DomainError
 from infomediary.ids import new_id
 from infomediary.ledger import service as ledger
@@ -33,7 +32,7 @@ class AffectedCustomerUnknown(DomainError):
 
 
 def impose(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     *,
     auditor_id: str,

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from infomediary.database import WriteSession
 from infomediary.ids import new_id
 from infomediary.policylog import kinds
 from infomediary.policylog.service import append
@@ -39,7 +40,7 @@ def _supplier(session: Session, supplier_id: str) -> Supplier:
 
 
 def record_finding(
-    session: Session, *, auditor_id: str, supplier_id: str, severity: Severity, text: str
+    session: WriteSession, *, auditor_id: str, supplier_id: str, severity: Severity, text: str
 ) -> Recorded:
     _supplier(session, supplier_id)
     finding_id = new_id("fnd")
@@ -70,7 +71,7 @@ def record_finding(
 
 
 def record_sanction(
-    session: Session,
+    session: WriteSession,
     settings: Settings,
     *,
     auditor_id: str | None,
@@ -115,7 +116,7 @@ def record_sanction(
     return Recorded(sanction.id, supplier_id, receipt.leaf_index, sanction.created_at)
 
 
-def record_strike(session: Session, settings: Settings, *, supplier_id: str, reason: str) -> Recorded:
+def record_strike(session: WriteSession, settings: Settings, *, supplier_id: str, reason: str) -> Recorded:
     """A strike the broker records on its own (no auditor), such as for a differencing pattern.
 
     It counts like an auditor's strike (`repository.strike_count` counts every strike), so customers'

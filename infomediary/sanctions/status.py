@@ -17,8 +17,7 @@ past the threshold.
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
+from infomediary.database import WriteSession
 from infomediary.policylog import kinds as log_kinds
 from infomediary.policylog.service import append as log_append
 from infomediary.sanctions import repository
@@ -41,7 +40,7 @@ def status_for(strikes: int, settings: Settings) -> SupplierStatus:
 
 
 def set_status(
-    session: Session, name_or_id: str, status: SupplierStatus, *, reason: str | None = None
+    session: WriteSession, name_or_id: str, status: SupplierStatus, *, reason: str | None = None
 ) -> suppliers.SupplierView:
     """Set the status, up or down (an operator's suspend and resume); logs `supplier.status_changed`."""
     supplier = suppliers.find(session, name_or_id)
@@ -59,7 +58,9 @@ def set_status(
     return suppliers.view(supplier)
 
 
-def raise_to(session: Session, supplier: Supplier, target: SupplierStatus, reason: str) -> SupplierStatus:
+def raise_to(
+    session: WriteSession, supplier: Supplier, target: SupplierStatus, reason: str
+) -> SupplierStatus:
     """Move the supplier up to `target` (never down), logging `supplier.status_changed` if it moves."""
     current = SupplierStatus(supplier.status)
     if _ORDER.index(target) <= _ORDER.index(current):
@@ -68,7 +69,7 @@ def raise_to(session: Session, supplier: Supplier, target: SupplierStatus, reaso
     return target
 
 
-def reevaluate(session: Session, supplier: Supplier, settings: Settings) -> SupplierStatus:
+def reevaluate(session: WriteSession, supplier: Supplier, settings: Settings) -> SupplierStatus:
     """Re-derive the status from the strike count, in the caller's transaction, after a strike."""
     strikes = repository.strike_count(session, supplier.id)
     return raise_to(session, supplier, status_for(strikes, settings), f"{strikes} strike(s) recorded")

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy.orm import Session
-
+from infomediary.database import WriteSession
 from infomediary.ledger import service as ledger
 from infomediary.ledger.errors import IdempotencyKeyRequired
 from infomediary.ledger.models import TransactionKind
 
 
 def charge_for_release(
-    session: Session,
+    session: WriteSession,
     *,
     supplier_id: str,
     customer_ids: Sequence[str],

@@ -18,13 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from consent.decision import Decision
 from consent.vocabulary import Purpose, ReleaseKind
 from infomediary.consents.decision_point import evaluate_many, supplier_query
 from infomediary.consents.entries import decision_entry
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.policylog import kinds
 from infomediary.policylog.kinds import format_at
 from infomediary.policylog.service import append_at_commit
@@ -50,7 +48,7 @@ class Slice:
 
 
 def take_slice(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     supplier_id: str,
     purpose: Purpose,

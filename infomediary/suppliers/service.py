@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from infomediary.database import WriteSession
 from infomediary.ids import new_id
 from infomediary.settings import SUPPLIER_SCOPES
 from infomediary.suppliers.errors import SupplierNameTaken, SupplierNotFound, UnknownScope
@@ -41,7 +42,7 @@ def check_scopes(scopes: Sequence[str]) -> None:
         )
 
 
-def create(session: Session, *, name: str) -> SupplierView:
+def create(session: WriteSession, *, name: str) -> SupplierView:
     """A new supplier record under a unique name."""
     name = name.strip()
     if session.scalar(select(Supplier.id).where(Supplier.name == name)) is not None:

@@ -25,10 +25,9 @@ from datetime import datetime, timedelta
 import httpx
 import structlog
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from infomediary.consents.decision_point import decide_for
-from infomediary.database import unit_of_work, utcnow
+from infomediary.database import WriteSession, unit_of_work, utcnow
 from infomediary.pseudonyms.service import pseudonym
 from infomediary.runtime import Runtime
 from infomediary.settings import Settings
@@ -98,7 +97,9 @@ def _fail(row: WebhookDeliveryRow, settings: Settings, now: datetime, error: str
         report.retrying += 1
 
 
-def claim(session: Session, runtime: Runtime, now: datetime, limit: int, report: PassReport) -> list[Claimed]:
+def claim(
+    session: WriteSession, runtime: Runtime, now: datetime, limit: int, report: PassReport
+) -> list[Claimed]:
     settings = runtime.settings
     rows = session.execute(
         select(WebhookDeliveryRow, WebhookEventRow, WebhookEndpointRow, Supplier.status)
@@ -174,7 +175,7 @@ def send(client: httpx.Client, item: Claimed, now: datetime) -> Outcome:
 
 
 def settle(
-    session: Session, settings: Settings, outcomes: list[Outcome], now: datetime, report: PassReport
+    session: WriteSession, settings: Settings, outcomes: list[Outcome], now: datetime, report: PassReport
 ) -> None:
     for outcome in outcomes:
         row = session.get(WebhookDeliveryRow, outcome.delivery_id, with_for_update=True)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from consent.decision import Decision, Reason, SupplierQuery
 from consent.vocabulary import Category, Purpose, ReleaseKind
 from infomediary.consents.decision_point import decide_for, evaluate, supplier_query
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.ids import new_id
 from infomediary.pseudonyms.service import issue
 from infomediary.runtime import Runtime
@@ -70,7 +70,7 @@ def _subscribed(
 
 
 def emit(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     *,
     event_type: str,
@@ -143,7 +143,7 @@ def event_query(session: Session, event: WebhookEventRow, now: datetime) -> Supp
     )
 
 
-def drop_withdrawn(session: Session, customer_id: str, now: datetime | None = None) -> int:
+def drop_withdrawn(session: WriteSession, customer_id: str, now: datetime | None = None) -> int:
     """Drop this customer's undelivered events that consent no longer permits; returns deliveries dropped.
 
     Not logged as decisions: nothing is released here, and the withdrawal itself is in the log.

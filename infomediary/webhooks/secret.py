@@ -14,6 +14,7 @@ import secrets
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from infomediary.database import WriteSession
 from infomediary.runtime import Runtime
 from infomediary.webhooks.models import WebhookEndpointRow
 from vault import WrappedKey
@@ -51,7 +52,7 @@ def per_version(session: Session) -> dict[int, int]:
     return {int(version): int(count) for version, count in rows}
 
 
-def rewrap(session: Session, runtime: Runtime) -> int:
+def rewrap(session: WriteSession, runtime: Runtime) -> int:
     """Rewrap every secret below the current key version (few rows: at most a handful per supplier)."""
     provider = runtime.vault.provider
     target = provider.current_version()

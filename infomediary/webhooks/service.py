@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.ids import new_id
 from infomediary.runtime import Runtime
 from infomediary.webhooks import secret as secrets
@@ -73,7 +73,7 @@ def _own(session: Session, supplier_id: str, endpoint_id: str, *, lock: bool = F
 
 
 def create(
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     supplier_id: str,
     *,
@@ -124,13 +124,13 @@ def get(session: Session, supplier_id: str, endpoint_id: str) -> EndpointView:
     return _view(_own(session, supplier_id, endpoint_id))
 
 
-def delete(session: Session, supplier_id: str, endpoint_id: str) -> None:
+def delete(session: WriteSession, supplier_id: str, endpoint_id: str) -> None:
     """Remove the endpoint; its undelivered deliveries and its log go with it."""
     session.delete(_own(session, supplier_id, endpoint_id, lock=True))
     session.flush()
 
 
-def rotate_secret(session: Session, runtime: Runtime, supplier_id: str, endpoint_id: str) -> WithSecret:
+def rotate_secret(session: WriteSession, runtime: Runtime, supplier_id: str, endpoint_id: str) -> WithSecret:
     """A new secret, in force for the next attempt: the old one stops signing at once."""
     row = _own(session, supplier_id, endpoint_id, lock=True)
     value = secrets.new()

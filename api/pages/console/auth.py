@@ -17,6 +17,7 @@ from api.pages.rendering import TEMPLATES, redirect, render
 from api.session_cookie import AUDITOR_OPERATOR_COOKIE, SUPPLIER_OPERATOR_COOKIE
 from infomediary.customers.errors import InvalidCredentials, LoginThrottled
 from infomediary.customers.service import IssuedSession
+from infomediary.database import WriteSession
 from infomediary.operators import service as operators
 from infomediary.operators.errors import InvalidOperatorSession
 from infomediary.operators.models import OperatorKind
@@ -137,7 +138,7 @@ def login_form(request: Request, session: Session, console: Console, next: str |
 
 def log_in(
     request: Request,
-    session: Session,
+    session: WriteSession,
     runtime: Runtime,
     console: Console,
     *,
@@ -167,7 +168,7 @@ def log_in(
 
 
 def log_out(
-    request: Request, session: Session, console: Console, operator: AuthenticatedOperator
+    request: Request, session: WriteSession, console: Console, operator: AuthenticatedOperator
 ) -> Response:
     operators.logout(session, operator)
     response = redirect(request, f"{console.prefix}/login", notice="logged-out")
