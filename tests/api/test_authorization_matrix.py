@@ -33,13 +33,14 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from starlette.routing import Route
 
 from api.pages import routing
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import PASSWORD
 from tests.fixtures.consents import later
-from tests.fixtures.world import CATEGORIES, WEBHOOK_URL, World, make_world
+from tests.fixtures.world import CATEGORIES, WEBHOOK_URL, World, in_savepoint, make_world, shared_world
 
 # --------------------------------------------------------------------------------------------------------
 # The expectations: one row per route. Add a row here for every new route.
@@ -393,12 +394,39 @@ def _order(expect: Expect) -> Iterator[str]:
     yield from sorted(applicable, key=lambda c: getattr(expect, c) < 400)
 
 
+@pytest.fixture(scope="module")
+def _module_world(
+    session_runtime: Runtime, test_connections: Engine
+) -> Iterator[tuple[TestClient, Runtime, World]]:
+    """The world is built once for the module (it costs more than the calls each test makes)."""
+    with shared_world(session_runtime, test_connections, make_world) as built:
+        yield built
+
+
+# Erasure destroys the customer's erasure key, which lives outside the database (crypto-shredding): no
+# rollback brings it back, so a test that erases gets a world of its own.
+ERASING = {("DELETE", "/v1/me")}
+
+
+@pytest.fixture
+def built(
+    request: pytest.FixtureRequest, _module_world: tuple[TestClient, Runtime, World]
+) -> Iterator[tuple[TestClient, Runtime, World]]:
+    """The module's world, every change a test makes to it rolled back when the test ends."""
+    http, runtime, world = _module_world
+    params = request.node.callspec.params
+    with in_savepoint(runtime):
+        if (params["method"], params["path"]) in ERASING:
+            world = make_world(http, runtime)
+        yield http, runtime, world
+
+
 @pytest.mark.parametrize(("method", "path"), sorted(EXPECTATIONS), ids=lambda v: str(v))
 def test_each_caller_gets_the_expected_status(
-    http: TestClient, runtime: Runtime, method: str, path: str
+    built: tuple[TestClient, Runtime, World], method: str, path: str
 ) -> None:
     expect, _ = EXPECTATIONS[(method, path)]
-    world = make_world(http, runtime)
+    http, _, world = built
     got = {}
     for caller in _order(expect):
         response = send(http, world, method, path, caller)
@@ -418,11 +446,11 @@ FOREIGN_404 = sorted(
 
 @pytest.mark.parametrize(("method", "path"), FOREIGN_404, ids=lambda v: str(v))
 def test_another_callers_object_is_indistinguishable_from_none(
-    http: TestClient, runtime: Runtime, method: str, path: str
+    built: tuple[TestClient, Runtime, World], method: str, path: str
 ) -> None:
     """The 404 for someone else's object is the very problem a made-up id gets: nothing to learn from it."""
     expect, _ = EXPECTATIONS[(method, path)]
-    world = make_world(http, runtime)
+    http, _, world = built
     caller = "other_consumer" if expect.other_consumer == 404 else "other_supplier"
     theirs = send(http, world, method, path, caller)
     made_up = {

@@ -30,6 +30,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from api.pages import routing
 from api.pages.errors import login_page
@@ -38,7 +39,7 @@ from infomediary.operators.models import OperatorKind
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import PASSWORD
 from tests.fixtures.operators import OPERATOR_PASSWORD, make_operator, operator_login
-from tests.fixtures.world import World, make_world
+from tests.fixtures.world import World, in_savepoint, make_world, shared_world
 from tests.pages.conftest import csrf_token
 
 LOGIN = "login"
@@ -309,12 +310,39 @@ def _order(expect: Expect) -> Iterator[str]:
     yield from sorted(applicable, key=lambda v: getattr(expect, v) not in (LOGIN, 403, 404))
 
 
+@pytest.fixture(scope="module")
+def _module_visitors(
+    session_runtime: Runtime, test_connections: Engine
+) -> Iterator[tuple[TestClient, Runtime, Visitors]]:
+    """The visitors and their world are made once for the module (they cost more than each test's calls)."""
+    with shared_world(session_runtime, test_connections, make_visitors) as built:
+        yield built
+
+
+# Erasure destroys the customer's erasure key, which lives outside the database (crypto-shredding): no
+# rollback brings it back, so a test that erases gets visitors of its own.
+ERASING = {("POST", "/rights/delete")}
+
+
+@pytest.fixture
+def built(
+    request: pytest.FixtureRequest, _module_visitors: tuple[TestClient, Runtime, Visitors]
+) -> Iterator[tuple[TestClient, Runtime, Visitors]]:
+    """The module's visitors, every change a test makes rolled back when the test ends."""
+    http, runtime, visitors = _module_visitors
+    params = request.node.callspec.params
+    with in_savepoint(runtime):
+        if (params["method"], params["path"]) in ERASING:
+            visitors = make_visitors(http, runtime)
+        yield http, runtime, visitors
+
+
 @pytest.mark.parametrize(("method", "path"), sorted(PAGES), ids=lambda v: str(v))
 def test_each_visitor_gets_the_expected_page(
-    http: TestClient, runtime: Runtime, method: str, path: str
+    built: tuple[TestClient, Runtime, Visitors], method: str, path: str
 ) -> None:
     expect, _ = PAGES[(method, path)]
-    visitors = make_visitors(http, runtime)
+    http, _, visitors = built
     got: dict[str, Status] = {}
     for visitor in _order(expect):
         if method == "POST":
@@ -339,11 +367,11 @@ _REFERENCE = re.compile(r"reference [0-9a-f]+")
 
 @pytest.mark.parametrize(("method", "path"), FOREIGN_404, ids=lambda v: str(v))
 def test_another_visitors_object_is_indistinguishable_from_none(
-    http: TestClient, runtime: Runtime, method: str, path: str
+    built: tuple[TestClient, Runtime, Visitors], method: str, path: str
 ) -> None:
     """The 404 page for someone else's object is the very page a made-up id gets."""
     expect, _ = PAGES[(method, path)]
-    visitors = make_visitors(http, runtime)
+    http, _, visitors = built
     visitor = "other_consumer" if expect.other_consumer == 404 else "other_supplier"
     values = _values(visitors, visitor)
     theirs = send(http, visitors, method, path, visitor, values)
