@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from infomediary.policylog.errors import ProofError
@@ -13,6 +15,8 @@ from infomediary.policylog.merkle import (
     inclusion_proof,
     leaf_hash,
     nodes_completed_by_append,
+    root_hash,
+    root_hash_nodes,
 )
 from infomediary.policylog.proof_verification import verify_consistency, verify_inclusion
 
@@ -145,3 +149,38 @@ def test_missing_store_node_is_a_loud_key_error() -> None:
 def test_append_rejects_non_hash_leaf() -> None:
     with pytest.raises(ValueError, match="32 bytes"):
         nodes_completed_by_append(0, b"entry, not its hash", getter_from_mapping({}))
+
+
+@pytest.mark.parametrize(
+    ("build", "named"),
+    [
+        (lambda get: nodes_completed_by_append(-1, LEAF, get), "leaf_index"),
+        (lambda get: inclusion_proof(-1, 4, get), "leaf_index"),
+        (lambda get: inclusion_proof(0, -4, get), "tree_size"),
+        (lambda get: root_hash(-4, get), "tree_size"),
+        (lambda get: root_hash_nodes(-4), "tree_size"),
+    ],
+)
+def test_a_negative_index_or_size_is_named_in_the_error(build: Any, named: str) -> None:
+    with pytest.raises(ValueError, match=rf"^{named} must be a non-negative int, got -[14]$"):
+        build(getter_from_mapping({}))
+
+
+# --- the reference tree (the oracle; the auditor's verifier recomputes roots with it) ---------------------
+
+
+def test_the_reference_tree_proves_against_its_whole_size_unless_told_and_only_what_it_holds() -> None:
+    _, ref = _tree(5)
+    assert ref.inclusion_proof(4) == ref.inclusion_proof(4, 5)
+    assert ref.inclusion_proof(1, 2) == [ref.leaves[0]]
+    assert ref.consistency_proof(3) == ref.consistency_proof(3, 5) != []
+    assert ref.consistency_proof(0) == ref.consistency_proof(0, 3) == []  # the empty tree needs no proof
+    for too_far in (
+        lambda: ref.inclusion_proof(2, 2),  # leaf 2 is not in the tree of 2
+        lambda: ref.inclusion_proof(5),
+        lambda: ref.inclusion_proof(0, 6),  # a size the tree has not reached
+        lambda: ref.consistency_proof(4, 3),
+        lambda: ref.consistency_proof(0, 6),
+    ):
+        with pytest.raises(ValueError, match="out of range"):
+            too_far()
