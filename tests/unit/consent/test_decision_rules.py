@@ -339,6 +339,19 @@ def test_refusal_under_an_old_policy_version_still_denies() -> None:
     assert run(query(), [refusal]).reason is Reason.CONSENT_REFUSED
 
 
+@pytest.mark.parametrize("invalidated_first", [True, False])
+def test_a_grant_invalidated_by_the_floor_hides_nothing_recorded_beside_it(invalidated_first: bool) -> None:
+    # The same scope holds an old grant, set aside by the floor, and a newer record: that one decides.
+    old = record(category=HEALTH, state=G, policy_version=1, at=EARLY)
+    for newer, reason in (
+        (record(category=HEALTH, state=G, policy_version=3, at=LATE), Reason.PERMITTED_BY_CONSENT),
+        (record(category=HEALTH, state=R, policy_version=3, at=LATE), Reason.CONSENT_REFUSED),
+    ):
+        records = [old, newer] if invalidated_first else [newer, old]
+        decision = run(query({HEALTH}), records)
+        assert (decision.reason, decision.record_ids) == (reason, (newer.record_id,))
+
+
 def test_undeclared_purpose_denies_every_category() -> None:
     pol = policy(purposes=frozenset({Purpose.PERSONALISATION}))
     decision = run(query({INTERESTS, Category.ACTIVITY}), [record(state=G)], pol=pol)
