@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from consent.decision import (
+    REASON_TEXT,
     CustomerContext,
     DecisionRequest,
     Reason,
@@ -369,6 +370,7 @@ def test_undeclared_category_denies_that_category_only() -> None:
         INTERESTS: Reason.PERMITTED_BY_DEFAULT,
         Category.ACTIVITY: Reason.UNDECLARED_CATEGORY,
     }
+    assert [o.permitted for o in decision.outcomes] == [True, False]  # booleans, as the API shows them
 
 
 def test_never_category_term_precedes_undeclared_and_undeclared_precedes_records() -> None:
@@ -394,7 +396,9 @@ def test_never_purpose_beats_a_grant() -> None:
 
 def test_only_unstruck_suppliers() -> None:
     terms = [OnlyUnstruckSuppliers("t1")]
-    assert run(query(strikes=1), [record(state=G)], terms).reason is Reason.SUPPLIER_HAS_STRIKES
+    struck = run(query(strikes=1), [record(state=G)], terms)
+    assert (struck.reason, struck.term_ids) == (Reason.SUPPLIER_HAS_STRIKES, ("t1",))  # the term relied on
+    assert [o.permitted for o in struck.outcomes] == [False]
     assert run(query(strikes=0), [record(state=G)], terms).permitted
     assert run(query(strikes=3), [record(state=G)]).permitted
 
@@ -430,6 +434,20 @@ def test_outcomes_are_in_vocabulary_order_and_overall_reason_follows_precedence(
     assert [o.category for o in decision.outcomes] == [INTERESTS, Category.PURCHASES, HEALTH]
     assert decision.reason is Reason.CONSENT_REFUSED  # refusal (rule 4) comes before opt-in (rule 5)
     assert "purchases" in decision.text
+
+
+def test_the_text_gives_the_reason_and_the_categories_it_denies() -> None:
+    records = [record(category=c, state=R) for c in (INTERESTS, Category.PURCHASES)]
+    denied = run(query({INTERESTS, Category.PURCHASES, HEALTH}), records)
+    assert denied.text == f"{REASON_TEXT[Reason.CONSENT_REFUSED]} (interests, purchases)"
+    assert run(query(), []).text == REASON_TEXT[Reason.PERMITTED_BY_DEFAULT]
+    assert run(query(), [record(state=G)]).text == REASON_TEXT[Reason.PERMITTED_BY_CONSENT]
+
+
+def test_nothing_is_asked_for_data_without_a_price() -> None:
+    decision = run(query({INTERESTS, Category.PURCHASES}), [record(state=G)])
+    assert decision.permitted
+    assert decision.asked_price == 0
 
 
 def test_permit_needs_every_category() -> None:
