@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -460,7 +461,9 @@ def test_mixing_customers_is_an_error() -> None:
     q = query()
     with pytest.raises(CustomerMismatch):
         ConsentPortfolio.of(CUSTOMER, [record(customer_id="someone-else")])
-    with pytest.raises(CustomerMismatch):
+    with pytest.raises(
+        CustomerMismatch, match=r"^consents, terms and request must all be of the same customer$"
+    ):
         decide(
             DecisionRequest(CustomerContext("someone-else"), q),
             ConsentPortfolio.of(CUSTOMER, []),
@@ -495,13 +498,23 @@ def test_a_portfolio_cannot_smuggle_in_another_customers_record() -> None:
 
 
 def test_policy_of_another_supplier_is_an_error() -> None:
-    with pytest.raises(InvalidRecord):
+    with pytest.raises(InvalidRecord, match=r"^the policy in force is not the requesting supplier's$"):
         run(query(), pol=policy(supplier=OTHER_SUPPLIER))
 
 
-def test_empty_request_is_an_error() -> None:
-    with pytest.raises(InvalidRecord):
-        query(set())
+@pytest.mark.parametrize(
+    ("malformed", "message"),
+    [
+        (lambda: query(set()), "a request must ask for at least one data category"),
+        (lambda: query(supplier=""), "supplier_id must be non-empty"),
+        (lambda: query(strikes=-1), "strikes and offered price are non-negative"),
+        (lambda: query(offered_price=-1), "strikes and offered price are non-negative"),
+        (lambda: query(now=NOW.replace(tzinfo=None)), r"now must be timezone-aware \(UTC\)"),
+    ],
+)
+def test_a_malformed_request_is_refused_saying_what_is_wrong(malformed: Any, message: str) -> None:
+    with pytest.raises(InvalidRecord, match=f"^{message}$"):
+        malformed()
 
 
 # --- the set-based description ------------------------------------------------------------------------
