@@ -78,6 +78,27 @@ def test_inclusion_wrong_length_messages() -> None:
         verify_inclusion(ref.leaves[4], 4, 5, proof[:-1], ref.root())
 
 
+# What an auditor's client is told: which input is wrong, or which check failed (the whole message).
+@pytest.mark.parametrize(
+    ("leaf", "index", "size", "proof", "root", "message"),
+    [
+        (LEAF, -1, 4, [], SOME, "leaf_index must be a non-negative int, got -1"),
+        (LEAF, 0, -4, [], SOME, "tree_size must be a non-negative int, got -4"),
+        (b"short", 0, 4, [], SOME, "leaf_hash must be a 32-byte hash"),
+        (LEAF, 0, 4, [], b"short", "root must be a 32-byte hash"),
+        (LEAF, 0, 1, [SOME], LEAF, "inclusion proof is longer than the path for this index and size"),
+        (LEAF, 0, 2, [], LEAF, "inclusion proof is shorter than the path for this index and size"),
+        (LEAF, 0, 1, [], SOME, "inclusion proof does not lead to the expected root"),
+    ],
+)
+def test_a_refused_inclusion_proof_says_exactly_why(
+    leaf: bytes, index: int, size: int, proof: list[bytes], root: bytes, message: str
+) -> None:
+    with pytest.raises(ProofError) as refused:
+        verify_inclusion(leaf, index, size, proof, root)
+    assert str(refused.value) == message
+
+
 # --- consistency -------------------------------------------------------------
 
 
@@ -125,6 +146,34 @@ def test_consistency_power_of_two_first_size_omits_first_root() -> None:
         verify_consistency(4, 8, ref.root(4), ref.root(8), [ref.root(4), *proof])
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "first_root", "second_root", "proof", "message"),
+    [
+        (-1, 4, SOME, SOME, [SOME], "first must be a non-negative int, got -1"),
+        (1, -4, SOME, SOME, [SOME], "second must be a non-negative int, got -4"),
+        (1, 4, b"short", SOME, [SOME], "first_root must be a 32-byte hash"),
+        (1, 4, SOME, b"short", [SOME], "second_root must be a 32-byte hash"),
+        (1, 4, SOME, SOME, [b"short"], "proof[0] must be a 32-byte hash"),
+        (5, 4, SOME, SOME, [SOME], "first (5) is larger than second (4)"),
+        (4, 4, SOME, SOME, [SOME], "consistency proof between equal sizes must be empty"),
+        (4, 4, SOME, LEAF, [], "roots differ for trees of equal size"),
+        (0, 4, EMPTY_ROOT, SOME, [SOME], "consistency proof from the empty tree must be empty"),
+        (0, 4, SOME, SOME, [], "first_root is not the empty-tree root"),
+        (1, 2, SOME, SOME, [], "consistency proof is empty"),
+        (1, 2, SOME, SOME, [SOME, SOME], "consistency proof is longer than expected for these sizes"),
+        (1, 4, SOME, SOME, [SOME], "consistency proof is shorter than expected for these sizes"),
+        (3, 4, LEAF, LEAF, [SOME, SOME, SOME], "consistency proof does not reproduce first_root"),
+        (1, 2, SOME, SOME, [SOME], "consistency proof does not reproduce second_root"),
+    ],
+)
+def test_a_refused_consistency_proof_says_exactly_why(
+    first: int, second: int, first_root: bytes, second_root: bytes, proof: list[bytes], message: str
+) -> None:
+    with pytest.raises(ProofError) as refused:
+        verify_consistency(first, second, first_root, second_root, proof)
+    assert str(refused.value) == message
+
+
 # --- builders ----------------------------------------------------------------
 
 
@@ -159,6 +208,8 @@ def test_append_rejects_non_hash_leaf() -> None:
         (lambda get: inclusion_proof(0, -4, get), "tree_size"),
         (lambda get: root_hash(-4, get), "tree_size"),
         (lambda get: root_hash_nodes(-4), "tree_size"),
+        (lambda get: consistency_proof(-1, 4, get), "first"),
+        (lambda get: consistency_proof(0, -4, get), "second"),
     ],
 )
 def test_a_negative_index_or_size_is_named_in_the_error(build: Any, named: str) -> None:
