@@ -152,6 +152,7 @@ def test_the_empty_tree_is_consistent_with_every_tree_without_a_proof(runtime: R
         ref.append_entry(data)
     with runtime.session_factory() as session:
         proof = proofs.consistency(session, 0, 3)
+        assert proofs.consistency(session, 3, 3) == []  # a tree is consistent with itself
     assert proof == []
     verify_consistency(0, 3, ref.root(0), ref.root(3), proof)
 

@@ -210,10 +210,12 @@ def test_append_rejects_non_hash_leaf() -> None:
         (lambda get: root_hash_nodes(-4), "tree_size"),
         (lambda get: consistency_proof(-1, 4, get), "first"),
         (lambda get: consistency_proof(0, -4, get), "second"),
+        (lambda get: root_hash_nodes(True), "tree_size"),  # a bool is not a size
+        (lambda get: inclusion_proof(1.0, 4, get), "leaf_index"),
     ],
 )
-def test_a_negative_index_or_size_is_named_in_the_error(build: Any, named: str) -> None:
-    with pytest.raises(ValueError, match=rf"^{named} must be a non-negative int, got -[14]$"):
+def test_a_negative_or_non_int_index_or_size_is_named_in_the_error(build: Any, named: str) -> None:
+    with pytest.raises(ValueError, match=rf"^{named} must be a non-negative int, got (-[14]|True|1\.0)$"):
         build(getter_from_mapping({}))
 
 
@@ -232,6 +234,7 @@ def test_the_reference_tree_proves_against_its_whole_size_unless_told_and_only_w
         lambda: ref.inclusion_proof(0, 6),  # a size the tree has not reached
         lambda: ref.consistency_proof(4, 3),
         lambda: ref.consistency_proof(0, 6),
+        lambda: ref.root(6),
     ):
         with pytest.raises(ValueError, match="out of range"):
             too_far()
