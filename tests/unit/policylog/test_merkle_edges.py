@@ -234,7 +234,13 @@ def test_the_reference_tree_proves_against_its_whole_size_unless_told_and_only_w
         lambda: ref.inclusion_proof(0, 6),  # a size the tree has not reached
         lambda: ref.consistency_proof(4, 3),
         lambda: ref.consistency_proof(0, 6),
-        lambda: ref.root(6),
     ):
         with pytest.raises(ValueError, match="out of range"):
             too_far()
+
+
+def test_the_reference_tree_has_no_root_for_a_size_it_has_not_reached() -> None:
+    _, ref = _tree(5)
+    assert ref.root(0) == EMPTY_ROOT
+    with pytest.raises(ValueError, match=r"^tree_size 6 out of range$"):
+        ref.root(6)
