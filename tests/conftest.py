@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine
 
 from api.app import create_app
@@ -31,6 +32,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Examples schemathesis generates per operation and caller in tests/api/test_fuzz.py "
         "(default 8, or $INFOMEDIARY_FUZZ_EXAMPLES; the full run uses 200).",
     )
+
+
+# Mutation testing (`mutmut run`, docs/testing.md) runs a module's tests once per mutant, under mutmut's
+# tracing trampolines that make the property tests about ten times slower. There every property test runs
+# MUTATION_EXAMPLES derandomized examples (a score that is the same from run to run) instead of its own count.
+MUTATION_EXAMPLES = 25
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if "MUTANT_UNDER_TEST" not in os.environ:  # set (maybe empty) only inside mutmut
+        return
+    for item in items:
+        test = getattr(item, "obj", None)
+        if getattr(test, "is_hypothesis_test", False):
+            own = getattr(test, "_hypothesis_internal_use_settings", None)
+            test._hypothesis_internal_use_settings = hypothesis_settings(  # type: ignore[union-attr]
+                own, max_examples=MUTATION_EXAMPLES, derandomize=True, database=None
+            )
 
 
 @pytest.fixture(scope="session")

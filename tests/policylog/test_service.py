@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import func, select
 
@@ -19,7 +21,7 @@ from infomediary.runtime import Runtime
 from infomediary.sanctions import status as supplier_status
 from infomediary.suppliers import service as suppliers
 from infomediary.suppliers.models import SupplierStatus
-from tests.fixtures.policylog import decision, fill_log, stored_entries
+from tests.fixtures.policylog import SUBJECT, decision, fill_log, stored_entries
 
 
 def _all_nodes(runtime: Runtime) -> dict[tuple[int, int], bytes]:
@@ -107,20 +109,91 @@ def test_invalid_entries_are_refused_and_append_nothing(runtime: Runtime, entry:
     assert stored_entries(runtime) == []
 
 
-def test_out_of_range_proofs_are_refused(runtime: Runtime) -> None:
+def test_out_of_range_proofs_are_refused_saying_what_is_wrong(runtime: Runtime) -> None:
+    # The message is the problem's detail: it tells an auditor's client the rule, or the log's real size.
     fill_log(runtime, 3)
     with runtime.session_factory() as session:
-        for call in (
-            lambda: proofs.inclusion(session, 3, 3),
-            lambda: proofs.inclusion(session, 0, 4),
-            lambda: proofs.consistency(session, 2, 4),
-            lambda: proofs.consistency(session, 3, 2),
-            lambda: proofs.entries(session, 3, 5),
-            lambda: proofs.entries(session, 2, 1),
+        for call, message in (
+            (lambda: proofs.inclusion(session, 3, 3), r"^need 0 <= leaf_index < tree_size$"),
+            (lambda: proofs.inclusion(session, 0, 4), r"^tree_size 4 is larger than the log \(size 3\)$"),
+            (lambda: proofs.consistency(session, 2, 4), r"^tree_size 4 is larger than the log \(size 3\)$"),
+            (lambda: proofs.consistency(session, 3, 2), r"^need 0 <= first <= second$"),
+            (lambda: proofs.entries(session, 3, 5), r"^start 3 is beyond the log \(size 3\)$"),
+            (lambda: proofs.entries(session, 2, 1), r"^need 0 <= start <= end$"),
         ):
-            with pytest.raises(BadLogRange):
+            with pytest.raises(BadLogRange, match=message):
                 call()
         assert [e.leaf_index for e in proofs.entries(session, 1, 99)] == [1, 2]
+
+
+def test_entries_returns_exactly_the_asked_range_as_stored(runtime: Runtime) -> None:
+    fill_log(runtime, 5)
+    stored = stored_entries(runtime)
+    with runtime.session_factory() as session:
+        first_three = proofs.entries(session, 0, 2)
+        assert [e.leaf_index for e in proofs.entries(session, 4, 4)] == [4]
+    assert [(e.leaf_index, e.entry) for e in first_three] == [(i, stored[i]) for i in range(3)]
+    assert {(e.kind, e.supplier_id, e.purpose, e.decision) for e in first_three} == {
+        (kinds.DECISION, "sup_test", "marketing", kinds.PERMIT)
+    }
+
+
+def test_entries_returns_at_most_a_thousand_from_start(runtime: Runtime) -> None:
+    fill_log(runtime, 1002)
+    with runtime.session_factory() as session:
+        page = proofs.entries(session, 1, 5000)
+    assert [e.leaf_index for e in page] == list(range(1, 1001))
+
+
+def test_the_empty_tree_is_consistent_with_every_tree_without_a_proof(runtime: Runtime) -> None:
+    fill_log(runtime, 3)
+    ref = ReferenceTree()
+    for data in stored_entries(runtime):
+        ref.append_entry(data)
+    with runtime.session_factory() as session:
+        proof = proofs.consistency(session, 0, 3)
+        assert proofs.consistency(session, 3, 3) == []  # a tree is consistent with itself
+    assert proof == []
+    verify_consistency(0, 3, ref.root(0), ref.root(3), proof)
+
+
+OTHER_SUBJECT = "cd" * 32
+
+
+def test_a_subjects_entries_are_only_theirs_paged_by_leaf_index(runtime: Runtime) -> None:
+    # Leaves 0-9 alternate between the fixture's subject (even) and another (odd).
+    with unit_of_work(runtime.session_factory) as session:
+        append_many(
+            session,
+            [decision(i) if i % 2 == 0 else {**decision(i), "subject": OTHER_SUBJECT} for i in range(10)],
+        )
+    stored = stored_entries(runtime)
+    with runtime.session_factory() as session:
+
+        def leaves(**page: Any) -> list[int]:
+            found = proofs.about_subject(session, SUBJECT, **page)
+            assert all(e.entry == stored[e.leaf_index] for e in found)
+            return [e.leaf_index for e in found]
+
+        assert leaves(after=-1, limit=100) == [0, 2, 4, 6, 8]
+        assert leaves(after=2, limit=100) == [4, 6, 8]  # strictly after
+        assert leaves(after=-1, limit=100, before=6) == [0, 2, 4]  # strictly before
+        assert leaves(after=-1, limit=2) == [0, 2]  # the oldest first...
+        assert leaves(after=-1, limit=2, newest_first=True) == [8, 6]  # ...or the newest
+        assert leaves(after=0, limit=2, before=8, newest_first=True) == [6, 4]
+
+
+def test_several_audit_paths_at_once_are_those_of_the_reference_tree(runtime: Runtime) -> None:
+    fill_log(runtime, 7)
+    ref = ReferenceTree()
+    for data in stored_entries(runtime):
+        ref.append_entry(data)
+    with runtime.session_factory() as session:
+        paths = proofs.inclusion_many(session, [6, 0, 3, 7, -1], 6)
+    # Leaves outside the tree of 6 (7, -1, and 6 itself) have no path; the others are checked against it.
+    assert paths == {i: ref.inclusion_proof(i, 6) for i in (0, 3)}
+    for i, path in paths.items():
+        verify_inclusion(ref.leaves[i], i, 6, path, ref.root(6))
 
 
 def test_registration_logs_the_customer_only_as_a_log_pseudonym(runtime: Runtime) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from consent.decision import (
+    REASON_TEXT,
     CustomerContext,
     DecisionRequest,
     Reason,
@@ -339,6 +341,19 @@ def test_refusal_under_an_old_policy_version_still_denies() -> None:
     assert run(query(), [refusal]).reason is Reason.CONSENT_REFUSED
 
 
+@pytest.mark.parametrize("invalidated_first", [True, False])
+def test_a_grant_invalidated_by_the_floor_hides_nothing_recorded_beside_it(invalidated_first: bool) -> None:
+    # The same scope holds an old grant, set aside by the floor, and a newer record: that one decides.
+    old = record(category=HEALTH, state=G, policy_version=1, at=EARLY)
+    for newer, reason in (
+        (record(category=HEALTH, state=G, policy_version=3, at=LATE), Reason.PERMITTED_BY_CONSENT),
+        (record(category=HEALTH, state=R, policy_version=3, at=LATE), Reason.CONSENT_REFUSED),
+    ):
+        records = [old, newer] if invalidated_first else [newer, old]
+        decision = run(query({HEALTH}), records)
+        assert (decision.reason, decision.record_ids) == (reason, (newer.record_id,))
+
+
 def test_undeclared_purpose_denies_every_category() -> None:
     pol = policy(purposes=frozenset({Purpose.PERSONALISATION}))
     decision = run(query({INTERESTS, Category.ACTIVITY}), [record(state=G)], pol=pol)
@@ -356,6 +371,7 @@ def test_undeclared_category_denies_that_category_only() -> None:
         INTERESTS: Reason.PERMITTED_BY_DEFAULT,
         Category.ACTIVITY: Reason.UNDECLARED_CATEGORY,
     }
+    assert [o.permitted for o in decision.outcomes] == [True, False]  # booleans, as the API shows them
 
 
 def test_never_category_term_precedes_undeclared_and_undeclared_precedes_records() -> None:
@@ -381,7 +397,9 @@ def test_never_purpose_beats_a_grant() -> None:
 
 def test_only_unstruck_suppliers() -> None:
     terms = [OnlyUnstruckSuppliers("t1")]
-    assert run(query(strikes=1), [record(state=G)], terms).reason is Reason.SUPPLIER_HAS_STRIKES
+    struck = run(query(strikes=1), [record(state=G)], terms)
+    assert (struck.reason, struck.term_ids) == (Reason.SUPPLIER_HAS_STRIKES, ("t1",))  # the term relied on
+    assert [o.permitted for o in struck.outcomes] == [False]
     assert run(query(strikes=0), [record(state=G)], terms).permitted
     assert run(query(strikes=3), [record(state=G)]).permitted
 
@@ -419,6 +437,20 @@ def test_outcomes_are_in_vocabulary_order_and_overall_reason_follows_precedence(
     assert "purchases" in decision.text
 
 
+def test_the_text_gives_the_reason_and_the_categories_it_denies() -> None:
+    records = [record(category=c, state=R) for c in (INTERESTS, Category.PURCHASES)]
+    denied = run(query({INTERESTS, Category.PURCHASES, HEALTH}), records)
+    assert denied.text == f"{REASON_TEXT[Reason.CONSENT_REFUSED]} (interests, purchases)"
+    assert run(query(), []).text == REASON_TEXT[Reason.PERMITTED_BY_DEFAULT]
+    assert run(query(), [record(state=G)]).text == REASON_TEXT[Reason.PERMITTED_BY_CONSENT]
+
+
+def test_nothing_is_asked_for_data_without_a_price() -> None:
+    decision = run(query({INTERESTS, Category.PURCHASES}), [record(state=G)])
+    assert decision.permitted
+    assert decision.asked_price == 0
+
+
 def test_permit_needs_every_category() -> None:
     decision = run(query({INTERESTS, HEALTH}), [])
     assert not decision.permitted
@@ -429,7 +461,9 @@ def test_mixing_customers_is_an_error() -> None:
     q = query()
     with pytest.raises(CustomerMismatch):
         ConsentPortfolio.of(CUSTOMER, [record(customer_id="someone-else")])
-    with pytest.raises(CustomerMismatch):
+    with pytest.raises(
+        CustomerMismatch, match=r"^consents, terms and request must all be of the same customer$"
+    ):
         decide(
             DecisionRequest(CustomerContext("someone-else"), q),
             ConsentPortfolio.of(CUSTOMER, []),
@@ -464,13 +498,23 @@ def test_a_portfolio_cannot_smuggle_in_another_customers_record() -> None:
 
 
 def test_policy_of_another_supplier_is_an_error() -> None:
-    with pytest.raises(InvalidRecord):
+    with pytest.raises(InvalidRecord, match=r"^the policy in force is not the requesting supplier's$"):
         run(query(), pol=policy(supplier=OTHER_SUPPLIER))
 
 
-def test_empty_request_is_an_error() -> None:
-    with pytest.raises(InvalidRecord):
-        query(set())
+@pytest.mark.parametrize(
+    ("malformed", "message"),
+    [
+        (lambda: query(set()), "a request must ask for at least one data category"),
+        (lambda: query(supplier=""), "supplier_id must be non-empty"),
+        (lambda: query(strikes=-1), "strikes and offered price are non-negative"),
+        (lambda: query(offered_price=-1), "strikes and offered price are non-negative"),
+        (lambda: query(now=NOW.replace(tzinfo=None)), r"now must be timezone-aware \(UTC\)"),
+    ],
+)
+def test_a_malformed_request_is_refused_saying_what_is_wrong(malformed: Any, message: str) -> None:
+    with pytest.raises(InvalidRecord, match=f"^{message}$"):
+        malformed()
 
 
 # --- the set-based description ------------------------------------------------------------------------

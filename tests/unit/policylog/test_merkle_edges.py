@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from infomediary.policylog.errors import ProofError
@@ -13,6 +15,8 @@ from infomediary.policylog.merkle import (
     inclusion_proof,
     leaf_hash,
     nodes_completed_by_append,
+    root_hash,
+    root_hash_nodes,
 )
 from infomediary.policylog.proof_verification import verify_consistency, verify_inclusion
 
@@ -74,6 +78,27 @@ def test_inclusion_wrong_length_messages() -> None:
         verify_inclusion(ref.leaves[4], 4, 5, proof[:-1], ref.root())
 
 
+# What an auditor's client is told: which input is wrong, or which check failed (the whole message).
+@pytest.mark.parametrize(
+    ("leaf", "index", "size", "proof", "root", "message"),
+    [
+        (LEAF, -1, 4, [], SOME, "leaf_index must be a non-negative int, got -1"),
+        (LEAF, 0, -4, [], SOME, "tree_size must be a non-negative int, got -4"),
+        (b"short", 0, 4, [], SOME, "leaf_hash must be a 32-byte hash"),
+        (LEAF, 0, 4, [], b"short", "root must be a 32-byte hash"),
+        (LEAF, 0, 1, [SOME], LEAF, "inclusion proof is longer than the path for this index and size"),
+        (LEAF, 0, 2, [], LEAF, "inclusion proof is shorter than the path for this index and size"),
+        (LEAF, 0, 1, [], SOME, "inclusion proof does not lead to the expected root"),
+    ],
+)
+def test_a_refused_inclusion_proof_says_exactly_why(
+    leaf: bytes, index: int, size: int, proof: list[bytes], root: bytes, message: str
+) -> None:
+    with pytest.raises(ProofError) as refused:
+        verify_inclusion(leaf, index, size, proof, root)
+    assert str(refused.value) == message
+
+
 # --- consistency -------------------------------------------------------------
 
 
@@ -121,6 +146,34 @@ def test_consistency_power_of_two_first_size_omits_first_root() -> None:
         verify_consistency(4, 8, ref.root(4), ref.root(8), [ref.root(4), *proof])
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "first_root", "second_root", "proof", "message"),
+    [
+        (-1, 4, SOME, SOME, [SOME], "first must be a non-negative int, got -1"),
+        (1, -4, SOME, SOME, [SOME], "second must be a non-negative int, got -4"),
+        (1, 4, b"short", SOME, [SOME], "first_root must be a 32-byte hash"),
+        (1, 4, SOME, b"short", [SOME], "second_root must be a 32-byte hash"),
+        (1, 4, SOME, SOME, [b"short"], "proof[0] must be a 32-byte hash"),
+        (5, 4, SOME, SOME, [SOME], "first (5) is larger than second (4)"),
+        (4, 4, SOME, SOME, [SOME], "consistency proof between equal sizes must be empty"),
+        (4, 4, SOME, LEAF, [], "roots differ for trees of equal size"),
+        (0, 4, EMPTY_ROOT, SOME, [SOME], "consistency proof from the empty tree must be empty"),
+        (0, 4, SOME, SOME, [], "first_root is not the empty-tree root"),
+        (1, 2, SOME, SOME, [], "consistency proof is empty"),
+        (1, 2, SOME, SOME, [SOME, SOME], "consistency proof is longer than expected for these sizes"),
+        (1, 4, SOME, SOME, [SOME], "consistency proof is shorter than expected for these sizes"),
+        (3, 4, LEAF, LEAF, [SOME, SOME, SOME], "consistency proof does not reproduce first_root"),
+        (1, 2, SOME, SOME, [SOME], "consistency proof does not reproduce second_root"),
+    ],
+)
+def test_a_refused_consistency_proof_says_exactly_why(
+    first: int, second: int, first_root: bytes, second_root: bytes, proof: list[bytes], message: str
+) -> None:
+    with pytest.raises(ProofError) as refused:
+        verify_consistency(first, second, first_root, second_root, proof)
+    assert str(refused.value) == message
+
+
 # --- builders ----------------------------------------------------------------
 
 
@@ -145,3 +198,49 @@ def test_missing_store_node_is_a_loud_key_error() -> None:
 def test_append_rejects_non_hash_leaf() -> None:
     with pytest.raises(ValueError, match="32 bytes"):
         nodes_completed_by_append(0, b"entry, not its hash", getter_from_mapping({}))
+
+
+@pytest.mark.parametrize(
+    ("build", "named"),
+    [
+        (lambda get: nodes_completed_by_append(-1, LEAF, get), "leaf_index"),
+        (lambda get: inclusion_proof(-1, 4, get), "leaf_index"),
+        (lambda get: inclusion_proof(0, -4, get), "tree_size"),
+        (lambda get: root_hash(-4, get), "tree_size"),
+        (lambda get: root_hash_nodes(-4), "tree_size"),
+        (lambda get: consistency_proof(-1, 4, get), "first"),
+        (lambda get: consistency_proof(0, -4, get), "second"),
+        (lambda get: root_hash_nodes(True), "tree_size"),  # a bool is not a size
+        (lambda get: inclusion_proof(1.0, 4, get), "leaf_index"),
+    ],
+)
+def test_a_negative_or_non_int_index_or_size_is_named_in_the_error(build: Any, named: str) -> None:
+    with pytest.raises(ValueError, match=rf"^{named} must be a non-negative int, got (-[14]|True|1\.0)$"):
+        build(getter_from_mapping({}))
+
+
+# --- the reference tree (the oracle; the auditor's verifier recomputes roots with it) ---------------------
+
+
+def test_the_reference_tree_proves_against_its_whole_size_unless_told_and_only_what_it_holds() -> None:
+    _, ref = _tree(5)
+    assert ref.inclusion_proof(4) == ref.inclusion_proof(4, 5)
+    assert ref.inclusion_proof(1, 2) == [ref.leaves[0]]
+    assert ref.consistency_proof(3) == ref.consistency_proof(3, 5) != []
+    assert ref.consistency_proof(0) == ref.consistency_proof(0, 3) == []  # the empty tree needs no proof
+    for too_far in (
+        lambda: ref.inclusion_proof(2, 2),  # leaf 2 is not in the tree of 2
+        lambda: ref.inclusion_proof(5),
+        lambda: ref.inclusion_proof(0, 6),  # a size the tree has not reached
+        lambda: ref.consistency_proof(4, 3),
+        lambda: ref.consistency_proof(0, 6),
+    ):
+        with pytest.raises(ValueError, match="out of range"):
+            too_far()
+
+
+def test_the_reference_tree_has_no_root_for_a_size_it_has_not_reached() -> None:
+    _, ref = _tree(5)
+    assert ref.root(0) == EMPTY_ROOT
+    with pytest.raises(ValueError, match=r"^tree_size 6 out of range$"):
+        ref.root(6)
