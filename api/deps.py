@@ -30,13 +30,13 @@ import asyncio
 import enum
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Generic, TypeVar, cast
+from typing import Annotated, Any, Generic, TypeVar, cast
 
 from anyio import CancelScope, CapacityLimiter, to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from infomediary.database import POOL_SIZE, ReadSession, WriteSession
+from infomediary.database import POOL_SIZE, ReadOnlySessionError, ReadSession, WriteSession
 from infomediary.errors import DomainError
 from infomediary.runtime import Runtime
 
@@ -167,7 +167,7 @@ def writing_session(request: Request, session: Session) -> WriteSession | None:
 @asynccontextmanager
 async def _transaction(request: Request, *, reads: bool) -> AsyncIterator[Session]:
     # A context manager, not a generator looped over: an exception thrown into the dependency at its yield
-    # must reach the except clauses below (a refusal that commits, a rollback), and it does through `async
+    # must reach the except clauses below (a refusal's record, a rollback), and it does through `async
     # with`; through `async for` the inner generator would only be finalised later, its transaction open.
     runtime: Runtime = request.app.state.runtime
     factory = runtime.request_read_session_factory if reads else runtime.session_factory
@@ -176,7 +176,7 @@ async def _transaction(request: Request, *, reads: bool) -> AsyncIterator[Sessio
         try:
             yield session
         except DomainError as exc:
-            await finish(session, commit=exc.commits)
+            await finish(session, commit=False, record=exc.record)
             raise
         except BaseException:
             await finish(session, commit=False)
@@ -189,27 +189,45 @@ async def _no_gate() -> AsyncIterator[None]:
     yield
 
 
-async def finish(session: Session, *, commit: bool) -> None:
+async def finish(session: Session, *, commit: bool, record: Callable[[Any], object] | None = None) -> None:
+    """Commit or roll back the request's transaction, then close the session. After a rollback, a refusal's
+    `record` (see `DomainError.recording`) is written alone, in a transaction of its own."""
     # Shielded: a request cancelled midway (its client went away, a timeout) must still end its transaction.
     # AnyIO's cancellation is level-triggered, so without the shield this await would be cancelled at once,
     # the session would never close, and its locks (the policy log's, a supplier's budget row) would be held
     # until the connection died: the load benchmark froze the server on PostgreSQL that way.
-    if not session.in_transaction():
+    if not session.in_transaction() and record is None:
         # Committed on the endpoint's own thread (`api.routing`), or never begun: no I/O left, no hop.
         session.close()
         return
     with CancelScope(shield=True):
-        await to_thread.run_sync(_finish, session, commit, limiter=_finishers.get())
+        await to_thread.run_sync(_finish, session, commit, record, limiter=_finishers.get())
 
 
-def _finish(session: Session, commit: bool) -> None:
+def _finish(session: Session, commit: bool, record: Callable[[Any], object] | None) -> None:
     try:
         if commit:
             session.commit()
         else:
-            session.rollback()
+            keep_only_the_record(session, record)
+            if record is not None:
+                session.commit()
     finally:
         session.close()
+
+
+def keep_only_the_record(session: Session, record: Callable[[Any], object] | None) -> None:
+    """Roll back what a refused operation did, then write the refusal's record (if it has one) in the same
+    session, for its owner to commit: a page that shows its form again instead of raising calls this."""
+    session.rollback()
+    if record is None:
+        return
+    if not isinstance(session, WriteSession):
+        # A refusal that must be recorded on a route that declared it only reads: the route is wrong.
+        raise ReadOnlySessionError(
+            "a recorded refusal on a read session: the route must take WriteSessionDep"
+        )
+    record(session)
 
 
 async def client_address(request: Request) -> str:

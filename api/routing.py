@@ -9,10 +9,10 @@ behind one another on the budget row for most of their latency.
 Here the endpoint is wrapped in a coroutine that runs it on a worker thread and, when it returns normally,
 commits the request's session in the same thread, before the response exists. Its answer is then validated
 on the event loop (a coroutine's is; the models returned are already built, so that is cheap). The session
-dependency (`api.deps`) still owns the transaction: on an exception it rolls back or, for refusals that
-record something, commits, exactly as before, and after a commit here it only closes the session. A client
-still never sees success for a write that failed to commit; an answer that fails validation after its commit
-is a server bug (500), as before.
+dependency (`api.deps`) still owns the transaction: on an exception it rolls back (and writes a refusal's
+record, if it has one, in a transaction of its own), and after a commit here it only closes the session. A
+client still never sees success for a write that failed to commit; an answer that fails validation after its
+commit is a server bug (500), as before.
 
 Each route also knows whether it writes (`CommittingRoute.writes`), from the session its endpoint declares:
 `WriteSessionDep` or `ReadSessionDep` (`api.deps`); an endpoint that declares neither writes when its method

@@ -6,7 +6,8 @@ the status number carried here.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, Self
 
 PROBLEM_TYPE_BASE = "tag:infomediary.dev,2026:problem/"
 
@@ -20,15 +21,24 @@ class DomainError(Exception):
     status: ClassVar[int] = 400
     slug: ClassVar[str] = "bad-request"
     title: ClassVar[str] = "Bad request"
-    # A recorded refusal: the service wrote down the refusal itself (a failed login, a denied decision) and
-    # nothing else before raising, so the transaction commits that record. Every other error rolls back.
-    commits: ClassVar[bool] = False
 
     def __init__(self, detail: str | None = None, **extensions: Any) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.extensions = extensions
         self.headers: dict[str, str] = {}
+        self.record: Callable[[Any], object] | None = None
+
+    def recording(self, record: Callable[[Any], object]) -> Self:
+        """A refusal that leaves a record (a failed login for the throttle, a denied decision in the policy
+        log, a strike): `record(session)` writes it, given a writing session.
+
+        Whatever the refused operation did is rolled back like any error's; then the record alone is written
+        in a transaction of its own, by whoever owns the session: the request's session dependency
+        (`api.deps`), or a page that shows its form again (`api.deps.keep_only_the_record`).
+        """
+        self.record = record
+        return self
 
     @classmethod
     def type_uri(cls) -> str:

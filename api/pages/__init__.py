@@ -12,7 +12,7 @@ How to add a page
 3. Forms: every ``<form method="post">`` includes ``{{ csrf_field() }}``. Validate form input with a
    pydantic model through :func:`api.pages.forms.parse_form`; on failure re-render the same template with
    status 422 and ``errors`` (field name -> message), shown next to the field by the ``field()`` macro in
-   ``_forms.html``. A caught domain error: roll back unless it `commits` (see ``account._discard``).
+   ``_forms.html``. A caught domain error: keep only its record (``api.deps.keep_only_the_record``).
 4. Authentication: take ``consumer: PageConsumer`` (from :mod:`api.pages.auth`); a visitor without a live
    session cookie is sent to the login page and back. Load objects for that caller only (the services
    do: "for this customer or 404"). Another actor gets its own dependency and cookie in its own module.

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Form, Request, Response, status
-from sqlalchemy.orm import Session
 
 from api.accounts.schemas import Credentials
-from api.deps import ClientAddressDep, RuntimeDep, WriteSessionDep
+from api.deps import ClientAddressDep, RuntimeDep, WriteSessionDep, keep_only_the_record
 from api.pages.auth import OptionalConsumer, PageConsumer, safe_next
 from api.pages.forms import parse_form
 from api.pages.rendering import redirect, render
@@ -16,17 +15,10 @@ from api.pages.routing import page_router
 from api.session_cookie import clear_session_cookie, set_session_cookie
 from infomediary.customers import service
 from infomediary.customers.errors import EmailAlreadyRegistered, InvalidCredentials, LoginThrottled
-from infomediary.errors import DomainError
 from infomediary.flows import account_registered
 
 router = page_router()
 Text = Annotated[str, Form(max_length=512)]
-
-
-def _discard(session: Session, exc: DomainError) -> None:
-    # The form is shown again instead of raising, so roll back here unless the service recorded the refusal.
-    if not exc.commits:
-        session.rollback()
 
 
 @router.get("/signup")
@@ -59,7 +51,7 @@ def sign_up(
                 client_address=address,
             )
         except EmailAlreadyRegistered as exc:
-            _discard(session, exc)
+            keep_only_the_record(session, exc.record)
             errors = {"email": "An account with this email address already exists. Log in instead."}
         else:
             response = redirect(request, "/", notice="signed-up")
@@ -93,10 +85,10 @@ def log_in(
     try:
         issued = service.login(session, runtime, email=email, password=password, client_address=address)
     except InvalidCredentials as exc:
-        _discard(session, exc)
+        keep_only_the_record(session, exc.record)
         errors = {"_form": "That email address and password do not match an account."}
     except LoginThrottled as exc:
-        _discard(session, exc)
+        keep_only_the_record(session, exc.record)
         errors = {"_form": "Too many failed attempts. Wait a few minutes, then try again."}
         code = status.HTTP_429_TOO_MANY_REQUESTS
     else:

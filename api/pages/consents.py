@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from fastapi import Form, Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import ReadSessionDep, RuntimeDep, SessionDep, WriteSessionDep
+from api.deps import ReadSessionDep, RuntimeDep, SessionDep, WriteSessionDep, keep_only_the_record
 from api.me import consent_bodies
 from api.me.consent_schemas import ConsentAnswer, ConsentRead
 from api.pages.auth import PageConsumer
@@ -180,7 +180,7 @@ def answer(
                     price=body.price,
                 )
             except DomainError as exc:
-                session.rollback()
+                keep_only_the_record(session, exc.record)
                 errors["_form"] = exc.detail
             else:
                 return redirect(

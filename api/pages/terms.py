@@ -7,7 +7,7 @@ from fastapi import Request, Response, status
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from api.deps import ReadSessionDep, RuntimeDep, SessionDep, WriteSessionDep
+from api.deps import ReadSessionDep, RuntimeDep, SessionDep, WriteSessionDep, keep_only_the_record
 from api.pages.auth import PageConsumer
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
@@ -131,7 +131,7 @@ def _save(
         try:
             consent_changed.replace_terms(session, runtime, consumer.customer_id, specs)
         except DomainError as exc:
-            session.rollback()
+            keep_only_the_record(session, exc.record)
             errors["_form"] = exc.detail
         else:
             return redirect(request, "/terms", notice="terms-saved")

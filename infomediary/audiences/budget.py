@@ -139,18 +139,32 @@ def charge(session: WriteSession, ledger: Ledger, cost_milli: int, now: datetime
     """Spend `cost_milli`, or record a budget-abuse strike (once per period) and raise `BudgetExhausted`."""
     row = ledger.row
     if row.spent_milli + cost_milli > ledger.budget_milli:
-        if not row.exhausted_strike:
-            row.exhausted_strike = True
-            sanctions.record_strike(
-                session, settings, supplier_id=row.supplier_id, reason=BUDGET_STRIKE_REASON
+        supplier_id, period_start = row.supplier_id, row.period_start
+
+        def record(record_in: WriteSession) -> None:
+            # One strike per period: only the refusal that flips the flag strikes (in its own transaction,
+            # after the refused count rolled back, so two refusals at once cannot both strike).
+            flipped = record_in.execute(
+                update(EpsilonLedgerRow)
+                .where(
+                    EpsilonLedgerRow.supplier_id == supplier_id,
+                    EpsilonLedgerRow.period_start == period_start,
+                    EpsilonLedgerRow.exhausted_strike.is_(False),
+                )
+                .values(exhausted_strike=True)
+                .execution_options(synchronize_session=False)
             )
-        session.flush()
+            if flipped.rowcount:  # type: ignore[attr-defined]
+                sanctions.record_strike(
+                    record_in, settings, supplier_id=supplier_id, reason=BUDGET_STRIKE_REASON
+                )
+
         retry_after = max(1, math.ceil((ledger.period.resets_at - now).total_seconds()))
         raise BudgetExhausted(
             resets_at=ledger.period.resets_at,
             retry_after=retry_after,
             epsilon_remaining=ledger.remaining_milli / MILLI,
-        )
+        ).recording(record)
     _spend(session, ledger, cost_milli)
 
 

@@ -11,13 +11,12 @@ from infomediary.errors import TooManyRequests
 class BudgetExhausted(TooManyRequests):
     """The supplier spent its epsilon budget for the period.
 
-    A recorded refusal (`commits`): the strike for budget abuse and its log entry are written before
-    raising, and must survive the refusal.
+    A recorded refusal (`DomainError.recording`): the strike for budget abuse, once per period, and its
+    log entry survive the refusal.
     """
 
     slug = "epsilon-budget-exhausted"
     title = "The privacy budget for this period is spent"
-    commits = True
 
     def __init__(self, *, resets_at: datetime, retry_after: int, **extensions: Any) -> None:
         super().__init__(

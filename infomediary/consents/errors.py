@@ -31,11 +31,11 @@ class PolicyRequired(Conflict):
 
 
 class UndeclaredUse(Forbidden):
-    """A supplier asked for a purpose or category its own policy does not declare. Logged, so it commits."""
+    """A supplier asked for a purpose or category its own policy does not declare (recorded: a logged denial
+    and a strike)."""
 
     slug = "undeclared-use"
     title = "The request asks for a purpose or data category the supplier's policy does not declare"
-    commits = True
 
 
 class RequestNotFound(NotFound):

@@ -115,27 +115,28 @@ def create(
     beyond = undeclared(repository.to_policy(policy), purpose, categories)
     if beyond:
         # Checked before the pseudonym is resolved: the answer says nothing about any customer.
-        log_append(
-            session,
-            {
-                "kind": kinds.DECISION,
-                "at": format_at(now),
-                "supplier_id": supplier_id,
-                "purpose": purpose.value,
-                "decision": kinds.DENY,
-                "reason": (Reason.UNDECLARED_PURPOSE if beyond.purpose else Reason.UNDECLARED_CATEGORY).value,
-                "categories": sorted(c.value for c in categories),
-                "details": {"policy_version": policy.version},
-            },
-        )
-        # Asking for what the policy never declared earns a strike; `UndeclaredUse` commits, so it stays.
-        sanctions.record_strike(
-            session, runtime.settings, supplier_id=supplier_id, reason=UNDECLARED_STRIKE_REASON
-        )
+        denial = {
+            "kind": kinds.DECISION,
+            "at": format_at(now),
+            "supplier_id": supplier_id,
+            "purpose": purpose.value,
+            "decision": kinds.DENY,
+            "reason": (Reason.UNDECLARED_PURPOSE if beyond.purpose else Reason.UNDECLARED_CATEGORY).value,
+            "categories": sorted(c.value for c in categories),
+            "details": {"policy_version": policy.version},
+        }
+
+        def record(record_in: WriteSession) -> None:
+            # The denial is logged, and asking for what the policy never declared earns a strike.
+            log_append(record_in, denial)
+            sanctions.record_strike(
+                record_in, runtime.settings, supplier_id=supplier_id, reason=UNDECLARED_STRIKE_REASON
+            )
+
         raise UndeclaredUse(
             undeclared_purpose=None if beyond.purpose is None else beyond.purpose.value,
             undeclared_categories=sorted(c.value for c in beyond.categories),
-        )
+        ).recording(record)
     customer_id = pseudonyms.resolve(session, runtime, supplier_id, pseudonym)
     query = supplier_query(
         session,

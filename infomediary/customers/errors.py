@@ -8,7 +8,6 @@ from infomediary.errors import Conflict, DomainError, TooManyRequests, Unauthent
 class InvalidCredentials(Unauthenticated):
     slug = "invalid-credentials"
     title = "Invalid email or password"
-    commits = True  # the failed attempt is recorded for throttling
 
 
 class EmailAlreadyRegistered(Conflict):

@@ -98,6 +98,7 @@ def password_attempt(
         max_per_address=settings.login_max_failures_per_address,
     )
     if not runtime.passwords.verify(password_hash, password) or password_hash is None:
-        record_failure(session, keys, now=now, window=window)
-        raise InvalidCredentials()
+        raise InvalidCredentials().recording(
+            lambda record_in: record_failure(record_in, keys, now=now, window=window)
+        )
     clear_account(session, keys)

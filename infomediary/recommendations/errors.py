@@ -6,11 +6,10 @@ from infomediary.errors import DomainError, Forbidden, NotFound
 
 
 class PersonalisationDenied(Forbidden):
-    """The customer does not consent to personalisation by this supplier. The decision is logged: commits."""
+    """The customer does not consent to personalisation by this supplier (recorded: the logged decisions)."""
 
     slug = "personalisation-denied"
     title = "The customer does not consent to personalisation by you"
-    commits = True
 
 
 class NoCatalog(NotFound):

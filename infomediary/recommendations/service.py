@@ -84,8 +84,9 @@ def for_customer(
     permitted = {c for c, d in decisions.items() if d.permitted}
     interactions = [c for c in history.INTERACTION_CATEGORIES if c in permitted]
     if not interactions:
-        log_append_many(session, decision_entries)
-        raise PersonalisationDenied()
+        raise PersonalisationDenied().recording(
+            lambda record_in: log_append_many(record_in, decision_entries)
+        )
 
     models = store.load(session, supplier_id)
     known = models.index if models is not None else set(products.items_of(session, supplier_id))

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from pydantic import TypeAdapter
 from sqlalchemy import func, select
 
+from api.deps import keep_only_the_record
 from consent.vocabulary import Purpose
 from infomediary.audiences import service
 from infomediary.audiences.errors import BudgetExhausted
@@ -38,13 +39,14 @@ def strikes(runtime: Runtime, supplier_id: str) -> list[SupplierSanction]:
 
 
 def refused(runtime: Runtime, supplier_id: str, raw: Any) -> BudgetExhausted:
-    """Count expecting a refusal, committing it as the request's session does with a recorded refusal."""
-    with unit_of_work(runtime.session_factory) as session:
+    """Count expecting a refusal, then keep only its record, as the request's session does."""
+    with runtime.session_factory() as session:
         try:
             service.count_audience(
                 session, runtime, supplier_id, PARSE.validate_python(raw), Purpose.MARKETING
             )
         except BudgetExhausted as exc:
+            keep_only_the_record(session, exc.record)
             session.commit()
             return exc
     raise AssertionError("the count was answered")

@@ -113,6 +113,9 @@ def test_wrong_password_and_unknown_login_are_the_same_refusal_and_both_throttle
         for _ in range(limit):
             with pytest.raises(InvalidCredentials) as caught:
                 _login(session, runtime, OperatorKind.SUPPLIER, login, "not the passphrase!")
+            # The refusal's record (the failure the throttle counts), as the request's session writes it.
+            assert caught.value.record is not None
+            caught.value.record(session)
             errors.append((caught.value.status, caught.value.detail))
         assert len(set(errors)) == 1
         with pytest.raises(LoginThrottled) as throttled:

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import Request, Response, status
 from sqlalchemy.orm import Session
 
-from api.deps import SessionDep
+from api.deps import SessionDep, keep_only_the_record
 from api.pages.auth import LoginRequired, safe_next
 from api.pages.rendering import TEMPLATES, redirect, render
 from api.session_cookie import AUDITOR_OPERATOR_COOKIE, SUPPLIER_OPERATOR_COOKIE
@@ -153,10 +153,12 @@ def log_in(
         issued = operators.login(
             session, runtime, kind=console.kind, login=email, password=password, client_address=address
         )
-    except InvalidCredentials:
-        # The refusal is recorded for throttling (`commits`): keep the transaction, show the form again.
+    except InvalidCredentials as exc:
+        # The form is shown again: the refusal's record (for throttling) is all this transaction keeps.
+        keep_only_the_record(session, exc.record)
         message = "That email address and password do not match an operator account."
-    except LoginThrottled:
+    except LoginThrottled as exc:
+        keep_only_the_record(session, exc.record)
         message = "Too many failed attempts. Wait a few minutes, then try again."
         code = status.HTTP_429_TOO_MANY_REQUESTS
     else:
