@@ -33,14 +33,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 from starlette.routing import Route
 
 from api.pages import routing
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import PASSWORD
 from tests.fixtures.consents import later
-from tests.fixtures.world import CATEGORIES, WEBHOOK_URL, World, in_savepoint, make_world, shared_world
+from tests.fixtures.world import CATEGORIES, WEBHOOK_URL, World, make_world, per_test_world
 
 # --------------------------------------------------------------------------------------------------------
 # The expectations: one row per route. Add a row here for every new route.
@@ -394,31 +393,8 @@ def _order(expect: Expect) -> Iterator[str]:
     yield from sorted(applicable, key=lambda c: getattr(expect, c) < 400)
 
 
-@pytest.fixture(scope="module")
-def _module_world(
-    session_runtime: Runtime, test_connections: Engine
-) -> Iterator[tuple[TestClient, Runtime, World]]:
-    """The world is built once for the module (it costs more than the calls each test makes)."""
-    with shared_world(session_runtime, test_connections, make_world) as built:
-        yield built
-
-
-# Erasure destroys the customer's erasure key, which lives outside the database (crypto-shredding): no
-# rollback brings it back, so a test that erases gets a world of its own.
-ERASING = {("DELETE", "/v1/me")}
-
-
-@pytest.fixture
-def built(
-    request: pytest.FixtureRequest, _module_world: tuple[TestClient, Runtime, World]
-) -> Iterator[tuple[TestClient, Runtime, World]]:
-    """The module's world, every change a test makes to it rolled back when the test ends."""
-    http, runtime, world = _module_world
-    params = request.node.callspec.params
-    with in_savepoint(runtime):
-        if (params["method"], params["path"]) in ERASING:
-            world = make_world(http, runtime)
-        yield http, runtime, world
+# Built once per module; each test rolls back to it. Erasing routes get their own (see `per_test_world`).
+module_world, built = per_test_world(make_world, erasing={("DELETE", "/v1/me")})
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(EXPECTATIONS), ids=lambda v: str(v))

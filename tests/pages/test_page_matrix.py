@@ -30,7 +30,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 
 from api.pages import routing
 from api.pages.errors import login_page
@@ -39,7 +38,7 @@ from infomediary.operators.models import OperatorKind
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import PASSWORD
 from tests.fixtures.operators import OPERATOR_PASSWORD, make_operator, operator_login
-from tests.fixtures.world import World, in_savepoint, make_world, shared_world
+from tests.fixtures.world import World, make_world, per_test_world
 from tests.pages.conftest import csrf_token
 
 LOGIN = "login"
@@ -310,31 +309,8 @@ def _order(expect: Expect) -> Iterator[str]:
     yield from sorted(applicable, key=lambda v: getattr(expect, v) not in (LOGIN, 403, 404))
 
 
-@pytest.fixture(scope="module")
-def _module_visitors(
-    session_runtime: Runtime, test_connections: Engine
-) -> Iterator[tuple[TestClient, Runtime, Visitors]]:
-    """The visitors and their world are made once for the module (they cost more than each test's calls)."""
-    with shared_world(session_runtime, test_connections, make_visitors) as built:
-        yield built
-
-
-# Erasure destroys the customer's erasure key, which lives outside the database (crypto-shredding): no
-# rollback brings it back, so a test that erases gets visitors of its own.
-ERASING = {("POST", "/rights/delete")}
-
-
-@pytest.fixture
-def built(
-    request: pytest.FixtureRequest, _module_visitors: tuple[TestClient, Runtime, Visitors]
-) -> Iterator[tuple[TestClient, Runtime, Visitors]]:
-    """The module's visitors, every change a test makes rolled back when the test ends."""
-    http, runtime, visitors = _module_visitors
-    params = request.node.callspec.params
-    with in_savepoint(runtime):
-        if (params["method"], params["path"]) in ERASING:
-            visitors = make_visitors(http, runtime)
-        yield http, runtime, visitors
+# Built once per module; each test rolls back to it. Erasing routes get their own (see `per_test_world`).
+module_world, built = per_test_world(make_visitors, erasing={("POST", "/rights/delete")})
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(PAGES), ids=lambda v: str(v))
