@@ -10,7 +10,6 @@ from fastapi import FastAPI
 
 from api import problems
 from api.accounts.endpoints import router as accounts_router
-from api.audiences.endpoints import router as audiences_router
 from api.audit.endpoints import public_router as audit_public_router
 from api.audit.endpoints import router as audit_router
 from api.gpc import GpcDep
@@ -26,20 +25,21 @@ from api.me.rights import router as rights_router
 from api.me.supplier_requests import router as me_supplier_requests_router
 from api.middleware import BodyLimitMiddleware, Metrics, ObservabilityMiddleware
 from api.oauth.endpoints import router as oauth_router
-from api.offers.endpoints import router as offers_router
 from api.operations import check_policy_log_at_start
 from api.operations import router as operations_router
 from api.pages import errors as page_errors
 from api.pages import mount as pages
 from api.pages.headers import PageHeadersMiddleware
-from api.products.endpoints import router as products_router
-from api.recommendations.endpoints import router as recommendations_router
-from api.slices.endpoints import router as slices_router
+from api.supplier.audiences.endpoints import router as audiences_router
 from api.supplier.endpoints import router as supplier_router
 from api.supplier.ledger import router as supplier_ledger_router
+from api.supplier.offers.endpoints import router as offers_router
 from api.supplier.policy import router as supplier_policy_router
+from api.supplier.products.endpoints import router as products_router
+from api.supplier.recommendations.endpoints import router as recommendations_router
+from api.supplier.slices.endpoints import router as slices_router
+from api.supplier.supplier_requests.endpoints import router as supplier_requests_router
 from api.supplier.webhooks import router as supplier_webhooks_router
-from api.supplier_requests.endpoints import router as supplier_requests_router
 from infomediary.logs import configure_logging
 from infomediary.oauth.bearer import BearerAuthenticator
 from infomediary.runtime import Runtime

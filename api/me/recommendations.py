@@ -9,7 +9,8 @@ from fastapi import Path, Query
 from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.me.auth import CurrentConsumer
 from api.problems import problem_responses
-from api.recommendations.schemas import (
+from api.routing import api_router
+from api.supplier.recommendations.schemas import (
     DriverRead,
     ExclusionsIn,
     ExplainedRead,
@@ -17,7 +18,6 @@ from api.recommendations.schemas import (
     PersonalisationIn,
     PersonalisationRead,
 )
-from api.routing import api_router
 from infomediary.flows import consent_changed
 from infomediary.ids import ID_PATTERN
 from infomediary.recommendations import explanations

@@ -165,7 +165,7 @@ def test_a_customer_asking_more_than_the_offer_is_left_out(http: TestClient, run
 
 
 def test_streamed_lines_cover_every_row_in_order_across_chunks() -> None:
-    from api.slices.endpoints import LINES_PER_CHUNK, _lines
+    from api.supplier.slices.endpoints import LINES_PER_CHUNK, _lines
 
     rows = [{"pseudonym": f"p{i}", "interests": ["books"]} for i in range(2 * LINES_PER_CHUNK + 3)]
     chunks = list(_lines(rows))

@@ -10,7 +10,7 @@ from api.bearer import supplier
 from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.problems import problem_responses
 from api.routing import api_router
-from api.supplier_requests.schemas import RequestIn, RequestRead
+from api.supplier.supplier_requests.schemas import RequestIn, RequestRead
 from consent.vocabulary import Category
 from infomediary.consents import supplier_requests
 from infomediary.ids import ID_PATTERN

@@ -8,7 +8,9 @@ from fastapi import Header, Path, Query, Security, status
 
 from api.bearer import supplier
 from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
-from api.offers.schemas import (
+from api.problems import problem_responses
+from api.routing import api_router
+from api.supplier.offers.schemas import (
     OfferIn,
     OfferList,
     OfferRead,
@@ -16,8 +18,6 @@ from api.offers.schemas import (
     OfferSummaryRead,
     ReleasedIdentityRead,
 )
-from api.problems import problem_responses
-from api.routing import api_router
 from consent.vocabulary import Purpose
 from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal

@@ -9,7 +9,8 @@ from fastapi import Path, Query, Response, Security, status
 from api.bearer import supplier
 from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.problems import problem_responses
-from api.products.schemas import (
+from api.routing import api_router
+from api.supplier.products.schemas import (
     CatalogItemRead,
     CatalogPage,
     CatalogReplace,
@@ -19,7 +20,6 @@ from api.products.schemas import (
     RulesRead,
     UploadRead,
 )
-from api.routing import api_router
 from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
 from infomediary.products import service as products

@@ -13,7 +13,7 @@ from api.bearer import supplier
 from api.deps import RuntimeDep, WriteSessionDep
 from api.problems import problem_responses
 from api.routing import api_router
-from api.slices.schemas import SliceRequest
+from api.supplier.slices.schemas import SliceRequest
 from infomediary.oauth.bearer import Principal
 from infomediary.slices import service
 

@@ -9,7 +9,8 @@ from fastapi import Path, Query, Security
 from api.bearer import supplier
 from api.deps import RuntimeDep, WriteSessionDep
 from api.problems import problem_responses
-from api.recommendations.schemas import (
+from api.routing import api_router
+from api.supplier.recommendations.schemas import (
     AudienceItemRead,
     AudienceRecommendationIn,
     AudienceRecommendationRead,
@@ -17,7 +18,6 @@ from api.recommendations.schemas import (
     RecommendationsRead,
     RecommendedItemRead,
 )
-from api.routing import api_router
 from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
 from infomediary.recommendations import audience, service

@@ -6,11 +6,16 @@ from typing import Annotated
 
 from fastapi import Security
 
-from api.audiences.schemas import AudienceCountRead, AudienceCountRequest, DimensionRead, DimensionsRead
 from api.bearer import supplier
 from api.deps import RuntimeDep, WriteSessionDep
 from api.problems import problem_responses
 from api.routing import api_router
+from api.supplier.audiences.schemas import (
+    AudienceCountRead,
+    AudienceCountRequest,
+    DimensionRead,
+    DimensionsRead,
+)
 from infomediary.audiences import service
 from infomediary.audiences.dimensions import DIMENSIONS
 from infomediary.audiences.predicate import MAX_CONDITIONS, MAX_DEPTH
