@@ -28,6 +28,7 @@ from infomediary.policylog import kinds
 from infomediary.policylog.kinds import format_at
 from infomediary.policylog.service import append as log_append
 from infomediary.runtime import Runtime
+from infomediary.suppliers import service as suppliers
 
 # How long a customer has to answer the re-ask after a widened policy before it lapses from the inbox.
 REASK_DAYS = 90
@@ -81,7 +82,7 @@ def publish(
     the next version after the first, compared with it for widening, instead of failing on the same number.
     """
     now = now or utcnow()
-    repository.lock_policies(session, supplier_id)
+    suppliers.take_turns(session, supplier_id)
     old_row = repository.current_policy_row(session, supplier_id)
     old = None if old_row is None else repository.to_policy(old_row)
     new = SupplierPolicy(

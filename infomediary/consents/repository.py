@@ -26,7 +26,6 @@ from infomediary.consents.models import (
     SupplierPolicyRow,
 )
 from infomediary.database import WriteSession, among, upsert_insert
-from infomediary.suppliers.models import Supplier
 
 # Standing-term kinds as stored.
 NEVER_CATEGORY = "never_category"
@@ -232,16 +231,6 @@ def to_policy(row: SupplierPolicyRow) -> SupplierPolicy:
         published_at=row.published_at,
         policy_url=row.policy_url,
     )
-
-
-def lock_policies(session: WriteSession, supplier_id: str) -> None:
-    """Serialise publishing for one supplier until this transaction ends: lock its supplier row.
-
-    FOR NO KEY UPDATE, not FOR UPDATE: it conflicts with another publisher's lock but not with the key-share
-    locks that inserts referencing the supplier take, so consents and log entries keep flowing meanwhile.
-    SQLite has no row locks; there every writing transaction holds the database's write lock from BEGIN.
-    """
-    session.execute(select(Supplier.id).where(Supplier.id == supplier_id).with_for_update(key_share=True))
 
 
 def current_policy_row(session: Session, supplier_id: str) -> SupplierPolicyRow | None:

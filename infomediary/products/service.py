@@ -19,7 +19,7 @@ from infomediary.products.errors import CatalogRejected, CatalogTooLarge
 from infomediary.products.items import CatalogItem, validate_rows
 from infomediary.products.models import CatalogItemRow
 from infomediary.runtime import Runtime
-from infomediary.suppliers.models import Supplier
+from infomediary.suppliers import service as suppliers
 
 # Ids per IN clause: under every backend's bound-parameter limit.
 _BATCH = 500
@@ -64,7 +64,9 @@ def replace(session: WriteSession, runtime: Runtime, supplier_id: str, rows: Seq
     """The catalog becomes exactly `rows`: items not listed are removed."""
     items = validate_rows(rows)
     _check_size(runtime, len(items))
-    _lock_catalog(session, supplier_id)
+    # Uploads take turns: each reads which items exist, inserts the rest and checks the total against the
+    # limit; two at once would insert the same new item (a primary-key violation) or both pass the limit.
+    suppliers.take_turns(session, supplier_id)
     existing = set(
         session.scalars(select(CatalogItemRow.item_id).where(CatalogItemRow.supplier_id == supplier_id))
     )
@@ -88,7 +90,7 @@ def update(
                 {"pointer": "/body/delete", "reason": f"{item_id!r} is also upserted"} for item_id in clash
             ],
         )
-    _lock_catalog(session, supplier_id)
+    suppliers.take_turns(session, supplier_id)  # uploads take turns, as in `replace`
     deleted = _delete(session, supplier_id, list(dict.fromkeys(remove)))
     created, changed = _upsert(session, supplier_id, items)
     total = count(session, supplier_id)
@@ -176,16 +178,6 @@ def _check_size(runtime: Runtime, total: int) -> None:
     limit = runtime.settings.catalog_max_items
     if total > limit:
         raise CatalogTooLarge(f"a catalog holds at most {limit} items; this one would hold {total}")
-
-
-def _lock_catalog(session: WriteSession, supplier_id: str) -> None:
-    """Serialise one supplier's catalog writes on its supplier row (PostgreSQL; SQLite has one writer).
-
-    A write reads which items exist, then inserts the rest, then counts the total against the limit: two
-    uploads at once would both insert an item new to each (a primary-key violation, a 500) and could both
-    pass the size check. Other suppliers' uploads are not held up.
-    """
-    session.execute(select(Supplier.id).where(Supplier.id == supplier_id).with_for_update())
 
 
 def _delete(session: WriteSession, supplier_id: str, item_ids: list[str]) -> int:

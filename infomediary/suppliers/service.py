@@ -71,3 +71,14 @@ def get_own(session: Session, supplier_id: str) -> SupplierView:
     if supplier is None:
         raise SupplierNotFound()
     return view(supplier)
+
+
+def take_turns(session: WriteSession, supplier_id: str) -> None:
+    """Hold this supplier's row until the transaction ends, so that one kind of write for one supplier (its
+    policy's next version, its catalog) is made by one transaction at a time.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: it conflicts with another such lock but not with the key-share locks
+    that inserts referencing the supplier take, so consents and log entries keep flowing meanwhile. SQLite
+    has no row locks; there every writing transaction holds the database's write lock from BEGIN.
+    """
+    session.execute(select(Supplier.id).where(Supplier.id == supplier_id).with_for_update(key_share=True))
