@@ -54,8 +54,7 @@ def check(session: Session, runtime: Runtime, customer_id: str) -> None:
     """Raise now what would break the export's head: a missing account, or a data key or profile that no
     longer opens (a key destroyed by erasure, an old backup restored). Run in the request's session, before
     the 200 is sent; the stream itself runs later, in a session of its own."""
-    _head(session, runtime, customer_id)
-    datakeys.cipher_for(session, runtime, customer_id)
+    _head(session, runtime, customer_id)  # the derived figures open the data key, as the stream does
 
 
 def _head(session: Session, runtime: Runtime, customer_id: str) -> dict[str, Any]:
