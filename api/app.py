@@ -58,24 +58,36 @@ TAGS = [
 ]
 
 
+def _check_before_serving(app: FastAPI, runtime: Runtime) -> None:
+    # Refuse to serve a stale schema or missing keys: the error names the command that fixes it.
+    require_head(runtime.engine)
+    runtime.keys.signing_keys()
+    runtime.keys.secret("blind_index")
+    # A log whose size, entries and nodes disagree starts anyway but not ready: see api.operations.
+    check_policy_log_at_start(app, runtime)
+    runtime.vault  # noqa: B018 - opens the key file and erasure keys now, so a missing one fails at start
+
+
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     runtime = runtime or Runtime.create(settings or Settings())
     configure_logging(runtime.settings.log_level, json=runtime.settings.log_json)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Refuse to serve a stale schema or missing keys: the error names the command that fixes it.
-        require_head(runtime.engine)
-        runtime.keys.signing_keys()
-        runtime.keys.secret("blind_index")
-        # A log whose size, entries and nodes disagree starts anyway but not ready: see api.operations.
-        check_policy_log_at_start(app, runtime)
         # Handlers are short and mostly CPU-bound under the GIL: fewer threads than AnyIO's 40 means less
-        # contention for the same throughput (the connection pool is sized above this).
+        # contention for the same throughput.
         to_thread.current_default_thread_limiter().total_tokens = runtime.settings.worker_threads
-        runtime.vault  # noqa: B018 - opens the key file and erasure keys now, so a missing one fails at start
-        yield
-        runtime.close()
+        # Start-up checks on the synchronous engines, on a thread: never a blocking call on the event loop.
+        await to_thread.run_sync(_check_before_serving, app, runtime)
+        # The request path's engines belong to this event loop (asyncpg connections cannot change loops).
+        sessions = app.state.request_sessions = runtime.open_request_sessions()
+        try:
+            yield
+        finally:
+            app.state.request_sessions = None
+            if sessions is not runtime.request_sessions:
+                await sessions.close()
+            runtime.close()
 
     app = FastAPI(
         title="Infomediary",

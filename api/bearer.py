@@ -6,14 +6,14 @@ and is checked per request, together with the caller's kind and status.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2, SecurityScopes
 
-from api.deps import SessionDep
+from api.deps import RequestSessionDep
 from infomediary.oauth.bearer import BearerAuthenticator, Principal
 from infomediary.oauth.errors import InvalidToken
 from infomediary.oauth.models import ClientKind
@@ -39,21 +39,22 @@ def _bearer_token(header: str | None) -> str:
     return token.strip()
 
 
-def _authenticate(request: Request, session: SessionDep, header: str | None) -> Principal:
+async def _authenticate(request: Request, session: RequestSessionDep, header: str | None) -> Principal:
     authenticator: BearerAuthenticator = request.app.state.bearer
-    return authenticator.authenticate(session, _bearer_token(header))
+    return await session.run(authenticator.authenticate, _bearer_token(header))
 
 
-def _caller(kind: ClientKind) -> Callable[..., Principal]:
+def _caller(kind: ClientKind) -> Callable[..., Awaitable[Principal]]:
     """A dependency that admits only `kind` callers holding every scope the route names."""
 
-    def dependency(
+    async def dependency(
         security_scopes: SecurityScopes,
         request: Request,
-        session: SessionDep,
+        session: RequestSessionDep,
         header: Annotated[str | None, Depends(oauth2_client_credentials)],
     ) -> Principal:
-        return _authenticate(request, session, header).require(kind, *security_scopes.scopes)
+        principal = await _authenticate(request, session, header)
+        return principal.require(kind, *security_scopes.scopes)
 
     dependency.__name__ = kind.value
     return dependency

@@ -6,14 +6,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from starlette.concurrency import run_in_threadpool
 
-from api.deps import RuntimeDep, SessionDep, write_gate, writing_session
+from api.deps import RequestSessionDep, RuntimeDep, request_sessions
 from api.me.auth import CurrentConsumer
 from api.routing import api_router
-from infomediary.database import unit_of_work
+from infomediary.database import AsyncWriteSession
 from infomediary.flows import consent_changed
-from infomediary.runtime import Runtime
 
 # The date this service started honouring the signal as documented here (GPC spec, section 3.2).
 GPC_LAST_UPDATE = "2026-11-23"
@@ -29,27 +27,20 @@ def gpc_support() -> dict[str, object]:
 async def record_gpc(
     request: Request,
     consumer: CurrentConsumer,
-    session: SessionDep,
+    session: RequestSessionDep,
     runtime: RuntimeDep,
     sec_gpc: Annotated[str | None, Header(alias="Sec-GPC", include_in_schema=False)] = None,
 ) -> None:
     """Consumer routes depend on this: `Sec-GPC: 1` is an opt-out of sale and sharing (DESIGN, rule 3)."""
     if sec_gpc is None or sec_gpc.strip() != "1":
-        return  # the common case costs no thread hop
-    writer = writing_session(request, session)
-    if writer is None:
-        # A read request's session cannot write (the database refuses it): the
-        # signal, with its log entry, gets a transaction of its own, admitted like any other writer.
-        async with write_gate(request).hold():
-            await run_in_threadpool(_record_alone, runtime, consumer.customer_id)
-    else:
-        await run_in_threadpool(consent_changed.record_gpc, writer, runtime, consumer.customer_id)
-
-
-def _record_alone(runtime: Runtime, customer_id: str) -> None:
-    # It stands whatever the request does.
-    with unit_of_work(runtime.session_factory) as own:
-        consent_changed.record_gpc(own, runtime, customer_id)
+        return
+    if isinstance(session, AsyncWriteSession):
+        await session.run(consent_changed.record_gpc, runtime, consumer.customer_id)
+        return
+    # A read request's session cannot write (the database refuses it): the signal, with its log entry,
+    # gets a transaction of its own, which stands whatever the request does.
+    async with request_sessions(request).writes() as own, own.begin():
+        await own.run(consent_changed.record_gpc, runtime, consumer.customer_id)
 
 
 GpcDep = Depends(record_gpc)

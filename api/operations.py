@@ -27,8 +27,9 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
-from api.deps import RuntimeDep
+from api.deps import ReadSessionDep
 from api.problems import problem_responses
 from api.routing import api_router
 from infomediary.errors import ServiceUnavailable
@@ -90,11 +91,10 @@ def check_policy_log_at_start(app: FastAPI, runtime: Runtime) -> LogIntegrity:
     return finding
 
 
-def _require_whole_log(app: FastAPI, runtime: Runtime) -> None:
+def _require_whole_log(app: FastAPI, session: Session) -> None:
     """The cheap check now (a few index lookups), else the start-up finding; 503 if either disagrees."""
     state = watch(app)
-    with runtime.request_read_session_factory() as session:
-        now = quick_check(session)
+    now = quick_check(session)
     if not now.whole:
         detail, finding = now.describe(), now
     elif state.at_start is not None and not state.at_start.whole:
@@ -112,14 +112,14 @@ def healthz() -> Health:
 
 
 @router.get("/readyz", response_model=Health, responses=problem_responses(503), summary="Ready to serve")
-def readyz(request: Request, runtime: RuntimeDep) -> Health:
+def readyz(request: Request, session: ReadSessionDep) -> Health:
     try:
-        with runtime.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        connection = session.connection()
+        connection.execute(text("SELECT 1"))
     except Exception as exc:
         raise ServiceUnavailable("the database is not reachable") from exc
-    require_head(runtime.engine)
-    _require_whole_log(request.app, runtime)
+    require_head(connection)
+    _require_whole_log(request.app, session)
     return Health(status="ready")
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
-from fastapi import Depends, params
+from fastapi import Depends, Request, params
 
-from api.deps import ClientAddressDep, RuntimeDep
-from infomediary.database import unit_of_work
+from api.deps import ClientAddressDep, RuntimeDep, request_sessions
 from infomediary.ratelimits import service
 from infomediary.runtime import Runtime
 
@@ -26,14 +25,18 @@ def _limit(runtime: Runtime, bucket: str) -> service.Limit:
 def rate_limited(bucket: str) -> params.Depends:
     """A route dependency that counts the request against `bucket` for the caller's address."""
 
-    def check(runtime: RuntimeDep, address: ClientAddressDep) -> None:
+    async def check(request: Request, runtime: RuntimeDep, address: ClientAddressDep) -> None:
         # Its own transaction: the count must stick even when the request itself fails and rolls back.
-        with unit_of_work(runtime.session_factory) as session:
-            service.hit(
-                session, runtime.keys.secret("throttle"), _limit(runtime, bucket), address, now=time.time()
+        async with request_sessions(request).writes() as session, session.begin():
+            await session.run(
+                service.hit,
+                runtime.keys.secret("throttle"),
+                _limit(runtime, bucket),
+                address,
+                now=time.time(),
             )
 
     check.__name__ = f"rate_limit_{bucket}"
-    dependency: Callable[..., None] = check
+    dependency: Callable[..., Awaitable[None]] = check
     marker: params.Depends = Depends(dependency)
     return marker

@@ -1,23 +1,17 @@
-"""The route class of every router: a blocking endpoint runs and commits in one worker-thread hop.
+"""The route class of every router: it knows whether its requests write, and runs a plain endpoint on the
+event loop, inside the request session's greenlet.
 
-FastAPI runs a plain `def` endpoint on a worker thread, validates its answer on another hop (it treats the
-endpoint as blocking), and the request's session dependency then commits on a third. Under load each hop
-waits for a thread and for the GIL, and a transaction holds its row locks (a supplier's budget, the audience
-epoch, the policy log's at commit) across all of them: the load benchmark found fresh audience counts queued
-behind one another on the budget row for most of their latency.
+Each route knows whether it writes (`UnitOfWorkRoute.writes`), from the session its endpoint declares:
+`WriteSessionDep` / `AsyncWriteSessionDep` or `ReadSessionDep` / `AsyncReadSessionDep` (`api.deps`); an
+endpoint that declares neither writes when its method is unsafe. The session dependency opens the matching
+kind of session, so a GET that records something (a decision in the policy log, a budget charge) runs in a
+writing transaction like any POST.
 
-Here the endpoint is wrapped in a coroutine that runs it on a worker thread and, when it returns normally,
-commits the request's session in the same thread, before the response exists. Its answer is then validated
-on the event loop (a coroutine's is; the models returned are already built, so that is cheap). The session
-dependency (`api.deps`) still owns the transaction: on an exception it rolls back (and writes a refusal's
-record, if it has one, in a transaction of its own), and after a commit here it only closes the session. A
-client still never sees success for a write that failed to commit; an answer that fails validation after its
-commit is a server bug (500), as before.
-
-Each route also knows whether it writes (`CommittingRoute.writes`), from the session its endpoint declares:
-`WriteSessionDep` or `ReadSessionDep` (`api.deps`); an endpoint that declares neither writes when its method
-is unsafe. The session dependency opens the matching kind of session, so a GET that records something (a
-decision in the policy log, a budget charge) runs in a writing transaction like any POST.
+An endpoint written as a plain function (`def`) takes the synchronous view of the request's session and
+calls services directly. FastAPI would run it on a worker thread, where the async driver cannot be awaited;
+here it runs instead through SQLAlchemy's `greenlet_spawn` (what `AsyncSession.run_sync` uses): on the event
+loop, each statement awaited on the driver, no thread hop. It must not block: CPU-heavy steps go through
+`infomediary.offload`.
 """
 
 from __future__ import annotations
@@ -28,26 +22,18 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from anyio import to_thread
 from fastapi import APIRouter
 from fastapi.dependencies.utils import get_typed_signature
 from fastapi.routing import APIRoute
-from sqlalchemy.orm import Session
+from sqlalchemy.util import greenlet_spawn
 
 from api.deps import READ_METHODS, SessionKind
 
 
-def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    def call_and_commit(kwargs: dict[str, Any]) -> Any:
-        result = endpoint(**kwargs)
-        for value in kwargs.values():
-            if isinstance(value, Session) and value.in_transaction():
-                value.commit()
-        return result
-
+def _in_greenlet(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(endpoint)  # FastAPI reads the parameters through __wrapped__
     async def run(**kwargs: Any) -> Any:
-        return await to_thread.run_sync(call_and_commit, kwargs)
+        return await greenlet_spawn(endpoint, **kwargs)
 
     return run
 
@@ -66,8 +52,8 @@ def declared_session(endpoint: Callable[..., Any]) -> SessionKind | None:
     return kinds.pop() if kinds else None
 
 
-class CommittingRoute(APIRoute):
-    """A route whose blocking endpoint commits its session on the thread it ran on (see the module)."""
+class UnitOfWorkRoute(APIRoute):
+    """A route that knows its session's kind and runs a plain endpoint in the session's greenlet."""
 
     writes: bool
     """Whether requests to this route get a writing session (see the module)."""
@@ -82,9 +68,9 @@ class CommittingRoute(APIRoute):
             or inspect.isasyncgenfunction(endpoint)
         )
         if blocking:
-            endpoint = _committing(endpoint)
+            endpoint = _in_greenlet(endpoint)
         super().__init__(path, endpoint, **kwargs)
 
 
 def api_router(**kwargs: Any) -> APIRouter:
-    return APIRouter(route_class=CommittingRoute, **kwargs)
+    return APIRouter(route_class=UnitOfWorkRoute, **kwargs)

@@ -30,8 +30,8 @@ Not matched (each small, and none a database lookup):
   once at start-up.
 - The token's first verification uses joserfc directly rather than authlib's RFC 9068 validator (the same
   signature check; it happens once per token, outside the measured steady state).
-- Problem+json error bodies, the service's middleware (security headers, metrics, body limit) and its
-  admission and write-gate bookkeeping: errors are plain HTTPExceptions, and there is no middleware.
+- Problem+json error bodies and the service's middleware (security headers, metrics, body limit): errors
+  are plain HTTPExceptions, and there is no middleware.
 - asyncpg's pool would send `RESET ALL` and friends on every release, a round trip the service's pool does
   not make (a psycopg connection left idle in autocommit is returned as it is); these pools skip it too.
 """
@@ -74,8 +74,8 @@ SERVER_SETTINGS = {"default_transaction_read_only": "on"}
 # open: asyncpg's up to max_size, SQLAlchemy's because it gets no overflow. With overflow (10 + 10),
 # SQLAlchemy closes a connection returned to a full pool and opens another (and prepares its statements
 # again) soon after: under the benchmark's 32 connections that was some 130 new connections in a 5-second
-# run, and nearly twice the CPU per request. The service never overflows: it admits only a few requests to a
-# session at once (`api.deps.Admission`); these baselines queue for a connection instead.
+# run, and nearly twice the CPU per request. Neither the service's request path nor these baselines
+# overflow: requests beyond the pool queue for a connection (`infomediary.database.create_async_db_engine`).
 POOL_MAX = READ_POOL_SIZE + READ_POOL_OVERFLOW
 TOKEN_CACHE_SIZE = 10_000  # as the service's BearerAuthenticator
 

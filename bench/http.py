@@ -9,8 +9,7 @@ hits all alike. Prints requests per second, p50 and p95 latency and server CPU p
 - on PostgreSQL, server CPU per request of the service against two baselines (`bench/asyncpg_app.py`) that
   answer `GET /v1/supplier` with the service's body, doing its lookups (token, revocation and owner in one
   statement, then the dashboard figures in another): hand-written on a raw asyncpg pool, and in SQLAlchemy
-  async Core on asyncpg. Goal (issue 16): service / raw asyncpg <= 1.5. They need asyncpg, in the `bench`
-  extra (`pip install -e '.[bench]'`); without it they are skipped, and said so.
+  async Core on asyncpg. Goal (issue 16): service / raw asyncpg <= 1.5.
 
     python -m bench.http [--database-url URL] [--duration SECONDS] [--concurrency N]
 
@@ -22,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import secrets
@@ -397,11 +395,6 @@ def main(argv: list[str] | None = None) -> int:
         baselines = [] if args.no_db_baselines or database != "postgresql" else list(DB_BASELINES)
         if database != "postgresql" and not args.no_db_baselines:
             console.print("database baselines (raw asyncpg, SA async Core): PostgreSQL only, skipped")
-        if baselines and importlib.util.find_spec("asyncpg") is None:
-            console.print(
-                "[yellow]asyncpg is not installed (pip install -e '.[bench]'): no database baselines[/]"
-            )
-            baselines = []
         logs = {which: data_dir / f"{which}.log" for which in ("real", "bare", *(b[0] for b in baselines))}
         try:
             _cli(env, "init")

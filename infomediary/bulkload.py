@@ -22,6 +22,11 @@ def insert_rows(session: WriteSession, model: type[Base], rows: Sequence[Mapping
         return
     table = cast(Table, model.__table__)
     connection = session.connection()
+    if connection.dialect.driver == "asyncpg":
+        # The request path (a registration's data key): few rows, through SQLAlchemy, which begins the
+        # transaction on asyncpg before the first statement (a COPY straight to the driver would not).
+        connection.execute(table.insert(), [dict(row) for row in rows])
+        return
     columns = list(rows[0])
     processors = [table.c[name].type.bind_processor(connection.dialect) for name in columns]
     # Straight to the driver, each value through its column type's own bind processing (UTC datetimes,

@@ -17,10 +17,11 @@ reports; one that only reads takes `session: Session` and accepts either (see do
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, overload
 
 from sqlalchemy import (
     ColumnElement,
@@ -34,7 +35,9 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 
 # Stable constraint names so Alembic autogenerate and batch migrations on SQLite agree with PostgreSQL.
@@ -95,9 +98,11 @@ def among(session: Session, column: InstrumentedAttribute[Any], values: Sequence
     return column.in_(list(values))
 
 
-# Requests holding a session at once are at most POOL_SIZE (api/deps.Admission); the overflow serves the
-# sessions some requests open of their own (a tree head, a GPC signal). A pool smaller than the worker
-# threads would make connections open and close under load (a new SQLite connection runs its PRAGMAs again).
+# Connections per engine. The synchronous engines (command line, background work) keep POOL_SIZE and open
+# overflow connections beyond it when needed. The request path's async engines keep all of them (size plus
+# overflow, no overflow of their own): a connection returned to a full pool is closed, and under load one
+# is then opened again soon after, with its statements prepared again (asyncpg) or its PRAGMAs run
+# (SQLite); requests beyond the pool wait for a connection on the event loop instead.
 POOL_SIZE = 20
 POOL_OVERFLOW = 20
 # The reading engine's pool: reads never hold a lock, so they need fewer connections than writers queueing.
@@ -187,12 +192,8 @@ def _configure_sqlite(engine: Engine, *, read_only: bool, busy_timeout: float) -
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout * 1000)}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        if read_only:
-            cursor.execute("PRAGMA query_only=ON")
+        for pragma in _sqlite_pragmas(read_only=read_only, busy_timeout=busy_timeout):
+            cursor.execute(pragma)
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -230,30 +231,22 @@ def is_contention(exc: BaseException) -> bool:
 
 
 @overload
-def create_session_factory(
-    engine: Engine, *, writes: Literal[True] = True, statement_reads: bool = False
-) -> sessionmaker[WriteSession]: ...
+def create_session_factory(engine: Engine, *, writes: Literal[True] = True) -> sessionmaker[WriteSession]: ...
 
 
 @overload
-def create_session_factory(
-    engine: Engine, *, writes: Literal[False], statement_reads: bool = False
-) -> sessionmaker[ReadSession]: ...
+def create_session_factory(engine: Engine, *, writes: Literal[False]) -> sessionmaker[ReadSession]: ...
 
 
 def create_session_factory(
-    engine: Engine, *, writes: bool = True, statement_reads: bool = False
+    engine: Engine, *, writes: bool = True
 ) -> sessionmaker[WriteSession] | sessionmaker[ReadSession]:
     """Sessions for transactions that may write (the default, on the writing engine: `WriteSession`s) or
     that only read (`writes=False`, on the reading engine: `ReadSession`s).
 
     Reads keep a transaction too: PostgreSQL's server-side cursors (streamed exports) need one, and on
-    SQLite it is the snapshot that keeps a multi-statement read consistent. Except `statement_reads` on
-    PostgreSQL (a request's reads, which never stream): autocommit, since psycopg sends BEGIN and COMMIT as
-    round trips of their own, a third of a simple read's, while under READ COMMITTED each statement takes
-    its own snapshot either way. Autocommit is safe there only because the connection cannot write.
+    SQLite it is the snapshot that keeps a multi-statement read consistent.
     """
-    bind: Engine
     if writes:
         if engine.get_execution_options().get(READ_ONLY):
             raise ValueError("a writing session factory needs the writing engine")
@@ -263,10 +256,7 @@ def create_session_factory(
         raise ValueError(
             "a reading session factory needs the reading engine: create_db_engine(read_only=True)"
         )
-    bind = engine
-    if statement_reads and engine.dialect.name == "postgresql":
-        bind = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return sessionmaker(bind=bind, class_=ReadSession, expire_on_commit=False, autoflush=True)
+    return sessionmaker(bind=engine, class_=ReadSession, expire_on_commit=False, autoflush=True)
 
 
 AnySession = TypeVar("AnySession", bound=Session)
@@ -281,3 +271,167 @@ def unit_of_work(factory: sessionmaker[AnySession]) -> Iterator[AnySession]:
     """
     with factory() as session, session.begin():
         yield session
+
+
+# The request path: async sessions on asyncpg (PostgreSQL) and aiosqlite (SQLite), see docs/request-path.md.
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class RequestSession(AsyncSession):
+    """A request's one session, in its one transaction, on the event loop: `AsyncWriteSession` or
+    `AsyncReadSession`. A dependency that only reads (authentication) takes this type.
+
+    Services are plain functions of a synchronous `Session`, shared with the command line and the tests;
+    `run` calls one inside the session's greenlet (SQLAlchemy's `run_sync`), where each statement it
+    executes is awaited on the async driver. So a request's work stays on the event loop, in one
+    execution context: no worker thread holds its transaction.
+    """
+
+    async def run(
+        self, service: Callable[Concatenate[Session, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """`service(session, *args, **kwargs)` on this session's synchronous view, inside its greenlet."""
+        return await self.run_sync(service, *args, **kwargs)
+
+
+class AsyncWriteSession(RequestSession):
+    """A request's writing transaction: its synchronous view is a `WriteSession`, so only through this type
+    can a route call a service that writes (mypy rejects an `AsyncReadSession` handed to `run` with one)."""
+
+    sync_session_class = WriteSession
+
+    async def run(
+        self, service: Callable[Concatenate[WriteSession, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        # run_sync types its callable as taking a plain Session; this one takes our subclass, as it gets.
+        return await self.run_sync(service, *args, **kwargs)  # type: ignore[arg-type]
+
+
+class AsyncReadSession(RequestSession):
+    """A request's read session: its synchronous view is a `ReadSession`, on connections the database keeps
+    from writing."""
+
+    sync_session_class = ReadSession
+
+    async def run(
+        self, service: Callable[Concatenate[ReadSession, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        # run_sync types its callable as taking a plain Session; this one takes our subclass, as it gets.
+        return await self.run_sync(service, *args, **kwargs)  # type: ignore[arg-type]
+
+
+def async_driver_url(url: str) -> str:
+    """The URL with the async driver of its backend: asyncpg for PostgreSQL, aiosqlite for SQLite."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    raise ValueError(f"no async driver for {backend!r} URLs")
+
+
+def create_async_db_engine(
+    url: str, *, read_only: bool = False, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_SECONDS
+) -> AsyncEngine:
+    """The async twin of `create_db_engine`, for request sessions; same guarantees, as many connections."""
+    pool = READ_POOL_SIZE + READ_POOL_OVERFLOW if read_only else POOL_SIZE + POOL_OVERFLOW
+    options: dict[str, Any] = {"pool_size": pool, "max_overflow": 0}
+    if read_only:
+        options["execution_options"] = {READ_ONLY: True}
+    target = make_url(async_driver_url(url))
+    if target.get_backend_name() == "sqlite":
+        engine = create_async_engine(target, connect_args={"timeout": busy_timeout}, **options)
+        _configure_async_sqlite(engine, read_only=read_only, busy_timeout=busy_timeout)
+        return engine
+    server_settings = _server_settings(target.query.get("options"))
+    target = target.difference_update_query(["options"])
+    if read_only:
+        server_settings["default_transaction_read_only"] = "on"
+    return create_async_engine(
+        target, pool_recycle=1800, connect_args={"server_settings": server_settings}, **options
+    )
+
+
+def _server_settings(options: str | tuple[str, ...] | None) -> dict[str, str]:
+    """libpq's `options=-c name=value ...` (a psycopg URL's) as asyncpg's `server_settings`."""
+    found: dict[str, str] = {}
+    texts = (options,) if isinstance(options, str) else options or ()
+    for text in texts:
+        words = text.replace("-c ", "-c").split()
+        for word in words:
+            name, _, value = word.removeprefix("-c").partition("=")
+            if name and value:
+                found[name] = value
+    return found
+
+
+def _configure_async_sqlite(engine: AsyncEngine, *, read_only: bool, busy_timeout: float) -> None:
+    # The same recipe as `_configure_sqlite`, through aiosqlite's adapted connection (SQLAlchemy's
+    # documented one for it): the adapter runs each call on the connection's own thread.
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in _sqlite_pragmas(read_only=read_only, busy_timeout=busy_timeout):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "")
+        connection.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def _sqlite_pragmas(*, read_only: bool, busy_timeout: float) -> list[str]:
+    pragmas = [
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA foreign_keys=ON",
+        f"PRAGMA busy_timeout={round(busy_timeout * 1000)}",
+        "PRAGMA synchronous=NORMAL",
+    ]
+    return [*pragmas, "PRAGMA query_only=ON"] if read_only else pragmas
+
+
+@dataclass(frozen=True)
+class RequestSessions:
+    """The session factories of the request path, and the engines behind them (closed with the app).
+
+    `writes` opens `AsyncWriteSession`s on the writing engine (BEGIN IMMEDIATE on SQLite); `reads` opens
+    `AsyncReadSession`s on the reading engine, whose connections refuse writes.
+    """
+
+    writes: async_sessionmaker[AsyncWriteSession]
+    reads: async_sessionmaker[AsyncReadSession]
+    engines: tuple[AsyncEngine, ...] = ()
+
+    @classmethod
+    def open(cls, url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_SECONDS) -> RequestSessions:
+        writer = create_async_db_engine(url, busy_timeout=busy_timeout)
+        reader = create_async_db_engine(url, read_only=True, busy_timeout=busy_timeout)
+        reads_on = reader
+        if reader.dialect.name == "postgresql":
+            # Reads in autocommit on PostgreSQL: BEGIN and COMMIT are round trips of their own (asyncpg sends
+            # each as a query), half of a simple read's, and under READ COMMITTED every statement takes its
+            # own snapshot inside a transaction or not. Safe only because these connections cannot write
+            # (`default_transaction_read_only`). SQLite keeps its read transaction: there it is the
+            # snapshot that keeps a multi-statement read consistent, and it costs no round trip.
+            reads_on = reader.execution_options(isolation_level="AUTOCOMMIT")
+        return cls(
+            writes=async_sessionmaker(
+                writer.execution_options(sqlite_begin="IMMEDIATE"),
+                class_=AsyncWriteSession,
+                expire_on_commit=False,
+                autoflush=True,
+            ),
+            reads=async_sessionmaker(
+                reads_on, class_=AsyncReadSession, expire_on_commit=False, autoflush=True
+            ),
+            engines=(writer, reader),
+        )
+
+    async def close(self) -> None:
+        for engine in self.engines:
+            await engine.dispose()

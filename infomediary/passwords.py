@@ -5,6 +5,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from infomediary.offload import off_the_loop
 from infomediary.settings import Settings
 
 
@@ -20,9 +21,13 @@ class Passwords:
         self._dummy_hash = self._hasher.hash("not a real password, only for constant work")
 
     def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
+        # argon2 holds the CPU (and its memory cost) for tens of milliseconds: never on the event loop.
+        return off_the_loop(self._hasher.hash, password)
 
     def verify(self, password_hash: str | None, password: str) -> bool:
+        return off_the_loop(self._verify, password_hash, password)
+
+    def _verify(self, password_hash: str | None, password: str) -> bool:
         try:
             return (
                 self._hasher.verify(password_hash or self._dummy_hash, password) and password_hash is not None

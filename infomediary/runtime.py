@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
-from infomediary.database import ReadSession, WriteSession, create_db_engine, create_session_factory
+from infomediary.database import (
+    ReadSession,
+    RequestSessions,
+    WriteSession,
+    create_db_engine,
+    create_session_factory,
+)
 from infomediary.keymaterial import KeyMaterial
 from infomediary.passwords import Passwords
 from infomediary.settings import Settings
@@ -27,9 +33,10 @@ class Runtime:
     session_factory: sessionmaker[WriteSession]
     read_session_factory: sessionmaker[ReadSession]
     keys: KeyMaterial
-    # A request's reads: see `create_session_factory(statement_reads=True)`.
-    request_read_session_factory: sessionmaker[ReadSession]
     passwords: Passwords = field(repr=False)
+    # The request path's sessions, when given (tests bind them to their own connection); otherwise each app
+    # opens its own on start (`open_request_sessions`) and closes them on shutdown.
+    request_sessions: RequestSessions | None = field(default=None, repr=False)
     _vault: Vault | None = field(default=None, repr=False)
     _vault_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -59,9 +66,6 @@ class Runtime:
             session_factory=create_session_factory(engine),
             read_session_factory=create_session_factory(read_engine, writes=False),
             keys=KeyMaterial(settings.resolved_keys_dir),
-            request_read_session_factory=create_session_factory(
-                read_engine, writes=False, statement_reads=True
-            ),
             passwords=Passwords(settings),
         )
 
@@ -74,6 +78,16 @@ class Runtime:
             yield runtime
         finally:
             runtime.close()
+
+    def open_request_sessions(self) -> RequestSessions:
+        """The request path's async session factories (asyncpg, aiosqlite), bound to the event loop that
+        first uses them: the app opens them on start and closes them on shutdown."""
+        if self.request_sessions is not None:
+            return self.request_sessions
+        settings = self.settings
+        return RequestSessions.open(
+            settings.resolved_database_url, busy_timeout=settings.database_busy_timeout_seconds
+        )
 
     def close(self) -> None:
         self.engine.dispose()

@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 import migrations
 from infomediary.errors import ServiceUnavailable
@@ -37,7 +37,10 @@ def head_revision() -> str:
     return head
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revision(engine: Engine | Connection) -> str | None:
+    """The database's revision, through a connection of its own or one in use (a request's session)."""
+    if isinstance(engine, Connection):
+        return MigrationContext.configure(engine).get_current_revision()
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -49,7 +52,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
-def require_head(engine: Engine) -> None:
+def require_head(engine: Engine | Connection) -> None:
     current, head = current_revision(engine), head_revision()
     if current != head:
         raise SchemaNotAtHead(

@@ -59,15 +59,14 @@ class Settings(BaseSettings):
         default=120, ge=1, description="OAuth token and revocation requests per address per window."
     )
 
-    # Few on purpose: handlers are CPU-bound under one GIL per process, and every database round trip waits
-    # to take it back. With 12 threads a transaction holding a row lock (a supplier's budget) waited behind
-    # the others at each statement: the load benchmark's counts took ~210 ms at the median, ~85 ms with 4.
-    # Run one process per core instead.
+    # Few on purpose: requests run on the event loop (database work included); threads serve only plain
+    # dependencies that do no I/O and the start-up checks. CPU-heavy steps have their own bounded pool
+    # (`infomediary.offload`). Run one process per core for more throughput.
     worker_threads: int = Field(
         default=4,
         ge=1,
         le=200,
-        description="Threads that run blocking handlers (database work) per process.",
+        description="Threads per process for plain (non-async) dependencies and start-up checks.",
     )
     database_busy_timeout_seconds: float = Field(
         default=30.0,

@@ -32,10 +32,12 @@ from api.bearer import auditor
 from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.problems import problem_responses
 from api.routing import api_router
+from api.tree_heads import FreshTreeHead
 from infomediary.ids import ID_PATTERN
 from infomediary.ledger.errors import IdempotencyKeyRequired
 from infomediary.oauth.bearer import Principal
 from infomediary.policylog import proofs, reports, search, treehead
+from infomediary.policylog.errors import NoTreeHead
 from infomediary.sanctions import penalty
 from infomediary.sanctions import service as sanctions
 from infomediary.sanctions.models import SanctionKind
@@ -62,9 +64,17 @@ def log_key(runtime: RuntimeDep) -> LogKeyRead:
     )
 
 
-@router.get("/tree-head", response_model=TreeHeadRead, summary="The latest signed tree head")
-def tree_head(caller: Reader, runtime: RuntimeDep) -> TreeHeadRead:
-    return _head(treehead.refresh(runtime))
+@router.get(
+    "/tree-head",
+    response_model=TreeHeadRead,
+    summary="The latest signed tree head",
+    dependencies=[FreshTreeHead],
+)
+def tree_head(caller: Reader, session: ReadSessionDep) -> TreeHeadRead:
+    head = treehead.latest(session)
+    if head is None:
+        raise NoTreeHead()
+    return _head(head)
 
 
 def _head(head: treehead.SignedTreeHead) -> TreeHeadRead:

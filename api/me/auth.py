@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.deps import SessionDep, route_writes
+from api.deps import RequestSessionDep, route_writes
 from infomediary.customers import service
 from infomediary.customers.errors import InvalidSession
 from infomediary.customers.service import AuthenticatedConsumer
@@ -19,16 +19,18 @@ consumer_bearer = HTTPBearer(
 )
 
 
-def current_consumer(
+async def current_consumer(
     request: Request,
-    session: SessionDep,
+    session: RequestSessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(consumer_bearer)],
 ) -> AuthenticatedConsumer:
     if credentials is None:
         error = InvalidSession("send the session token as `Authorization: Bearer <token>`")
     else:
         try:
-            return service.authenticate(session, credentials.credentials, for_writing=route_writes(request))
+            return await session.run(
+                service.authenticate, credentials.credentials, for_writing=route_writes(request)
+            )
         except InvalidSession as exc:
             error = exc
     error.headers["WWW-Authenticate"] = 'Bearer realm="infomediary"'

@@ -7,11 +7,12 @@ from typing import Annotated
 
 from fastapi import Query
 
-from api.deps import RuntimeDep
+from api.deps import ReadSessionDep, RuntimeDep
 from api.me.auth import CurrentConsumer
 from api.me.log_schemas import LogEntryRead, MyLogRead, MyTreeHead
 from api.problems import problem_responses
 from api.routing import api_router
+from api.tree_heads import FreshTreeHead
 from infomediary.policylog.customer_view import customer_log
 
 router = api_router(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
@@ -26,14 +27,18 @@ def _b64(data: bytes) -> str:
     response_model=MyLogRead,
     responses=problem_responses(422),
     summary="Every policy-log entry about me, in plain words, each with its inclusion proof",
+    dependencies=[FreshTreeHead],
 )
 def my_log(
     consumer: CurrentConsumer,
+    session: ReadSessionDep,
     runtime: RuntimeDep,
     cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MyLogRead:
-    log = customer_log(runtime, consumer.customer_id, after=int(cursor) if cursor else -1, limit=limit)
+    log = customer_log(
+        session, runtime, consumer.customer_id, after=int(cursor) if cursor else -1, limit=limit
+    )
     head = log.head
     return MyLogRead(
         entries=[

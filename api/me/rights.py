@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from fastapi import Request
 from fastapi.responses import StreamingResponse
 
-from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
+from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep, request_sessions
 from api.me.auth import CurrentConsumer
 from api.me.schemas import ErasureReceiptRead, RestrictionRead
 from api.problems import problem_responses
@@ -23,13 +24,13 @@ router = api_router(prefix="/v1/me", tags=["consumer"], responses=problem_respon
     responses={200: {"content": {"application/json": {}}, "description": "The export document."}},
 )
 def export_everything(
-    consumer: CurrentConsumer, session: ReadSessionDep, runtime: RuntimeDep
+    request: Request, consumer: CurrentConsumer, session: ReadSessionDep, runtime: RuntimeDep
 ) -> StreamingResponse:
     # A missing account or a data key destroyed by erasure (an old backup restored) fails here, as a
     # problem, instead of breaking the stream after its 200. The body reads in a transaction of its own.
     export.check(session, runtime, consumer.customer_id)
     return StreamingResponse(
-        export.stream(runtime, consumer.customer_id),
+        export.stream(request_sessions(request).reads, runtime, consumer.customer_id),
         media_type="application/json",
         headers={"Content-Disposition": 'attachment; filename="infomediary-export.json"'},
     )

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from api.deps import SessionDep, route_writes
+from api.deps import RequestSessionDep, route_writes
 from api.session_cookie import SESSION_COOKIE
 from infomediary.customers import service
 from infomediary.customers.errors import InvalidSession
@@ -22,22 +22,22 @@ class LoginRequired(Unauthenticated):
     title = "Please log in"
 
 
-def page_consumer(request: Request, session: SessionDep) -> AuthenticatedConsumer:
+async def page_consumer(request: Request, session: RequestSessionDep) -> AuthenticatedConsumer:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise LoginRequired()
     try:
-        return service.authenticate(session, token, for_writing=route_writes(request))
+        return await session.run(service.authenticate, token, for_writing=route_writes(request))
     except InvalidSession as exc:
         raise LoginRequired() from exc
 
 
-def optional_consumer(request: Request, session: SessionDep) -> AuthenticatedConsumer | None:
+async def optional_consumer(request: Request, session: RequestSessionDep) -> AuthenticatedConsumer | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
     try:
-        return service.authenticate(session, token, for_writing=route_writes(request))
+        return await session.run(service.authenticate, token, for_writing=route_writes(request))
     except InvalidSession:
         return None
 

@@ -9,6 +9,7 @@ from api.deps import ReadSessionDep, RuntimeDep
 from api.pages.auth import OptionalConsumer
 from api.pages.rendering import render
 from api.pages.routing import page_router
+from api.tree_heads import FreshTreeHead
 from infomediary.consents import supplier_requests
 from infomediary.ledger.models import OwnerKind
 from infomediary.ledger.statement import statement
@@ -21,7 +22,7 @@ router = page_router()
 LATEST_USES = 5
 
 
-@router.get("/")
+@router.get("/", dependencies=[FreshTreeHead])
 def dashboard(
     request: Request, consumer: OptionalConsumer, session: ReadSessionDep, runtime: RuntimeDep
 ) -> Response:
@@ -30,7 +31,7 @@ def dashboard(
     customer_id = consumer.customer_id
     fields = profiles.read_profile(session, runtime, customer_id)
     filled = sum(1 for f in fields if f.value is not None)
-    log = customer_log(runtime, customer_id, limit=LATEST_USES, newest_first=True)
+    log = customer_log(session, runtime, customer_id, limit=LATEST_USES, newest_first=True)
     pending, _ = supplier_requests.pending(session, customer_id, cursor=None, limit=20)
     return render(
         request,

@@ -7,24 +7,28 @@ from typing import Annotated
 
 from fastapi import Query, Request, Response
 
-from api.deps import RuntimeDep
+from api.deps import ReadSessionDep, RuntimeDep
 from api.pages.auth import PageConsumer
 from api.pages.rendering import render
 from api.pages.routing import page_router
+from api.tree_heads import FreshTreeHead
 from infomediary.policylog.customer_view import customer_log, verified_leaves
 
 router = page_router()
 PAGE_SIZE = 50
 
 
-@router.get("/log")
+@router.get("/log", dependencies=[FreshTreeHead])
 def who_used_my_data(
     request: Request,
     consumer: PageConsumer,
+    session: ReadSessionDep,
     runtime: RuntimeDep,
     before: Annotated[int | None, Query(ge=0, le=10**18)] = None,
 ) -> Response:
-    log = customer_log(runtime, consumer.customer_id, limit=PAGE_SIZE, before=before, newest_first=True)
+    log = customer_log(
+        session, runtime, consumer.customer_id, limit=PAGE_SIZE, before=before, newest_first=True
+    )
     return render(
         request,
         "log.html",

@@ -8,19 +8,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request, Response, status
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from api.deps import ReadSessionDep, RuntimeDep, SessionDep, WriteSessionDep
+from api.deps import AsyncWriteSessionDep, ReadSessionDep, RuntimeDep, SessionDep
 from api.pages.auth import PageConsumer
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
 from consent.vocabulary import CATEGORIES, Category
 from infomediary.customers.errors import EmailAlreadyRegistered
+from infomediary.database import WriteSession
 from infomediary.flows import profile_changed
 from infomediary.profiles import service as profiles
 from infomediary.profiles.errors import InvalidProfile
 from infomediary.profiles.fields import FIELDS, LifeEvent
+from infomediary.runtime import Runtime
 
 router = page_router()
 HISTORY_LIMIT = 200
@@ -188,15 +189,14 @@ def read_profile(
 
 @router.post("/profile")
 async def update_profile(
-    request: Request, consumer: PageConsumer, session: WriteSessionDep, runtime: RuntimeDep
+    request: Request, consumer: PageConsumer, session: AsyncWriteSessionDep, runtime: RuntimeDep
 ) -> Response:
     form = await request.form()
-    # The service is synchronous (database and vault): run it in the worker pool like every sync handler.
-    return await run_in_threadpool(_save, request, session, runtime, consumer, form)
+    return await session.run(_save, request, runtime, consumer, form)
 
 
 def _save(
-    request: Request, session: WriteSessionDep, runtime: RuntimeDep, consumer: PageConsumer, form: FormData
+    session: WriteSession, request: Request, runtime: Runtime, consumer: PageConsumer, form: FormData
 ) -> Response:
     changes = {key: _parsed(_kind(key), form, key) for key in FIELDS}
     errors: dict[str, str] = {}

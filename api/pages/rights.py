@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Form, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
+from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep, request_sessions
 from api.pages.auth import PageConsumer
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
@@ -32,11 +32,11 @@ def read_rights(request: Request, consumer: PageConsumer, session: ReadSessionDe
 
 @router.get("/rights/export")
 def export_everything(
-    consumer: PageConsumer, session: ReadSessionDep, runtime: RuntimeDep
+    request: Request, consumer: PageConsumer, session: ReadSessionDep, runtime: RuntimeDep
 ) -> StreamingResponse:
     export.check(session, runtime, consumer.customer_id)  # a problem page, not a 200 cut short
     return StreamingResponse(
-        export.stream(runtime, consumer.customer_id),
+        export.stream(request_sessions(request).reads, runtime, consumer.customer_id),
         media_type="application/json",
         headers={"Content-Disposition": 'attachment; filename="infomediary-export.json"'},
     )

@@ -8,12 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 
 from api.pages.csrf import verify_csrf
-from api.routing import CommittingRoute
+from api.routing import UnitOfWorkRoute
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class PageRoute(CommittingRoute):
+class PageRoute(UnitOfWorkRoute):
     """An HTML route: errors render as pages, and a POST cannot skip the CSRF check."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:

@@ -4,17 +4,24 @@ one form. The same service as `PUT /v1/me/terms`."""
 from __future__ import annotations
 
 from fastapi import Request, Response, status
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from api.deps import ReadSessionDep, RuntimeDep, SessionDep, WriteSessionDep, keep_only_the_record
+from api.deps import (
+    AsyncWriteSessionDep,
+    ReadSessionDep,
+    RuntimeDep,
+    SessionDep,
+    keep_only_the_record,
+)
 from api.pages.auth import PageConsumer
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
 from consent.vocabulary import CATEGORIES, PURPOSES, Category, Purpose
 from infomediary.consents import terms
+from infomediary.database import WriteSession
 from infomediary.errors import DomainError
 from infomediary.flows import consent_changed
+from infomediary.runtime import Runtime
 
 router = page_router()
 MAX_CREDITS = 1_000_000_000
@@ -117,14 +124,14 @@ def read_terms(request: Request, consumer: PageConsumer, session: ReadSessionDep
 
 @router.post("/terms")
 async def save_terms(
-    request: Request, consumer: PageConsumer, session: WriteSessionDep, runtime: RuntimeDep
+    request: Request, consumer: PageConsumer, session: AsyncWriteSessionDep, runtime: RuntimeDep
 ) -> Response:
     form = await request.form()
-    return await run_in_threadpool(_save, request, consumer, session, runtime, form)
+    return await session.run(_save, request, consumer, runtime, form)
 
 
 def _save(
-    request: Request, consumer: PageConsumer, session: WriteSessionDep, runtime: RuntimeDep, form: FormData
+    session: WriteSession, request: Request, consumer: PageConsumer, runtime: Runtime, form: FormData
 ) -> Response:
     specs, errors = _specs(form)
     if not errors:

@@ -11,6 +11,8 @@ psycopg then runs a pipelined statement per row), so:
   A COPY costs two round trips per table, though, and most appends are one entry (a count, a consent
   change) made while the transaction holds the log's lock: batches of up to `SMALL_BATCH` entries go as
   one statement instead (both tables through `unnest` of arrays in a data-modifying CTE), one round trip.
+  On asyncpg (the request path), the same two shapes: `copy_records_to_table` (binary COPY) and the same
+  statement with numbered parameters, prepared once per connection by asyncpg's statement cache.
 * SQLite: the driver's `executemany` with tuples; it loops in C and reuses one prepared statement.
 
 `created_at` is the same for the whole batch, so its value goes through the column type's bind processor
@@ -86,6 +88,19 @@ _PG_SMALL = (
     f" SELECT u.*, CAST(%(created_at)s AS timestamptz) FROM ({_pg_unnest(ENTRY_COLUMNS)}) AS u)"
     f" INSERT INTO policy_log_nodes ({', '.join(NODE_COLUMNS)}) {_pg_unnest(NODE_COLUMNS)}"
 )
+
+
+def _asyncpg_unnest(columns: Sequence[str], first: int) -> str:
+    arrays = ", ".join(f"${first + i}::{_PG_TYPES[name]}[]" for i, name in enumerate(columns))
+    return f"SELECT * FROM unnest({arrays})"  # noqa: S608 - names and types are the constants above
+
+
+_ASYNCPG_SMALL = (
+    f"WITH entries AS (INSERT INTO policy_log_entries ({', '.join(ENTRY_COLUMNS)}, created_at)"  # noqa: S608
+    f" SELECT u.*, $1::timestamptz FROM ({_asyncpg_unnest(ENTRY_COLUMNS, 2)}) AS u)"
+    f" INSERT INTO policy_log_nodes ({', '.join(NODE_COLUMNS)})"
+    f" {_asyncpg_unnest(NODE_COLUMNS, 2 + len(ENTRY_COLUMNS))}"
+)
 _SQLITE_ENTRIES = _sqlite_insert("policy_log_entries", (*ENTRY_COLUMNS, "created_at"))
 _SQLITE_NODES = _sqlite_insert("policy_log_nodes", NODE_COLUMNS)
 
@@ -101,6 +116,9 @@ def insert_rows(
     dialect = connection.dialect
     processor = PolicyLogEntry.__table__.c.created_at.type.bind_processor(dialect)
     created_at = processor(now) if processor else now
+    if dialect.name == "postgresql" and dialect.driver == "asyncpg":
+        _asyncpg_insert(connection.connection.dbapi_connection, entry_rows, node_rows, created_at)
+        return
     if dialect.name == "postgresql":
         with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
             if len(entry_rows) <= SMALL_BATCH:
@@ -124,3 +142,31 @@ def insert_rows(
         connection.exec_driver_sql(_SQLITE_ENTRIES, [(*row, created_at) for row in entry_rows])
     if node_rows:
         connection.exec_driver_sql(_SQLITE_NODES, list(node_rows))
+
+
+def _asyncpg_insert(
+    adapted: Any, entry_rows: Sequence[tuple[Any, ...]], node_rows: Sequence[tuple[Any, ...]], created_at: Any
+) -> None:
+    """The PostgreSQL path on asyncpg, through SQLAlchemy's adapted connection (`run_async` awaits on the
+    driver from the session's greenlet).
+
+    Straight to the driver, so it must already be inside the session's transaction: SQLAlchemy begins it
+    lazily, at the first statement, and every append has run one by now (it locks the log's head first).
+    """
+    if getattr(adapted, "_transaction", True) is None:
+        raise RuntimeError("policy log rows written before the transaction began: lock the log first")
+    if len(entry_rows) <= SMALL_BATCH:
+        entry_arrays = [list(column) for column in zip(*entry_rows, strict=True)]
+        node_arrays = [list(column) for column in zip(*node_rows, strict=True)]
+        adapted.run_async(lambda raw: raw.execute(_ASYNCPG_SMALL, created_at, *entry_arrays, *node_arrays))
+        return
+
+    async def copy(raw: Any) -> None:
+        await raw.copy_records_to_table(
+            "policy_log_entries",
+            records=[(*row, created_at) for row in entry_rows],
+            columns=[*ENTRY_COLUMNS, "created_at"],
+        )
+        await raw.copy_records_to_table("policy_log_nodes", records=node_rows, columns=list(NODE_COLUMNS))
+
+    adapted.run_async(copy)

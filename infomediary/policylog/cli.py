@@ -65,8 +65,8 @@ def sign_tree_head() -> None:
     """Sign a tree head for the log as it is now."""
 
     def run() -> None:
-        with _runtime() as runtime:
-            head = treehead.refresh(runtime, force=True)
+        with _runtime() as runtime, unit_of_work(runtime.session_factory) as session:
+            head = treehead.refresh(session, runtime, force=True)
         console.print(f"signed tree head at size [bold]{head.tree_size}[/]")
         console.print(head.checkpoint, markup=False, highlight=False)
 
@@ -79,7 +79,8 @@ def export(file: Annotated[Path, typer.Option("--file", help="Where to write the
 
     def run() -> None:
         with _runtime() as runtime:
-            treehead.refresh(runtime)
+            with unit_of_work(runtime.session_factory) as session:
+                treehead.refresh(session, runtime)
             with unit_of_work(runtime.read_session_factory) as session:
                 dump = export_dump(session, runtime)
         file.write_text(json.dumps(dump) + "\n")

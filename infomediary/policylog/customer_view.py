@@ -41,6 +41,7 @@ class CustomerLog:
 
 
 def customer_log(
+    session: Session,
     runtime: Runtime,
     customer_id: str,
     *,
@@ -50,28 +51,11 @@ def customer_log(
     newest_first: bool = False,
 ) -> CustomerLog:
     """Entries about this customer after leaf `after` (newest first and before `before` if asked: the pages
-    read that way), with audit paths against the latest signed head.
+    read that way), with audit paths against the latest signed head in the session's snapshot.
 
-    A head is signed first if one is due (its own transaction); the entries are then read in a snapshot taken
-    after it, so every proof is computed against a head whose nodes that snapshot holds.
+    Every proof is computed against a head whose nodes that snapshot holds. The request path signs a head
+    first if one is due (`api.tree_heads`), before the request's snapshot is taken.
     """
-    treehead.refresh(runtime)
-    with runtime.read_session_factory() as session:
-        return _read(
-            session, runtime, customer_id, after=after, limit=limit, before=before, newest_first=newest_first
-        )
-
-
-def _read(
-    session: Session,
-    runtime: Runtime,
-    customer_id: str,
-    *,
-    after: int,
-    limit: int,
-    before: int | None,
-    newest_first: bool,
-) -> CustomerLog:
     head = treehead.latest(session)
     found = about_subject(
         session,

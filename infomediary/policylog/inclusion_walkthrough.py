@@ -84,13 +84,3 @@ def check_inclusion(
             leaf_index, opened.size, opened.root_hash, digest, path, True, False, f"proof: {exc}", entry
         )
     return InclusionCheck(leaf_index, opened.size, opened.root_hash, digest, path, True, True, None, entry)
-
-
-def check_against_fresh_head(
-    runtime: Runtime, leaf_index: int, checkpoint: str | None = None
-) -> InclusionCheck:
-    """`check_inclusion` after signing a head if one is due, read in a snapshot taken after it (so the latest
-    head covers what was committed before the check, and its nodes are all in the snapshot)."""
-    treehead.refresh(runtime)
-    with runtime.read_session_factory() as session:
-        return check_inclusion(session, runtime, leaf_index, checkpoint)

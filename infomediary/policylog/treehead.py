@@ -1,19 +1,19 @@
 """Signed tree heads: the log's size and root, with a timestamp, signed as a C2SP checkpoint (Ed25519).
 
 Signing reads the root from the stored perfect nodes (a handful of rows). A head is its own small
-transaction, separate from any request's: it records what is already committed and nothing else.
+transaction, separate from any request's: it records what is already committed and nothing else. A head is
+signed on demand, when one is read and the last is older than the configured interval (`refresh`).
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from infomediary.database import WriteSession, unit_of_work
+from infomediary.database import WriteSession
 from infomediary.policylog.checkpoint import Checkpoint, format_checkpoint, sign_note, verifier_key_string
 from infomediary.policylog.merkle import getter_from_mapping, root_hash, root_hash_nodes
 from infomediary.policylog.models import PolicyLogTreeHead
@@ -85,11 +85,6 @@ def sign(session: WriteSession, runtime: Runtime) -> SignedTreeHead:
     return SignedTreeHead(size, root, timestamp_ms, note)
 
 
-# One signer per process: a request that finds a head due while another thread is signing one serves the
-# latest head instead of queueing on the database's write lock (on SQLite, held by one writer at a time).
-_signing = threading.Lock()
-
-
 def _due(session: Session, runtime: Runtime, last: SignedTreeHead | None) -> bool:
     if last is None:
         return True
@@ -98,28 +93,29 @@ def _due(session: Session, runtime: Runtime, last: SignedTreeHead | None) -> boo
     return not fresh and tree_size(session) > last.tree_size
 
 
-def refresh(runtime: Runtime, *, force: bool = False) -> SignedTreeHead:
-    """Sign a new head if the log grew and the last head is older than the configured interval.
+@dataclass(frozen=True)
+class HeadState:
+    latest: SignedTreeHead | None
+    due: bool
+    """Whether a new head should be signed now: none yet, or the log grew and the last is old enough."""
 
-    Deciding reads only (no write lock); the write transaction is taken when a head is due, and checks again
-    inside it, since another process may have signed in between.
+
+def state(session: Session, runtime: Runtime) -> HeadState:
+    """The latest head and whether one is due, read only (what decides whether to open a writing one)."""
+    last = latest(session)
+    return HeadState(last, _due(session, runtime, last))
+
+
+def refresh(session: WriteSession, runtime: Runtime, *, force: bool = False) -> SignedTreeHead:
+    """Sign a new head in the caller's transaction if the log grew and the last head is older than the
+    configured interval (always, with `force`); otherwise answer the last one.
+
+    The caller's transaction should write nothing else (a head records what is already committed): the
+    request path signs in a transaction of its own before the request reads (`api.tree_heads`), the command
+    line in a unit of work of its own. Deciding again here, inside the writing transaction, keeps two signers
+    on SQLite (one writer at a time) from signing the same size twice.
     """
-    last = None
-    if not force:
-        with runtime.read_session_factory() as session:
-            last = latest(session)
-            if last is not None and not _due(session, runtime, last):
-                return last
-    if last is not None:
-        if not _signing.acquire(blocking=False):
-            return last
-    else:
-        _signing.acquire()
-    try:
-        with unit_of_work(runtime.session_factory) as session:
-            last = latest(session)
-            if not force and last is not None and not _due(session, runtime, last):
-                return last
-            return sign(session, runtime)
-    finally:
-        _signing.release()
+    last = latest(session)
+    if not force and last is not None and not _due(session, runtime, last):
+        return last
+    return sign(session, runtime)

@@ -21,7 +21,7 @@ cut short.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -30,7 +30,8 @@ from sqlalchemy.orm import Session
 
 from infomediary.customers import repository as customers
 from infomediary.customers.errors import InvalidSession
-from infomediary.database import utcnow
+from infomediary.database import AsyncReadSession, utcnow
+from infomediary.offload import cpu_bound
 from infomediary.profiles import datakeys, insights, repository, restriction
 from infomediary.profiles import service as profiles
 from infomediary.profiles.activity import open_record
@@ -73,42 +74,61 @@ def _head(session: Session, runtime: Runtime, customer_id: str) -> dict[str, Any
     }
 
 
-def stream(runtime: Runtime, customer_id: str) -> Iterator[bytes]:
+async def stream(
+    open_session: Callable[[], AsyncReadSession], runtime: Runtime, customer_id: str
+) -> AsyncIterator[bytes]:
     """Yield the export document in chunks of UTF-8 JSON, read in one transaction of its own.
 
-    Its session opens at the first chunk, when the response starts: by then the request's session has
-    ended (the body is sent after it), so the export holds one connection, not two.
+    Its session (from `open_session`, the request path's read sessions) opens at the first chunk, when the
+    response starts: by then the request's session has ended (the body is sent after it), so the export
+    holds one connection, not two. Each page is read on the event loop and decrypted on the CPU pool
+    (`infomediary.offload`): a page is hundreds of decryptions.
     """
-    with runtime.read_session_factory() as session, session.begin():
-        head = _head(session, runtime, customer_id)
-        cipher = datakeys.cipher_for(session, runtime, customer_id)
+    async with open_session() as session, session.begin():
+        head, cipher = await session.run(_head_and_cipher, runtime, customer_id)
         yield _dumps(head)[:-1].encode()
         yield b',"history":['
-        yield from _pages(
+        async for chunk in _pages(
             session,
-            lambda after: repository.changes_page(session, customer_id, after, PAGE),
+            lambda s, after: repository.changes_page(s, customer_id, after, PAGE),
             lambda row: asdict(profiles.open_change(cipher, row)),
-        )
+        ):
+            yield chunk
         yield b'],"activity":['
-        yield from _pages(
+        async for chunk in _pages(
             session,
-            lambda after: repository.activity_page(session, customer_id, after, PAGE),
+            lambda s, after: repository.activity_page(s, customer_id, after, PAGE),
             lambda row: asdict(open_record(cipher, row)),
-        )
+        ):
+            yield chunk
         yield b"]}"
 
 
-def _pages(
-    session: Session, page: Callable[[int], Any], render: Callable[[Any], dict[str, Any]]
-) -> Iterator[bytes]:
+def _head_and_cipher(session: Session, runtime: Runtime, customer_id: str) -> tuple[dict[str, Any], Any]:
+    return _head(session, runtime, customer_id), datakeys.cipher_for(session, runtime, customer_id)
+
+
+async def _pages(
+    session: AsyncReadSession,
+    page: Callable[[Session, int], Sequence[Any]],
+    render: Callable[[Any], dict[str, Any]],
+) -> AsyncIterator[bytes]:
     after, first = 0, True
     while True:
-        rows = page(after)
+        rows = await session.run(_read_page, page, after)
         if not rows:
             return
-        chunk = ",".join(_dumps(render(row)) for row in rows)
+        chunk = await cpu_bound(_render_page, render, rows)
         yield (chunk if first else "," + chunk).encode()
         first = False
         after = rows[-1].id
-        # Rows already written are not needed again; keep the identity map from growing with the export.
-        session.expunge_all()
+
+
+def _render_page(render: Callable[[Any], dict[str, Any]], rows: Sequence[Any]) -> str:
+    return ",".join(_dumps(render(row)) for row in rows)
+
+
+def _read_page(session: Session, page: Callable[[Session, int], Sequence[Any]], after: int) -> Sequence[Any]:
+    # Rows already written are not needed again; keep the identity map from growing with the export.
+    session.expunge_all()
+    return page(session, after)

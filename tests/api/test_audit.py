@@ -17,7 +17,7 @@ from infomediary.policylog.proof_verification import verify_consistency, verify_
 from infomediary.policylog.service import append_many, log_pseudonym
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import make_auditor, make_consumer, make_supplier
-from tests.fixtures.policylog import fill_log
+from tests.fixtures.policylog import fill_log, sign_head
 
 READS = [
     "/v1/audit/tree-head",
@@ -212,7 +212,7 @@ def test_my_log_shows_only_my_entries_in_plain_words_with_proofs(runtime: Runtim
     me = make_consumer(http)
     other = make_consumer(http)
     acme_id = make_supplier(runtime, name="Bolt").owner_id
-    treehead.refresh(runtime, force=True)  # a head signed just now: the next is not due for a while
+    sign_head(runtime)  # a head signed just now: the next is not due for a while
     with unit_of_work(runtime.session_factory) as session:
         append_many(
             session,
@@ -236,7 +236,7 @@ def test_my_log_shows_only_my_entries_in_plain_words_with_proofs(runtime: Runtim
     # Newer entries than the last head wait for the next one, shown but unproven.
     pending = http.get("/v1/me/log", headers=me.headers).json()["entries"]
     assert pending[-1]["audit_path"] is None
-    treehead.refresh(runtime, force=True)
+    sign_head(runtime)
     body = http.get("/v1/me/log", headers=me.headers).json()
     assert [e["kind"] for e in body["entries"]] == [kinds.ACCOUNT_REGISTERED, kinds.DECISION]
     assert (

@@ -1,7 +1,7 @@
 """Every route that writes, sent many times at once: no answer is a 500, and the stored state stays whole.
 
 The routes come from the app's own route table: a route writes when its endpoint takes the writing session
-(`WriteSessionDep`), whatever its HTTP method (`api.routing.CommittingRoute.writes`), so a new writing route
+(`WriteSessionDep`), whatever its HTTP method (`api.routing.UnitOfWorkRoute.writes`), so a new writing route
 (a GET that records a decision, a POST, a page's form) is in this test from the moment it exists. The
 requests are the authorization matrix's (`tests/api/test_authorization_matrix.py`) and the page matrix's
 (`tests/pages/test_page_matrix.py`), sent as the caller that succeeds, `CONCURRENCY` at once.
@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 
 from api.app import create_app
 from api.pages.routing import PageRoute
-from api.routing import CommittingRoute
+from api.routing import UnitOfWorkRoute
 from infomediary.policylog import kinds
 from infomediary.policylog.models import PolicyLogEntry
 from infomediary.runtime import Runtime
@@ -53,7 +53,7 @@ def writing_routes(app: FastAPI) -> tuple[set[tuple[str, str]], set[tuple[str, s
     pages: set[tuple[str, str]] = set()
     for context in iter_route_contexts(app.routes):
         route = context.original_route
-        if not isinstance(route, CommittingRoute) or not route.writes:
+        if not isinstance(route, UnitOfWorkRoute) or not route.writes:
             continue
         found = pages if isinstance(route, PageRoute) else api
         found |= {(method, context.path or "") for method in route.methods or set() if method != "HEAD"}

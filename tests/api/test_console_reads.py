@@ -11,12 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from infomediary.database import unit_of_work
-from infomediary.policylog import treehead
 from infomediary.policylog.inclusion_walkthrough import check_inclusion
 from infomediary.policylog.merkle import leaf_hash
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import Client, make_auditor, make_consumer, make_supplier
 from tests.fixtures.consents import later, publish
+from tests.fixtures.policylog import sign_head
 
 
 def _send(http: TestClient, supplier: Client, content: str) -> str:
@@ -108,7 +108,7 @@ def test_tree_heads_over_time(http: TestClient, runtime: Runtime) -> None:
     sizes = []
     for _ in range(3):
         make_consumer(http)
-        sizes.append(treehead.refresh(runtime, force=True).tree_size)
+        sizes.append(sign_head(runtime).tree_size)
     heads = http.get("/v1/audit/tree-heads?limit=2", headers=reader).json()
     older = http.get(f"/v1/audit/tree-heads?cursor={heads['next_cursor']}", headers=reader).json()
     listed = [h["tree_size"] for h in heads["tree_heads"] + older["tree_heads"]]
@@ -117,9 +117,9 @@ def test_tree_heads_over_time(http: TestClient, runtime: Runtime) -> None:
 
 def test_checking_an_entry_against_signed_tree_heads(http: TestClient, runtime: Runtime) -> None:
     make_consumer(http)
-    kept = treehead.refresh(runtime, force=True)  # the head an auditor saved earlier
+    kept = sign_head(runtime)  # the head an auditor saved earlier
     make_consumer(http)
-    latest = treehead.refresh(runtime, force=True)
+    latest = sign_head(runtime)
     with unit_of_work(runtime.session_factory) as session:
         against_latest = check_inclusion(session, runtime, latest.tree_size - 1)
         assert against_latest.verified and against_latest.tree_size == latest.tree_size
@@ -140,6 +140,6 @@ def test_checking_a_missing_entry_is_a_clear_error(http: TestClient, runtime: Ru
     from infomediary.policylog.errors import BadLogRange
 
     make_consumer(http)
-    treehead.refresh(runtime, force=True)
+    sign_head(runtime)
     with unit_of_work(runtime.session_factory) as session, pytest.raises(BadLogRange):
         check_inclusion(session, runtime, leaf)

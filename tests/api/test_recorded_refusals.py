@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from api.deps import finish, keep_only_the_record
-from infomediary.database import ReadOnlySessionError, WriteSession, utcnow
+from infomediary.database import ReadOnlySessionError, utcnow
 from infomediary.errors import DomainError, Forbidden
 from infomediary.oauth.models import RevokedToken
 from infomediary.runtime import Runtime
@@ -33,11 +33,20 @@ def _stored(runtime: Runtime) -> set[str]:
         return set(session.scalars(select(RevokedToken.jti)))
 
 
+def _refused_request(runtime: Runtime, refusal: DomainError) -> None:
+    """A request's session that wrote, then ends as the session dependency ends it on `refusal`."""
+
+    async def request() -> None:
+        session = runtime.open_request_sessions().writes()
+        session.add(_revoked("written-before-the-refusal"))
+        await session.flush()
+        await finish(session, commit=False, record=refusal.record)
+
+    anyio.run(request)
+
+
 def test_the_request_dependency_keeps_the_record_and_drops_the_rest(runtime: Runtime) -> None:
-    session = runtime.session_factory()
-    session.add(_revoked("written-before-the-refusal"))
-    session.flush()
-    anyio.run(lambda: finish(session, commit=False, record=_refusal().record))
+    _refused_request(runtime, _refusal())
     assert _stored(runtime) == {"the-record"}
 
 
@@ -51,11 +60,17 @@ def test_a_page_that_shows_its_form_again_keeps_only_the_record(runtime: Runtime
 
 
 def test_a_refusal_without_a_record_leaves_nothing(runtime: Runtime) -> None:
-    session: WriteSession = runtime.session_factory()
-    session.add(_revoked("written-before-the-refusal"))
-    session.flush()
-    anyio.run(lambda: finish(session, commit=False, record=Forbidden("refused").record))
+    _refused_request(runtime, Forbidden("refused"))
     assert _stored(runtime) == set()
+
+
+def test_a_record_on_a_request_read_session_is_refused(runtime: Runtime) -> None:
+    async def request() -> None:
+        session = runtime.open_request_sessions().reads()
+        with pytest.raises(ReadOnlySessionError):
+            await finish(session, commit=False, record=_refusal().record)
+
+    anyio.run(request)
 
 
 def test_a_record_on_a_read_session_is_refused(runtime: Runtime) -> None:

@@ -17,18 +17,17 @@ from infomediary.runtime import Runtime
 
 @pytest.mark.parametrize("commit", [True, False])
 def test_a_cancelled_request_still_ends_its_transaction(runtime: Runtime, commit: bool) -> None:
-    session = runtime.session_factory()
-    session.execute(text("SELECT 1"))
-    assert session.in_transaction()
-
     async def cancelled_teardown() -> None:
+        session = runtime.open_request_sessions().writes()
+        await session.run(lambda synchronous: synchronous.execute(text("SELECT 1")))
+        assert session.in_transaction()
         with anyio.CancelScope() as scope:
             scope.cancel()
             await finish(session, commit=commit)
+        assert not session.in_transaction()
 
     anyio.run(cancelled_teardown)
 
-    assert not session.in_transaction()
-    # The connection went back to the pool: a writer elsewhere is not kept waiting.
+    # The transaction ended: a writer elsewhere is not kept waiting.
     with runtime.session_factory() as other, other.begin():
         other.execute(text("SELECT 1"))

@@ -14,12 +14,12 @@ from fastapi.testclient import TestClient
 from infomediary.database import unit_of_work
 from infomediary.ledger import service as ledger
 from infomediary.operators.models import OperatorKind
-from infomediary.policylog import treehead
 from infomediary.runtime import Runtime
 from infomediary.suppliers import service as suppliers
 from tests.fixtures.actors import make_auditor, make_consumer, make_supplier
 from tests.fixtures.consents import publish
 from tests.fixtures.operators import OPERATOR_PASSWORD, make_operator
+from tests.fixtures.policylog import sign_head
 
 playwright = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
@@ -91,7 +91,7 @@ def test_an_auditor_verifies_a_proof_and_records_a_sanction(
     shop = make_supplier(runtime, name="Shop Under Audit")
     publish(http, shop, ["marketing"], ["interests"])
     make_consumer(http)
-    treehead.refresh(runtime, force=True)
+    sign_head(runtime)
     auditor = make_auditor(runtime, name="Watchdog")
     login = make_operator(runtime, OperatorKind.AUDITOR, auditor.owner_id)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import anyio
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
@@ -35,14 +36,9 @@ from tests.fixtures.policylog import decision, fill_log
 pytestmark = pytest.mark.committing
 
 
-def _read_factories(runtime: Runtime) -> list[sessionmaker[Session]]:
-    return [runtime.read_session_factory, runtime.request_read_session_factory]
-
-
-@pytest.fixture(params=["read_session_factory", "request_read_session_factory"])
-def read_session(request: pytest.FixtureRequest, runtime: Runtime) -> Iterator[Session]:
-    factory: sessionmaker[Session] = getattr(runtime, request.param)
-    with factory() as session:
+@pytest.fixture
+def read_session(runtime: Runtime) -> Iterator[Session]:
+    with runtime.read_session_factory() as session:
         yield session
 
 
@@ -147,6 +143,34 @@ def test_a_ledger_posting_moves_the_balance_in_the_database(runtime: Runtime) ->
 def test_read_engines_are_separate_from_the_writing_one(runtime: Runtime) -> None:
     assert runtime.read_engine is not runtime.engine
     assert runtime.read_engine.url == runtime.engine.url
-    for factory in _read_factories(runtime):
-        with factory() as session, pytest.raises(ReadOnlySessionError):
-            require_writable(session)
+    with runtime.read_session_factory() as session, pytest.raises(ReadOnlySessionError):
+        require_writable(session)
+
+
+def test_a_request_read_session_cannot_write_on_the_async_driver(runtime: Runtime) -> None:
+    """The request path's read sessions (asyncpg, aiosqlite): the same refusals, through `session.run`."""
+    fill_log(runtime, 3)
+
+    async def attempt() -> None:
+        sessions = runtime.open_request_sessions()
+        try:
+            async with sessions.reads() as session:
+                assert isinstance(session.sync_session, ReadSession)
+                with pytest.raises(DBAPIError, match=r"(?i)read.?only"):
+                    await session.run(
+                        lambda s: s.execute(update(PolicyLogState).values(size=PolicyLogState.size + 5))
+                    )
+                await session.rollback()
+                with pytest.raises(ReadOnlySessionError):
+                    await session.run(append_many, [decision(9)])
+                await session.rollback()
+                session.add(PolicyLogState(id=99, size=7))
+                with pytest.raises(ReadOnlySessionError, match="read session cannot write"):
+                    await session.flush()
+        finally:
+            await sessions.close()
+
+    anyio.run(attempt)
+    with runtime.read_session_factory() as check:
+        assert tree_size(check) == 3
+        assert check.get(PolicyLogState, 99) is None

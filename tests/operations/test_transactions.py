@@ -4,11 +4,12 @@ before the response is sent."""
 from __future__ import annotations
 
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from api.deps import RuntimeDep, SessionDep
+from api.deps import RuntimeDep, WriteSessionDep
+from api.routing import api_router
 from infomediary.customers.models import Customer
 from infomediary.errors import Conflict
 from infomediary.flows import account_registered
@@ -18,17 +19,17 @@ from tests.conftest import ISSUER
 
 @pytest.fixture
 def faulty_app(app: FastAPI) -> FastAPI:
-    router = APIRouter()
+    router = api_router()
 
     @router.post("/v1/test-only/register-then-fail")
-    def register_then_fail(session: SessionDep, runtime: RuntimeDep) -> None:
+    def register_then_fail(session: WriteSessionDep, runtime: RuntimeDep) -> None:
         account_registered.register(
             session, runtime, email="half@example.org", password="a long enough password"
         )
         raise Conflict("injected failure after the write")
 
     @router.post("/v1/test-only/register-then-crash")
-    def register_then_crash(session: SessionDep, runtime: RuntimeDep) -> None:
+    def register_then_crash(session: WriteSessionDep, runtime: RuntimeDep) -> None:
         account_registered.register(
             session, runtime, email="crash@example.org", password="a long enough password"
         )

@@ -9,11 +9,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from api.session_cookie import SESSION_COOKIE
-from infomediary.policylog import treehead
 from infomediary.policylog.models import PolicyLogEntry
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import make_supplier
 from tests.fixtures.consents import publish
+from tests.fixtures.policylog import sign_head
 from tests.pages.conftest import csrf_token, sign_up
 
 
@@ -24,7 +24,7 @@ def test_the_log_shows_plain_words_with_verified_proofs(browser: TestClient, run
     page = browser.get("/consents")
     data = {"supplier_id": supplier.owner_id, "purpose": "marketing", "category": "interests"}
     browser.post("/consents", data={**data, "decision": "grant", "csrf_token": csrf_token(page)})
-    treehead.refresh(runtime, force=True)
+    sign_head(runtime)
     log = browser.get("/log")
     assert log.status_code == 200
     assert "Acme Books" in log.text
@@ -34,7 +34,7 @@ def test_the_log_shows_plain_words_with_verified_proofs(browser: TestClient, run
 
 def test_a_tampered_entry_loses_its_mark(browser: TestClient, runtime: Runtime) -> None:
     sign_up(browser)
-    treehead.refresh(runtime, force=True)
+    sign_head(runtime)
     assert "proof verified against the signed log" in browser.get("/log").text
     # Rewrite history: the entry still reads, but it is not the one the signed tree head commits to.
     with runtime.engine.begin() as conn:

@@ -8,14 +8,13 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, event, insert
 
 from infomediary.database import unit_of_work
-from infomediary.policylog import treehead
 from infomediary.policylog.integrity import LogIntegrity, NodeShortfall, full_check, quick_check
 from infomediary.policylog.merkle import root_hash_nodes
 from infomediary.policylog.models import PolicyLogState
 from infomediary.policylog.service import append_many
 from infomediary.runtime import Runtime
 from tests.fixtures.databases import empty_tables
-from tests.fixtures.policylog import decision, drop_leaf, drop_nodes, fill_log, set_size, tamper
+from tests.fixtures.policylog import decision, drop_leaf, drop_nodes, fill_log, set_size, sign_head, tamper
 
 
 def _quick(runtime: Runtime) -> LogIntegrity:
@@ -154,7 +153,7 @@ def test_entries_without_a_state_row_are_named_and_the_next_append_heals_them(ru
 def test_a_signed_tree_head_beyond_the_stored_size_is_named(runtime: Runtime) -> None:
     """A log rolled back under its signed heads (the state and entries, but not the heads, restored)."""
     fill_log(runtime, 10)
-    treehead.refresh(runtime, force=True)
+    sign_head(runtime)
     for at in (9, 8):
         drop_leaf(runtime, at)
     set_size(runtime, 8)

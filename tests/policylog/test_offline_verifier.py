@@ -14,7 +14,7 @@ from infomediary.policylog.export import export_dump
 from infomediary.policylog.offline_verifier import SeenHead, VerificationFailed, verify_dump, verify_remote
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import Client, make_auditor
-from tests.fixtures.policylog import fill_log, tamper, truncate
+from tests.fixtures.policylog import fill_log, sign_head, tamper, truncate
 
 
 def _dump(runtime: Runtime) -> dict[str, object]:
@@ -37,7 +37,7 @@ def _remote(
 
 def test_an_untouched_log_verifies_from_a_file_and_over_http(runtime: Runtime, http: TestClient) -> None:
     fill_log(runtime, 1500)  # more than one page of entries
-    treehead.refresh(runtime, force=True)
+    sign_head(runtime)
     key = treehead.verifier_key(runtime)
     result = verify_dump(_dump(runtime), verifier_key=key)
     assert (result.entries, result.head.tree_size, result.key_pinned) == (1500, 1500, True)
@@ -48,7 +48,7 @@ def test_an_untouched_log_verifies_from_a_file_and_over_http(runtime: Runtime, h
 @pytest.mark.parametrize("how", ["change", "delete", "reorder", "insert"])
 def test_tampering_with_one_entry_is_detected(runtime: Runtime, http: TestClient, how: str) -> None:
     fill_log(runtime, 40)
-    treehead.refresh(runtime, force=True)
+    sign_head(runtime)
     auditor = make_auditor(runtime)
     tamper(runtime, how)
     with pytest.raises(VerificationFailed):
@@ -59,7 +59,7 @@ def test_tampering_with_one_entry_is_detected(runtime: Runtime, http: TestClient
 
 def test_a_forged_signature_or_another_key_is_detected(runtime: Runtime) -> None:
     fill_log(runtime, 3)
-    treehead.refresh(runtime, force=True)
+    sign_head(runtime)
     dump = _dump(runtime)
     head = dict(dump["tree_head"])  # type: ignore[call-overload]
     head["checkpoint"] = head["checkpoint"].replace("\n3\n", "\n2\n", 1)
@@ -73,10 +73,10 @@ def test_a_forged_signature_or_another_key_is_detected(runtime: Runtime) -> None
 def test_a_rolled_back_log_is_detected_against_a_head_seen_before(runtime: Runtime, http: TestClient) -> None:
     auditor = make_auditor(runtime)
     fill_log(runtime, 20)
-    treehead.refresh(runtime, force=True)
+    sign_head(runtime)
     seen_20 = _remote(http, auditor, runtime)
     fill_log(runtime, 10, start=20)
-    treehead.refresh(runtime, force=True)
+    sign_head(runtime)
     seen_30 = _remote(http, auditor, runtime, previous=seen_20)  # a consistent extension passes
     assert seen_30.tree_size == 30
 
@@ -87,7 +87,7 @@ def test_a_rolled_back_log_is_detected_against_a_head_seen_before(runtime: Runti
         verify_dump(_dump(runtime), verifier_key=treehead.verifier_key(runtime), previous=seen_30)
 
     fill_log(runtime, 15, start=100)  # ...and grows again past the size seen before: a fork
-    treehead.refresh(runtime, force=True)
+    sign_head(runtime)
     with pytest.raises(VerificationFailed, match="rolled back or forked"):
         _remote(http, auditor, runtime, previous=seen_30)
     with pytest.raises(VerificationFailed, match="rolled back or forked"):
@@ -98,7 +98,7 @@ def test_the_command_line_verifies_a_file_and_keeps_state(runtime: Runtime, tmp_
     from infomediary.cli import app
 
     fill_log(runtime, 7)
-    treehead.refresh(runtime, force=True)
+    sign_head(runtime)
     dump_path, state = tmp_path / "dump.json", tmp_path / "state.json"
     dump_path.write_text(json.dumps(_dump(runtime)))
     key = treehead.verifier_key(runtime)

@@ -21,7 +21,7 @@ from infomediary.runtime import Runtime
 from infomediary.sanctions import status as supplier_status
 from infomediary.suppliers import service as suppliers
 from infomediary.suppliers.models import SupplierStatus
-from tests.fixtures.policylog import SUBJECT, decision, fill_log, stored_entries
+from tests.fixtures.policylog import SUBJECT, decision, fill_log, sign_head, stored_entries
 
 
 def _all_nodes(runtime: Runtime) -> dict[tuple[int, int], bytes]:
@@ -70,7 +70,7 @@ def test_single_and_batched_appends_store_exactly_the_reference_tree(runtime: Ru
 
 def test_a_signed_tree_head_opens_with_the_published_key(runtime: Runtime) -> None:
     fill_log(runtime, 5)
-    head = treehead.refresh(runtime, force=True)
+    head = sign_head(runtime)
     checkpoint = open_checkpoint(
         head.checkpoint, treehead.verifier_key(runtime), runtime.settings.resolved_log_origin
     )
@@ -80,11 +80,11 @@ def test_a_signed_tree_head_opens_with_the_published_key(runtime: Runtime) -> No
     assert (checkpoint.size, checkpoint.root_hash) == (5, ref.root())
     assert f"timestamp {head.timestamp_ms}" in checkpoint.extensions
     # Not grown: the same head comes back without a new signature.
-    assert treehead.refresh(runtime) == head
+    assert sign_head(runtime, force=False) == head
 
 
 def test_an_empty_log_has_a_signed_empty_head(runtime: Runtime) -> None:
-    head = treehead.refresh(runtime)
+    head = sign_head(runtime, force=False)
     assert head.tree_size == 0
     assert head.root_hash == ReferenceTree().root()
 

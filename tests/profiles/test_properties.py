@@ -9,6 +9,7 @@ import typing
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import anyio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
@@ -157,7 +158,11 @@ def test_export_contains_every_stored_value(
         stored = profiles.stored_values(session, runtime, cipher.customer_id)
         stored_records = activity.list_activity(session, runtime, cipher.customer_id, limit=200)
 
-    document = json.loads(b"".join(export.stream(runtime, cipher.customer_id)))
+    async def download() -> bytes:
+        reads = runtime.open_request_sessions().reads
+        return b"".join([chunk async for chunk in export.stream(reads, runtime, cipher.customer_id)])
+
+    document = json.loads(anyio.run(download))
     assert {f["key"]: f["value"] for f in document["profile"]} == stored
     assert [a["record"] for a in document["activity"]] == [r.record for r in stored_records]
     assert len(document["activity"]) == len(records)

@@ -18,11 +18,12 @@ from api.pages.console.auth import AUDITOR, log_in, log_out, login_form, operato
 from api.pages.forms import parse_form
 from api.pages.rendering import redirect
 from api.pages.routing import page_router
+from api.tree_heads import FreshTreeHead
 from consent.vocabulary import Purpose
 from infomediary.ids import ID_PATTERN
 from infomediary.operators.service import AuthenticatedOperator
 from infomediary.policylog import kinds, reports, search, treehead
-from infomediary.policylog.inclusion_walkthrough import MAX_CHECKPOINT, check_against_fresh_head
+from infomediary.policylog.inclusion_walkthrough import MAX_CHECKPOINT, check_inclusion
 from infomediary.sanctions import service as sanctions
 from infomediary.sanctions.models import SanctionKind
 from infomediary.suppliers import service as suppliers
@@ -107,15 +108,16 @@ def tree_heads(
     return page(request, AUDITOR, operator, "audit/tree_heads.html", {"found": found, "cursor": cursor})
 
 
-@router.get("/verify")
+@router.get("/verify", dependencies=[FreshTreeHead])
 def verify(
     request: Request,
     operator: Operator,
+    session: ReadSessionDep,
     runtime: RuntimeDep,
     leaf_index: Annotated[int | None, Query(ge=0, le=2**62)] = None,
     checkpoint: Annotated[str | None, Query(max_length=MAX_CHECKPOINT)] = None,
 ) -> Response:
-    result = None if leaf_index is None else check_against_fresh_head(runtime, leaf_index, checkpoint)
+    result = None if leaf_index is None else check_inclusion(session, runtime, leaf_index, checkpoint)
     context = {
         "result": result,
         "leaf_index": "" if leaf_index is None else leaf_index,

@@ -3,7 +3,7 @@ dependencies that admit only an operator of the right kind (anyone else is sent 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import Request, Response, status
 from sqlalchemy.orm import Session
 
-from api.deps import SessionDep, keep_only_the_record
+from api.deps import RequestSessionDep, keep_only_the_record
 from api.pages.auth import LoginRequired, safe_next
 from api.pages.rendering import TEMPLATES, redirect, render
 from api.session_cookie import AUDITOR_OPERATOR_COOKIE, SUPPLIER_OPERATOR_COOKIE
@@ -72,13 +72,13 @@ AUDITOR = Console(
 )
 
 
-def operator_dependency(console: Console) -> Callable[..., AuthenticatedOperator]:
-    def dependency(request: Request, session: SessionDep) -> AuthenticatedOperator:
+def operator_dependency(console: Console) -> Callable[..., Awaitable[AuthenticatedOperator]]:
+    async def dependency(request: Request, session: RequestSessionDep) -> AuthenticatedOperator:
         token = request.cookies.get(console.cookie)
         if not token:
             raise LoginRequired()
         try:
-            return operators.authenticate(session, token, console.kind)
+            return await session.run(operators.authenticate, token, console.kind)
         except InvalidOperatorSession as exc:
             raise LoginRequired() from exc
 
