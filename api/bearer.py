@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2, SecurityScopes
 
@@ -32,7 +32,11 @@ oauth2_client_credentials = OAuth2(
 )
 
 
-def _bearer_token(header: str | None) -> str:
+BearerHeader = Annotated[str | None, Depends(oauth2_client_credentials)]
+"""The `Authorization` header, read through the OAuth scheme: OpenAPI documents the route's security."""
+
+
+def bearer_token(header: str | None) -> str:
     scheme, _, token = (header or "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise InvalidToken()
@@ -41,7 +45,7 @@ def _bearer_token(header: str | None) -> str:
 
 async def _authenticate(request: Request, session: RequestSessionDep, header: str | None) -> Principal:
     authenticator: BearerAuthenticator = request.app.state.bearer
-    return await session.run(authenticator.authenticate, _bearer_token(header))
+    return await session.run(authenticator.authenticate, bearer_token(header))
 
 
 def _caller(kind: ClientKind) -> Callable[..., Awaitable[Principal]]:
@@ -51,7 +55,7 @@ def _caller(kind: ClientKind) -> Callable[..., Awaitable[Principal]]:
         security_scopes: SecurityScopes,
         request: Request,
         session: RequestSessionDep,
-        header: Annotated[str | None, Depends(oauth2_client_credentials)],
+        header: BearerHeader,
     ) -> Principal:
         principal = await _authenticate(request, session, header)
         return principal.require(kind, *security_scopes.scopes)
@@ -62,3 +66,6 @@ def _caller(kind: ClientKind) -> Callable[..., Awaitable[Principal]]:
 
 supplier = _caller(ClientKind.SUPPLIER)
 auditor = _caller(ClientKind.AUDITOR)
+
+CurrentSupplier = Annotated[Principal, Security(supplier)]
+"""Any authenticated, unsuspended supplier, whatever its scopes."""

@@ -1,17 +1,22 @@
 """Request-scoped dependencies shared by every router: the runtime and the request's one unit of work.
 
-A request has one session, opened by `get_session` and shared by its dependencies (authentication) and its
-endpoint: an `AsyncWriteSession` for a route that records anything, whatever its HTTP method, or an
-`AsyncReadSession`, on connections the database keeps from writing, for one that only reads (the route's
-kind: `api.routing`). It is one transaction, committed when the endpoint returns and rolled back when
-anything raises, on the event loop, on the async driver (asyncpg, aiosqlite): no worker thread ever holds a
-transaction, so there is nothing to gate, admit or finish elsewhere. See docs/request-path.md.
+A request has one session, shared by its dependencies (authentication) and its endpoint: an
+`AsyncWriteSession` for a route that records anything, whatever its HTTP method, or an `AsyncReadSession`,
+on connections the database keeps from writing, for one that only reads (the route's kind:
+`api.routing`). It is one transaction, committed when the endpoint returns and rolled back when anything
+raises (`UnitOfWork.end`), on the event loop, on the async driver (asyncpg, aiosqlite): no worker thread
+ever holds a transaction, so there is nothing to gate, admit or finish elsewhere. See
+docs/request-path.md.
+
+The route (`api.routing.UnitOfWorkRoute`) opens the unit of work around its handler and ends it before the
+response is sent; `get_session` hands the session out. Not a `yield` dependency: FastAPI's machinery for
+those cost some 80 µs of CPU per request, a quarter of a whole authenticated read (bench/http.py).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Annotated, Any, cast
 
 from anyio import CancelScope
@@ -53,29 +58,53 @@ def request_sessions(request: Request) -> RequestSessions:
 def route_writes(request: Request) -> bool:
     """Whether the request's route writes: what its endpoint declares (`api.routing.UnitOfWorkRoute.writes`),
     or, for a request that matched no such route, whether its method is unsafe."""
-    route = request.scope.get("route")
-    writes = getattr(route, "writes", None)
-    return request.method not in READ_METHODS if writes is None else bool(writes)
+    unit: UnitOfWork | None = request.scope.get(UNIT_OF_WORK)
+    return request.method not in READ_METHODS if unit is None else unit.writes
 
 
-async def get_session(request: Request) -> AsyncIterator[RequestSession]:
-    """The request's one session and transaction, shared by its dependencies and its endpoint.
+UNIT_OF_WORK = "infomediary.unit_of_work"
+"""Where the route keeps the request's `UnitOfWork` in the ASGI scope."""
 
-    Committed when the endpoint returns, before the response is sent (a client never sees success for a
-    write that failed to commit); rolled back when anything raises. A refusal that must leave a record
-    (`DomainError.recording`) has it written alone, after the rollback, in a transaction of its own.
-    """
-    sessions = request_sessions(request)
-    session: RequestSession = sessions.writes() if route_writes(request) else sessions.reads()
-    try:
-        yield session
-    except DomainError as exc:
-        await finish(session, commit=False, record=exc.record)
-        raise
-    except BaseException:
-        await finish(session, commit=False)
-        raise
-    await finish(session, commit=True)
+
+class UnitOfWork:
+    """The request's one session, opened when first asked for (a route that never touches the database
+    opens none), and ended once, by the route, when the handler returns or raises."""
+
+    def __init__(self, sessions: RequestSessions, *, writes: bool) -> None:
+        self._sessions = sessions
+        self.writes = writes
+        self._session: RequestSession | None = None
+
+    @property
+    def session(self) -> RequestSession:
+        if self._session is None:
+            self._session = self._sessions.writes() if self.writes else self._sessions.reads()
+        return self._session
+
+    @property
+    def opened(self) -> RequestSession | None:
+        """The session if one was opened, without opening one."""
+        return self._session
+
+    async def end(self, error: BaseException | None) -> None:
+        """Commit if `error` is None, else roll back, writing a refusal's record (if it has one) alone."""
+        if self._session is None:
+            return
+        if error is None:
+            await finish(self._session, commit=True)
+        else:
+            record = error.record if isinstance(error, DomainError) else None
+            await finish(self._session, commit=False, record=record)
+
+
+async def get_session(request: Request) -> RequestSession:
+    """The request's one session and transaction, shared by its dependencies and its endpoint."""
+    unit: UnitOfWork | None = request.scope.get(UNIT_OF_WORK)
+    if unit is None:
+        raise RuntimeError(
+            f"{request.url.path}: its route opens no unit of work; build routers with api.routing.api_router"
+        )
+    return unit.session
 
 
 async def finish(
@@ -90,7 +119,9 @@ async def finish(
     with CancelScope(shield=True):
         try:
             if commit:
-                await session.commit()
+                if isinstance(session, AsyncWriteSession):
+                    await session.commit()
+                # A read session has nothing to commit: closing it ends its transaction (if it had one).
                 return
             await session.rollback()
             if record is not None:
@@ -129,7 +160,7 @@ class SessionKind(enum.Enum):
     WRITE = "write"
 
 
-RequestSessionDep = Annotated[RequestSession, Depends(get_session, scope="function")]
+RequestSessionDep = Annotated[RequestSession, Depends(get_session)]
 """The request's session, of whichever kind its route chose: for dependencies (authentication) that only read
 and follow the endpoint's choice. Its `run` accepts only services that take a plain `Session`."""
 

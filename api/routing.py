@@ -19,15 +19,15 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from fastapi.dependencies.utils import get_typed_signature
 from fastapi.routing import APIRoute
 from sqlalchemy.util import greenlet_spawn
 
-from api.deps import READ_METHODS, SessionKind
+from api.deps import READ_METHODS, UNIT_OF_WORK, SessionKind, UnitOfWork, request_sessions
 
 
 def _in_greenlet(endpoint: Callable[..., Any]) -> Callable[..., Any]:
@@ -70,6 +70,25 @@ class UnitOfWorkRoute(APIRoute):
         if blocking:
             endpoint = _in_greenlet(endpoint)
         super().__init__(path, endpoint, **kwargs)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """The handler, inside the request's unit of work: opened before the dependencies are solved, ended
+        (committed, or rolled back on any exception) before the response is sent, so a client never sees
+        success for a write that failed to commit."""
+        handle = super().get_route_handler()
+        writes = self.writes
+
+        async def in_unit_of_work(request: Request) -> Response:
+            unit = request.scope[UNIT_OF_WORK] = UnitOfWork(request_sessions(request), writes=writes)
+            try:
+                response = await handle(request)
+            except BaseException as exc:
+                await unit.end(exc)
+                raise
+            await unit.end(None)
+            return response
+
+        return in_unit_of_work
 
 
 def api_router(**kwargs: Any) -> APIRouter:

@@ -7,9 +7,10 @@ hits all alike. Prints requests per second, p50 and p95 latency and server CPU p
 
 - the ratio real / bare (requests per second). Goal: >= 0.5.
 - on PostgreSQL, server CPU per request of the service against two baselines (`bench/asyncpg_app.py`) that
-  answer `GET /v1/supplier` with the service's body, doing its lookups (token, revocation and owner in one
-  statement, then the dashboard figures in another): hand-written on a raw asyncpg pool, and in SQLAlchemy
-  async Core on asyncpg. Goal (issue 16): service / raw asyncpg <= 1.5.
+  answer `GET /v1/supplier` with the service's body, doing its lookups the plain way (token, revocation and
+  owner in one statement, then the dashboard figures in another; the service does both in one):
+  hand-written on a raw asyncpg pool, and in SQLAlchemy async Core on asyncpg. Goal (issue 16): service /
+  raw asyncpg <= 1.5.
 
     python -m bench.http [--database-url URL] [--duration SECONDS] [--concurrency N]
 

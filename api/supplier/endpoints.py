@@ -4,19 +4,30 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Security
+from fastapi import Depends, Request
 
-from api.bearer import supplier
-from api.deps import ReadSessionDep, RuntimeDep
+from api.bearer import BearerHeader, bearer_token
+from api.deps import RequestSessionDep, RuntimeDep
 from api.problems import problem_responses
 from api.routing import api_router
 from api.supplier.schemas import SupplierRead
 from infomediary import supplier_dashboard
 from infomediary.database import utcnow
-from infomediary.oauth.bearer import Principal
+from infomediary.oauth.bearer import BearerAuthenticator, Principal
+from infomediary.supplier_dashboard import Figures
 
 router = api_router(prefix="/v1/supplier", tags=["supplier"], responses=problem_responses(401, 403))
-CurrentSupplier = Annotated[Principal, Security(supplier)]
+
+
+async def caller_and_figures(
+    request: Request, session: RequestSessionDep, header: BearerHeader, runtime: RuntimeDep
+) -> tuple[Principal, Figures]:
+    """The supplier's bearer check (as `api.bearer.supplier` makes it) and its dashboard figures, in one
+    statement: the route is on the benchmarked path, and its figures are three index lookups."""
+    authenticator: BearerAuthenticator = request.app.state.bearer
+    return await session.run(
+        supplier_dashboard.caller_and_figures, authenticator, bearer_token(header), runtime.settings, utcnow()
+    )
 
 
 @router.get(
@@ -24,11 +35,10 @@ CurrentSupplier = Annotated[Principal, Security(supplier)]
     response_model=SupplierRead,
     summary="The calling supplier's own record and dashboard: status, strikes, epsilon left, balance",
 )
-def read_supplier(caller: CurrentSupplier, session: ReadSessionDep, runtime: RuntimeDep) -> SupplierRead:
-    # The principal carries the record and status; the figures are one more query (see `supplier_dashboard`).
-    shown = supplier_dashboard.figures(
-        session, runtime.settings, caller.owner_id, caller.owner_status, utcnow()
-    )
+async def read_supplier(
+    found: Annotated[tuple[Principal, Figures], Depends(caller_and_figures)],
+) -> SupplierRead:
+    caller, shown = found
     return SupplierRead(
         id=caller.owner_id,
         name=caller.owner_name,

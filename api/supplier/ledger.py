@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from api.bearer import CurrentSupplier
 from api.deps import ReadSessionDep, RuntimeDep
 from api.postings import Cursor, Limit, postings_of
 from api.problems import problem_responses
 from api.routing import api_router
-from api.supplier.endpoints import CurrentSupplier
 from api.supplier.schemas import SupplierLedgerRead
 from infomediary.ledger.models import OwnerKind
 from infomediary.ledger.statement import statement

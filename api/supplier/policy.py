@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Security
-
-from api.bearer import supplier
+from api.bearer import CurrentSupplier
 from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.problems import problem_responses
 from api.routing import api_router
 from api.supplier.policy_schemas import PolicyHistory, PolicyIn, PolicyPublished, PolicyRead
 from infomediary.consents import policies
 from infomediary.flows import policy_published
-from infomediary.oauth.bearer import Principal
 
 router = api_router(prefix="/v1/supplier", tags=["supplier"], responses=problem_responses(401, 403))
-CurrentSupplier = Annotated[Principal, Security(supplier)]
 
 
 def _read(view: policies.PolicyView) -> PolicyRead:

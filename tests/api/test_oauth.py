@@ -9,10 +9,11 @@ from typing import Any
 
 import jwt
 import pytest
-from fastapi import APIRouter, FastAPI, Security
+from fastapi import FastAPI, Security
 from fastapi.testclient import TestClient
 
 from api.bearer import auditor, supplier
+from api.routing import api_router
 from infomediary.database import unit_of_work
 from infomediary.oauth.bearer import Principal
 from infomediary.runtime import Runtime
@@ -272,7 +273,7 @@ def test_consumer_and_supplier_credentials_never_cross(http: TestClient, runtime
 @pytest.fixture
 def scoped_app(app: FastAPI) -> FastAPI:
     """Routes guarded the way every brokered route is: the scope named in the signature."""
-    router = APIRouter()
+    router = api_router()
 
     @router.get("/v1/test-only/audiences")
     def needs_audiences(caller: Principal = Security(supplier, scopes=["audiences:read"])) -> dict[str, str]:

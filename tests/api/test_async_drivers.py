@@ -1,0 +1,66 @@
+"""The request path on the real async drivers (asyncpg on PostgreSQL, aiosqlite on SQLite).
+
+Every other API test runs the request sessions on the test connection's synchronous driver (see
+`tests/fixtures/transactional.py`); these run on the engines the service itself opens, committing. They
+cover what only those drivers take: the hot path's statements sent straight to asyncpg
+(`infomediary.database.PreparedRead`), which must see a revocation and a suspension at once, and the
+policy log's batch insert and the export stream on the async connection.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from infomediary.policylog.integrity import full_check
+from infomediary.policylog.models import PolicyLogEntry
+from infomediary.runtime import Runtime
+from tests.fixtures.actors import make_auditor, make_consumer, make_supplier
+
+pytestmark = pytest.mark.committing
+
+
+def test_the_supplier_route_sees_a_revocation_and_a_suspension_at_once(
+    http: TestClient, runtime: Runtime
+) -> None:
+    supplier = make_supplier(runtime)
+    auditor = make_auditor(runtime)
+    token = supplier.token(http)
+    me = http.get("/v1/supplier", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200, me.text
+    assert me.json()["id"] == supplier.owner_id and me.json()["strikes"] == 0
+
+    revoked = http.post(
+        "/oauth/revoke", data={"token": token}, auth=(supplier.client_id, supplier.client_secret)
+    )
+    assert revoked.status_code == 200
+    assert http.get("/v1/supplier", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+    fresh = supplier.headers(http)
+    suspend = {"supplier_id": supplier.owner_id, "kind": "suspension", "reason": "test"}
+    assert http.post("/v1/audit/sanctions", json=suspend, headers=auditor.headers(http)).status_code == 201
+    refused = http.get("/v1/supplier", headers=fresh)
+    assert refused.status_code == 403
+    assert refused.json()["type"].endswith("client-suspended")
+
+
+def test_a_customer_writes_exports_and_reads_her_log(http: TestClient, runtime: Runtime) -> None:
+    consumer = make_consumer(http)
+    changed = http.patch(
+        "/v1/me/profile", json={"postal_code": "75011", "interests": ["cycling"]}, headers=consumer.headers
+    )
+    assert changed.status_code == 200, changed.text
+    exported = http.get("/v1/me/export", headers=consumer.headers)
+    assert exported.status_code == 200
+    document = exported.json()
+    assert {f["key"]: f["value"] for f in document["profile"]}["postal_code"] == "75011"
+    assert len(document["history"]) >= 2
+
+    log = http.get("/v1/me/log", headers=consumer.headers)
+    assert log.status_code == 200
+    entries = log.json()["entries"]
+    assert entries and all(e["audit_path"] is not None for e in entries)
+    with runtime.read_session_factory() as session:
+        assert full_check(session).whole
+        assert session.scalar(select(func.count()).select_from(PolicyLogEntry)) >= len(entries)
