@@ -42,6 +42,7 @@ from api.supplier.supplier_requests.endpoints import router as supplier_requests
 from api.supplier.webhooks import router as supplier_webhooks_router
 from infomediary.logs import configure_logging
 from infomediary.oauth.bearer import BearerAuthenticator
+from infomediary.recommendations import ranking
 from infomediary.runtime import Runtime
 from infomediary.schema import require_head
 from infomediary.settings import Settings
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         # Handlers are short and mostly CPU-bound under the GIL: fewer threads than AnyIO's 40 means less
         # contention for the same throughput.
         to_thread.current_default_thread_limiter().total_tokens = runtime.settings.worker_threads
+        ranking.one_blas_thread_per_process()
         # Start-up checks on the synchronous engines, on a thread: never a blocking call on the event loop.
         await to_thread.run_sync(_check_before_serving, app, runtime)
         # The request path's engines belong to this event loop (asyncpg connections cannot change loops).

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.middleware import security_headers
@@ -126,16 +127,16 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    """Contention (SQLite's lock not had within the busy timeout, a PostgreSQL deadlock victim) is a 503
-    with Retry-After: the request's transaction rolled back whole, and the same request may succeed
-    again. Any other database error is a bug (500)."""
+    """Contention (SQLite's lock not had within the busy timeout, a PostgreSQL deadlock victim, no
+    connection free in time) is a 503 with Retry-After: the request's transaction rolled back whole, and
+    the same request may succeed again. Any other database error is a bug (500)."""
     if not is_contention(exc):
         return await _unhandled(request, exc)
     log.warning("database_contention", error_type=exc.__class__.__name__, path=request.url.path)
     return _http_problem(
         request,
         503,
-        "the database was busy with other writes and this request changed nothing; send it again",
+        "the database was busy with other requests and this request changed nothing; send it again",
         headers={"Retry-After": str(CONTENTION_RETRY_AFTER)},
     )
 
@@ -198,6 +199,7 @@ def install(app: FastAPI, pages: PageErrors | None = None) -> None:
         (RequestValidationError, _validation_error),
         (StarletteHTTPException, _http_error),
         (DBAPIError, _database_error),
+        (PoolTimeoutError, _database_error),
         (Exception, _unhandled),
     ]
     for exc_class, handler in handlers:

@@ -63,7 +63,7 @@ from infomediary.audiences.budget import budget_milli, period_of
 from infomediary.audiences.models import EpsilonLedgerRow
 from infomediary.audiences.noise import MILLI
 from infomediary.auditors.models import Auditor
-from infomediary.database import READ_POOL_OVERFLOW, READ_POOL_SIZE, UTCDateTime
+from infomediary.database import REQUEST_READ_POOL, UTCDateTime
 from infomediary.keymaterial import KeyMaterial
 from infomediary.ledger.models import LedgerAccount, OwnerKind
 from infomediary.oauth.models import ClientKind, OAuthClient, RevokedToken
@@ -73,13 +73,13 @@ from infomediary.suppliers.models import Supplier, SupplierStatus
 
 # What PostgreSQL enforces on the service's request connections (its read engine's).
 SERVER_SETTINGS = {"default_transaction_read_only": "on"}
-# At most as many connections as the service's read engine may open. Both pools keep every connection they
+# As many connections as the service's request read engine keeps. Both pools keep every connection they
 # open: asyncpg's up to max_size, SQLAlchemy's because it gets no overflow. With overflow (10 + 10),
 # SQLAlchemy closes a connection returned to a full pool and opens another (and prepares its statements
 # again) soon after: under the benchmark's 32 connections that was some 130 new connections in a 5-second
 # run, and nearly twice the CPU per request. Neither the service's request path nor these baselines
 # overflow: requests beyond the pool queue for a connection (`infomediary.database.create_async_db_engine`).
-POOL_MAX = READ_POOL_SIZE + READ_POOL_OVERFLOW
+POOL_MAX = REQUEST_READ_POOL
 TOKEN_CACHE_SIZE = 10_000  # as the service's BearerAuthenticator
 
 
@@ -272,7 +272,7 @@ def raw_app() -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await asyncpg.create_pool(
             _database_url("postgresql"),
-            min_size=READ_POOL_SIZE,
+            min_size=POOL_MAX,
             max_size=POOL_MAX,
             server_settings=SERVER_SETTINGS,
             reset=_keep_session,

@@ -9,7 +9,7 @@ then drives a mix of routes (consumers reading and editing profiles and consents
 audiences, taking slices, reading recommendations for their pseudonyms and their offers' statistics, auditors
 fetching tree heads and proofs) in two phases:
 
-1. **Open loop at `--rate`** (default 300 requests per second, Poisson arrivals): latency is measured from
+1. **Open loop at `--rate`** (default 500 requests per second, Poisson arrivals): latency is measured from
    each request's scheduled start, so a server that falls behind is charged for the queue it builds (no
    coordinated omission). Key rotation (`infomediary keys rotate`) runs in the middle of this phase against
    the same database; every non-2xx answer or transport error counts as an error. Goal on PostgreSQL: the
@@ -51,7 +51,7 @@ from rich.table import Table
 from bench.http import REPO_ROOT, Server, _cli, _cpu_seconds, _env, _server, _token, _wait_ready
 from infomediary.profiles.synthetic import CATALOG_SIZE
 
-GOAL_RATE = 300.0
+GOAL_RATE = 500.0
 GOAL_P95_MS = 100.0
 MAX_DURATION_S = 120.0
 # Beyond this the open loop refuses a request instead of queueing forever: an error ("overloaded") with no

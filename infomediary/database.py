@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 
@@ -100,15 +101,23 @@ def among(session: Session, column: InstrumentedAttribute[Any], values: Sequence
 
 
 # Connections per engine. The synchronous engines (command line, background work) keep POOL_SIZE and open
-# overflow connections beyond it when needed. The request path's async engines keep all of them (size plus
-# overflow, no overflow of their own): a connection returned to a full pool is closed, and under load one
-# is then opened again soon after, with its statements prepared again (asyncpg) or its PRAGMAs run
-# (SQLite); requests beyond the pool wait for a connection on the event loop instead.
+# overflow connections beyond it when needed.
 POOL_SIZE = 20
 POOL_OVERFLOW = 20
 # The reading engine's pool: reads never hold a lock, so they need fewer connections than writers queueing.
 READ_POOL_SIZE = 10
 READ_POOL_OVERFLOW = 10
+# The request path's async engines, per serving process. One process is one event loop on one core: more
+# connections than this do not answer more requests, they only let more of them start and wait for the CPU
+# while holding a transaction. They are also what a deployment multiplies by its worker count against
+# PostgreSQL's `max_connections` (100 by default): at 40 + 20 per process, two workers, the command line
+# and a load benchmark's bare app exhausted it (`bench.load`: 500s with SQLSTATE 53300). The pools keep
+# every connection (no overflow): one returned to a full pool would be closed and opened again soon after,
+# its statements prepared again (asyncpg) or its PRAGMAs run (SQLite). A request beyond the pool waits for
+# a connection on the event loop, for up to `REQUEST_POOL_TIMEOUT_SECONDS`, then gets a 503.
+REQUEST_WRITE_POOL = 16
+REQUEST_READ_POOL = 8
+REQUEST_POOL_TIMEOUT_SECONDS = 10.0
 
 READ_ONLY = "infomediary_read_only"
 """Execution option set on the reading engine: what `require_writable` checks without a round trip."""
@@ -211,14 +220,18 @@ def _configure_sqlite(engine: Engine, *, read_only: bool, busy_timeout: float) -
             raise OperationalError(statement, None, exc) from exc
 
 
-# SQLSTATEs that mean "another transaction was in the way; the same request may succeed if sent again":
-# serialization_failure, deadlock_detected, lock_not_available, query_canceled (statement or lock timeout).
-_PG_CONTENTION = frozenset({"40001", "40P01", "55P03", "57014"})
+# SQLSTATEs that mean "another transaction, or other clients, were in the way; the same request may succeed
+# if sent again": serialization_failure, deadlock_detected, lock_not_available, query_canceled (statement or
+# lock timeout), too_many_connections, cannot_connect_now (the server starting or shutting down).
+_PG_CONTENTION = frozenset({"40001", "40P01", "55P03", "57014", "53300", "57P03"})
 
 
 def is_contention(exc: BaseException) -> bool:
     """Whether a database error means contention (retry later), not a bug: SQLite's lock not obtained
-    within the busy timeout, PostgreSQL's deadlock victim or serialization failure."""
+    within the busy timeout, PostgreSQL's deadlock victim or serialization failure, no connection to be had
+    (the server's limit reached, or every connection of the pool in use for `pool_timeout`)."""
+    if isinstance(exc, PoolTimeoutError):
+        return True
     if not isinstance(exc, DBAPIError):
         return False
     original = exc.orig
@@ -385,9 +398,14 @@ def async_driver_url(url: str) -> str:
 def create_async_db_engine(
     url: str, *, read_only: bool = False, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_SECONDS
 ) -> AsyncEngine:
-    """The async twin of `create_db_engine`, for request sessions; same guarantees, as many connections."""
-    pool = READ_POOL_SIZE + READ_POOL_OVERFLOW if read_only else POOL_SIZE + POOL_OVERFLOW
-    options: dict[str, Any] = {"pool_size": pool, "max_overflow": 0}
+    """The async twin of `create_db_engine`, for request sessions: same guarantees, a pool sized for one
+    event loop (`REQUEST_WRITE_POOL`)."""
+    pool = REQUEST_READ_POOL if read_only else REQUEST_WRITE_POOL
+    options: dict[str, Any] = {
+        "pool_size": pool,
+        "max_overflow": 0,
+        "pool_timeout": REQUEST_POOL_TIMEOUT_SECONDS,
+    }
     if read_only:
         options["execution_options"] = {READ_ONLY: True}
     target = make_url(async_driver_url(url))

@@ -12,11 +12,22 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
+from threadpoolctl import threadpool_limits
 
 from infomediary.recommendations.store import Models
 from infomediary.rules.evaluate import Effects
 
 ALGORITHMS = ("als", "item_item")
+
+
+def one_blas_thread_per_process() -> None:
+    """Limit BLAS to one thread in this process, for good: what a serving process calls once at start.
+
+    A serving process is one event loop on one core. Scoring one customer (ALS `recalculate_user`) is a few
+    small BLAS calls, and OpenBLAS's own pool (one thread per core by default) keeps its threads spinning
+    after each, on the cores the event loops and PostgreSQL need (implicit warns of it at load).
+    """
+    threadpool_limits(1, "blas")
 
 
 @dataclass(frozen=True)

@@ -4,19 +4,27 @@ Every other API test runs the request sessions on the test connection's synchron
 `tests/fixtures/transactional.py`); these run on the engines the service itself opens, committing. They
 cover what only those drivers take: the hot path's statements sent straight to asyncpg
 (`infomediary.database.PreparedRead`), which must see a revocation and a suspension at once, and the
-policy log's batch insert and the export stream on the async connection.
+policy log's batch insert and the export stream on the async connection, and a pool with no connection
+free in time.
 """
 
 from __future__ import annotations
 
+import anyio
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from api.app import create_app
+from api.deps import AsyncWriteSessionDep
+from api.routing import api_router
+from infomediary import database
 from infomediary.policylog.integrity import full_check
 from infomediary.policylog.models import PolicyLogEntry
 from infomediary.runtime import Runtime
-from tests.fixtures.actors import make_auditor, make_consumer, make_supplier
+from tests.conftest import ISSUER
+from tests.fixtures.actors import PASSWORD, make_auditor, make_consumer, make_supplier
 
 pytestmark = pytest.mark.committing
 
@@ -64,3 +72,42 @@ def test_a_customer_writes_exports_and_reads_her_log(http: TestClient, runtime: 
     with runtime.read_session_factory() as session:
         assert full_check(session).whole
         assert session.scalar(select(func.count()).select_from(PolicyLogEntry)) >= len(entries)
+
+
+@pytest.mark.anyio
+async def test_a_request_that_finds_no_free_connection_gets_503_and_changes_nothing(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One writing connection per process, taken by a request that holds it: the next writer waits for it
+    # on the event loop, and after the pool's timeout is told to come back, instead of a 500.
+    monkeypatch.setattr(database, "REQUEST_WRITE_POOL", 1)
+    monkeypatch.setattr(database, "REQUEST_POOL_TIMEOUT_SECONDS", 0.2)
+    app = create_app(runtime=runtime)
+    holding, release = anyio.Event(), anyio.Event()
+    holder = api_router()
+
+    @holder.post("/test/hold-a-connection")
+    async def hold_a_connection(session: AsyncWriteSessionDep) -> None:
+        await session.execute(select(1))
+        holding.set()
+        await release.wait()
+
+    app.include_router(holder)
+    account = {"email": "pool@example.org", "password": PASSWORD}
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url=ISSUER) as client,
+        anyio.create_task_group() as tasks,
+    ):
+        tasks.start_soon(client.post, "/test/hold-a-connection")
+        await holding.wait()
+        refused = await client.post("/v1/accounts", json=account)
+        release.set()
+
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert int(refused.headers["retry-after"]) >= 1
+    with TestClient(create_app(runtime=runtime), base_url=ISSUER) as http:
+        assert http.post("/v1/session", json=account).status_code == 401  # no account was made
+        assert http.post("/v1/accounts", json=account).status_code == 201
