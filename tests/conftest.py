@@ -22,6 +22,8 @@ from tests.fixtures.databases import empty_tables, fresh_postgres_database
 from tests.fixtures.transactional import rolled_back, shared_connection_engine
 
 ISSUER = "http://127.0.0.1:8000"
+# Where the browser tests (tests/browser) leave their screenshots; gitignored.
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "var" / "screenshots"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -135,3 +137,10 @@ def app(runtime: Runtime) -> FastAPI:
 def http(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, base_url=ISSUER) as client:
         yield client
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # Here rather than in tests/browser/conftest.py: with several processes (pytest-xdist) only the
+    # top-level conftest is loaded by the one that prints the summary.
+    if SCREENSHOTS.is_dir() and any(SCREENSHOTS.glob("*.png")):
+        terminalreporter.write_line(f"browser test screenshots: {SCREENSHOTS}")

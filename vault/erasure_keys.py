@@ -101,7 +101,9 @@ class LocalErasureKeyStore:
         return dict(rows)
 
     def get(self, subject_id: str) -> bytes:
-        with self._connect() as conn:
+        # One SELECT is atomic on its own: no write lock (BEGIN IMMEDIATE) that would queue every reader of
+        # every process behind each other.
+        with self._connect(transaction=False) as conn:
             row = conn.execute(
                 "SELECT secret FROM erasure_keys WHERE subject_id = ?", (subject_id,)
             ).fetchone()

@@ -20,9 +20,9 @@ import uvicorn
 
 from api.app import create_app
 from infomediary.runtime import Runtime
+from tests.conftest import SCREENSHOTS
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 def _free_port() -> int:
@@ -68,8 +68,3 @@ def chromium_path() -> Path:
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if SCREENSHOTS.is_dir() and any(SCREENSHOTS.glob("*.png")):
-        terminalreporter.write_line(f"browser test screenshots: {SCREENSHOTS}")
