@@ -1,4 +1,5 @@
-"""CPU-heavy steps (argon2, bulk decryption) off the event loop, on a bounded pool of threads.
+"""CPU-heavy steps (argon2, bulk decryption: an export's pages, a slice's fields) off the event loop, on a
+bounded pool of threads.
 
 A request's work runs on the event loop, services included (inside the request session's greenlet, see
 `infomediary.database.RequestSession`). A step that holds the CPU for milliseconds would stall every other
@@ -6,8 +7,10 @@ request there, so it goes to a thread instead, at most `CPU_THREADS` at once (ar
 cost per call: the bound is what keeps a burst of log-ins from exhausting memory). argon2-cffi and the
 `cryptography` AEADs release the GIL, so those threads do run in parallel with the loop.
 
-Cheap steps stay where they are: a thread hop costs some 50-100 µs, more than a single decryption, an
-OpenDP draw or scoring one customer's recommendations (`bench/`).
+Cheap steps stay where they are: a thread hop costs some 50-100 µs, more than a single decryption or an
+OpenDP draw. Scoring one customer's recommendations (ALS with the customer's vector recomputed, a median
+0.4 ms in `bench.recommend --stages`) stays too: a hop would add a quarter of it to every recommendation,
+and implicit does not document its models as safe to share between threads.
 
 Outside a request (the command line, tests calling services directly) the step simply runs in place.
 """

@@ -4,6 +4,7 @@ the ledger, and every released slice checked for k-anonymity by an independent f
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from infomediary.profiles import service as profile_service
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import Client, Consumer, make_auditor, make_consumer, make_supplier
 from tests.fixtures.audiences import PROFILE
@@ -85,6 +87,33 @@ def test_identity_is_in_no_slice(http: TestClient, runtime: Runtime) -> None:
     assert "Zelda" not in response.text and "+33" not in response.text
     assert all(set(row) == {"pseudonym", "age_band", "postal_prefix", "gender", "interests"} for row in rows)
     assert not any(key in row for row in rows for key in IDENTITY)
+
+
+def test_a_slice_decrypts_off_the_event_loop(
+    http: TestClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A slice opens hundreds of sealed fields: on the event loop that would stall every other request of
+    # the process for as long, so they are opened on the CPU pool (`infomediary.offload`).
+    _profiled(http, K)
+    supplier = _supplier(http, runtime)
+    opened_on: set[bool] = set()
+    open_sealed = profile_service._open_sealed
+
+    def spy(*args: Any) -> Any:
+        opened_on.add(_on_an_event_loop())
+        return open_sealed(*args)
+
+    monkeypatch.setattr(profile_service, "_open_sealed", spy)
+    assert len(_rows(_slice(http, supplier))) == K
+    assert opened_on == {False}
+
+
+def _on_an_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def test_two_suppliers_get_unlinkable_pseudonyms(http: TestClient, runtime: Runtime) -> None:
