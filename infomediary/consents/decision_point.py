@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from consent.decision import Decision, DecisionRequest, SupplierQuery, decide
+from consent.policy import PolicyInForce
+from consent.records import ConsentPortfolio
 from consent.vocabulary import Category, Purpose, ReleaseKind
 from infomediary.consents import repository
 from infomediary.consents.context import customer_context, customer_contexts
@@ -92,6 +94,33 @@ def evaluate(session: Session, customer_id: str, query: SupplierQuery) -> Decisi
     terms = repository.load_terms(session, customer_id)
     policy = repository.policy_in_force(session, query.supplier_id, query.now)
     return decide(DecisionRequest(context, query), portfolio, terms, policy)
+
+
+def evaluate_each(session: Session, customer_id: str, queries: Sequence[SupplierQuery]) -> list[Decision]:
+    """`evaluate` of several queries for one customer (the open offers tested at an inbox read), nothing
+    logged: the customer's context and terms read once, consents once per supplier and purpose, a policy
+    once per supplier. All queries must share one `now`."""
+    if not queries:
+        return []
+    now = queries[0].now
+    if any(q.now != now for q in queries):
+        raise ValueError("evaluate_each needs one `now` for all its queries")
+    context = customer_context(session, customer_id, now)
+    terms = repository.load_terms(session, customer_id)
+    portfolios: dict[tuple[str, Purpose], ConsentPortfolio] = {}
+    policies: dict[str, PolicyInForce] = {}
+    decisions = []
+    for query in queries:
+        key = (query.supplier_id, query.purpose)
+        if key not in portfolios:
+            portfolios[key] = repository.load_portfolio(
+                session, customer_id, supplier_id=query.supplier_id, purpose=query.purpose
+            )
+        if query.supplier_id not in policies:
+            policies[query.supplier_id] = repository.policy_in_force(session, query.supplier_id, now)
+        request = DecisionRequest(context, query)
+        decisions.append(decide(request, portfolios[key], terms, policies[query.supplier_id]))
+    return decisions
 
 
 def evaluate_many(session: Session, customer_ids: Sequence[str], query: SupplierQuery) -> dict[str, Decision]:

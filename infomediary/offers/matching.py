@@ -3,9 +3,10 @@
 At sending, the predicate runs over `audience_index`, gated by the consent set filter for release kind
 `offer_delivery`. A customer who grants the consent (or whose profile enters the predicate) later is
 matched when they next read their inbox: the offers still open (not expired, withdrawn, refunded or out of
-budget, their supplier not suspended) are tested against their own index row with the same set filter, and
-each match is decided once more by the decision point (`decide_for`, which logs the decision) before it is
-delivered, with a `release` entry like the one written at sending. The supplier learns of late matches
+budget, their supplier not suspended) are tested against their own index row, then decided by the decision
+point with the customer's consents read once for all of them (`evaluate_each`); a permitted match is
+delivered and logged, its decision with a `release` entry like the one written at sending, in one append.
+A refusal is not logged, as at sending. The supplier learns of late matches
 only through its offer's noisy statistics (`offers.stats`).
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import case, exists, insert, select
 from sqlalchemy.orm import Session
@@ -22,13 +24,14 @@ from consent.vocabulary import Purpose, ReleaseKind
 from infomediary.audiences.models import AudienceIndexRow
 from infomediary.audiences.predicate import Canonical, compile_where
 from infomediary.consents import repository as consents
-from infomediary.consents.decision_point import decide_for, supplier_query
+from infomediary.consents.decision_point import evaluate_each, supplier_query
+from infomediary.consents.entries import decision_entry
 from infomediary.consents.set_filter import permits
 from infomediary.database import WriteSession
 from infomediary.offers.models import DeliveryState, OfferDeliveryRow, OfferRow
 from infomediary.offers.row_facts import categories, exhausted
 from infomediary.policylog import kinds
-from infomediary.policylog.service import append as log_append
+from infomediary.policylog.service import append_many
 from infomediary.runtime import Runtime
 from infomediary.suppliers.models import Supplier, SupplierStatus
 
@@ -105,11 +108,14 @@ def match_late(session: WriteSession, runtime: Runtime, customer_id: str, now: d
     if session.get(AudienceIndexRow, customer_id) is None:
         # Not countable at all (no profile, processing restricted, or erased): nothing can match.
         return 0
-    delivered = 0
-    for offer in open_offers_not_delivered_to(session, customer_id, now):
-        if exhausted(offer):
-            continue
-        query = supplier_query(
+    # The predicate first: one small statement per offer against the customer's own index row.
+    matching = [
+        offer
+        for offer in open_offers_not_delivered_to(session, customer_id, now)
+        if not exhausted(offer) and _predicate_matches(session, customer_id, offer)
+    ]
+    queries = [
+        supplier_query(
             session,
             supplier_id=offer.supplier_id,
             purpose=Purpose(offer.purpose),
@@ -117,23 +123,22 @@ def match_late(session: WriteSession, runtime: Runtime, customer_id: str, now: d
             release_kind=ReleaseKind.OFFER_DELIVERY,
             now=now,
         )
-        policy = consents.policy_in_force(session, offer.supplier_id, now)
-        form: Canonical = json.loads(offer.predicate)
-        # The set filter first (unlogged, as at sending), so offers the customer does not consent to leave
-        # no log entry on every inbox read; the decision point then decides the match and logs it.
-        candidate = session.scalar(
-            select(AudienceIndexRow.customer_id).where(
-                AudienceIndexRow.customer_id == customer_id,
-                compile_where(form),
-                permits(AudienceIndexRow.customer_id, query, policy, correlated=True),
-            )
-        )
-        if candidate is None or not decide_for(session, runtime, customer_id, query).permitted:
+        for offer in matching
+    ]
+    # Then the decision point, for all of them with the customer's consents read once. Only a permitted
+    # match is logged (its decision and the release): a refusal is not, so offers the customer does not
+    # consent to leave no log entry on every inbox read, as at sending, where the set filter (the same
+    # rules over many customers) leaves none either.
+    entries: list[dict[str, Any]] = []
+    for offer, query, decision in zip(
+        matching, queries, evaluate_each(session, customer_id, queries), strict=True
+    ):
+        if not decision.permitted:
             continue
         _deliver(session, offer.id, [customer_id], now)
         shown = sorted(c.value for c in categories(offer))
-        log_append(
-            session,
+        entries.append(decision_entry(runtime, customer_id, query, decision))
+        entries.append(
             {
                 "kind": kinds.RELEASE,
                 "supplier_id": offer.supplier_id,
@@ -148,7 +153,18 @@ def match_late(session: WriteSession, runtime: Runtime, customer_id: str, now: d
                     "epsilon_milli": 0,
                 },
                 "details": {"offer_id": offer.id, "late_matches": 1},
-            },
+            }
         )
-        delivered += 1
-    return delivered
+    if entries:
+        append_many(session, entries)
+    return len(entries) // 2
+
+
+def _predicate_matches(session: Session, customer_id: str, offer: OfferRow) -> bool:
+    form: Canonical = json.loads(offer.predicate)
+    found = session.scalar(
+        select(AudienceIndexRow.customer_id).where(
+            AudienceIndexRow.customer_id == customer_id, compile_where(form)
+        )
+    )
+    return found is not None
