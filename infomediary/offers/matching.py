@@ -6,8 +6,8 @@ matched when they next read their inbox: the offers still open (not expired, wit
 budget, their supplier not suspended) are tested against their own index row, then decided by the decision
 point with the customer's consents read once for all of them (`evaluate_each`); a permitted match is
 delivered and logged, its decision with a `release` entry like the one written at sending, in one append.
-A refusal is not logged, as at sending. The supplier learns of late matches
-only through its offer's noisy statistics (`offers.stats`).
+A refusal is not logged, as at sending. The supplier learns of late matches only through its offer's noisy
+statistics (`offers.stats`).
 """
 
 from __future__ import annotations
@@ -130,6 +130,7 @@ def match_late(session: WriteSession, runtime: Runtime, customer_id: str, now: d
     # consent to leave no log entry on every inbox read, as at sending, where the set filter (the same
     # rules over many customers) leaves none either.
     entries: list[dict[str, Any]] = []
+    delivered = 0
     for offer, query, decision in zip(
         matching, queries, evaluate_each(session, customer_id, queries), strict=True
     ):
@@ -155,9 +156,10 @@ def match_late(session: WriteSession, runtime: Runtime, customer_id: str, now: d
                 "details": {"offer_id": offer.id, "late_matches": 1},
             }
         )
+        delivered += 1
     if entries:
         append_many(session, entries)
-    return len(entries) // 2
+    return delivered
 
 
 def _predicate_matches(session: Session, customer_id: str, offer: OfferRow) -> bool:
