@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.orm import Session
 
 from consent.decision import SupplierQuery
 from consent.policy import PolicyInForce
@@ -19,6 +20,7 @@ from infomediary.consents.models import SupplierPolicyRow
 from infomediary.runtime import Runtime
 from tests.consents.test_set_filter import (
     NOW,
+    OTHER,
     PURPOSES,
     SUPPLIER,
     Customer_,
@@ -35,18 +37,7 @@ def test_batched_decisions_equal_one_by_one_decisions(
     runtime: Runtime, people: dict[str, Customer_], policy: PolicyInForce, asked: list[SupplierQuery]
 ) -> None:
     with runtime.session_factory() as session:
-        store_population(session, people)
-        session.add(
-            SupplierPolicyRow(
-                supplier_id=SUPPLIER,
-                version=policy.policy.version,
-                purposes=sorted(p.value for p in policy.policy.purposes),
-                categories=sorted(c.value for c in policy.policy.categories),
-                consent_floor_version=policy.consent_floor_version,
-                published_at=NOW,
-            )
-        )
-        session.flush()
+        _store(session, people, policy)
         ids = sorted(people)
         for query in asked:
             one_by_one = {cid: evaluate(session, cid, query) for cid in ids}
@@ -68,22 +59,11 @@ def test_one_customers_decisions_for_many_queries_equal_one_by_one_decisions(
 ) -> None:
     # Some queries come from a second supplier that published no policy: consents and policy are read
     # per supplier, and a cached one must never answer for the other.
-    mixed = [replace(query, supplier_id="sup_other") if other else query for query, other in asked]
+    mixed = [replace(query, supplier_id=OTHER) if other else query for query, other in asked]
     # And every purpose for the first query's supplier: consents are read per purpose too.
     mixed += [replace(mixed[0], purpose=purpose) for purpose in PURPOSES]
     with runtime.session_factory() as session:
-        store_population(session, people)
-        session.add(
-            SupplierPolicyRow(
-                supplier_id=SUPPLIER,
-                version=policy.policy.version,
-                purposes=sorted(p.value for p in policy.policy.purposes),
-                categories=sorted(c.value for c in policy.policy.categories),
-                consent_floor_version=policy.consent_floor_version,
-                published_at=NOW,
-            )
-        )
-        session.flush()
+        _store(session, people, policy)
         for cid in sorted(people):
             assert evaluate_each(session, cid, mixed) == [evaluate(session, cid, q) for q in mixed], cid
         session.rollback()
@@ -98,6 +78,22 @@ def test_decisions_for_many_queries_need_one_now(runtime: Runtime) -> None:
         evaluate_each(session, "cus_any", [first, later])
     with runtime.read_session_factory() as reader:
         assert evaluate_each(reader, "cus_any", []) == []
+
+
+def _store(session: Session, people: dict[str, Customer_], policy: PolicyInForce) -> None:
+    """The population, and the query supplier's policy in force (the other supplier publishes none)."""
+    store_population(session, people)
+    session.add(
+        SupplierPolicyRow(
+            supplier_id=SUPPLIER,
+            version=policy.policy.version,
+            purposes=sorted(p.value for p in policy.policy.purposes),
+            categories=sorted(c.value for c in policy.policy.categories),
+            consent_floor_version=policy.consent_floor_version,
+            published_at=NOW,
+        )
+    )
+    session.flush()
 
 
 def test_many_customers_span_several_chunks(runtime: Runtime) -> None:
