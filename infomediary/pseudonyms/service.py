@@ -14,7 +14,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from infomediary.database import WriteSession, upsert_insert, utcnow
@@ -84,6 +84,17 @@ def _record(session: WriteSession, supplier_id: str, values: dict[str, str]) -> 
     if not values:
         return
     now = utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement for the whole batch: an executemany ran one INSERT per customer, some 460 per
+        # slice, and PostgreSQL's share of a slice's CPU was mostly those.
+        params = {
+            "supplier_id": supplier_id,
+            "pseudonyms": list(values.values()),
+            "customer_ids": list(values),
+            "issued_at": now,
+        }
+        session.execute(_PG_RECORD, params)
+        return
     rows = [
         {"supplier_id": supplier_id, "pseudonym": value, "customer_id": cid, "issued_at": now}
         for cid, value in values.items()
@@ -94,6 +105,14 @@ def _record(session: WriteSession, supplier_id: str, values: dict[str, str]) -> 
             rows[start : start + _BATCH],
         )
 
+
+_PG_RECORD = text(
+    "INSERT INTO supplier_pseudonyms (supplier_id, pseudonym, customer_id, issued_at)"
+    " SELECT CAST(:supplier_id AS varchar), p.pseudonym, p.customer_id, CAST(:issued_at AS timestamptz)"
+    " FROM unnest(CAST(:pseudonyms AS varchar[]), CAST(:customer_ids AS varchar[]))"
+    " AS p(pseudonym, customer_id)"
+    " ON CONFLICT DO NOTHING"
+)
 
 # Built once: resolving runs on every supplier request that names a pseudonym.
 _RESOLVE = select(SupplierPseudonymRow.customer_id).where(

@@ -18,6 +18,7 @@ from infomediary.ledger.errors import CreditLineExceeded, IdempotencyKeyRequired
 from infomediary.ledger.models import OwnerKind
 from infomediary.policylog.models import PolicyLogEntry
 from infomediary.pseudonyms import service as pseudonyms
+from infomediary.pseudonyms.models import SupplierPseudonymRow
 from infomediary.runtime import Runtime
 from infomediary.slices import service
 from infomediary.slices.errors import FieldNotSliceable
@@ -166,3 +167,24 @@ def test_a_supplier_that_cannot_pay_gets_nothing(runtime: Runtime) -> None:
         _take(runtime, supplier_id, max_price_per_customer=price, idempotency_key="too-dear")
     assert _release_entries(runtime, supplier_id) == 0
     assert _balances(runtime, supplier_id, customer_ids) == (0, [0] * len(customer_ids))
+
+
+def test_issuing_pseudonyms_in_a_batch_records_each_once_and_keeps_the_first_issue_time(
+    runtime: Runtime,
+) -> None:
+    supplier_id = supplier_with_policy(runtime)
+    first, later = indexed_customers(runtime, 3), indexed_customers(runtime, 2)
+    with unit_of_work(runtime.session_factory) as session:
+        handed = pseudonyms.issue_many(session, runtime, supplier_id, first)
+    with runtime.read_session_factory() as session:
+        issued = {row.customer_id: row.issued_at for row in session.scalars(select(SupplierPseudonymRow))}
+    with unit_of_work(runtime.session_factory) as session:
+        # Overlapping batch: the three already issued keep their rows, the two new ones are added.
+        again = pseudonyms.issue_many(session, runtime, supplier_id, [*first, *later])
+    assert {cid: again[cid] for cid in first} == handed
+    with runtime.read_session_factory() as session:
+        rows = {row.customer_id: row for row in session.scalars(select(SupplierPseudonymRow))}
+        assert set(rows) == {*first, *later}
+        assert {cid: rows[cid].issued_at for cid in first} == issued
+        for customer_id in [*first, *later]:
+            assert pseudonyms.resolve(session, runtime, supplier_id, again[customer_id]) == customer_id
