@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from consent.decision import SupplierQuery
-from consent.policy import PolicyInForce
 from infomediary.audiences.models import AudienceAnswerRow, AudienceIndexRow
 from infomediary.consents import repository as consents
-from infomediary.consents.set_filter import NOW, permits
+from infomediary.consents.set_filter import NOW, PermitGate
 
-# Built consent gates, by query shape (the query without its time) and policy; see `_gate`.
-_GATES: dict[tuple[SupplierQuery, PolicyInForce], ColumnElement[bool]] = {}
-_MAX_GATES = 256
-_KEY_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+# The consent gate of every count, built once per query shape and policy (see `PermitGate`).
+_GATE = PermitGate(AudienceIndexRow.customer_id, correlated=True)
 
 
 def count_statement(
@@ -32,27 +28,8 @@ def count_statement(
     set form of the decision point (`set_filter.permits`), applied to the index's customer id.
     """
     policy = consents.policy_in_force(session, query.supplier_id, query.now)
-    statement = select(func.count()).select_from(AudienceIndexRow).where(where, _gate(query, policy))
+    statement = select(func.count()).select_from(AudienceIndexRow).where(where, _GATE(query, policy))
     return statement, {NOW: query.now}
-
-
-def _gate(query: SupplierQuery, policy: PolicyInForce) -> ColumnElement[bool]:
-    """`permits` for the index, built once per query shape and policy and reused with the time as a parameter.
-
-    Building the gate (hundreds of SQL expression objects for four categories) took longer than running the
-    count at a million customers. Everything it is built from except the time is in the key (the query
-    with its time fixed, and the whole policy in force, version and consent floor included), and the time
-    is the `NOW` parameter, supplied at every execution, so a reused gate decides exactly as a new one.
-    """
-    key = (replace(query, now=_KEY_TIME), policy)
-    gate = _GATES.get(key)
-    if gate is None:
-        if len(_GATES) >= _MAX_GATES:
-            _GATES.clear()
-        # Built from the real query; its own time is overridden at execution anyway. Threads may race to
-        # build the same gate: both are equal, one is kept.
-        gate = _GATES[key] = permits(AudienceIndexRow.customer_id, query, policy, correlated=True)
-    return gate
 
 
 def true_count(session: Session, query: SupplierQuery, where: ColumnElement[bool]) -> int:

@@ -21,6 +21,8 @@ exactly the customers `decide()` permits.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -102,6 +104,38 @@ def permits(
         grouped = _grouped(decision_plan, permitted=needs_grant)
         conditions.append(customer_id.in_(grouped) if needs_grant else customer_id.not_in(grouped))
     return and_(*conditions)
+
+
+class PermitGate:
+    """`permits` over one customer id column, built once per query shape and policy, reused with the time
+    as a parameter: every statement using a gate MUST be executed with `{NOW: query.now}`.
+
+    Building the condition (hundreds of SQL expression objects for three or four categories) cost 4 ms a
+    slice and more than running the count at a million customers. Everything it is built from except the
+    time is in the key (the query with its time fixed, and the whole policy in force, version and consent
+    floor included), and the time is the `NOW` parameter, so a reused gate decides exactly as a new one.
+    """
+
+    _MAX = 256
+    _KEY_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+
+    def __init__(
+        self, customer_id: ColumnElement[str] | InstrumentedAttribute[str], *, correlated: bool = False
+    ) -> None:
+        self._customer_id = customer_id
+        self._correlated = correlated
+        self._built: dict[tuple[SupplierQuery, PolicyInForce], ColumnElement[bool]] = {}
+
+    def __call__(self, query: SupplierQuery, policy: PolicyInForce) -> ColumnElement[bool]:
+        key = (replace(query, now=self._KEY_TIME), policy)
+        gate = self._built.get(key)
+        if gate is None:
+            if len(self._built) >= self._MAX:
+                self._built.clear()
+            # Built from the real query; its own time is overridden at execution anyway. Two requests may
+            # race to build the same gate: both are equal, one is kept.
+            gate = self._built[key] = permits(self._customer_id, query, policy, correlated=self._correlated)
+        return gate
 
 
 def permitted_customers_for(session: Session, query: SupplierQuery) -> Select[str]:

@@ -9,8 +9,11 @@ from sqlalchemy.orm import Session
 
 from consent.decision import SupplierQuery
 from infomediary.consents import repository as consents
-from infomediary.consents.set_filter import permits
+from infomediary.consents.set_filter import NOW, PermitGate
 from infomediary.profiles.models import CustomerKey
+
+# The consent gate of every slice, built once per query shape and policy (see `PermitGate`).
+_GATE = PermitGate(CustomerKey.customer_id)
 
 
 def candidates(session: Session, query: SupplierQuery, limit: int) -> Sequence[str]:
@@ -21,7 +24,8 @@ def candidates(session: Session, query: SupplierQuery, limit: int) -> Sequence[s
     policy = consents.policy_in_force(session, query.supplier_id, query.now)
     return session.scalars(
         select(CustomerKey.customer_id)
-        .where(permits(CustomerKey.customer_id, query, policy))
+        .where(_GATE(query, policy))
         .order_by(CustomerKey.customer_id)
-        .limit(limit)
+        .limit(limit),
+        {NOW: query.now},
     ).all()
