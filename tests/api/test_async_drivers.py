@@ -111,3 +111,20 @@ async def test_a_request_that_finds_no_free_connection_gets_503_and_changes_noth
     with TestClient(create_app(runtime=runtime), base_url=ISSUER) as http:
         assert http.post("/v1/session", json=account).status_code == 401  # no account was made
         assert http.post("/v1/accounts", json=account).status_code == 201
+
+
+def test_a_route_that_signs_a_due_head_holds_one_reading_connection_at_a_time(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One reading connection per process: the customer's log reads her session through it, then decides
+    # whether a head is due. Deciding through a second read session waited for the first's connection
+    # until the pool gave up (a 503 for a plain read, and under load for every concurrent log read).
+    monkeypatch.setattr(database, "REQUEST_READ_POOL", 1)
+    monkeypatch.setattr(database, "REQUEST_POOL_TIMEOUT_SECONDS", 0.5)
+    with TestClient(create_app(runtime=runtime), base_url=ISSUER) as http:
+        consumer = make_consumer(http)
+        for _ in range(2):  # the first signs the head her registration made due, the second finds it fresh
+            log = http.get("/v1/me/log", headers=consumer.headers)
+            assert log.status_code == 200, log.text
+            assert log.json()["tree_head"] is not None
+            assert all(e["audit_path"] is not None for e in log.json()["entries"])
