@@ -1,7 +1,7 @@
 """Load: a realistic mix of consumers, suppliers and auditors against the service and a bare app, in one run.
 
     python -m bench.load [--database-url URL] [--rate RPS] [--duration SECONDS] [--population N]
-                         [--workers N] [--no-rotate] [--out DIR]
+                         [--workers N] [--no-rotate] [--out DIR] [--per-route]
 
 Seeds a population with `infomediary demo`, registers consumers who log in through the API, gives the demo
 supplier a catalog (trained on with `infomediary recommend train`, as a periodic job would) and a few offers,
@@ -18,6 +18,10 @@ fetching tree heads and proofs) in two phases:
    next to a bare FastAPI app that serves the same routes with fixed bodies (`bench/bare_load_app.py`) on the
    same uvicorn options, in the same run. The throughput ratio and the server CPU per request show what the
    product's work (authentication, consent decisions, encryption, the policy log, the database) costs.
+
+With `--per-route`, instead of the two phases, each route of the mix runs alone in a closed loop for
+`--duration` seconds: its server and PostgreSQL CPU per request, and its share of the mix's CPU (weight
+times cost), the routes to make cheaper first.
 
 Prints a table per route and writes `load-<database>.json`, `.md` and `.png` (latency percentiles per route)
 to `--out` (default `var/bench/`). The run stops by itself; nothing listens beyond loopback.
@@ -651,6 +655,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-rotate", action="store_true", help="Do not rotate keys during the open loop.")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "var" / "bench", help="Report directory.")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--per-route",
+        action="store_true",
+        help="Instead of the phases: each route of the mix alone, its CPU per request and share of the mix.",
+    )
     args = parser.parse_args(argv)
     if not 0 < args.duration <= MAX_DURATION_S:
         parser.error(f"--duration must be in (0, {MAX_DURATION_S:.0f}]")
@@ -707,6 +716,8 @@ async def _run(args: argparse.Namespace, data_dir: Path, log: IO[str]) -> int:
             # Warm both servers (imports, pools, caches) outside the measured windows.
             await closed_loop(client, real.base, actors, 4, 3.0, seed=0)
             await closed_loop(client, bare.base, actors, 4, 1.0, seed=0)
+            if args.per_route:
+                return await _per_route(client, real, actors, args.concurrency, args.duration, args.seed)
 
             console.print(f"open loop: {args.rate:.0f} req/s for {args.duration:.0f} s on {database} ...")
             rotation_code: int | None = None
@@ -733,6 +744,75 @@ async def _run(args: argparse.Namespace, data_dir: Path, log: IO[str]) -> int:
             )
 
     return _report(args, database, opened, rotation_code, real_closed, bare_closed, bare_open)
+
+
+async def _per_route(
+    client: aiohttp.ClientSession, real: Server, actors: Actors, concurrency: int, seconds: float, seed: int
+) -> int:
+    """Each route of the mix alone in a closed loop: where the mix's CPU goes, route by route.
+
+    A route's share is its weight times its CPU per request (server and PostgreSQL), over the mix's sum:
+    the routes to make cheaper first. Errors are counted, not hidden.
+    """
+    table = Table(title=f"each route alone, {concurrency} in flight, {seconds:.0f} s each")
+    for column in ("route", "weight %", "req/s", "errors", "server CPU ms", "PostgreSQL CPU ms", "share %"):
+        table.add_column(column, justify="left" if column == "route" else "right")
+    measured: list[tuple[str, int, Phase]] = []
+    for weight, maker in MIX:
+
+        async def alone(make: Callable[[Actors, random.Random], Call] = maker) -> Phase:
+            phase = Phase("alone")
+            deadline = time.perf_counter() + seconds
+
+            async def worker(index: int) -> None:
+                rng = random.Random(seed * 1000 + index)
+                while time.perf_counter() < deadline:
+                    call = make(actors, rng)
+                    began = time.perf_counter()
+                    phase.record(
+                        call.route, await _send(client, real.base, call), time.perf_counter() - began
+                    )
+
+            started = time.perf_counter()
+            await asyncio.gather(*(worker(i) for i in range(concurrency)))
+            phase.seconds = time.perf_counter() - started
+            return phase
+
+        phase = await _measure_cpu(real.pid, alone)
+        measured.append((maker(actors, random.Random(seed)).route, weight, phase))
+    costs = {
+        route: weight
+        * ((_per_request_ms(p, p.cpu_seconds) or 0) + (_per_request_ms(p, p.database_cpu_seconds) or 0))
+        for route, weight, p in measured
+    }
+    total = sum(costs.values()) or 1.0
+    for route, weight, phase in sorted(measured, key=lambda m: -costs[m[0]]):
+        server, database = (
+            _per_request_ms(phase, phase.cpu_seconds),
+            _per_request_ms(phase, phase.database_cpu_seconds),
+        )
+        table.add_row(
+            route,
+            str(weight),
+            f"{phase.requests / phase.seconds:,.1f}",
+            _errors(phase),
+            "-" if server is None else f"{server:.2f}",
+            "-" if database is None else f"{database:.2f}",
+            f"{costs[route] / total * 100:.1f}",
+        )
+    console.print(table, width=140)
+    console.print(f"the mix's CPU per request (server + PostgreSQL, weighted): {total / 100:.2f} ms")
+    return 1 if any(phase.errors for _, _, phase in measured) else 0
+
+
+def _errors(phase: Phase) -> str:
+    """The error count with its statuses, e.g. `8 (429 x8)`."""
+    found: Counter[str] = Counter()
+    for stats in phase.routes.values():
+        found.update({status: n for status, n in stats.statuses.items() if not status.startswith("2")})
+    if not found:
+        return "0"
+    return f"{sum(found.values())} ({', '.join(f'{status} x{n}' for status, n in found.most_common())})"
 
 
 async def _open_loop_with_rotation(
