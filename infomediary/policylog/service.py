@@ -120,6 +120,10 @@ def append_many(session: WriteSession, entries: Iterable[Mapping[str, Any]]) -> 
     if not prepared:
         return []
     first = _reserve(session, len(prepared))
+    # A statement of its own, after the reservation's: under READ COMMITTED a statement sees what was
+    # committed when it began, and the frontier a waiting appender needs is what the appender it waited
+    # for committed meanwhile. Folded into the reservation (one round trip fewer), it read the old frontier
+    # and the concurrency tests caught the missing nodes.
     known = fetch_nodes(session, _left_siblings(first, len(prepared)))
     get = getter_from_mapping(known)
     node_rows: list[tuple[int, int, bytes]] = []
