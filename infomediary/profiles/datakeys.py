@@ -8,8 +8,9 @@ field and its value.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from infomediary import bulkload
 from infomediary.database import WriteSession, utcnow
@@ -70,8 +71,41 @@ def create(session: WriteSession, runtime: Runtime, customer_ids: Sequence[str])
     ]
 
 
+# session.info key: the ciphers already read in the session's current transaction (`_Held`).
+_CIPHERS = "datakeys.ciphers"
+
+
+@dataclass
+class _Held:
+    transaction: SessionTransaction | None
+    ciphers: dict[str, CustomerCipher] = field(default_factory=dict)
+
+
 def cipher_for(session: Session, runtime: Runtime, customer_id: str) -> CustomerCipher:
+    """The customer's cipher, its wrapped key read once per transaction.
+
+    A profile correction read the same key four times (the change, the audience index, the response); each
+    read is a statement, and statements are most of a request's cost. Kept for the transaction only, and
+    forgotten when the key is deleted in it (`forget`), so an erased customer's key is missing at once.
+    """
+    held: _Held | None = session.info.get(_CIPHERS)
+    if held is not None and held.transaction is session.get_transaction():
+        known = held.ciphers.get(customer_id)
+        if known is not None:
+            return known
     raw = repository.wrapped_key(session, customer_id)
     if raw is None:
         raise CustomerKeyMissing()
-    return CustomerCipher(runtime.vault, customer_id, WrappedKey.from_bytes(raw))
+    cipher = CustomerCipher(runtime.vault, customer_id, WrappedKey.from_bytes(raw))
+    transaction = session.get_transaction()  # begun by the read above, if it was not already
+    if held is None or held.transaction is not transaction:
+        held = session.info[_CIPHERS] = _Held(transaction)
+    held.ciphers[customer_id] = cipher
+    return cipher
+
+
+def forget(session: Session, customer_id: str) -> None:
+    """Drop the customer's cipher from this transaction's: its key is being deleted."""
+    held: _Held | None = session.info.get(_CIPHERS)
+    if held is not None:
+        held.ciphers.pop(customer_id, None)

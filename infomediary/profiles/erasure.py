@@ -22,7 +22,7 @@ from infomediary.policylog import kinds
 from infomediary.policylog.kinds import format_at
 from infomediary.policylog.service import append as log_append
 from infomediary.policylog.service import log_pseudonym
-from infomediary.profiles import repository
+from infomediary.profiles import datakeys, repository
 from infomediary.runtime import Runtime
 
 # The steps, in this order and across every domain that holds something of the customer, are
@@ -41,6 +41,7 @@ class ErasureResult:
 
 def delete_vault(session: WriteSession, customer_id: str) -> dict[str, int]:
     """Delete every vault row of the customer (fields, history, activity, restriction, data key); counts."""
+    datakeys.forget(session, customer_id)
     return repository.delete_customer_rows(session, customer_id)
 
 
