@@ -9,7 +9,7 @@ from sqlalchemy import delete as sa_delete
 from sqlalchemy.orm import Session
 
 from infomediary.customers.models import ConsumerSession, Customer
-from infomediary.database import UTCDateTime, WriteSession
+from infomediary.database import PreparedRead, UTCDateTime, WriteSession
 
 
 def get_by_email_index(session: Session, index: bytes) -> Customer | None:
@@ -38,6 +38,9 @@ _LIVE_SESSION = (
 # the database lock): a customer's writing requests then run one at a time, so two edits of one profile, two
 # restrictions or two exclusion lists never race on the customer's own rows. Still one round trip.
 _LIVE_SESSION_LOCKED = _LIVE_SESSION.with_for_update(of=Customer)
+# The read of every consumer request that does not write, straight to asyncpg (`PreparedRead`). Not the
+# locking one: a prepared read may run before its transaction's first statement, outside it.
+_LIVE_SESSION_READ = PreparedRead(_LIVE_SESSION)
 
 
 def get_live_session(
@@ -45,8 +48,11 @@ def get_live_session(
 ) -> tuple[str, str] | None:
     """(session id, customer id) of a live session of an active customer with this token hash; `lock`
     also locks the customer's row for the rest of the transaction."""
-    query = _LIVE_SESSION_LOCKED if lock else _LIVE_SESSION
-    row = session.execute(query, {"token_hash": token_hash, "now": now}).first()
+    params = {"token_hash": token_hash, "now": now}
+    if lock:
+        locked = session.execute(_LIVE_SESSION_LOCKED, params).first()
+        return (locked[0], locked[1]) if locked else None
+    row = _LIVE_SESSION_READ.first(session, params)
     return (row[0], row[1]) if row else None
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
-from infomediary.database import WriteSession, among
+from infomediary.database import PreparedRead, WriteSession, among
 from infomediary.profiles.models import (
     ActivityRecord,
     CustomerKey,
@@ -18,12 +18,15 @@ from infomediary.profiles.models import (
     ProfileField,
 )
 
-# Built once: the data key is read for every seal and open.
-_WRAPPED_KEY = select(CustomerKey.wrapped_key).where(CustomerKey.customer_id == bindparam("customer_id"))
+# Built once, straight to asyncpg (`PreparedRead`): the data key is read for every seal and open.
+_WRAPPED_KEY = PreparedRead(
+    select(CustomerKey.wrapped_key).where(CustomerKey.customer_id == bindparam("customer_id"))
+)
 
 
 def wrapped_key(session: Session, customer_id: str) -> bytes | None:
-    return session.execute(_WRAPPED_KEY, {"customer_id": customer_id}).scalar()
+    row = _WRAPPED_KEY.first(session, {"customer_id": customer_id})
+    return None if row is None else bytes(row[0])
 
 
 def profile_fields(session: Session, customer_id: str) -> Sequence[ProfileField]:
