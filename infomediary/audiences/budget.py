@@ -109,7 +109,12 @@ def remaining_milli(session: Session, supplier_id: str, now: datetime, settings:
         _BALANCE, {"supplier_id": supplier_id, "period_start": period_of(now, settings).start}
     ).first()
     status, spent = row if row is not None else (None, 0)
-    return max(0, budget_milli(settings, status or SupplierStatus.ACTIVE.value) - int(spent or 0))
+    return remaining_of(settings, status, int(spent or 0))
+
+
+def remaining_of(settings: Settings, supplier_status: str | None, spent_milli: int) -> int:
+    """What is left of the period's budget of a supplier in this status that spent `spent_milli`."""
+    return max(0, budget_milli(settings, supplier_status or SupplierStatus.ACTIVE.value) - spent_milli)
 
 
 # Built once: the increment happens in the database, on the row the caller has locked.

@@ -21,7 +21,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from infomediary.audiences import dimensions as dims
-from infomediary.audiences.models import AudienceEpochRow, AudienceIndexRow
+from infomediary.audiences.models import EPOCH_ROW, AudienceEpochRow, AudienceIndexRow
 from infomediary.database import WriteSession, upsert_insert, utcnow
 from infomediary.profiles import datakeys, insights, repository
 from infomediary.profiles.fields import field_aad_name
@@ -30,7 +30,6 @@ from infomediary.runtime import Runtime
 
 # The only profile fields the index derives from; nothing else is decrypted for it.
 SOURCE_FIELDS = ("birth_date", "gender", "postal_code", "interests")
-EPOCH_ROW = 1
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,9 @@ class AudienceAnswerRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+EPOCH_ROW = 1  # the id of the one row of `audience_epoch`
+
+
 class AudienceEpochRow(Base):
     """One row: bumped whenever a customer leaves the countable population, which retires cached answers."""
 

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from consent.decision import SupplierQuery
-from infomediary.audiences.models import AudienceAnswerRow, AudienceIndexRow
+from infomediary.audiences.models import (
+    EPOCH_ROW,
+    AudienceAnswerRow,
+    AudienceEpochRow,
+    AudienceIndexRow,
+    EpsilonLedgerRow,
+)
 from infomediary.consents import repository as consents
 from infomediary.consents.set_filter import NOW, PermitGate
+from infomediary.database import PreparedRead, UTCDateTime
+from infomediary.suppliers.models import Supplier
 
 # The consent gate of every count, built once per query shape and policy (see `PermitGate`).
 _GATE = PermitGate(AudienceIndexRow.customer_id, correlated=True)
@@ -43,6 +52,58 @@ def answer(
 ) -> AudienceAnswerRow | None:
     """The stored answer; `reread` fetches it again even if this session already holds it."""
     return session.get(AudienceAnswerRow, (supplier_id, period_start, query_key), populate_existing=reread)
+
+
+@dataclass(frozen=True)
+class FirstLook:
+    """What a count reads before deciding whether it is a repeat: the population's epoch, the stored answer
+    of this query in the period (if any), and the supplier's status and spending (for the budget left)."""
+
+    epoch: int
+    answered: bool
+    count: int | None
+    answer_epoch: int | None
+    supplier_status: str | None
+    spent_milli: int
+
+
+_EPOCH = select(AudienceEpochRow.epoch).where(AudienceEpochRow.id == EPOCH_ROW)
+_PERIOD = bindparam("period_start", type_=UTCDateTime())
+# One statement, straight to asyncpg (`PreparedRead`): a repeated count (most counts) read the epoch, the
+# answer and the balance in three, and statements are most of a request's cost.
+_FIRST_LOOK = PreparedRead(
+    select(
+        _EPOCH.scalar_subquery(),
+        AudienceAnswerRow.query_key,
+        AudienceAnswerRow.count,
+        AudienceAnswerRow.epoch,
+        Supplier.status,
+        EpsilonLedgerRow.spent_milli,
+    )
+    .select_from(Supplier)
+    .outerjoin(
+        AudienceAnswerRow,
+        and_(
+            AudienceAnswerRow.supplier_id == Supplier.id,
+            AudienceAnswerRow.period_start == _PERIOD,
+            AudienceAnswerRow.query_key == bindparam("query_key"),
+        ),
+    )
+    .outerjoin(
+        EpsilonLedgerRow,
+        and_(EpsilonLedgerRow.supplier_id == Supplier.id, EpsilonLedgerRow.period_start == _PERIOD),
+    )
+    .where(Supplier.id == bindparam("supplier_id"))
+)
+
+
+def first_look(session: Session, supplier_id: str, period_start: datetime, query_key: str) -> FirstLook:
+    params = {"supplier_id": supplier_id, "period_start": period_start, "query_key": query_key}
+    row = _FIRST_LOOK.first(session, params)
+    if row is None:  # no such supplier: nothing stored, nothing spent
+        return FirstLook(int(session.scalar(_EPOCH) or 0), False, None, None, None, 0)
+    epoch, key, count, answer_epoch, status, spent = row
+    return FirstLook(int(epoch or 0), key is not None, count, answer_epoch, status, int(spent or 0))
 
 
 def answers_in_period(

@@ -61,14 +61,15 @@ def count_audience(
     categories = sorted(c.value for c in categories_of(predicate))
     key = query_key(purpose, text)
     period = budget.period_of(now, settings)
-    epoch = current_epoch(session)
+    look = repository.first_look(session, supplier_id, period.start, key)
+    epoch = look.epoch
     k = settings.audience_min_cohort
 
-    def cached(stored: AudienceAnswerRow, remaining_milli: int) -> AudienceCount:
-        _log_release(session, supplier_id, purpose, categories, stored.count or 0, 0)
+    def cached(count: int | None, remaining_milli: int) -> AudienceCount:
+        _log_release(session, supplier_id, purpose, categories, count or 0, 0)
         return AudienceCount(
-            count=stored.count,
-            suppressed=stored.count is None,
+            count=count,
+            suppressed=count is None,
             minimum_cohort=k,
             epsilon_charged=0.0,
             epsilon_remaining=remaining_milli / MILLI,
@@ -78,9 +79,8 @@ def count_audience(
 
     # A repeat spends nothing, so it needs no lock on the budget: counts of one supplier queue on that lock,
     # and holding it for answers that change nothing made every count wait for every other.
-    stored = repository.answer(session, supplier_id, period.start, key)
-    if stored is not None and stored.epoch == epoch:
-        return cached(stored, budget.remaining_milli(session, supplier_id, now, settings))
+    if look.answered and look.answer_epoch == epoch:
+        return cached(look.count, budget.remaining_of(settings, look.supplier_status, look.spent_milli))
 
     query = supplier_query(
         session,
@@ -96,7 +96,7 @@ def count_audience(
     # Under the lock, again: a twin of this query may have been answered while this one counted.
     stored = repository.answer(session, supplier_id, period.start, key, reread=True)
     if stored is not None and stored.epoch == epoch:
-        return cached(stored, ledger.remaining_milli)
+        return cached(stored.count, ledger.remaining_milli)
 
     cost = round(settings.audience_epsilon * MILLI)
     budget.charge(session, ledger, cost, now, settings)

@@ -25,6 +25,7 @@ from infomediary.policylog.models import PolicyLogEntry
 from infomediary.runtime import Runtime
 from tests.conftest import ISSUER
 from tests.fixtures.actors import PASSWORD, make_auditor, make_consumer, make_supplier
+from tests.fixtures.consents import publish
 
 pytestmark = pytest.mark.committing
 
@@ -128,3 +129,19 @@ def test_a_route_that_signs_a_due_head_holds_one_reading_connection_at_a_time(
             assert log.status_code == 200, log.text
             assert log.json()["tree_head"] is not None
             assert all(e["audit_path"] is not None for e in log.json()["entries"])
+
+
+def test_a_repeated_count_is_the_stored_answer_charged_nothing(http: TestClient, runtime: Runtime) -> None:
+    # The repeat's first look (epoch, stored answer, balance) is one prepared read sent straight to asyncpg.
+    supplier = make_supplier(runtime)
+    publish(http, supplier, ["marketing"], ["demographics", "contact", "interests", "purchases"])
+    body = {"purpose": "marketing", "predicate": {"eq": ["gender", "female"]}}
+    first = http.post("/v1/audiences/count", json=body, headers=supplier.headers(http))
+    assert first.status_code == 200, first.text
+    again = [
+        http.post("/v1/audiences/count", json=body, headers=supplier.headers(http)).json() for _ in range(3)
+    ]
+    assert all(a["cached"] and a["epsilon_charged"] == 0 for a in again)
+    assert {a["count"] for a in again} == {first.json()["count"]}
+    assert {a["epsilon_remaining"] for a in again} == {first.json()["epsilon_remaining"]}
+    assert not first.json()["cached"] and first.json()["epsilon_charged"] > 0
