@@ -129,32 +129,32 @@ def _free_port() -> int:
         return port
 
 
-def _env(extra: dict[str, str]) -> dict[str, str]:
+def _env(extra: dict[str, str], root: Path = REPO_ROOT) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INFOMEDIARY_")}
-    # The repository's own packages, whichever virtualenv runs this.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    # The repository's own packages (or another checkout's: `bench.compare`), whichever virtualenv runs this.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
     env.update(extra)
     return env
 
 
-def _cli(env: dict[str, str], *args: str) -> str:
+def _cli(env: dict[str, str], *args: str, root: Path = REPO_ROOT) -> str:
     """Run the `infomediary` command line of this checkout (not whatever is first on PATH)."""
     command = [sys.executable, "-c", "from infomediary.cli import app; app(prog_name='infomediary')", *args]
-    done = subprocess.run(
-        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=60, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"infomediary {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
     return done.stdout
 
 
 @contextmanager
-def _server(app: str, env: dict[str, str], log: IO[str], *, factory: bool) -> Iterator[Server]:
+def _server(
+    app: str, env: dict[str, str], log: IO[str], *, factory: bool, root: Path = REPO_ROOT
+) -> Iterator[Server]:
     """Start uvicorn on a free loopback port; yield its base URL; always stop it."""
     port = _free_port()
     command = [sys.executable, "-m", "uvicorn", app, "--host", HOST, "--port", str(port)]
     command += ["--log-level", "warning", "--no-access-log", *(["--factory"] if factory else [])]
-    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
+    process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=log)
     try:
         yield Server(f"http://{HOST}:{port}", process.pid)
     finally:

@@ -411,8 +411,10 @@ async def _prepare(
     *,
     env: dict[str, str],
     expire_after: float,
+    root: Path = REPO_ROOT,
 ) -> Actors:
-    """Everyone the mix needs, through the public API (and the recommender's training job).
+    """Everyone the mix needs, through the public API (and the recommender's training job, run from the
+    checkout at `root`, the server's).
 
     The demo supplier holds every supplier scope (`infomediary demo`), and a client-credentials token asked
     without a scope carries them all. Its policy declares personalisation over activity and purchases, which
@@ -471,7 +473,7 @@ async def _prepare(
         raise RuntimeError("no pseudonym to ask recommendations for")
 
     # The periodic training job (cron in production), on the histories and consents as they now stand.
-    await asyncio.to_thread(_train_recommender, env, supplier_id)
+    await asyncio.to_thread(_train_recommender, env, supplier_id, root)
 
     dimensions = (await client.get(f"{base}/v1/audiences/dimensions", headers=supplier)).json()["dimensions"]
     offers = await _send_offers(client, base, supplier, dimensions, rng, expire_after)
@@ -543,12 +545,12 @@ async def _send_offers(
     return sent
 
 
-def _train_recommender(env: dict[str, str], supplier_id: str) -> None:
+def _train_recommender(env: dict[str, str], supplier_id: str, root: Path = REPO_ROOT) -> None:
     """`infomediary recommend train` for the supplier; its own timeout, as it grows with the population."""
     command = [sys.executable, "-c", "from infomediary.cli import app; app(prog_name='infomediary')"]
     command += ["recommend", "train", "--supplier", supplier_id]
     done = subprocess.run(
-        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900, check=False
+        command, cwd=root, env=env, capture_output=True, text=True, timeout=900, check=False
     )
     if done.returncode != 0:
         raise RuntimeError(f"infomediary recommend train failed:\n{done.stdout}{done.stderr}")
@@ -800,7 +802,7 @@ async def _per_route(
             "-" if database is None else f"{database:.2f}",
             f"{costs[route] / total * 100:.1f}",
         )
-    console.print(table, width=140)
+    Console(width=150).print(table)  # readable in a log too, not only in a wide terminal
     console.print(f"the mix's CPU per request (server + PostgreSQL, weighted): {total / 100:.2f} ms")
     return 1 if any(phase.errors for _, _, phase in measured) else 0
 
