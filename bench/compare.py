@@ -25,7 +25,6 @@ import json
 import random
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -36,24 +35,23 @@ import aiohttp
 import httpx
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine
 
 from bench.http import REPO_ROOT, Server, _cli, _env, _server, _wait_ready
-from bench.load import MIX, Actors, Call, Phase, _load_client, _measure_cpu, _prepare, _send
+from bench.load import (
+    LOAD_SETTINGS,
+    MIX,
+    Actors,
+    Call,
+    Phase,
+    _analyze,
+    _load_client,
+    _measure_cpu,
+    _prepare,
+    closed_loop,
+)
 
 console = Console(width=150)  # tables of every route stay readable in a log, not only in a terminal
 
-# As `bench.load`: load is not abuse, so no budget, rate limit or differencing threshold refuses the mix.
-SETTINGS = {
-    "INFOMEDIARY_LOG_LEVEL": "WARNING",
-    "INFOMEDIARY_AUDIENCE_EPSILON_BUDGET": "100000",
-    "INFOMEDIARY_AUDIENCE_DIFFERENCING_THRESHOLD": "1000000",
-    "INFOMEDIARY_SUPPLIER_CREDIT_LINE": "1000000000",
-    "INFOMEDIARY_LOGIN_MAX_FAILURES_PER_ADDRESS": "1000",
-    "INFOMEDIARY_RATE_LIMIT_LOGIN": "1000000",
-    "INFOMEDIARY_RATE_LIMIT_REGISTRATION": "1000000",
-    "INFOMEDIARY_RATE_LIMIT_TOKEN": "1000000",
-}
 IN_FLIGHT = 4
 
 
@@ -83,7 +81,8 @@ async def _side(
 ) -> Side:
     data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"bench-compare-{name}-")))
     env = _env(
-        SETTINGS | {"INFOMEDIARY_DATA_DIR": str(data_dir), "INFOMEDIARY_DATABASE_URL": database_url}, root
+        LOAD_SETTINGS | {"INFOMEDIARY_DATA_DIR": str(data_dir), "INFOMEDIARY_DATABASE_URL": database_url},
+        root,
     )
     console.print(f"{name} ({root}): seeding {population} demo customers ...")
     _cli(env, "init", root=root)
@@ -95,13 +94,7 @@ async def _side(
         await _wait_ready(setup, f"{server.base}/healthz")
         actors = await _prepare(setup, server.base, demo, 24, env=env, expire_after=3600.0, root=root)
     if database_url.startswith("postgresql"):
-        engine = create_engine(database_url)  # statistics for the prepared world, as in `bench.load`
-        try:
-            with engine.connect() as connection:
-                connection.exec_driver_sql("ANALYZE")
-                connection.commit()
-        finally:
-            engine.dispose()
+        _analyze(database_url)  # statistics for the prepared world, as in `bench.load`
     return Side(name, server, actors)
 
 
@@ -112,21 +105,8 @@ async def _turn(
     seconds: float,
     seed: int,
 ) -> Phase:
-    phase = Phase(side.name)
-    deadline = time.perf_counter() + seconds
-
-    async def worker(index: int) -> None:
-        rng = random.Random(seed * 1000 + index)
-        while time.perf_counter() < deadline:
-            call = make(side.actors, rng)
-            began = time.perf_counter()
-            phase.record(call.route, await _send(client, side.server.base, call), time.perf_counter() - began)
-
     async def run() -> Phase:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(i) for i in range(IN_FLIGHT)))
-        phase.seconds = time.perf_counter() - started
-        return phase
+        return await closed_loop(client, side.server.base, side.actors, IN_FLIGHT, seconds, seed, make)
 
     return await _measure_cpu(side.server.pid, run)
 

@@ -62,6 +62,21 @@ MAX_DURATION_S = 120.0
 # Beyond this the open loop refuses a request instead of queueing forever: an error ("overloaded") with no
 # latency, so the percentiles describe the requests sent and the error count the rest.
 MAX_IN_FLIGHT = 256
+# The service's settings under load (`bench.compare` serves with them too).
+LOAD_SETTINGS = {
+    "INFOMEDIARY_LOG_LEVEL": "WARNING",
+    # Load is not abuse: a budget and a differencing threshold no mix of 24 predicates exhausts, so every
+    # count is answered (cached after its first answer, as in production) and none is refused.
+    "INFOMEDIARY_AUDIENCE_EPSILON_BUDGET": "100000",
+    "INFOMEDIARY_AUDIENCE_DIFFERENCING_THRESHOLD": "1000000",
+    "INFOMEDIARY_SUPPLIER_CREDIT_LINE": "1000000000",
+    "INFOMEDIARY_LOGIN_MAX_FAILURES_PER_ADDRESS": "1000",
+    # Every simulated client shares the loopback address: the per-address limits of the public routes would
+    # otherwise meter the whole benchmark as one abusive client.
+    "INFOMEDIARY_RATE_LIMIT_LOGIN": "1000000",
+    "INFOMEDIARY_RATE_LIMIT_REGISTRATION": "1000000",
+    "INFOMEDIARY_RATE_LIMIT_TOKEN": "1000000",
+}
 PASSWORD = "load-test password 1"
 
 console = Console()
@@ -341,16 +356,23 @@ async def open_loop(
 
 
 async def closed_loop(
-    client: aiohttp.ClientSession, base: str, actors: Actors, concurrency: int, seconds: float, seed: int
+    client: aiohttp.ClientSession,
+    base: str,
+    actors: Actors,
+    concurrency: int,
+    seconds: float,
+    seed: int,
+    make: Callable[[Actors, random.Random], Call] = _pick,
 ) -> Phase:
-    """`concurrency` requests always in flight for `seconds`: the throughput the server sustains."""
+    """`concurrency` requests always in flight for `seconds`: the throughput the server sustains. Calls are
+    drawn from the mix, or made by `make` alone (one route: `--per-route`, `bench.compare`)."""
     phase = Phase("closed loop")
     deadline = time.perf_counter() + seconds
 
     async def worker(index: int) -> None:
         rng = random.Random(seed * 1000 + index)
         while time.perf_counter() < deadline:
-            call = _pick(actors, rng)
+            call = make(actors, rng)
             began = time.perf_counter()
             status = await _send(client, base, call)
             phase.record(call.route, status, time.perf_counter() - began)
@@ -676,21 +698,7 @@ def main(argv: list[str] | None = None) -> int:
 async def _run(args: argparse.Namespace, data_dir: Path, log: IO[str]) -> int:
     database = "postgresql" if args.database_url and args.database_url.startswith("postgres") else "sqlite"
     with ExitStack() as stack:
-        settings = {
-            "INFOMEDIARY_DATA_DIR": str(data_dir),
-            "INFOMEDIARY_LOG_LEVEL": "WARNING",
-            # Load is not abuse: a budget and a differencing threshold no mix of 24 predicates exhausts, so
-            # every count is answered (cached after its first answer, as in production) and none is refused.
-            "INFOMEDIARY_AUDIENCE_EPSILON_BUDGET": "100000",
-            "INFOMEDIARY_AUDIENCE_DIFFERENCING_THRESHOLD": "1000000",
-            "INFOMEDIARY_SUPPLIER_CREDIT_LINE": "1000000000",
-            "INFOMEDIARY_LOGIN_MAX_FAILURES_PER_ADDRESS": "1000",
-            # Every simulated client shares the loopback address: the per-address limits of the public
-            # routes would otherwise meter the whole benchmark as one abusive client.
-            "INFOMEDIARY_RATE_LIMIT_LOGIN": "1000000",
-            "INFOMEDIARY_RATE_LIMIT_REGISTRATION": "1000000",
-            "INFOMEDIARY_RATE_LIMIT_TOKEN": "1000000",
-        }
+        settings = LOAD_SETTINGS | {"INFOMEDIARY_DATA_DIR": str(data_dir)}
         if args.database_url:
             settings["INFOMEDIARY_DATABASE_URL"] = args.database_url
         env = _env(settings)
@@ -763,22 +771,7 @@ async def _per_route(
     for weight, maker in MIX:
 
         async def alone(make: Callable[[Actors, random.Random], Call] = maker) -> Phase:
-            phase = Phase("alone")
-            deadline = time.perf_counter() + seconds
-
-            async def worker(index: int) -> None:
-                rng = random.Random(seed * 1000 + index)
-                while time.perf_counter() < deadline:
-                    call = make(actors, rng)
-                    began = time.perf_counter()
-                    phase.record(
-                        call.route, await _send(client, real.base, call), time.perf_counter() - began
-                    )
-
-            started = time.perf_counter()
-            await asyncio.gather(*(worker(i) for i in range(concurrency)))
-            phase.seconds = time.perf_counter() - started
-            return phase
+            return await closed_loop(client, real.base, actors, concurrency, seconds, seed, make)
 
         phase = await _measure_cpu(real.pid, alone)
         measured.append((maker(actors, random.Random(seed)).route, weight, phase))
