@@ -16,8 +16,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Integer, and_, bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from infomediary.audiences.errors import BudgetExhausted
@@ -85,31 +84,6 @@ def open_ledger(session: WriteSession, supplier_id: str, now: datetime, settings
     ).one()
     status = session.scalar(select(Supplier.status).where(Supplier.id == supplier_id))
     return Ledger(row, budget_milli(settings, status or SupplierStatus.ACTIVE.value), period)
-
-
-# Built once with bind parameters: every repeated count reads it, and building a select cost more than
-# running it.
-_BALANCE = (
-    select(Supplier.status, EpsilonLedgerRow.spent_milli)
-    .select_from(Supplier)
-    .outerjoin(
-        EpsilonLedgerRow,
-        and_(
-            EpsilonLedgerRow.supplier_id == Supplier.id,
-            EpsilonLedgerRow.period_start == bindparam("period_start", type_=UTCDateTime()),
-        ),
-    )
-    .where(Supplier.id == bindparam("supplier_id"))
-)
-
-
-def remaining_milli(session: Session, supplier_id: str, now: datetime, settings: Settings) -> int:
-    """What is left of the period's budget, read without the ledger's lock (for answers spending nothing)."""
-    row = session.execute(
-        _BALANCE, {"supplier_id": supplier_id, "period_start": period_of(now, settings).start}
-    ).first()
-    status, spent = row if row is not None else (None, 0)
-    return remaining_of(settings, status, int(spent or 0))
 
 
 def remaining_of(settings: Settings, supplier_status: str | None, spent_milli: int) -> int:

@@ -48,10 +48,11 @@ def true_count(session: Session, query: SupplierQuery, where: ColumnElement[bool
 
 
 def answer(
-    session: Session, supplier_id: str, period_start: datetime, query_key: str, *, reread: bool = False
+    session: Session, supplier_id: str, period_start: datetime, query_key: str
 ) -> AudienceAnswerRow | None:
-    """The stored answer; `reread` fetches it again even if this session already holds it."""
-    return session.get(AudienceAnswerRow, (supplier_id, period_start, query_key), populate_existing=reread)
+    """The stored answer, read again even if this session already holds it (under the budget's lock, a
+    twin's answer may have been stored since)."""
+    return session.get(AudienceAnswerRow, (supplier_id, period_start, query_key), populate_existing=True)
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,7 @@ def count_audience(
     true = repository.true_count(session, query, compile_where(form))
     ledger = budget.open_ledger(session, supplier_id, now, settings)
     # Under the lock, again: a twin of this query may have been answered while this one counted.
-    stored = repository.answer(session, supplier_id, period.start, key, reread=True)
+    stored = repository.answer(session, supplier_id, period.start, key)
     if stored is not None and stored.epoch == epoch:
         return cached(stored.count, ledger.remaining_milli)
 
