@@ -107,8 +107,14 @@ class Settings(BaseSettings):
     audience_budget_period_seconds: int = Field(
         default=86_400, ge=60, description="Length of an epsilon budget period (aligned to the epoch)."
     )
-    audience_differencing_threshold: int = Field(
-        default=3, ge=1, description="Differencing query pairs per period beyond which a strike is recorded."
+    # Differencing is checked on the customers matched (`audiences.differencing`), against this many of the
+    # supplier's most recent stored answers of the period; each one adds a `count(*) FILTER` to the count's
+    # scan. 0 turns the check off (tests of other things on tiny populations).
+    audience_differencing_window: int = Field(
+        default=32,
+        ge=0,
+        le=256,
+        description="Recent audience queries a new count is compared with, as sets, for differencing.",
     )
 
     # Pseudonymous slices (non-negotiable 6). k is smaller than the audience cohort: a slice releases

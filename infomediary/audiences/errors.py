@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from infomediary.errors import TooManyRequests
+from infomediary.errors import Forbidden, TooManyRequests
 
 
 class BudgetExhausted(TooManyRequests):
@@ -24,4 +24,22 @@ class BudgetExhausted(TooManyRequests):
             retry_after=retry_after,
             resets_at=resets_at.isoformat().replace("+00:00", "Z"),
             **extensions,
+        )
+
+
+class DifferencingRefused(Forbidden):
+    """The query's customers differ from those of one of the supplier's recent queries by fewer than k.
+
+    A recorded refusal: the strike and its log entry survive it. Nothing is spent or stored. The detail
+    does not say which earlier query, nor by how many: that would be a finer oracle than the refusal.
+    """
+
+    slug = "differencing-refused"
+    title = "The query differs from a recent one by too few customers"
+
+    def __init__(self, *, k: int) -> None:
+        super().__init__(
+            f"its customers differ from those of one of your recent queries by fewer than {k}; "
+            "answering would isolate them",
+            minimum_cohort=k,
         )

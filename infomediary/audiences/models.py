@@ -50,7 +50,8 @@ class EpsilonLedgerRow(Base):
 
 
 class AudienceAnswerRow(Base):
-    """A released answer, kept for the period: repeats get it back free, and differencing is detected on it.
+    """A released answer, kept for the period: repeats get it back free, and later counts are compared with
+    the customers its predicate matches, for differencing.
 
     Only the released (noisy or suppressed) answer is stored, never the true count.
     """
@@ -70,7 +71,6 @@ class AudienceAnswerRow(Base):
     # The population epoch the answer was computed at: an answer computed before a customer left is not
     # served again (no later answer may include a customer who withdrew).
     epoch: Mapped[int] = mapped_column(BigInteger)
-    differencing_pairs: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

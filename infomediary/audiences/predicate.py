@@ -7,10 +7,10 @@
 Every dimension must be in `dimensions.DIMENSIONS` and every value in its domain; `range` needs an ordered
 dimension. A predicate is at most `MAX_DEPTH` deep and holds at most `MAX_CONDITIONS` conditions. Conditions
 use two-valued logic (an unknown value does not match, and so matches its negation), so that
-count(A) = count(A and x) + count(A and not x) holds, which the differencing detector relies on.
+count(A) = count(A and x) + count(A and not x) holds, and a customer is matched or not, never unknown.
 
-`canonical()` gives one spelling per predicate (flattened, sorted, deduplicated): the cache key and the unit
-of comparison for differencing.
+`canonical()` gives one spelling per predicate (flattened, sorted, deduplicated): the cache key, and the
+form stored for the differencing check (`audiences.differencing`, which compares the customers matched).
 """
 
 from __future__ import annotations
@@ -193,7 +193,7 @@ def canonical(node: Node) -> Canonical:
     """One JSON-able spelling per predicate: and/or flattened, children and values sorted and deduplicated.
 
     A single-valued `in` and a `range` become the `in` of the values they match, so equal conditions
-    spelled differently share a cache entry and are compared as equal by the differencing detector.
+    spelled differently share a cache entry.
     """
     match node:
         case And() | Or():
@@ -216,13 +216,6 @@ def canonical(node: Node) -> Canonical:
             return {"in": [node.in_[0], sorted(set(node.in_[1]), key=_dump)]}
         case Range():
             return {"in": [node.range[0], node.values()]}
-
-
-def conjuncts(form: Canonical) -> frozenset[str]:
-    """The conditions of a canonical predicate read as a conjunction (a lone condition is a one-item one)."""
-    if isinstance(form, dict) and "and" in form:
-        return frozenset(_dump(c) for c in form["and"])
-    return frozenset({_dump(form)})
 
 
 def compile_where(form: Canonical, *, negated: bool = False) -> ColumnElement[bool]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from consent.decision import SupplierQuery
@@ -45,6 +45,37 @@ def true_count(session: Session, query: SupplierQuery, where: ColumnElement[bool
     """The exact count. It never leaves the service: only a noisy answer is released, stored or logged."""
     statement, parameters = count_statement(session, query, where)
     return int(session.scalar(statement, parameters) or 0)
+
+
+def _matched(where: ColumnElement[bool]) -> ColumnElement[bool]:
+    # A positive condition on an unknown (NULL) value is NULL, not false (see `predicate.compile_where`):
+    # made false here, so that "matched by one query and not the other" is never lost to a NULL.
+    return func.coalesce(where, false())
+
+
+def count_and_differences(
+    session: Session, query: SupplierQuery, where: ColumnElement[bool], earlier: Sequence[ColumnElement[bool]]
+) -> tuple[int, list[int]]:
+    """The exact count of `where`, and for each of the `earlier` predicates how many customers one of the two
+    matches and the other does not (the symmetric difference), all over the population `query` may see.
+
+    One scan for all of them: each difference is a `count(*) FILTER` on the rows either query matches.
+    Like the true count, the differences never leave the service (`audiences.differencing` reads them).
+    """
+    if not earlier:
+        return true_count(session, query, where), []
+    policy = consents.policy_in_force(session, query.supplier_id, query.now)
+    new = _matched(where)
+    statement = (
+        select(
+            func.count().filter(new),
+            *(func.count().filter(new != _matched(old)) for old in earlier),
+        )
+        .select_from(AudienceIndexRow)
+        .where(or_(where, *earlier), _GATE(query, policy))
+    )
+    counts = session.execute(statement, {NOW: query.now}).one()
+    return int(counts[0]), [int(c) for c in counts[1:]]
 
 
 def answer(
@@ -107,11 +138,18 @@ def first_look(session: Session, supplier_id: str, period_start: datetime, query
     return FirstLook(int(epoch or 0), key is not None, count, answer_epoch, status, int(spent or 0))
 
 
-def answers_in_period(
-    session: Session, supplier_id: str, period_start: datetime
-) -> Sequence[AudienceAnswerRow]:
-    return session.scalars(
-        select(AudienceAnswerRow).where(
-            AudienceAnswerRow.supplier_id == supplier_id, AudienceAnswerRow.period_start == period_start
-        )
-    ).all()
+def recent_predicates(
+    session: Session, supplier_id: str, period_start: datetime, limit: int, *, besides: str
+) -> list[str]:
+    """The canonical predicates of the supplier's `limit` most recent stored answers of the period (counts
+    and offers' audiences alike), but for the query `besides` (the one being answered)."""
+    if limit <= 0:
+        return []
+    a = AudienceAnswerRow
+    rows = session.scalars(
+        select(a.predicate)
+        .where(a.supplier_id == supplier_id, a.period_start == period_start, a.query_key != besides)
+        .order_by(a.created_at.desc(), a.query_key)
+        .limit(limit)
+    )
+    return list(rows)

@@ -12,12 +12,14 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from consent.decision import SupplierQuery
 from consent.vocabulary import Purpose, ReleaseKind
 from infomediary.audiences import budget, differencing, noise, repository
+from infomediary.audiences.errors import DifferencingRefused
 from infomediary.audiences.index import current_epoch
 from infomediary.audiences.models import AudienceAnswerRow
 from infomediary.audiences.noise import MILLI
-from infomediary.audiences.predicate import Node, canonical, categories_of, compile_where, conjuncts, dump
+from infomediary.audiences.predicate import Canonical, Node, canonical, categories_of, compile_where, dump
 from infomediary.consents.decision_point import supplier_query
 from infomediary.database import WriteSession, utcnow
 from infomediary.policylog import kinds
@@ -26,7 +28,9 @@ from infomediary.runtime import Runtime
 from infomediary.sanctions import service as sanctions
 from infomediary.settings import Settings
 
-DIFFERENCING_STRIKE_REASON = "differencing pattern: audience queries that differ in exactly one condition"
+DIFFERENCING_STRIKE_REASON = (
+    "differencing pattern: an audience query whose customers differ from a recent query's by fewer than k"
+)
 
 
 @dataclass(frozen=True)
@@ -90,8 +94,9 @@ def count_audience(
         release_kind=ReleaseKind.AGGREGATE_COUNT,
         now=now,
     )
-    # Counted before the lock, for the same reason: the true count is only released if charged below.
-    true = repository.true_count(session, query, compile_where(form))
+    # Counted before the lock, for the same reason: the true count is only released if charged below. The
+    # same scan measures how far the matched customers are from those of the supplier's recent queries.
+    true = _refuse_differencing(session, settings, query, form, key)
     ledger = budget.open_ledger(session, supplier_id, now, settings)
     # Under the lock, again: a twin of this query may have been answered while this one counted.
     stored = repository.answer(session, supplier_id, period.start, key)
@@ -114,7 +119,7 @@ def count_audience(
         epoch=epoch,
         created_at=now,
     )
-    _remember(session, settings, row, stored)
+    _remember(session, row, stored)
     _log_release(session, supplier_id, purpose, categories, released or 0, cost)
     return AudienceCount(
         count=released,
@@ -141,20 +146,30 @@ def charge_offer_audience(
 
     An offer tells its supplier how many customers it reached, so its predicate is a count query: it
     spends `offer_epsilon` of the same budget (exhausted: `BudgetExhausted`, 429, with the budget-abuse
-    strike), and is stored among the period's answers under a key of its own, so a pair of offers, or an
-    offer and a count, that differ in one condition counts towards the differencing strike. Its released
-    figures live with the offer (`offers.stats`), so the stored answer carries no count and is never
-    served as a cached count (offer matching is gated for `offer_delivery`, not `aggregate_count`).
+    strike), and is checked for differencing and stored among the period's answers under a key of its
+    own, so a pair of offers, or an offer and a count, whose customers differ by fewer than k is refused.
+    Its released figures live with the offer (`offers.stats`), so the stored answer carries no count and
+    is never served as a cached count (offer matching is gated for `offer_delivery`, not `aggregate_count`).
     Call it before writing anything of the offer: a refusal commits only its strike.
     """
     settings = runtime.settings
+    key = hashlib.sha256(f"offer\n{offer_id}".encode()).hexdigest()
+    query = supplier_query(
+        session,
+        supplier_id=supplier_id,
+        purpose=purpose,
+        categories=categories_of(predicate),
+        release_kind=ReleaseKind.AGGREGATE_COUNT,
+        now=now,
+    )
+    _refuse_differencing(session, settings, query, canonical(predicate), key)
     ledger = budget.open_ledger(session, supplier_id, now, settings)
     cost = round(settings.offer_epsilon * MILLI)
     budget.charge(session, ledger, cost, now, settings)
     row = AudienceAnswerRow(
         supplier_id=supplier_id,
         period_start=ledger.period.start,
-        query_key=hashlib.sha256(f"offer\n{offer_id}".encode()).hexdigest(),
+        query_key=key,
         purpose=purpose.value,
         predicate=dump(canonical(predicate)),
         count=None,
@@ -162,39 +177,45 @@ def charge_offer_audience(
         epoch=current_epoch(session),
         created_at=now,
     )
-    _remember(session, settings, row, None)
+    _remember(session, row, None)
     return cost
 
 
-def _remember(
-    session: WriteSession, settings: Settings, row: AudienceAnswerRow, stale: AudienceAnswerRow | None
-) -> None:
-    """Store the released answer for repeats, and strike a supplier whose queries form differencing pairs.
+def _refuse_differencing(
+    session: WriteSession, settings: Settings, query: SupplierQuery, form: Canonical, key: str
+) -> int:
+    """The true count of `form`, unless its customers differ from those of one of the supplier's recent
+    queries (other than `key`) by 1 to k-1: then `DifferencingRefused`, recording a strike.
 
-    One strike when the period's pairs first exceed `threshold`: the pattern is recorded, not re-punished
-    for every further query (the budget already stops those).
+    Offers and counts share the window: an offer's audience differenced against a count isolates as well.
     """
-    threshold = settings.audience_differencing_threshold
-    earlier = [
-        a
-        for a in repository.answers_in_period(session, row.supplier_id, row.period_start)
-        if a.query_key != row.query_key
-    ]
-    mine = conjuncts(json.loads(row.predicate))
-    row.differencing_pairs = differencing.pairs_with(
-        mine, (conjuncts(json.loads(a.predicate)) for a in earlier)
+    k = settings.audience_min_cohort
+    period = budget.period_of(query.now, settings)
+    recent = repository.recent_predicates(
+        session, query.supplier_id, period.start, settings.audience_differencing_window, besides=key
     )
-    before = sum(a.differencing_pairs for a in earlier)
+    true, differences = repository.count_and_differences(
+        session, query, compile_where(form), [compile_where(json.loads(p)) for p in recent]
+    )
+    if differencing.first_differencing(differences, k) is not None:
+        supplier_id = query.supplier_id
+        raise DifferencingRefused(k=k).recording(
+            lambda record_in: sanctions.record_strike(
+                record_in, settings, supplier_id=supplier_id, reason=DIFFERENCING_STRIKE_REASON
+            )
+        )
+    return true
+
+
+def _remember(session: WriteSession, row: AudienceAnswerRow, stale: AudienceAnswerRow | None) -> None:
+    """Store the released answer, for repeats and as one of the recent queries later counts are compared
+    with for differencing."""
     if stale is not None:
         # An answer retired by a population change is replaced, keeping its key.
         session.delete(stale)
         session.flush()
     session.add(row)
     session.flush()
-    if before <= threshold < before + row.differencing_pairs:
-        sanctions.record_strike(
-            session, settings, supplier_id=row.supplier_id, reason=DIFFERENCING_STRIKE_REASON
-        )
 
 
 def _log_release(

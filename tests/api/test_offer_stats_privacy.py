@@ -40,33 +40,42 @@ def _epsilon_left(http: TestClient, headers: dict[str, str]) -> float:
     return float(http.get("/v1/supplier", headers=headers).json()["epsilon_remaining"])
 
 
-def test_differencing_two_offers_is_charged_struck_and_refused(runtime: Runtime) -> None:
-    """The attacker sends offers with and without one condition (the target's age band) and subtracts."""
+def test_differencing_two_offers_is_refused_struck_and_free(runtime: Runtime) -> None:
+    """The attacker sends offers with and without the target (the one 65+ customer) and subtracts."""
     for http in _client(
-        runtime, offer_min_cohort=1, audience_epsilon_budget=1.5, audience_differencing_threshold=1
+        runtime,
+        offer_min_cohort=1,
+        audience_min_cohort=2,
+        audience_epsilon_budget=1.5,
+        audience_differencing_window=32,
     ):
         profiled(http, 4)
-        [target] = profiled(http, 1, birth_date="1985-01-01")
+        [target] = profiled(http, 1, birth_date="1950-01-01")
         shop = supplier(http, runtime)
         headers = shop.headers(http)
-        without = {"and": [FEMALE, {"not": {"eq": ["age_band", "35-44"]}}]}
-        only = {"and": [FEMALE, {"eq": ["age_band", "35-44"]}]}
+        without = {"and": [FEMALE, {"not": {"eq": ["age_band", "65+"]}}]}
         first = sent(http, shop, body(predicate=FEMALE))
-        sent(http, shop, body(predicate=without))
-        assert _epsilon_left(http, headers) == 0.5
-        sent(http, shop, body(predicate=only))
+        balance = http.get("/v1/supplier/ledger", headers=headers).json()["balance"]
+        refused = send(http, shop, body(predicate=without))
+        assert refused.status_code == 403 and refused.json()["type"].endswith("differencing-refused")
+        # Refused before anything of the offer was written: nothing spent, paid or delivered.
+        assert _epsilon_left(http, headers) == 1.0
+        assert http.get("/v1/supplier/ledger", headers=headers).json()["balance"] == balance
+        assert len(received_offers(http, target)) == 1
         with runtime.read_session_factory() as session:
             reasons = session.scalars(
                 select(SupplierSanction.reason).where(SupplierSanction.supplier_id == shop.owner_id)
             ).all()
-        assert DIFFERENCING_STRIKE_REASON in reasons
-        # The budget is spent: a further offer is refused, changes nothing, and says when to retry.
+        assert reasons == [DIFFERENCING_STRIKE_REASON]
+        # Offers far enough apart are sent until the budget is spent; then refused with when to retry.
+        sent(http, shop, body(predicate={"eq": ["postal_prefix", "75"]}))
+        sent(http, shop, body(predicate=FEMALE))
+        assert _epsilon_left(http, headers) == 0.0
         balance = http.get("/v1/supplier/ledger", headers=headers).json()["balance"]
-        refused = send(http, shop, body(predicate=FEMALE))
-        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
-        assert refused.headers["content-type"].startswith("application/problem+json")
+        spent = send(http, shop, body(predicate=FEMALE))
+        assert spent.status_code == 429 and int(spent.headers["Retry-After"]) > 0
+        assert spent.headers["content-type"].startswith("application/problem+json")
         assert http.get("/v1/supplier/ledger", headers=headers).json()["balance"] == balance
-        assert len(received_offers(http, target)) == 2  # the FEMALE and the 35-44 offers, not the refused one
         # Spent budget also freezes stats: the first offer's figures are served as released, not re-drawn.
         frozen = _stats(http, headers, first["id"])
         for consumer in profiled(http, 2):

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from api.deps import keep_only_the_record
 from consent.vocabulary import Purpose
 from infomediary.audiences import service
-from infomediary.audiences.errors import BudgetExhausted
-from infomediary.audiences.models import AudienceIndexRow
-from infomediary.audiences.predicate import Predicate
+from infomediary.audiences.errors import BudgetExhausted, DifferencingRefused
+from infomediary.audiences.models import AudienceAnswerRow, AudienceIndexRow
+from infomediary.audiences.predicate import Predicate, canonical
 from infomediary.database import unit_of_work
 from infomediary.flows import restriction_changed
 from infomediary.policylog.models import PolicyLogEntry
@@ -130,23 +130,115 @@ def test_an_exhausted_budget_refuses_and_strikes_once(runtime: Runtime) -> None:
     assert strike.kind == "strike" and strike.auditor_id is None and "budget" in strike.reason
 
 
-def test_differencing_queries_earn_a_strike(runtime: Runtime) -> None:
-    indexed_customers(runtime, 3)
+def differenced(runtime: Runtime, supplier_id: str, raw: Any) -> DifferencingRefused | None:
+    """Count; on a differencing refusal keep only its record (the strike), as the request's session does."""
+    with runtime.session_factory() as session:
+        try:
+            service.count_audience(
+                session, runtime, supplier_id, PARSE.validate_python(raw), Purpose.MARKETING
+            )
+        except DifferencingRefused as exc:
+            keep_only_the_record(session, exc.record)
+            session.commit()
+            return exc
+        session.commit()
+    return None
+
+
+def stored_answers(runtime: Runtime, supplier_id: str) -> int:
+    with runtime.read_session_factory() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(AudienceAnswerRow)
+                .where(AudienceAnswerRow.supplier_id == supplier_id)
+            )
+            or 0
+        )
+
+
+# Negligible noise and an ample budget, k = 4 and the differencing check on.
+DIFFERENCING = {
+    "audience_min_cohort": 4,
+    "audience_epsilon": 100.0,
+    "audience_epsilon_budget": 100_000.0,
+    "audience_differencing_window": 32,
+}
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        # One condition added: the single 65+ customer of Paris is subtracted.
+        {"and": [*FEMALE_PARIS["and"], {"not": {"eq": ["age_band", "65+"]}}]},
+        # The same, padded so that no top-level condition is shared with the first query.
+        {
+            "or": [
+                {"and": [*FEMALE_PARIS["and"], {"eq": ["age_band", "35-44"]}]},
+                {
+                    "and": [
+                        {"eq": ["gender", "female"]},
+                        {"eq": ["interest", "running"]},
+                        {"not": {"eq": ["gender", "female"]}},
+                    ]
+                },
+            ]
+        },
+        # Or one customer added through an alternative that only she matches.
+        {"or": [FEMALE_PARIS, {"eq": ["age_band", "18-24"]}]},
+    ],
+)
+def test_queries_whose_customers_differ_by_fewer_than_k_are_refused_and_struck(
+    runtime: Runtime, second: Any
+) -> None:
+    indexed_customers(runtime, 5)  # female, Paris, 35-44
+    indexed_customers(runtime, 1, birth_date="1950-01-01")  # female, Paris, 65+
+    indexed_customers(runtime, 1, postal_code="69001", birth_date="2005-01-01")  # female, Lyon, 18-24
     supplier = supplier_with_policy(runtime)
-    base = [{"eq": ["gender", "female"]}, {"eq": ["postal_prefix", "75"]}]
-    with exact(runtime, audience_differencing_threshold=2) as rt:
-        count(rt, supplier, {"and": base})
-        count(rt, supplier, {"and": [*base, {"eq": ["age_band", "35-44"]}]})
-        assert strikes(runtime, supplier) == []
-        count(rt, supplier, {"and": [*base, {"not": {"eq": ["age_band", "35-44"]}}]})
-        count(rt, supplier, {"and": [*base, {"eq": ["interest", "cycling"]}]})
+    with audience_runtime(runtime, **DIFFERENCING) as rt:
+        assert differenced(rt, supplier, FEMALE_PARIS) is None
+        refusal = differenced(rt, supplier, second)
+    assert refusal is not None and refusal.status == 403 and refusal.slug == "differencing-refused"
+    # Nothing of the refused count is kept: one stored answer (the first), and one strike, the system's.
+    assert stored_answers(runtime, supplier) == 1
     [strike] = strikes(runtime, supplier)
-    assert "differencing" in strike.reason
+    assert "differencing" in strike.reason and strike.auditor_id is None
     with runtime.read_session_factory() as session:
         logged = session.scalars(
             select(PolicyLogEntry.supplier_id).where(PolicyLogEntry.kind == "sanction.recorded")
         ).all()
     assert logged == [supplier]
+
+
+def test_queries_differing_by_k_or_more_or_by_nobody_are_answered(runtime: Runtime) -> None:
+    indexed_customers(runtime, 5)  # female, Paris, 35-44
+    indexed_customers(runtime, 4, birth_date="1950-01-01")  # female, Paris, 65+
+    supplier = supplier_with_policy(runtime)
+    with audience_runtime(runtime, **DIFFERENCING) as rt:
+        assert differenced(rt, supplier, FEMALE_PARIS) is None
+        # Four fewer: as many as k, so the difference is itself an answer k would allow.
+        assert (
+            differenced(rt, supplier, {"and": [*FEMALE_PARIS["and"], {"eq": ["age_band", "35-44"]}]}) is None
+        )
+        # The same customers spelled another way: nothing is isolated.
+        assert (
+            differenced(rt, supplier, {"and": [*FEMALE_PARIS["and"], {"not": {"eq": ["age_band", "18-24"]}}]})
+            is None
+        )
+    assert strikes(runtime, supplier) == []
+    assert stored_answers(runtime, supplier) == 3
+
+
+def test_the_window_off_lets_a_differencing_pair_through(runtime: Runtime) -> None:
+    indexed_customers(runtime, 5)
+    indexed_customers(runtime, 1, birth_date="1950-01-01")
+    supplier = supplier_with_policy(runtime)
+    with audience_runtime(runtime, **{**DIFFERENCING, "audience_differencing_window": 0}) as rt:
+        assert differenced(rt, supplier, FEMALE_PARIS) is None
+        assert (
+            differenced(rt, supplier, {"and": [*FEMALE_PARIS["and"], {"eq": ["age_band", "35-44"]}]}) is None
+        )
+    assert strikes(runtime, supplier) == []
 
 
 # --- or, multi-valued in, negation -------------------------------------------------------------------------
@@ -217,3 +309,25 @@ def test_counts_of_random_predicates_agree_with_reading_the_predicate_literally(
     expected = sum(group.count for group in POPULATION if holds(predicate, group))
     with exact(runtime) as rt:
         assert count(rt, supplier, predicate).count == expected
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=PREDICATES, second=PREDICATES)
+def test_a_count_is_refused_exactly_when_its_customers_differ_from_a_recent_one_by_1_to_k_minus_1(
+    runtime: Runtime, first: Any, second: Any
+) -> None:
+    """Whatever the predicates look like: the refusal follows the sets, read literally in Python."""
+    with runtime.read_session_factory() as session:
+        empty = session.scalar(select(func.count()).select_from(AudienceIndexRow)) == 0
+    if empty:  # the database is emptied per test, not per example
+        mixed_population(runtime)
+    supplier = supplier_with_policy(runtime)
+    members = [(i, g) for i, g in enumerate(POPULATION) for _ in range(g.count)]
+    matched_first = {i for i, g in members if holds(first, g)}
+    difference = sum(g.count for g in POPULATION if holds(first, g) != holds(second, g))
+    same_query = canonical(PARSE.validate_python(first)) == canonical(PARSE.validate_python(second))
+    k = DIFFERENCING["audience_min_cohort"]
+    with audience_runtime(runtime, **DIFFERENCING) as rt:
+        assert differenced(rt, supplier, first) is None, matched_first
+        refusal = differenced(rt, supplier, second)
+    assert (refusal is not None) == (not same_query and 1 <= difference < k)

@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given
 from pydantic import TypeAdapter, ValidationError
 
-from infomediary.audiences.differencing import is_differencing_pair
-from infomediary.audiences.predicate import Node, Predicate, canonical, check_shape, conjuncts, dump
+from infomediary.audiences.predicate import Node, Predicate, canonical, check_shape, dump
 from tests.audiences.predicates import PEOPLE, PREDICATES, Person, holds
 
 PARSE: TypeAdapter[Any] = TypeAdapter(Predicate)
@@ -60,22 +59,10 @@ def test_equal_predicates_share_one_canonical_form() -> None:
     assert form({"not": {"not": {"eq": ["gender", "male"]}}}) == form({"eq": ["gender", "male"]})
 
 
-def test_differencing_pairs_are_recognised() -> None:
-    base = [{"eq": ["age_band", "25-34"]}, {"eq": ["postal_prefix", "75"]}]
-    x = {"eq": ["interest", "cycling"]}
-
-    def terms(*items: Any) -> frozenset[str]:
-        return conjuncts(canonical(PARSE.validate_python({"and": list(items)})))
-
-    assert is_differencing_pair(terms(*base), terms(*base, x))
-    assert is_differencing_pair(terms(*base, x), terms(*base, {"not": x}))
-    assert not is_differencing_pair(terms(*base), terms(base[0], x))
-
-
 @given(PREDICATES, PEOPLE)
 def test_the_canonical_form_means_what_the_predicate_means(raw: Any, person: Person) -> None:
-    # The canonical form is what is compiled to SQL and what the cache and the differencing detector
-    # compare: flattening, sorting and deduplicating must not change who matches.
+    # The canonical form is what is compiled to SQL, stored for the differencing check and keyed by the
+    # cache: flattening, sorting and deduplicating must not change who matches.
     node: Node = PARSE.validate_python(raw)
     assert holds(canonical(node), person) == holds(raw, person)
 
