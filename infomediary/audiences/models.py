@@ -9,7 +9,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import (
+    DDL,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from infomediary.database import Base, utcnow
@@ -23,6 +36,7 @@ class AudienceIndexRow(Base):
         # The common leading filters of a count; PostgreSQL combines them with bitmap scans when selective.
         Index("ix_audience_index_postal_prefix_age_band", "postal_prefix", "age_band"),
         Index("ix_audience_index_gender_age_band", "gender", "age_band"),
+        Index("uq_audience_index_member_no", "member_no", unique=True),
     )
 
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
@@ -35,6 +49,21 @@ class AudienceIndexRow(Base):
     rfm_frequency_band: Mapped[int | None] = mapped_column(SmallInteger)
     rfm_monetary_band: Mapped[int | None] = mapped_column(SmallInteger)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A small integer per customer, kept while her row lasts (an update keeps it): the compact name the
+    # stored answers' sets of customers use (`AudienceAnswerRow.members`). PostgreSQL numbers rows by an
+    # identity column; SQLite has none, so a trigger copies the row's rowid (`MEMBER_NO_TRIGGER`).
+    member_no: Mapped[int | None] = mapped_column(BigInteger, Identity())
+
+
+# SQLite has no identity column: the row's own rowid, copied once on insert, numbers it (also for tables made
+# by `create_all`, as the benchmarks do; migration 0019 creates it for migrated databases).
+MEMBER_NO_TRIGGER = (
+    "CREATE TRIGGER IF NOT EXISTS audience_index_member_no AFTER INSERT ON audience_index"
+    " FOR EACH ROW WHEN NEW.member_no IS NULL BEGIN"
+    " UPDATE audience_index SET member_no = NEW.rowid WHERE rowid = NEW.rowid; END"
+)
+_CREATE_TRIGGER = DDL(MEMBER_NO_TRIGGER)  # type: ignore[no-untyped-call]
+event.listen(AudienceIndexRow.__table__, "after_create", _CREATE_TRIGGER.execute_if(dialect="sqlite"))
 
 
 class EpsilonLedgerRow(Base):
@@ -71,6 +100,10 @@ class AudienceAnswerRow(Base):
     # The population epoch the answer was computed at: an answer computed before a customer left is not
     # served again (no later answer may include a customer who withdrew).
     epoch: Mapped[int] = mapped_column(BigInteger)
+    # The customers the answer counted, as a serialised roaring bitmap of their index `member_no`s (no
+    # identifier of theirs, only numbers the index alone maps back): later queries of the period are compared
+    # with it for differencing (`audiences.differencing`). Dropped with the answer at the period's end.
+    members: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select
+from pyroaring import BitMap
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from consent.decision import SupplierQuery
@@ -47,35 +48,23 @@ def true_count(session: Session, query: SupplierQuery, where: ColumnElement[bool
     return int(session.scalar(statement, parameters) or 0)
 
 
-def _matched(where: ColumnElement[bool]) -> ColumnElement[bool]:
-    # A positive condition on an unknown (NULL) value is NULL, not false (see `predicate.compile_where`):
-    # made false here, so that "matched by one query and not the other" is never lost to a NULL.
-    return func.coalesce(where, false())
+def members(session: Session, query: SupplierQuery, where: ColumnElement[bool]) -> BitMap:
+    """The customers who match `where` and whom the consent decision permits for `query`, as the bitmap of
+    their index `member_no`s: the true count is its length. It never leaves the service.
 
-
-def count_and_differences(
-    session: Session, query: SupplierQuery, where: ColumnElement[bool], earlier: Sequence[ColumnElement[bool]]
-) -> tuple[int, list[int]]:
-    """The exact count of `where`, and for each of the `earlier` predicates how many customers one of the two
-    matches and the other does not (the symmetric difference), all over the population `query` may see.
-
-    One scan for all of them: each difference is a `count(*) FILTER` on the rows either query matches.
-    Like the true count, the differences never leave the service (`audiences.differencing` reads them).
+    The same scan as the count, returning the numbers instead of counting them: PostgreSQL aggregates them
+    into one array (one value to transfer, not a row each), SQLite returns rows.
     """
-    if not earlier:
-        return true_count(session, query, where), []
     policy = consents.policy_in_force(session, query.supplier_id, query.now)
-    new = _matched(where)
-    statement = (
-        select(
-            func.count().filter(new),
-            *(func.count().filter(new != _matched(old)) for old in earlier),
-        )
-        .select_from(AudienceIndexRow)
-        .where(or_(where, *earlier), _GATE(query, policy))
-    )
-    counts = session.execute(statement, {NOW: query.now}).one()
-    return int(counts[0]), [int(c) for c in counts[1:]]
+    gate = _GATE(query, policy)
+    numbers: Iterable[int | None]
+    if session.get_bind().dialect.name == "postgresql":
+        statement = select(func.array_agg(AudienceIndexRow.member_no)).where(where, gate)
+        numbers = session.scalar(statement, {NOW: query.now}) or []
+    else:
+        numbers = session.scalars(select(AudienceIndexRow.member_no).where(where, gate), {NOW: query.now})
+    # Every index row has a number (identity, or the trigger's): none of these is None.
+    return BitMap(cast("Iterable[int]", numbers))
 
 
 def answer(
@@ -138,18 +127,23 @@ def first_look(session: Session, supplier_id: str, period_start: datetime, query
     return FirstLook(int(epoch or 0), key is not None, count, answer_epoch, status, int(spent or 0))
 
 
-def recent_predicates(
+def recent_members(
     session: Session, supplier_id: str, period_start: datetime, limit: int, *, besides: str
-) -> list[str]:
-    """The canonical predicates of the supplier's `limit` most recent stored answers of the period (counts
-    and offers' audiences alike), but for the query `besides` (the one being answered)."""
+) -> list[BitMap]:
+    """The customers counted by the supplier's `limit` most recent stored answers of the period (counts and
+    offers' audiences alike), but for the query `besides` (the one being answered)."""
     if limit <= 0:
         return []
     a = AudienceAnswerRow
-    rows = session.scalars(
-        select(a.predicate)
-        .where(a.supplier_id == supplier_id, a.period_start == period_start, a.query_key != besides)
+    blobs = session.scalars(
+        select(a.members)
+        .where(
+            a.supplier_id == supplier_id,
+            a.period_start == period_start,
+            a.query_key != besides,
+            a.members.is_not(None),
+        )
         .order_by(a.created_at.desc(), a.query_key)
         .limit(limit)
     )
-    return list(rows)
+    return [BitMap.deserialize(blob) for blob in blobs if blob is not None]

@@ -8,9 +8,10 @@ the epsilon it spent, in the caller's transaction. The true count is never store
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
+
+from pyroaring import BitMap
 
 from consent.decision import SupplierQuery
 from consent.vocabulary import Purpose, ReleaseKind
@@ -96,7 +97,7 @@ def count_audience(
     )
     # Counted before the lock, for the same reason: the true count is only released if charged below. The
     # same scan measures how far the matched customers are from those of the supplier's recent queries.
-    true = _refuse_differencing(session, settings, query, form, key)
+    true, matched = _refuse_differencing(session, settings, query, form, key)
     ledger = budget.open_ledger(session, supplier_id, now, settings)
     # Under the lock, again: a twin of this query may have been answered while this one counted.
     stored = repository.answer(session, supplier_id, period.start, key)
@@ -117,6 +118,7 @@ def count_audience(
         count=released,
         epsilon_milli=cost,
         epoch=epoch,
+        members=None if matched is None else matched.serialize(),
         created_at=now,
     )
     _remember(session, row, stored)
@@ -162,7 +164,7 @@ def charge_offer_audience(
         release_kind=ReleaseKind.AGGREGATE_COUNT,
         now=now,
     )
-    _refuse_differencing(session, settings, query, canonical(predicate), key)
+    _, matched = _refuse_differencing(session, settings, query, canonical(predicate), key)
     ledger = budget.open_ledger(session, supplier_id, now, settings)
     cost = round(settings.offer_epsilon * MILLI)
     budget.charge(session, ledger, cost, now, settings)
@@ -175,6 +177,7 @@ def charge_offer_audience(
         count=None,
         epsilon_milli=cost,
         epoch=current_epoch(session),
+        members=None if matched is None else matched.serialize(),
         created_at=now,
     )
     _remember(session, row, None)
@@ -183,28 +186,29 @@ def charge_offer_audience(
 
 def _refuse_differencing(
     session: WriteSession, settings: Settings, query: SupplierQuery, form: Canonical, key: str
-) -> int:
-    """The true count of `form`, unless its customers differ from those of one of the supplier's recent
-    queries (other than `key`) by 1 to k-1: then `DifferencingRefused`, recording a strike.
+) -> tuple[int, BitMap | None]:
+    """The true count of `form` and the set of customers it counts, unless they differ from those of one of
+    the supplier's recent answers (other than `key`'s) by 1 to k-1: then `DifferencingRefused`, recording
+    a strike. With the check off (a window of 0) only the count is taken, and no set is kept.
 
     Offers and counts share the window: an offer's audience differenced against a count isolates as well.
     """
+    window = settings.audience_differencing_window
+    where = compile_where(form)
+    if window == 0:
+        return repository.true_count(session, query, where), None
     k = settings.audience_min_cohort
     period = budget.period_of(query.now, settings)
-    recent = repository.recent_predicates(
-        session, query.supplier_id, period.start, settings.audience_differencing_window, besides=key
-    )
-    true, differences = repository.count_and_differences(
-        session, query, compile_where(form), [compile_where(json.loads(p)) for p in recent]
-    )
-    if differencing.first_differencing(differences, k) is not None:
+    matched = repository.members(session, query, where)
+    recent = repository.recent_members(session, query.supplier_id, period.start, window, besides=key)
+    if differencing.first_differencing(differencing.differences(matched, recent), k) is not None:
         supplier_id = query.supplier_id
         raise DifferencingRefused(k=k).recording(
             lambda record_in: sanctions.record_strike(
                 record_in, settings, supplier_id=supplier_id, reason=DIFFERENCING_STRIKE_REASON
             )
         )
-    return true
+    return len(matched), matched
 
 
 def _remember(session: WriteSession, row: AudienceAnswerRow, stale: AudienceAnswerRow | None) -> None:

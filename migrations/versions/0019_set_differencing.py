@@ -1,7 +1,9 @@
-"""Set-based differencing: answers no longer carry a count of syntactic differencing pairs
+"""Set-based differencing: index rows numbered, answers keep the set of customers they counted
 
-The differencing check now compares the customers two queries match (`audiences.differencing`), computed
-in the count's own scan; the per-answer pair count it replaces is dropped.
+The differencing check now compares the customers two queries match (`audiences.differencing`): each index
+row gets a stable `member_no` (an identity on PostgreSQL, the rowid copied by a trigger on SQLite) and each
+stored answer the roaring bitmap of the members it counted. The per-answer count of syntactic differencing
+pairs it replaces is dropped.
 
 Revision ID: 0019_set_differencing
 Revises: 0011_recommendations
@@ -18,12 +20,38 @@ down_revision: str | None = "0011_recommendations"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The same trigger as `infomediary.audiences.models.MEMBER_NO_TRIGGER`, spelled here: a migration keeps the
+# schema of its day, whatever the model says later.
+_SQLITE_TRIGGER = (
+    "CREATE TRIGGER IF NOT EXISTS audience_index_member_no AFTER INSERT ON audience_index"
+    " FOR EACH ROW WHEN NEW.member_no IS NULL BEGIN"
+    " UPDATE audience_index SET member_no = NEW.rowid WHERE rowid = NEW.rowid; END"
+)
+
 
 def upgrade() -> None:
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        op.add_column("audience_index", sa.Column("member_no", sa.BigInteger(), nullable=True))
+        op.execute("UPDATE audience_index SET member_no = rowid")
+        op.execute(_SQLITE_TRIGGER)
+    else:
+        # An identity column numbers the existing rows as it is added.
+        op.add_column(
+            "audience_index", sa.Column("member_no", sa.BigInteger(), sa.Identity(), nullable=False)
+        )
+    op.create_index("uq_audience_index_member_no", "audience_index", ["member_no"], unique=True)
     with op.batch_alter_table("audience_answers", schema=None) as batch_op:
         batch_op.drop_column("differencing_pairs")
+        batch_op.add_column(sa.Column("members", sa.LargeBinary(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("audience_answers", schema=None) as batch_op:
+        batch_op.drop_column("members")
         batch_op.add_column(sa.Column("differencing_pairs", sa.Integer(), nullable=False, server_default="0"))
+    op.drop_index("uq_audience_index_member_no", table_name="audience_index")
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TRIGGER IF EXISTS audience_index_member_no")
+    with op.batch_alter_table("audience_index", schema=None) as batch_op:
+        batch_op.drop_column("member_no")
