@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from infomediary.database import Base, utcnow
@@ -45,8 +45,6 @@ class EpsilonLedgerRow(Base):
     supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"), primary_key=True)
     period_start: Mapped[datetime] = mapped_column(primary_key=True)
     spent_milli: Mapped[int] = mapped_column(Integer, default=0)
-    # Set once the supplier hit the limit in this period, so budget abuse costs one strike per period.
-    exhausted_strike: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class AudienceAnswerRow(Base):
