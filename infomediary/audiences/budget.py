@@ -16,18 +16,17 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Integer, bindparam, select, update
+from sqlalchemy import Integer, and_, bindparam, select, update
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from infomediary.audiences.errors import BudgetExhausted
 from infomediary.audiences.models import EpsilonLedgerRow
 from infomediary.audiences.noise import MILLI
+from infomediary.audiences.standing import Standing
 from infomediary.database import UTCDateTime, WriteSession, require_writable, upsert_insert
-from infomediary.sanctions import service as sanctions
 from infomediary.settings import Settings
 from infomediary.suppliers.models import Supplier, SupplierStatus
-
-BUDGET_STRIKE_REASON = "epsilon budget exhausted: repeated audience queries (budget abuse)"
 
 
 @dataclass(frozen=True)
@@ -62,6 +61,10 @@ class Ledger:
     def remaining_milli(self) -> int:
         return max(0, self.budget_milli - self.row.spent_milli)
 
+    @property
+    def standing(self) -> Standing:
+        return Standing(self.remaining_milli, self.period.resets_at)
+
 
 def open_ledger(session: WriteSession, supplier_id: str, now: datetime, settings: Settings) -> Ledger:
     """Lock (creating if need be) the supplier's ledger row for the period containing `now`.
@@ -73,7 +76,7 @@ def open_ledger(session: WriteSession, supplier_id: str, now: datetime, settings
     period = period_of(now, settings)
     session.execute(
         upsert_insert(session, EpsilonLedgerRow)
-        .values(supplier_id=supplier_id, period_start=period.start, spent_milli=0, exhausted_strike=False)
+        .values(supplier_id=supplier_id, period_start=period.start, spent_milli=0)
         .on_conflict_do_nothing()
     )
     row = session.scalars(
@@ -89,6 +92,22 @@ def open_ledger(session: WriteSession, supplier_id: str, now: datetime, settings
 def remaining_of(settings: Settings, supplier_status: str | None, spent_milli: int) -> int:
     """What is left of the period's budget of a supplier in this status that spent `spent_milli`."""
     return max(0, budget_milli(settings, supplier_status or SupplierStatus.ACTIVE.value) - spent_milli)
+
+
+def standing(session: Session, supplier_id: str, now: datetime, settings: Settings) -> Standing:
+    """The supplier's budget as it stands, read without a lock: for the headers of an answer whose spend (if
+    any) is already made in this transaction."""
+    period = period_of(now, settings)
+    row = session.execute(
+        select(Supplier.status, EpsilonLedgerRow.spent_milli)
+        .outerjoin(
+            EpsilonLedgerRow,
+            and_(EpsilonLedgerRow.supplier_id == Supplier.id, EpsilonLedgerRow.period_start == period.start),
+        )
+        .where(Supplier.id == supplier_id)
+    ).first()
+    status, spent = (row.status, row.spent_milli or 0) if row is not None else (None, 0)
+    return Standing(remaining_of(settings, status, spent), period.resets_at)
 
 
 # Built once: the increment happens in the database, on the row the caller has locked.
@@ -114,36 +133,15 @@ def _spend(session: WriteSession, ledger: Ledger, cost_milli: int) -> None:
     set_committed_value(row, "spent_milli", int(spent))
 
 
-def charge(session: WriteSession, ledger: Ledger, cost_milli: int, now: datetime, settings: Settings) -> None:
-    """Spend `cost_milli`, or record a budget-abuse strike (once per period) and raise `BudgetExhausted`."""
-    row = ledger.row
-    if row.spent_milli + cost_milli > ledger.budget_milli:
-        supplier_id, period_start = row.supplier_id, row.period_start
+def charge(session: WriteSession, ledger: Ledger, cost_milli: int, now: datetime) -> None:
+    """Spend `cost_milli`, or raise `BudgetExhausted` (429 with Retry-After) and spend nothing.
 
-        def record(record_in: WriteSession) -> None:
-            # One strike per period: only the refusal that flips the flag strikes (in its own transaction,
-            # after the refused count rolled back, so two refusals at once cannot both strike).
-            flipped = record_in.execute(
-                update(EpsilonLedgerRow)
-                .where(
-                    EpsilonLedgerRow.supplier_id == supplier_id,
-                    EpsilonLedgerRow.period_start == period_start,
-                    EpsilonLedgerRow.exhausted_strike.is_(False),
-                )
-                .values(exhausted_strike=True)
-                .execution_options(synchronize_session=False)
-            )
-            if flipped.rowcount:  # type: ignore[attr-defined]
-                sanctions.record_strike(
-                    record_in, settings, supplier_id=supplier_id, reason=BUDGET_STRIKE_REASON
-                )
-
+    No strike: a supplier that reaches its limit has used the budget as meant, and the budget alone already
+    bounds what its answers reveal. Attack patterns are struck where they are recognised (differencing).
+    """
+    if ledger.row.spent_milli + cost_milli > ledger.budget_milli:
         retry_after = max(1, math.ceil((ledger.period.resets_at - now).total_seconds()))
-        raise BudgetExhausted(
-            resets_at=ledger.period.resets_at,
-            retry_after=retry_after,
-            epsilon_remaining=ledger.remaining_milli / MILLI,
-        ).recording(record)
+        raise BudgetExhausted(standing=ledger.standing, retry_after=retry_after)
     _spend(session, ledger, cost_milli)
 
 

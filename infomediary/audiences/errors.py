@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
+from infomediary.audiences.standing import Standing, rfc3339
 from infomediary.errors import Forbidden, TooManyRequests
 
 
 class BudgetExhausted(TooManyRequests):
     """The supplier spent its epsilon budget for the period.
 
-    A recorded refusal (`DomainError.recording`): the strike for budget abuse, once per period, and its
-    log entry survive the refusal.
+    Not a sanction: reaching the limit is what a budget is for, so the refusal records nothing. It carries
+    the budget's standing in its headers, like every answer that may spend it (`audiences.standing`).
     """
 
     slug = "epsilon-budget-exhausted"
     title = "The privacy budget for this period is spent"
 
-    def __init__(self, *, resets_at: datetime, retry_after: int, **extensions: Any) -> None:
+    def __init__(self, *, standing: Standing, retry_after: int) -> None:
         super().__init__(
-            "no audience count can be answered until the budget resets",
+            "no answer that spends epsilon can be given until the budget resets",
             retry_after=retry_after,
-            resets_at=resets_at.isoformat().replace("+00:00", "Z"),
-            **extensions,
+            resets_at=rfc3339(standing.resets_at),
+            epsilon_remaining=standing.remaining,
         )
+        self.headers.update(standing.headers())
 
 
 class DifferencingRefused(Forbidden):

@@ -12,7 +12,6 @@ from datetime import datetime
 from sqlalchemy import (
     DDL,
     BigInteger,
-    Boolean,
     ForeignKey,
     Identity,
     Index,
@@ -74,8 +73,6 @@ class EpsilonLedgerRow(Base):
     supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"), primary_key=True)
     period_start: Mapped[datetime] = mapped_column(primary_key=True)
     spent_milli: Mapped[int] = mapped_column(Integer, default=0)
-    # Set once the supplier hit the limit in this period, so budget abuse costs one strike per period.
-    exhausted_strike: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class AudienceAnswerRow(Base):

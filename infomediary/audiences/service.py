@@ -21,7 +21,9 @@ from infomediary.audiences.index import current_epoch
 from infomediary.audiences.models import AudienceAnswerRow
 from infomediary.audiences.noise import MILLI
 from infomediary.audiences.predicate import Canonical, Node, canonical, categories_of, compile_where, dump
+from infomediary.audiences.standing import Standing
 from infomediary.consents.decision_point import supplier_query
+from infomediary.consents.declared_use import require_declared
 from infomediary.database import WriteSession, utcnow
 from infomediary.policylog import kinds
 from infomediary.policylog.service import append_at_commit
@@ -44,6 +46,10 @@ class AudienceCount:
     cached: bool
     budget_resets_at: datetime
 
+    @property
+    def standing(self) -> Standing:
+        return Standing(round(self.epsilon_remaining * MILLI), self.budget_resets_at)
+
 
 def query_key(purpose: Purpose, canonical_text: str) -> str:
     return hashlib.sha256(f"{purpose.value}\n{canonical_text}".encode()).hexdigest()
@@ -61,6 +67,16 @@ def count_audience(
     """The noisy count of consenting customers matching `predicate`, for `purpose`, as a supplier sees it."""
     now = now or utcnow()
     settings = runtime.settings
+    # First: an undeclared purpose or category is refused before any answer is served, cached or charged.
+    require_declared(
+        session,
+        settings,
+        supplier_id,
+        purpose=purpose,
+        categories=categories_of(predicate),
+        release_kind=ReleaseKind.AGGREGATE_COUNT,
+        now=now,
+    )
     form = canonical(predicate)
     text = dump(form)
     categories = sorted(c.value for c in categories_of(predicate))
@@ -105,7 +121,7 @@ def count_audience(
         return cached(stored.count, ledger.remaining_milli)
 
     cost = round(settings.audience_epsilon * MILLI)
-    budget.charge(session, ledger, cost, now, settings)
+    budget.charge(session, ledger, cost, now)
     noisy = noise.noisy_count(true, cost)
     # k applies to the noisy count: suppressing on the true count would itself leak it near the threshold.
     released = None if noisy < k else noisy
@@ -147,12 +163,12 @@ def charge_offer_audience(
     """Charge an offer's audience as a fresh count query and check it for differencing; the cost in milli.
 
     An offer tells its supplier how many customers it reached, so its predicate is a count query: it
-    spends `offer_epsilon` of the same budget (exhausted: `BudgetExhausted`, 429, with the budget-abuse
-    strike), and is checked for differencing and stored among the period's answers under a key of its
+    spends `offer_epsilon` of the same budget (exhausted: `BudgetExhausted`, 429, with no strike: no
+    abuse), and is checked for differencing and stored among the period's answers under a key of its
     own, so a pair of offers, or an offer and a count, whose customers differ by fewer than k is refused.
     Its released figures live with the offer (`offers.stats`), so the stored answer carries no count and
     is never served as a cached count (offer matching is gated for `offer_delivery`, not `aggregate_count`).
-    Call it before writing anything of the offer: a refusal commits only its strike.
+    Call it before writing anything of the offer: a refusal leaves nothing of it but its strike.
     """
     settings = runtime.settings
     key = hashlib.sha256(f"offer\n{offer_id}".encode()).hexdigest()
@@ -167,7 +183,7 @@ def charge_offer_audience(
     _, matched = _refuse_differencing(session, settings, query, canonical(predicate), key)
     ledger = budget.open_ledger(session, supplier_id, now, settings)
     cost = round(settings.offer_epsilon * MILLI)
-    budget.charge(session, ledger, cost, now, settings)
+    budget.charge(session, ledger, cost, now)
     row = AudienceAnswerRow(
         supplier_id=supplier_id,
         period_start=ledger.period.start,

@@ -14,27 +14,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent.decision import Reason
-from consent.policy import undeclared
 from consent.records import ConsentState
 from consent.vocabulary import Category, Purpose, ReleaseKind
-from infomediary.consents import repository, service
+from infomediary.consents import service
 from infomediary.consents.decision_point import decide_for, supplier_query
-from infomediary.consents.errors import (
-    InvalidConsentInput,
-    PolicyRequired,
-    RequestNotFound,
-    RequestNotPending,
-    UndeclaredUse,
-)
+from infomediary.consents.declared_use import require_declared
+from infomediary.consents.errors import InvalidConsentInput, RequestNotFound, RequestNotPending
 from infomediary.consents.models import SupplierRequestRow
 from infomediary.database import WriteSession, utcnow
 from infomediary.ids import new_id
-from infomediary.policylog import kinds
-from infomediary.policylog.kinds import format_at
-from infomediary.policylog.service import append as log_append
 from infomediary.pseudonyms import service as pseudonyms
 from infomediary.runtime import Runtime
-from infomediary.sanctions import service as sanctions
 from infomediary.suppliers.models import Supplier
 
 PENDING: Final = "pending"
@@ -44,7 +34,6 @@ REFUSED_BY_TERMS: Final = "refused_by_terms"
 EXPIRED: Final = "expired"
 ORIGIN_SUPPLIER: Final = "supplier"
 ORIGIN_POLICY_CHANGE: Final = "policy_change"
-UNDECLARED_STRIKE_REASON: Final = "request for a purpose or data category the supplier never declared"
 
 # Denials that come from the customer's own standing rules: these answer a request without asking.
 TERM_REASONS: Final = frozenset(
@@ -109,34 +98,16 @@ def create(
     now = now or utcnow()
     if expires_at <= now:
         raise InvalidConsentInput("expires_at must be in the future")
-    policy = repository.current_policy_row(session, supplier_id)
-    if policy is None:
-        raise PolicyRequired("publish a privacy policy (PUT /v1/supplier/policy) before asking customers")
-    beyond = undeclared(repository.to_policy(policy), purpose, categories)
-    if beyond:
-        # Checked before the pseudonym is resolved: the answer says nothing about any customer.
-        denial = {
-            "kind": kinds.DECISION,
-            "at": format_at(now),
-            "supplier_id": supplier_id,
-            "purpose": purpose.value,
-            "decision": kinds.DENY,
-            "reason": (Reason.UNDECLARED_PURPOSE if beyond.purpose else Reason.UNDECLARED_CATEGORY).value,
-            "categories": sorted(c.value for c in categories),
-            "details": {"policy_version": policy.version},
-        }
-
-        def record(record_in: WriteSession) -> None:
-            # The denial is logged, and asking for what the policy never declared earns a strike.
-            log_append(record_in, denial)
-            sanctions.record_strike(
-                record_in, runtime.settings, supplier_id=supplier_id, reason=UNDECLARED_STRIKE_REASON
-            )
-
-        raise UndeclaredUse(
-            undeclared_purpose=None if beyond.purpose is None else beyond.purpose.value,
-            undeclared_categories=sorted(c.value for c in beyond.categories),
-        ).recording(record)
+    # Checked before the pseudonym is resolved: the answer says nothing about any customer.
+    policy = require_declared(
+        session,
+        runtime.settings,
+        supplier_id,
+        purpose=purpose,
+        categories=categories,
+        release_kind=release_kind,
+        now=now,
+    )
     customer_id = pseudonyms.resolve(session, runtime, supplier_id, pseudonym)
     query = supplier_query(
         session,

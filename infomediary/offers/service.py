@@ -20,10 +20,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent.vocabulary import Purpose
+from consent.vocabulary import Purpose, ReleaseKind
 from infomediary.audiences import service as audiences
 from infomediary.audiences.predicate import Node, canonical, categories_of, dump
 from infomediary.consents import repository as consents
+from infomediary.consents.declared_use import require_declared
 from infomediary.database import WriteSession, utcnow
 from infomediary.ids import new_id
 from infomediary.ledger import service as ledger
@@ -125,11 +126,21 @@ def create(
     if draft.expires_at <= now:
         raise InvalidOffer("expires_at must be in the future")
     asked = categories_of(draft.predicate)
+    # Before anything is charged or written: an offer over an undeclared purpose or category is refused.
+    require_declared(
+        session,
+        runtime.settings,
+        supplier_id,
+        purpose=draft.purpose,
+        categories=asked,
+        release_kind=ReleaseKind.OFFER_DELIVERY,
+        now=now,
+    )
     policy = consents.policy_in_force(session, supplier_id, now)
     if draft.releases_identity and not policy.policy.categories >= identity.CATEGORIES:
         raise InvalidOffer("an identity-releasing offer needs identity and contact in your published policy")
     offer_id = new_id("off")
-    # First, before anything of the offer is written: a refused charge commits only its strike.
+    # First, before anything of the offer is written: a refused charge leaves nothing of it.
     cost = audiences.charge_offer_audience(
         session, runtime, supplier_id, draft.predicate, draft.purpose, offer_id=offer_id, now=now
     )

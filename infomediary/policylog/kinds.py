@@ -57,6 +57,10 @@ KINDS = frozenset(
 
 PERMIT = "permit"
 DENY = "deny"
+# Who recorded a sanction: an auditor, or the broker's own automatic checks (a differencing pattern, an
+# undeclared use, customers' reports). Entries from before this field existed carry neither.
+BY_AUDITOR = "auditor"
+BY_SYSTEM = "system"
 
 FIELDS = frozenset(
     {
@@ -70,6 +74,7 @@ FIELDS = frozenset(
         "release",
         "categories",
         "details",
+        "by",
     }
 )
 RELEASE_FIELDS = frozenset({"kind", "categories", "count", "epsilon_milli"})
@@ -200,6 +205,10 @@ def normalise(entry: Mapping[str, Any], now: datetime) -> tuple[dict[str, Any], 
         out["decision"] = entry["decision"]
     if entry.get("reason") is not None:
         out["reason"] = _text(entry["reason"], "reason")
+    if entry.get("by") is not None:
+        if kind != SANCTION_RECORDED or entry["by"] not in (BY_AUDITOR, BY_SYSTEM):
+            raise EntryError("`by` is 'auditor' or 'system', on a sanction.recorded entry only")
+        out["by"] = entry["by"]
     if entry.get("categories") is not None:
         out["categories"] = _categories(entry["categories"], "categories")
     if entry.get("release") is not None:

@@ -181,6 +181,8 @@ def _policy_published(e: _Entry) -> str:
 def _sanction(e: _Entry) -> str:
     reason = e.entry.get("reason")
     because = f": {reason}" if reason else ""
+    if e.entry.get("by") == kinds.BY_SYSTEM:
+        return f"On {e.when}, the broker's automatic checks struck {e.who}{because}."
     return f"On {e.when}, an auditor sanctioned {e.who}{because}."
 
 

@@ -18,6 +18,7 @@ from consent.vocabulary import Category, Purpose
 from infomediary.audiences.models import AudienceIndexRow
 from infomediary.audiences.predicate import Node, canonical, compile_where
 from infomediary.audiences.service import count_audience
+from infomediary.audiences.standing import Standing
 from infomediary.consents import repository as consents
 from infomediary.consents.decision_point import supplier_query
 from infomediary.consents.set_filter import permits
@@ -33,6 +34,7 @@ class AudienceItems:
     suppressed: bool
     minimum_cohort: int
     audience_count: int | None
+    standing: Standing
 
 
 def top_items(
@@ -41,7 +43,7 @@ def top_items(
     settings = runtime.settings
     counted = count_audience(session, runtime, supplier_id, predicate, Purpose.PERSONALISATION)
     if counted.suppressed:
-        return AudienceItems([], True, counted.minimum_cohort, None)
+        return AudienceItems([], True, counted.minimum_cohort, None, counted.standing)
     known = set(products.items_of(session, supplier_id))
     form = canonical(predicate)
     allowed: dict[str, list[Category]] = {}
@@ -66,5 +68,9 @@ def top_items(
     ranked = [item for item, c in sorted(reached.items(), key=lambda p: (-p[1], p[0])) if c >= floor][:n]
     views = products.items_of(session, supplier_id, ranked)
     return AudienceItems(
-        [views[i] for i in ranked if i in views], False, counted.minimum_cohort, counted.count
+        [views[i] for i in ranked if i in views],
+        False,
+        counted.minimum_cohort,
+        counted.count,
+        counted.standing,
     )

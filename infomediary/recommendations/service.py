@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from consent.vocabulary import Category
-from infomediary.database import WriteSession
+from infomediary.consents.declared_use import require_declared
+from infomediary.database import WriteSession, utcnow
 from infomediary.policylog import kinds
 from infomediary.policylog.service import append_many as log_append_many
 from infomediary.products import service as products
@@ -59,6 +60,17 @@ def recommend(
     *,
     algorithm: str = DEFAULT_ALGORITHM,
 ) -> Recommendations:
+    # Checked before the pseudonym is resolved, so the refusal says nothing about any customer. Only the
+    # purpose is the supplier's choice here: the categories read are the broker's, each decided on its own.
+    require_declared(
+        session,
+        runtime.settings,
+        supplier_id,
+        purpose=history.PURPOSE,
+        categories=(),
+        release_kind=history.RELEASE_KIND,
+        now=utcnow(),
+    )
     customer_id = pseudonyms.resolve(session, runtime, supplier_id, pseudonym)
     return for_customer(session, runtime, supplier_id, customer_id, n, algorithm=algorithm)
 

@@ -94,6 +94,8 @@ def record_sanction(
             "kind": kinds.SANCTION_RECORDED,
             "supplier_id": supplier_id,
             "reason": reason,
+            # Said in the log itself: a customer reading it must not take the broker's check for an auditor.
+            "by": kinds.BY_SYSTEM if auditor_id is None else kinds.BY_AUDITOR,
             "details": {"sanction_id": sanction_id, "sanction": kind.value, **(details or {})},
         },
     )
@@ -117,7 +119,8 @@ def record_sanction(
 
 
 def record_strike(session: WriteSession, settings: Settings, *, supplier_id: str, reason: str) -> Recorded:
-    """A strike the broker records on its own (no auditor), such as for a differencing pattern.
+    """A strike the broker records on its own (no auditor), for an attack pattern or an undeclared use;
+    logged with the system as its actor (`by: "system"`), never as an auditor's.
 
     It counts like an auditor's strike (`repository.strike_count` counts every strike), so customers'
     "only suppliers without strikes" terms apply to the supplier from the next decision on, and it moves

@@ -21,6 +21,7 @@ from typing import Any
 from consent.decision import Decision
 from consent.vocabulary import Purpose, ReleaseKind
 from infomediary.consents.decision_point import evaluate_many, supplier_query
+from infomediary.consents.declared_use import require_declared
 from infomediary.consents.entries import decision_entry
 from infomediary.database import WriteSession, utcnow
 from infomediary.policylog import kinds
@@ -62,6 +63,16 @@ def take_slice(
     now = now or utcnow()
     settings = runtime.settings
     asked = fields.resolve(field_keys)
+    # First: an undeclared purpose or category is refused before any customer is read or charged.
+    require_declared(
+        session,
+        settings,
+        supplier_id,
+        purpose=purpose,
+        categories=fields.categories(asked),
+        release_kind=ReleaseKind.PSEUDONYMOUS_SLICE,
+        now=now,
+    )
     query = supplier_query(
         session,
         supplier_id=supplier_id,

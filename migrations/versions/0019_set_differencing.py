@@ -6,7 +6,7 @@ stored answer the roaring bitmap of the members it counted. The per-answer count
 pairs it replaces is dropped.
 
 Revision ID: 0019_set_differencing
-Revises: 0011_recommendations
+Revises: 0018_budget_no_strike
 Create Date: 2026-12-07 18:45:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019_set_differencing"
-down_revision: str | None = "0011_recommendations"
+down_revision: str | None = "0018_budget_no_strike"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -119,10 +119,10 @@ def test_a_budget_charge_is_an_increment_made_by_the_database(runtime: Runtime) 
     supplier_id = make_supplier(runtime).owner_id
     with unit_of_work(runtime.session_factory) as session:
         opened = budget.open_ledger(session, supplier_id, now, settings)
-        budget.charge(session, opened, 100, now, settings)
+        budget.charge(session, opened, 100, now)
         assert opened.row.spent_milli == 100
         set_committed_value(opened.row, "spent_milli", 0)  # as if read before the first charge
-        budget.charge(session, opened, 50, now, settings)
+        budget.charge(session, opened, 50, now)
         assert opened.row.spent_milli == 150
     with runtime.read_session_factory() as check:
         row = check.get(EpsilonLedgerRow, (supplier_id, opened.period.start))

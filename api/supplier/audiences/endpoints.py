@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Security
+from fastapi import Response, Security
 
 from api.bearer import supplier
 from api.deps import RuntimeDep, WriteSessionDep
+from api.epsilon import announce, budget_responses
 from api.problems import problem_responses
 from api.routing import api_router
 from api.supplier.audiences.schemas import (
@@ -48,19 +49,26 @@ async def list_dimensions(caller: AudienceReader) -> DimensionsRead:
 @router.post(
     "/count",
     response_model=AudienceCountRead,
-    responses=problem_responses(422, 429),
+    responses=budget_responses(200, 422, 429),
     summary="Count consenting customers matching a predicate, with differential-privacy noise",
     description=(
         "Counts distinct customers who match the predicate and whose consent permits an aggregate count for "
         "the purpose and the data categories the dimensions derive from. Adds discrete Laplace noise, "
         "suppresses noisy counts below the minimum cohort, charges epsilon to the supplier's budget for the "
-        "period (429 with Retry-After when spent) and returns the stored answer to a repeated query free."
+        "period (429 with Retry-After when spent) and returns the stored answer to a repeated query free. "
+        "Every answer, the 429 included, carries Epsilon-Remaining and Epsilon-Resets-At. A purpose or "
+        "category your published policy does not declare is refused (403 undeclared-use), logged and struck."
     ),
 )
 def count_audience(
-    body: AudienceCountRequest, caller: AudienceReader, session: WriteSessionDep, runtime: RuntimeDep
+    body: AudienceCountRequest,
+    caller: AudienceReader,
+    session: WriteSessionDep,
+    runtime: RuntimeDep,
+    response: Response,
 ) -> AudienceCountRead:
     answer = service.count_audience(session, runtime, caller.owner_id, body.predicate, body.purpose)
+    announce(response, answer.standing)
     return AudienceCountRead(
         count=answer.count,
         suppressed=answer.suppressed,

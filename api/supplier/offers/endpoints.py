@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Header, Path, Query, Security, status
+from fastapi import Header, Path, Query, Response, Security, status
 
 from api.bearer import supplier
 from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
+from api.epsilon import announce_read, budget_responses
 from api.problems import problem_responses
 from api.routing import api_router
 from api.supplier.offers.schemas import (
@@ -61,12 +62,14 @@ def _read(offer: service.SupplierOffer) -> OfferRead:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=OfferRead,
-    responses=problem_responses(400, 402, 409, 422, 429),
+    responses=budget_responses(201, 400, 402, 409, 422, 429),
     summary="Send an offer: the broker delivers it to the consenting customers your predicate matches",
     description=(
         "Matching happens at once and inside the broker (and later for customers who consent later): you "
         "learn how many customers it reached only as a noisy count, from the minimum cohort up (null "
-        "below), never who. Sending one spends epsilon from your audience budget (429 when spent). "
+        "below), never who. Sending one spends epsilon from your audience budget (429 when spent; "
+        "Epsilon-Remaining and Epsilon-Resets-At on every answer). A purpose or category your published "
+        "policy does not declare is refused (403 undeclared-use), logged and struck. "
         "budget_cap is debited from your balance when "
         "the offer is sent (402 beyond your credit line) and pays customers' rewards as they view and "
         "accept. An Idempotency-Key is required; repeating it returns the same offer."
@@ -77,6 +80,7 @@ def create_offer(
     caller: OfferWriter,
     session: WriteSessionDep,
     runtime: RuntimeDep,
+    response: Response,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> OfferRead:
     rule = body.rule
@@ -94,6 +98,7 @@ def create_offer(
         discount_percent=rule.discount_percent if rule else None,
     )
     offer = service.create(session, runtime, caller.owner_id, draft, idempotency_key=idempotency_key)
+    announce_read(response, session, runtime, caller.owner_id)
     return _read(offer)
 
 
@@ -134,24 +139,27 @@ def list_offers(
 @router.get(
     "/{offer_id}",
     response_model=OfferRead,
-    responses=problem_responses(404),
+    responses=budget_responses(200, 404),
     summary="One of your offers: noisy reach, and identities released to you by acceptance",
     description=(
         "Statistics are noisy (OpenDP), stable until the true figures change, and null below "
         "minimum_cohort; a fresh draw spends epsilon from your audience budget, and when it is spent "
-        "the last figures stay. Reading an expired offer refunds its unspent budget."
+        "the last figures stay (Epsilon-Remaining and Epsilon-Resets-At on every answer). Reading an "
+        "expired offer refunds its unspent budget."
     ),
 )
 def read_offer(
-    offer_id: OfferId, caller: OfferWriter, session: WriteSessionDep, runtime: RuntimeDep
+    offer_id: OfferId, caller: OfferWriter, session: WriteSessionDep, runtime: RuntimeDep, response: Response
 ) -> OfferRead:
-    return _read(service.read(session, runtime, caller.owner_id, offer_id))
+    offer = service.read(session, runtime, caller.owner_id, offer_id)
+    announce_read(response, session, runtime, caller.owner_id)
+    return _read(offer)
 
 
 @router.post(
     "/{offer_id}/withdraw",
     response_model=OfferRead,
-    responses=problem_responses(404),
+    responses=budget_responses(200, 404),
     summary="Withdraw one of your offers: it leaves every inbox and its unspent budget is refunded",
     description=(
         "The unspent part of budget_cap goes back to your balance once (an offer_refund in your ledger); "
@@ -160,6 +168,9 @@ def read_offer(
     ),
 )
 def withdraw_offer(
-    offer_id: OfferId, caller: OfferWriter, session: WriteSessionDep, runtime: RuntimeDep
+    offer_id: OfferId, caller: OfferWriter, session: WriteSessionDep, runtime: RuntimeDep, response: Response
 ) -> OfferRead:
-    return _read(service.withdraw(session, runtime, caller.owner_id, offer_id))
+    # Its answer carries the offer's statistics, drawn afresh if the budget allows: it may spend epsilon.
+    offer = service.withdraw(session, runtime, caller.owner_id, offer_id)
+    announce_read(response, session, runtime, caller.owner_id)
+    return _read(offer)

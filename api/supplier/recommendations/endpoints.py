@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Query, Security
+from fastapi import Path, Query, Response, Security
 
 from api.bearer import supplier
 from api.deps import RuntimeDep, WriteSessionDep
+from api.epsilon import announce, budget_responses
 from api.problems import problem_responses
 from api.routing import api_router
 from api.supplier.recommendations.schemas import (
@@ -30,16 +31,23 @@ Pseudonym = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)
 @router.post(
     "/audience",
     response_model=AudienceRecommendationRead,
-    responses=problem_responses(422, 429),
+    responses=budget_responses(200, 422, 429),
     summary="Top items of your catalog for an audience predicate (thresholded like audience counts)",
+    description=(
+        "The audience is counted like POST /v1/audiences/count for personalisation: it spends epsilon from "
+        "your budget (429 with Retry-After when spent; Epsilon-Remaining and Epsilon-Resets-At on every "
+        "answer), and an undeclared purpose or category is refused (403 undeclared-use), logged and struck."
+    ),
 )
 def audience_items(
     body: AudienceRecommendationIn,
     caller: RecommendationReader,
     session: WriteSessionDep,
     runtime: RuntimeDep,
+    response: Response,
 ) -> AudienceRecommendationRead:
     found = audience.top_items(session, runtime, caller.owner_id, body.predicate, body.n)
+    announce(response, found.standing)
     return AudienceRecommendationRead(
         items=[
             AudienceItemRead(
@@ -59,7 +67,8 @@ def audience_items(
     responses=problem_responses(404),
     summary="Items of your catalog for one of your pseudonyms, ranked, your rules applied",
     description=(
-        "Needs the customer's consent to personalisation by you (403 otherwise; the decision is logged). "
+        "Needs the customer's consent to personalisation by you (403 otherwise; the decision is logged), "
+        "and personalisation declared in your published policy (403 undeclared-use, logged and struck). "
         "A pseudonym you were not given answers 404, whoever it belongs to."
     ),
 )

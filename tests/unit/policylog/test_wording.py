@@ -10,7 +10,9 @@ import pytest
 from consent.decision import Reason
 from consent.vocabulary import ReleaseKind
 from infomediary.consents.terms import KINDS as TERM_KINDS
+from infomediary.database import utcnow
 from infomediary.policylog import kinds, wording
+from infomediary.policylog.errors import EntryError
 
 AT = "2026-06-01T12:00:00.000000Z"
 WHEN = "On 1 June 2026 at 12:00 UTC"
@@ -93,7 +95,7 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
         f"{WHEN}, Acme counted you in a group total based on what you bought, for research and new products.",
     ),
     kinds.SANCTION_RECORDED: (
-        {"supplier_id": "sup_acme", "reason": "sent offers after consent was withdrawn"},
+        {"supplier_id": "sup_acme", "reason": "sent offers after consent was withdrawn", "by": "auditor"},
         f"{WHEN}, an auditor sanctioned Acme: sent offers after consent was withdrawn.",
     ),
     kinds.FINDING_RECORDED: (
@@ -157,6 +159,31 @@ def test_the_gpc_signal_reads_as_the_browser_opting_out() -> None:
         f"{WHEN}, your browser's Global Privacy Control signal opted you out of the sale and sharing of your "
         "data, with every supplier."
     )
+
+
+def test_an_automatic_strike_names_the_broker_and_no_auditor() -> None:
+    entry = {
+        "kind": kinds.SANCTION_RECORDED,
+        "at": AT,
+        "supplier_id": "sup_acme",
+        "reason": "differencing pattern",
+        "by": kinds.BY_SYSTEM,
+    }
+    assert wording.describe(entry, NAMES) == (
+        f"{WHEN}, the broker's automatic checks struck Acme: differencing pattern."
+    )
+
+
+def test_only_a_sanction_says_who_recorded_it_and_only_auditor_or_system() -> None:
+    sanction = {"kind": kinds.SANCTION_RECORDED, "supplier_id": "sup_acme", "reason": "r"}
+    normalised, _ = kinds.normalise({**sanction, "by": kinds.BY_SYSTEM}, utcnow())
+    assert normalised["by"] == "system"
+    with pytest.raises(EntryError):
+        kinds.normalise({**sanction, "by": "operator"}, utcnow())
+    with pytest.raises(EntryError):
+        kinds.normalise(
+            {"kind": kinds.SUPPLIER_REGISTERED, "supplier_id": "sup_acme", "by": "system"}, utcnow()
+        )
 
 
 def test_cleared_terms_and_an_unknown_supplier() -> None:
