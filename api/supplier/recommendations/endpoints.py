@@ -31,7 +31,11 @@ Pseudonym = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)
     "/audience",
     response_model=AudienceRecommendationRead,
     responses=problem_responses(422, 429),
-    summary="Top items of your catalog for an audience predicate (thresholded like audience counts)",
+    summary="Top items of your catalog for an audience predicate, as a differentially private selection",
+    description=(
+        "Charged to your epsilon budget (429 when spent); the same request again in the budget period gets "
+        "the stored answer back without spending."
+    ),
 )
 def audience_items(
     body: AudienceRecommendationIn,
@@ -50,6 +54,10 @@ def audience_items(
         suppressed=found.suppressed,
         minimum_cohort=found.minimum_cohort,
         audience_count=found.audience_count,
+        epsilon_charged=found.epsilon_charged,
+        epsilon_remaining=found.epsilon_remaining,
+        cached=found.cached,
+        budget_resets_at=found.budget_resets_at,
     )
 
 
