@@ -51,7 +51,7 @@ class AudienceItemRead(BaseModel):
 class AudienceRecommendationRead(BaseModel):
     items: list[AudienceItemRead] = Field(
         description=(
-            "A differentially private selection of your catalog's items, most popular with the audience first "
+            "A differentially private selection of your catalog's items, the audience's favourites first "
             "(noisy top-k: an item may be missing or out of place; no scores are given)."
         )
     )
