@@ -243,8 +243,9 @@ class Settings(BaseSettings):
     recommend_audience_max_customers: int = Field(
         default=5_000, ge=1, description="Customers whose history one audience recommendation reads at most."
     )
+    # At least one milli-epsilon: the budget is kept in whole milli-epsilon, and a draw must cost something.
     recommend_audience_epsilon: float = Field(
-        default=1.0, gt=0, le=100, description="Epsilon charged per fresh audience top-items selection."
+        default=1.0, ge=0.001, le=100, description="Epsilon charged per fresh audience top-items selection."
     )
     recommend_audience_items_per_customer: int = Field(
         default=10,
