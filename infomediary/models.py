@@ -32,7 +32,11 @@ from infomediary.profiles.models import (
 )
 from infomediary.pseudonyms.models import SupplierPseudonymRow
 from infomediary.ratelimits.models import RateLimitCounter
-from infomediary.recommendations.models import RecommendationExclusionRow, RecommenderModelRow
+from infomediary.recommendations.models import (
+    AudienceItemsAnswerRow,
+    RecommendationExclusionRow,
+    RecommenderModelRow,
+)
 from infomediary.rules.models import BusinessRuleRow
 from infomediary.sanctions.models import AuditFinding, SupplierSanction
 from infomediary.suppliers.models import Supplier
@@ -43,6 +47,7 @@ __all__ = [
     "AudienceAnswerRow",
     "AudienceEpochRow",
     "AudienceIndexRow",
+    "AudienceItemsAnswerRow",
     "AuditFinding",
     "Auditor",
     "Base",

@@ -244,10 +244,25 @@ class Settings(BaseSettings):
         description="Customers a segment needs before its popularity is kept for cold-start recommendations.",
     )
     recommend_min_item_customers: int = Field(
-        default=5, ge=1, description="Distinct customers an item needs to appear in an audience's top items."
+        default=5,
+        ge=1,
+        description=(
+            "Noisy threshold of audience top items: the score of the stop candidate of the DP selection; "
+            "items drawn after it are not released."
+        ),
     )
     recommend_audience_max_customers: int = Field(
         default=5_000, ge=1, description="Customers whose history one audience recommendation reads at most."
+    )
+    # At least one milli-epsilon: the budget is kept in whole milli-epsilon, and a draw must cost something.
+    recommend_audience_epsilon: float = Field(
+        default=1.0, ge=0.001, le=100, description="Epsilon charged per fresh audience top-items selection."
+    )
+    recommend_audience_items_per_customer: int = Field(
+        default=10,
+        ge=1,
+        le=500,
+        description="Items (her heaviest) one customer adds to an audience's top-items scores at most.",
     )
     recommend_factors: int = Field(
         default=64, ge=2, le=1024, description="Matrix factorisation: latent factors."

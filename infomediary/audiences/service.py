@@ -87,7 +87,7 @@ def count_audience(
     k = settings.audience_min_cohort
 
     def cached(count: int | None, remaining_milli: int) -> AudienceCount:
-        _log_release(session, supplier_id, purpose, categories, count or 0, 0)
+        log_release(session, supplier_id, purpose, categories, count or 0, 0)
         return AudienceCount(
             count=count,
             suppressed=count is None,
@@ -138,7 +138,7 @@ def count_audience(
         created_at=now,
     )
     _remember(session, row, stored)
-    _log_release(session, supplier_id, purpose, categories, released or 0, cost)
+    log_release(session, supplier_id, purpose, categories, released or 0, cost)
     return AudienceCount(
         count=released,
         suppressed=released is None,
@@ -238,7 +238,7 @@ def _remember(session: WriteSession, row: AudienceAnswerRow, stale: AudienceAnsw
     session.flush()
 
 
-def _log_release(
+def log_release(
     session: WriteSession,
     supplier_id: str,
     purpose: Purpose,
@@ -246,6 +246,7 @@ def _log_release(
     count: int,
     epsilon_milli: int,
 ) -> None:
+    """One `release` entry of an aggregate answer: the released count (0 when none) and the epsilon spent."""
     append_at_commit(
         session,
         [

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from infomediary.database import Base, utcnow
@@ -41,3 +41,25 @@ class RecommendationExclusionRow(Base):
     schema_version: Mapped[int] = mapped_column(Integer, default=1)
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AudienceItemsAnswerRow(Base):
+    """A released audience top-items answer, kept for its budget period: a repeat gets it back, unspent.
+
+    Only the released item ids are stored (the DP selection), never a score or a customer.
+    """
+
+    __tablename__ = "audience_item_answers"
+
+    supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"), primary_key=True)
+    period_start: Mapped[datetime] = mapped_column(primary_key=True)
+    # sha256 of the canonical predicate and the number of items asked for.
+    query_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The canonical predicate (the supplier's own query, no personal data).
+    predicate: Mapped[str] = mapped_column(Text)
+    # JSON list of the released catalog item ids, in released order.
+    items: Mapped[str] = mapped_column(Text)
+    epsilon_milli: Mapped[int] = mapped_column(Integer)
+    # The population epoch of the draw: after a customer left, the answer is drawn again without her.
+    epoch: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,11 +8,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from api.app import create_app
 from infomediary.database import unit_of_work
+from infomediary.policylog.models import PolicyLogEntry
 from infomediary.recommendations import training
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import Client, Consumer, make_auditor, make_consumer, make_supplier
+from tests.fixtures.audiences import PROFILE, audience_runtime
 from tests.fixtures.consents import pseudonym_for, publish
 
 CATEGORIES = ["activity", "purchases", "demographics", "interests"]
@@ -258,3 +262,67 @@ def test_erasure_deletes_the_customers_exclusions(http: TestClient, runtime: Run
     erased = http.delete("/v1/me", headers=consumer.headers)
     assert erased.status_code == 200, erased.text
     assert erased.json()["rows_deleted"]["recommendation_exclusions"] == 1
+
+
+# Counts exact enough that suppression is certain either way; selections noisy at a scale of 2k/10.
+AUDIENCE_SETTINGS: dict[str, Any] = {
+    "audience_min_cohort": 3,
+    "audience_epsilon": 20.0,
+    "audience_epsilon_budget": 70.0,
+    "audience_differencing_threshold": 1000,
+    "recommend_audience_epsilon": 10.0,
+    "recommend_min_item_customers": 2,
+}
+
+
+def _audience_items(client: TestClient, shop: Client, predicate: dict[str, Any], n: int) -> Any:
+    return client.post(
+        "/v1/recommendations/audience", json={"predicate": predicate, "n": n}, headers=shop.headers(client)
+    )
+
+
+def test_audience_top_items_are_a_charged_dp_selection_of_own_items(runtime: Runtime) -> None:
+    women = {"eq": ["gender", "female"]}
+    with (
+        audience_runtime(runtime, **AUDIENCE_SETTINGS) as rt,
+        TestClient(create_app(runtime=rt), base_url="http://127.0.0.1:8000") as client,
+    ):
+        shop = _shop(client, rt, "sku")
+        _shop(client, rt, "riv")
+        for _ in range(12):
+            consumer = make_consumer(client)
+            assert client.patch("/v1/me/profile", json=PROFILE, headers=consumer.headers).status_code == 200
+            _views(client, consumer, ["sku:3", "riv:1"])
+        first = _audience_items(client, shop, women, 3)
+        assert first.status_code == 200, first.text
+        body = first.json()
+        assert body["selection"] == "differentially_private_top_k" and not body["suppressed"]
+        # Twelve customers against nobody, at a noise scale of 0.6: the preference loses ~1e-6 of draws.
+        assert body["items"][0]["id"] == "sku:3"
+        assert (body["epsilon_charged"], body["epsilon_remaining"], body["cached"]) == (30.0, 40.0, False)
+        # Averaging: the same request again is the stored draw, unspent.
+        for _ in range(3):
+            again = _audience_items(client, shop, women, 3).json()
+            assert again["items"] == body["items"] and again["cached"]
+            assert (again["epsilon_charged"], again["epsilon_remaining"]) == (0.0, 40.0)
+        # Another n is another draw, charged (the count is the stored one); only catalogue items, never the
+        # rival's item that every customer viewed.
+        wide = _audience_items(client, shop, women, 50).json()
+        assert (wide["epsilon_charged"], wide["epsilon_remaining"]) == (10.0, 30.0)
+        ids = {i["id"] for i in wide["items"]}
+        assert ids <= {f"sku:{i}" for i in range(12)}
+        # A suppressed audience answers no items and spends nothing on them (only its count).
+        men = _audience_items(client, shop, {"eq": ["gender", "male"]}, 3).json()
+        assert men["suppressed"] and men["items"] == [] and men["audience_count"] is None
+        assert (men["epsilon_charged"], men["epsilon_remaining"]) == (20.0, 10.0)
+        assert _audience_items(client, shop, women, 2).json()["epsilon_remaining"] == 0.0
+        spent = _audience_items(client, shop, women, 4)
+        assert spent.status_code == 429 and int(spent.headers["Retry-After"]) > 0
+    with runtime.read_session_factory() as session:
+        released = session.scalars(
+            select(PolicyLogEntry.epsilon_milli)
+            .where(PolicyLogEntry.kind == "release", PolicyLogEntry.supplier_id == shop.owner_id)
+            .order_by(PolicyLogEntry.leaf_index)
+        ).all()
+    # Per request: the count's entry, then the selection's (the suppressed request has only its count's).
+    assert released == [20_000, 10_000] + [0, 0] * 3 + [0, 10_000] + [20_000] + [0, 10_000]

@@ -32,11 +32,13 @@ Pseudonym = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)
     "/audience",
     response_model=AudienceRecommendationRead,
     responses=budget_responses(200, 422, 429),
-    summary="Top items of your catalog for an audience predicate (thresholded like audience counts)",
+    summary="Top items of your catalog for an audience predicate, as a differentially private selection",
     description=(
-        "The audience is counted like POST /v1/audiences/count for personalisation: it spends epsilon from "
-        "your budget (429 with Retry-After when spent; Epsilon-Remaining and Epsilon-Resets-At on every "
-        "answer), and an undeclared purpose or category is refused (403 undeclared-use), logged and struck."
+        "The audience is counted like POST /v1/audiences/count for personalisation and the selection drawn "
+        "with OpenDP's noisy top-k: both spend epsilon from your budget (429 with Retry-After when spent; "
+        "Epsilon-Remaining and Epsilon-Resets-At on every answer); the same request again in the budget "
+        "period gets the stored answer back without spending. An undeclared purpose or category is refused "
+        "(403 undeclared-use), logged and struck."
     ),
 )
 def audience_items(
@@ -58,6 +60,10 @@ def audience_items(
         suppressed=found.suppressed,
         minimum_cohort=found.minimum_cohort,
         audience_count=found.audience_count,
+        epsilon_charged=found.epsilon_charged,
+        epsilon_remaining=found.epsilon_remaining,
+        cached=found.cached,
+        budget_resets_at=found.budget_resets_at,
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,10 +49,22 @@ class AudienceItemRead(BaseModel):
 
 
 class AudienceRecommendationRead(BaseModel):
-    items: list[AudienceItemRead]
+    items: list[AudienceItemRead] = Field(
+        description=(
+            "A differentially private selection of your catalog's items, the audience's favourites first "
+            "(noisy top-k: an item may be missing or out of place; no scores are given)."
+        )
+    )
+    selection: Literal["differentially_private_top_k"] = "differentially_private_top_k"
     suppressed: bool = Field(description="True when the audience is under the minimum cohort: no items then.")
     minimum_cohort: int
     audience_count: int | None = Field(description="The noisy audience count, null when suppressed.")
+    epsilon_charged: float = Field(
+        description="Epsilon this request spent (the count's and the selection's); 0 for a stored answer."
+    )
+    epsilon_remaining: float = Field(description="Epsilon left in the current budget period.")
+    cached: bool = Field(description="True when the items are the period's stored answer, given again free.")
+    budget_resets_at: datetime
 
 
 class DriverRead(BaseModel):
