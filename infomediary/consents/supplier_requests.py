@@ -67,6 +67,8 @@ class RequestView:
     status: str
     created_at: datetime
     answered_at: datetime | None
+    # The pseudonym the supplier named the customer by; None for a re-ask (see `SupplierRequestRow`).
+    pseudonym: str | None = None
 
 
 def _status(row: SupplierRequestRow, now: datetime) -> str:
@@ -89,6 +91,7 @@ def _view(row: SupplierRequestRow, supplier_name: str, now: datetime) -> Request
         status=_status(row, now),
         created_at=row.created_at,
         answered_at=row.answered_at,
+        pseudonym=row.pseudonym,
     )
 
 
@@ -166,6 +169,7 @@ def create(
         status=REFUSED_BY_TERMS if by_terms else PENDING,
         created_at=now,
         answered_at=now if by_terms else None,
+        pseudonym=pseudonym,
     )
     session.add(row)
     session.flush()
