@@ -104,6 +104,9 @@ class SupplierRequestRow(Base):
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None]
+    # The pseudonym the supplier named the customer by (None for a re-ask), echoed back as it was given:
+    # answering a request made with a slice's pseudonym with her stable one would link her slices.
+    pseudonym: Mapped[str | None] = mapped_column(String(64))
 
 
 class PrivacySignalRow(Base):

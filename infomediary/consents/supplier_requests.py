@@ -56,6 +56,8 @@ class RequestView:
     status: str
     created_at: datetime
     answered_at: datetime | None
+    # The pseudonym the supplier named the customer by; None for a re-ask (see `SupplierRequestRow`).
+    pseudonym: str | None = None
 
 
 def _status(row: SupplierRequestRow, now: datetime) -> str:
@@ -78,6 +80,7 @@ def _view(row: SupplierRequestRow, supplier_name: str, now: datetime) -> Request
         status=_status(row, now),
         created_at=row.created_at,
         answered_at=row.answered_at,
+        pseudonym=row.pseudonym,
     )
 
 
@@ -137,6 +140,7 @@ def create(
         status=REFUSED_BY_TERMS if by_terms else PENDING,
         created_at=now,
         answered_at=now if by_terms else None,
+        pseudonym=pseudonym,
     )
     session.add(row)
     session.flush()

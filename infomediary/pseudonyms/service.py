@@ -2,8 +2,24 @@
 
 Each supplier's key is derived from the service secret `supplier_pseudonym` and the supplier id, so two
 suppliers' pseudonyms for one customer differ and cannot be joined (non-negotiable 5). A pseudonym is
-recorded when it is first handed to a supplier; resolving one looks only among those handed to the asking
+recorded when it is handed to a supplier; resolving one looks only among those handed to the asking
 supplier, so another supplier's pseudonym resolves exactly like an unknown one.
+
+Two kinds, by whether the customer chose a relationship with the supplier:
+
+* The stable pseudonym (`pseudonym`, `issue`): the same every time, handed out only where the customer
+  chose the relationship (she handed it over herself, accepted an offer that releases her identity, or
+  answered a request; webhooks name her by it).
+* Per-release pseudonyms (`issue_release`): every slice release draws a fresh release id, and each row's
+  pseudonym is HMAC(HMAC(supplier key, release id), customer id). The same customer gets unrelated
+  pseudonyms in two releases, and neither relates to her stable one, so a supplier cannot join its slices
+  row by row (issue 17: five 5-anonymous one-field slices joined on a stable pseudonym left 296 of 400
+  rows unique). The alternative, a per-supplier release state that generalises each new slice against
+  everything the supplier already holds, was not chosen: a supplier's early slices would coarsen every
+  later one for good, and the state would have to stay consistent through erasure and restore. Unlinkable
+  releases give the same guarantee (each release is k-anonymous and nothing links rows across releases)
+  with no state to keep consistent. A release pseudonym still resolves for its supplier, so a supplier can
+  send a request to a customer it met in a slice, and an auditor's penalty can name her.
 """
 
 from __future__ import annotations
@@ -19,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from infomediary.database import WriteSession, upsert_insert, utcnow
 from infomediary.errors import NotFound
+from infomediary.ids import new_id
 from infomediary.pseudonyms.models import SupplierPseudonymRow
 from infomediary.runtime import Runtime
 from infomediary.suppliers.models import Supplier
@@ -39,6 +56,14 @@ class SupplierNotKnown(NotFound):
 
 
 @dataclass(frozen=True)
+class Release:
+    """The pseudonyms of one slice release: customer -> pseudonym, under a release id drawn for it."""
+
+    release_id: str
+    pseudonyms: dict[str, str]
+
+
+@dataclass(frozen=True)
 class IssuedPseudonym:
     supplier_id: str
     supplier_name: str
@@ -52,10 +77,28 @@ def supplier_key(runtime: Runtime, supplier_id: str) -> bytes:
     ).digest()
 
 
-def pseudonym(runtime: Runtime, supplier_id: str, customer_id: str) -> str:
-    """The customer as this supplier knows them: base64url (unpadded) HMAC-SHA256, 43 characters."""
-    digest = hmac.new(supplier_key(runtime, supplier_id), customer_id.encode(), hashlib.sha256).digest()
+def release_key(runtime: Runtime, supplier_id: str, release_id: str) -> bytes:
+    # Its own key per release: a release pseudonym is then as unrelated to the stable one (keyed by the
+    # supplier key itself) as to any other release's.
+    return hmac.new(
+        supplier_key(runtime, supplier_id), b"release:" + release_id.encode(), hashlib.sha256
+    ).digest()
+
+
+def _encoded(key: bytes, customer_id: str) -> str:
+    # base64url (unpadded) HMAC-SHA256, 43 characters: the shape the edge validates for every pseudonym.
+    digest = hmac.new(key, customer_id.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def pseudonym(runtime: Runtime, supplier_id: str, customer_id: str) -> str:
+    """The customer's stable pseudonym for this supplier, for relationships she chose."""
+    return _encoded(supplier_key(runtime, supplier_id), customer_id)
+
+
+def release_pseudonym(runtime: Runtime, supplier_id: str, release_id: str, customer_id: str) -> str:
+    """The customer's pseudonym in one slice release: unrelated to her stable one and to other releases'."""
+    return _encoded(release_key(runtime, supplier_id, release_id), customer_id)
 
 
 def issue(session: WriteSession, runtime: Runtime, supplier_id: str, customer_id: str) -> IssuedPseudonym:
@@ -73,7 +116,9 @@ def issue(session: WriteSession, runtime: Runtime, supplier_id: str, customer_id
     return IssuedPseudonym(supplier_id, supplier.name, value, issued_at)
 
 
-def _record(session: WriteSession, supplier_id: str, values: dict[str, str]) -> None:
+def _record(
+    session: WriteSession, supplier_id: str, values: dict[str, str], release_id: str | None = None
+) -> None:
     """Record customer -> pseudonym rows, keeping the ones already there (and their issue time).
 
     An insert that skips conflicts, not a read then an insert: two requests handing the same new customer
@@ -83,6 +128,8 @@ def _record(session: WriteSession, supplier_id: str, values: dict[str, str]) -> 
     """
     if not values:
         return
+    # A release's rows are new by construction (a fresh release id); skipping conflicts costs them
+    # nothing and keeps one statement for both kinds.
     now = utcnow()
     if session.get_bind().dialect.name == "postgresql":
         # One statement for the whole batch: an executemany ran one INSERT per customer, some 460 per
@@ -92,11 +139,18 @@ def _record(session: WriteSession, supplier_id: str, values: dict[str, str]) -> 
             "pseudonyms": list(values.values()),
             "customer_ids": list(values),
             "issued_at": now,
+            "release_id": release_id,
         }
         session.execute(_PG_RECORD, params)
         return
     rows = [
-        {"supplier_id": supplier_id, "pseudonym": value, "customer_id": cid, "issued_at": now}
+        {
+            "supplier_id": supplier_id,
+            "pseudonym": value,
+            "customer_id": cid,
+            "issued_at": now,
+            "release_id": release_id,
+        }
         for cid, value in values.items()
     ]
     for start in range(0, len(rows), _BATCH):
@@ -107,35 +161,51 @@ def _record(session: WriteSession, supplier_id: str, values: dict[str, str]) -> 
 
 
 _PG_RECORD = text(
-    "INSERT INTO supplier_pseudonyms (supplier_id, pseudonym, customer_id, issued_at)"
-    " SELECT CAST(:supplier_id AS varchar), p.pseudonym, p.customer_id, CAST(:issued_at AS timestamptz)"
+    "INSERT INTO supplier_pseudonyms (supplier_id, pseudonym, customer_id, issued_at, release_id)"
+    " SELECT CAST(:supplier_id AS varchar), p.pseudonym, p.customer_id, CAST(:issued_at AS timestamptz),"
+    " CAST(:release_id AS varchar)"
     " FROM unnest(CAST(:pseudonyms AS varchar[]), CAST(:customer_ids AS varchar[]))"
     " AS p(pseudonym, customer_id)"
     " ON CONFLICT DO NOTHING"
 )
 
 # Built once: resolving runs on every supplier request that names a pseudonym.
-_RESOLVE = select(SupplierPseudonymRow.customer_id).where(
+_RESOLVE = select(SupplierPseudonymRow.customer_id, SupplierPseudonymRow.release_id).where(
     SupplierPseudonymRow.supplier_id == bindparam("supplier_id"),
     SupplierPseudonymRow.pseudonym == bindparam("pseudonym"),
 )
 
 
 def resolve(session: Session, runtime: Runtime, supplier_id: str, value: str) -> str:
-    """The customer a supplier means by `value`, or `PseudonymUnknown`; only this supplier's are searched."""
-    customer_id = session.execute(_RESOLVE, {"supplier_id": supplier_id, "pseudonym": value}).scalar()
-    # Recomputing under the supplier's key guards against a row that does not belong to this supplier.
-    if customer_id is None or not hmac.compare_digest(pseudonym(runtime, supplier_id, customer_id), value):
+    """The customer a supplier means by `value` (stable or from one of its releases), or `PseudonymUnknown`;
+    only this supplier's are searched."""
+    found = session.execute(_RESOLVE, {"supplier_id": supplier_id, "pseudonym": value}).first()
+    if found is None:
         raise PseudonymUnknown()
-    return customer_id
+    customer_id, release_id = found
+    # Recomputing under the supplier's key (and the row's release) guards against a row that does not
+    # belong to this supplier.
+    expected = (
+        pseudonym(runtime, supplier_id, customer_id)
+        if release_id is None
+        else release_pseudonym(runtime, supplier_id, release_id, customer_id)
+    )
+    if not hmac.compare_digest(expected, value):
+        raise PseudonymUnknown()
+    return str(customer_id)
 
 
 def issued_to_suppliers(session: Session, customer_id: str) -> list[IssuedPseudonym]:
-    """Which supplier knows the customer by which pseudonym."""
+    """Which supplier knows the customer by which stable pseudonym.
+
+    Release pseudonyms are not listed: each names her in one slice only and joins nothing, so as a list of
+    "who can recognise me" they would only add noise; each slice she was in is in her policy log as a
+    decision for that supplier.
+    """
     rows = session.execute(
         select(SupplierPseudonymRow, Supplier.name)
         .join(Supplier, Supplier.id == SupplierPseudonymRow.supplier_id)
-        .where(SupplierPseudonymRow.customer_id == customer_id)
+        .where(SupplierPseudonymRow.customer_id == customer_id, SupplierPseudonymRow.release_id.is_(None))
         .order_by(Supplier.name)
     )
     return [IssuedPseudonym(r.supplier_id, name, r.pseudonym, r.issued_at) for r, name in rows]
@@ -144,7 +214,19 @@ def issued_to_suppliers(session: Session, customer_id: str) -> list[IssuedPseudo
 def issue_many(
     session: WriteSession, runtime: Runtime, supplier_id: str, customer_ids: list[str]
 ) -> dict[str, str]:
-    """Hand many customers' pseudonyms to a supplier at once (a slice); returns customer -> pseudonym."""
-    values = {cid: pseudonym(runtime, supplier_id, cid) for cid in customer_ids}
+    """Hand many customers' stable pseudonyms to a supplier at once; returns customer -> pseudonym."""
+    key = supplier_key(runtime, supplier_id)
+    values = {cid: _encoded(key, cid) for cid in customer_ids}
     _record(session, supplier_id, values)
     return values
+
+
+def issue_release(
+    session: WriteSession, runtime: Runtime, supplier_id: str, customer_ids: list[str]
+) -> Release:
+    """Fresh, unlinkable pseudonyms for one slice release, recorded so each resolves for this supplier."""
+    release_id = new_id("rel")
+    key = release_key(runtime, supplier_id, release_id)
+    values = {cid: _encoded(key, cid) for cid in customer_ids}
+    _record(session, supplier_id, values, release_id)
+    return Release(release_id, values)

@@ -1,1 +1,1 @@
-"""Pseudonymous slices: generalised, k-anonymous rows of consented fields, keyed by pairwise pseudonyms."""
+"""Pseudonymous slices: generalised, k-anonymous rows of consented fields, keyed by per-release pseudonyms."""

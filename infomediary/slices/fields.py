@@ -1,11 +1,14 @@
-"""The allow-list of sliceable profile fields: each one's data category, generaliser and role.
+"""The allow-list of sliceable profile fields: each one's data category and generalisation ladder.
 
 Identity and direct contact fields are never sliceable: identity reaches a supplier only through an offer
 or request the customer accepts (non-negotiable 5). Free-text fields (occupation, city, health tags...)
 are not sliceable either: no generalisation makes arbitrary text non-identifying.
 
-A quasi-identifier is a generalised value an outsider could know about a person (age, place, household);
-the slice is k-anonymous over those columns. The other fields are the attributes the supplier wants.
+Every sliceable field is a quasi-identifier: the slice is k-anonymous over all its columns. A column that
+was only an "attribute" would still be a join key between two slices that both carry it (a rare language
+or net-worth band in two releases links their rows, whatever the pseudonyms), and a set such as interests
+singles a person out as well as an age does. So each field has a generalisation ladder, whose top says no
+more than presence (or, for life events, the kinds), and k-anonymity climbs it before suppressing rows.
 """
 
 from __future__ import annotations
@@ -29,32 +32,31 @@ Generaliser = Callable[[Any, date, int], Any]
 
 @dataclass(frozen=True)
 class SliceField:
-    """One sliceable field: the category its consent is decided by, how it is generalised, its role."""
+    """One sliceable field: the category its consent is decided by and how it is generalised."""
 
     key: str
     column: str
     category: Category
     generalise: Generaliser
-    quasi_identifier: bool
     # Generalisation levels beyond the first (0); k-anonymity climbs them before suppressing rows.
-    levels: int = 0
+    levels: int
 
 
 SLICEABLE: Final[Mapping[str, SliceField]] = MappingProxyType(
     {
         f.key: f
         for f in (
-            SliceField("birth_date", "age_band", Category.DEMOGRAPHICS, g.age_band, True, levels=2),
-            SliceField("postal_code", "postal_prefix", Category.CONTACT, g.postal_prefix, True, levels=2),
-            SliceField("gender", "gender", Category.DEMOGRAPHICS, g.same, True, levels=1),
-            SliceField("country", "country", Category.CONTACT, g.same, True, levels=1),
-            SliceField("household_size", "household_size", Category.DEMOGRAPHICS, g.household, True, 1),
-            SliceField("income_band", "income_band", Category.DEMOGRAPHICS, g.same, True, levels=1),
-            SliceField("life_events", "life_events", Category.LIFE_EVENTS, g.life_events, True, levels=2),
-            SliceField("interests", "interests", Category.INTERESTS, g.interests, False),
-            SliceField("preferred_channels", "preferred_channels", Category.PREFERENCES, g.tags, False),
-            SliceField("language", "language", Category.PREFERENCES, g.language, False),
-            SliceField("net_worth_band", "net_worth_band", Category.FINANCES, g.same, False),
+            SliceField("birth_date", "age_band", Category.DEMOGRAPHICS, g.age_band, levels=2),
+            SliceField("postal_code", "postal_prefix", Category.CONTACT, g.postal_prefix, levels=2),
+            SliceField("gender", "gender", Category.DEMOGRAPHICS, g.same, levels=1),
+            SliceField("country", "country", Category.CONTACT, g.same, levels=1),
+            SliceField("household_size", "household_size", Category.DEMOGRAPHICS, g.household, levels=1),
+            SliceField("income_band", "income_band", Category.DEMOGRAPHICS, g.same, levels=1),
+            SliceField("life_events", "life_events", Category.LIFE_EVENTS, g.life_events, levels=2),
+            SliceField("interests", "interests", Category.INTERESTS, g.interests, levels=3),
+            SliceField("preferred_channels", "preferred_channels", Category.PREFERENCES, g.tags, levels=2),
+            SliceField("language", "language", Category.PREFERENCES, g.language, levels=1),
+            SliceField("net_worth_band", "net_worth_band", Category.FINANCES, g.same, levels=1),
         )
     }
 )

@@ -1,5 +1,12 @@
 """Taking a pseudonymous slice: consent-gated candidates, generalised values, k-anonymity, pseudonyms, log.
 
+Composition (issue 17): what a supplier learns from all its slices together stays k-anonymous because the
+slices cannot be joined. Each release gets fresh pseudonyms (`pseudonyms.issue_release`), unrelated to
+other releases' and to the customer's stable pseudonym, and every column is a quasi-identifier (`fields`),
+so a column two releases share matches, for any row of one, either none or a whole class (at least k
+rows) of the other. Why unlinkable releases and not a per-supplier release state is in
+`infomediary.pseudonyms.service`.
+
 Everything is computed in the caller's transaction before anything is returned: k-anonymity needs the whole
 set, and the release must commit with its log entries (non-negotiable 2). The caller streams the result.
 
@@ -37,8 +44,9 @@ from infomediary.slices.errors import SliceTooLarge
 
 @dataclass(frozen=True)
 class Slice:
-    """A released slice: rows keyed by the supplier's pseudonyms, and what was done to make it safe."""
+    """A released slice: rows keyed by this release's own pseudonyms, and what was done to make it safe."""
 
+    release_id: str
     columns: list[str]
     rows: list[dict[str, Any]]
     k: int
@@ -89,16 +97,15 @@ def take_slice(
     # A customer holding none of the fields has nothing to release (and is not credited for nothing).
     holders = [cid for cid in candidates if stored.get(cid)]
     today = now.date()
-    quasi = [f for f in asked if f.quasi_identifier]
     k = settings.slice_min_k
-    top = max((f.levels for f in quasi), default=0)
+    top = max(f.levels for f in asked)
     decisions: dict[str, Decision] = {}
     pool = holders
     while True:
 
         def key(index: int, level: int, pool: list[str] = pool) -> tuple[Any, ...]:
             values = stored[pool[index]]
-            return tuple(f.generalise(values.get(f.key), today, min(level, f.levels)) for f in quasi)
+            return tuple(f.generalise(values.get(f.key), today, min(level, f.levels)) for f in asked)
 
         chosen = anonymity.enforce(len(pool), key, k, top, settings.slice_max_suppressed)
         undecided = [pool[i] for i in chosen.released if pool[i] not in decisions]
@@ -118,14 +125,13 @@ def take_slice(
         idempotency_key=idempotency_key,
         credit_line=settings.supplier_credit_line,
     )
-    handed = pseudonyms.issue_many(session, runtime, supplier_id, released)
+    release = pseudonyms.issue_release(session, runtime, supplier_id, released)
     rows = []
     for customer_id in released:
         values = stored[customer_id]
-        row: dict[str, Any] = {"pseudonym": handed[customer_id]}
+        row: dict[str, Any] = {"pseudonym": release.pseudonyms[customer_id]}
         for f in asked:
-            level = min(chosen.level, f.levels) if f.quasi_identifier else 0
-            value = f.generalise(values.get(f.key), today, level)
+            value = f.generalise(values.get(f.key), today, min(chosen.level, f.levels))
             row[f.column] = list(value) if isinstance(value, tuple) else value
         rows.append(row)
     categories = sorted(c.value for c in fields.categories(asked))
@@ -143,6 +149,7 @@ def take_slice(
                 "epsilon_milli": 0,
             },
             "details": {
+                "release_id": release.release_id,
                 "price_per_customer": max_price_per_customer,
                 "k": k,
                 "generalisation_level": chosen.level,
@@ -152,6 +159,7 @@ def take_slice(
     )
     append_at_commit(session, entries)
     return Slice(
+        release_id=release.release_id,
         columns=["pseudonym", *(f.column for f in asked)],
         rows=rows,
         k=k,

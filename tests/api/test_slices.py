@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 import httpx
@@ -134,20 +135,64 @@ def test_two_suppliers_get_unlinkable_pseudonyms(http: TestClient, runtime: Runt
     assert own.status_code == 201, own.text
 
 
+def _rewards(http: TestClient, consumers: list[Consumer]) -> list[int]:
+    return [http.get("/v1/me/rewards", headers=c.headers).json()["balance"] for c in consumers]
+
+
+def test_each_slice_has_its_own_pseudonyms_which_resolve_for_its_supplier_only(
+    http: TestClient, runtime: Runtime
+) -> None:
+    consumers = _profiled(http, K)
+    supplier, rival = _supplier(http, runtime), _supplier(http, runtime)
+    stable = pseudonym_for(http, consumers[0], supplier)
+    first, second = _slice(http, supplier), _slice(http, supplier)
+    assert first.headers["slice-release"] != second.headers["slice-release"]
+    once, again = {r["pseudonym"] for r in _rows(first)}, {r["pseudonym"] for r in _rows(second)}
+    # The same customers, the same fields: nothing in common between the two releases or with the stable one.
+    assert len(once) == len(again) == K and not once & again and stable not in once | again
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{43}", p) for p in once)
+    body = {"purpose": "marketing", "categories": ["demographics"], "expires_at": later()}
+    # A slice's pseudonym names its customer in a request; the request echoes it, never her stable one.
+    asked = [
+        http.post("/v1/requests", json={**body, "pseudonym": p}, headers=supplier.headers(http)) for p in once
+    ]
+    assert all(r.status_code == 201 for r in asked), [r.text for r in asked]
+    assert {r.json()["pseudonym"] for r in asked} == once
+    read = http.get(f"/v1/requests/{asked[0].json()['id']}", headers=supplier.headers(http))
+    assert read.json()["pseudonym"] == asked[0].json()["pseudonym"]
+    assert all(len(http.get("/v1/me/inbox", headers=c.headers).json()["items"]) == 1 for c in consumers)
+    # The rival presenting them learns what a made-up pseudonym tells: the same 404.
+    stolen = http.post(
+        "/v1/requests", json={**body, "pseudonym": next(iter(once))}, headers=rival.headers(http)
+    )
+    made_up = http.post("/v1/requests", json={**body, "pseudonym": "A" * 43}, headers=rival.headers(http))
+    assert stolen.status_code == made_up.status_code == 404
+    assert stolen.json()["type"] == made_up.json()["type"]
+    # "Who knows me" lists the stable pseudonym she handed over; slice releases join nothing: not listed.
+    listed = http.get("/v1/me/pseudonyms", headers=consumers[0].headers).json()["pseudonyms"]
+    assert [(p["supplier_id"], p["pseudonym"]) for p in listed] == [(supplier.owner_id, stable)]
+    assert http.get("/v1/me/pseudonyms", headers=consumers[1].headers).json()["pseudonyms"] == []
+
+
 def test_a_withdrawn_customer_vanishes_from_the_next_slice(http: TestClient, runtime: Runtime) -> None:
+    # Slice pseudonyms are per release, so who is in a slice shows through what each customer is paid.
     consumers = _profiled(http, K + 1)
     supplier = _supplier(http, runtime)
     leaver = consumers[0]
     granted = grant(http, leaver, supplier.owner_id, "marketing", "demographics")
     assert granted.status_code in (200, 201), granted.text
-    known = pseudonym_for(http, leaver, supplier)
-    assert known in {r["pseudonym"] for r in _rows(_slice(http, supplier))}
+    stable = pseudonym_for(http, leaver, supplier)
+    paid = {**BODY, "max_price_per_customer": 1}
+    rows = _rows(_slice(http, supplier, paid, headers={"Idempotency-Key": "before"}))
+    assert len(rows) == K + 1 and _rewards(http, consumers) == [1] * (K + 1)
+    # The stable pseudonym she handed over is in no slice: a slice row cannot be joined to it.
+    assert stable not in {r["pseudonym"] for r in rows}
     record_id = granted.json()["consent"]["id"]
     withdrawn = http.post(f"/v1/me/consents/{record_id}/withdraw", headers=leaver.headers)
     assert withdrawn.status_code == 200, withdrawn.text
-    rows = _rows(_slice(http, supplier))
-    assert known not in {r["pseudonym"] for r in rows}
+    rows = _rows(_slice(http, supplier, paid, headers={"Idempotency-Key": "after"}))
     assert len(rows) == K
+    assert _rewards(http, consumers) == [1] + [2] * K
 
 
 def test_sensitive_fields_need_explicit_grants(http: TestClient, runtime: Runtime) -> None:
@@ -174,13 +219,13 @@ def test_a_paid_slice_credits_each_released_customer_through_the_ledger(
     assert paid.status_code == 200
     released = len(_rows(paid))
     assert released == K
-    rewards = [http.get("/v1/me/rewards", headers=c.headers).json()["balance"] for c in consumers]
+    rewards = _rewards(http, consumers)
     assert rewards == [5] * K
     ledger = http.get("/v1/supplier/ledger", headers=supplier.headers(http)).json()
     assert ledger["balance"] == -5 * K
     # Replaying the same key pays nobody twice.
     assert _slice(http, supplier, body, headers={"Idempotency-Key": "order-1"}).status_code == 200
-    assert [http.get("/v1/me/rewards", headers=c.headers).json()["balance"] for c in consumers] == rewards
+    assert _rewards(http, consumers) == rewards
 
 
 def test_a_customer_asking_more_than_the_offer_is_left_out(http: TestClient, runtime: Runtime) -> None:
@@ -188,9 +233,10 @@ def test_a_customer_asking_more_than_the_offer_is_left_out(http: TestClient, run
     supplier = _supplier(http, runtime)
     priced = grant(http, consumers[0], supplier.owner_id, "marketing", "demographics", price=10)
     assert priced.status_code in (200, 201), priced.text
-    known = pseudonym_for(http, consumers[0], supplier)
-    rows = _rows(_slice(http, supplier))
-    assert known not in {r["pseudonym"] for r in rows} and len(rows) == K
+    body = {**BODY, "max_price_per_customer": 5}
+    rows = _rows(_slice(http, supplier, body, headers={"Idempotency-Key": "offer"}))
+    assert len(rows) == K
+    assert _rewards(http, consumers) == [0] + [5] * K
 
 
 def test_streamed_lines_cover_every_row_in_order_across_chunks() -> None:

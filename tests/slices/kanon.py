@@ -7,24 +7,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-# The quasi-identifier columns a slice row may carry (the generalised forms of the sliceable fields).
-QUASI_IDENTIFIERS = (
-    "age_band",
-    "postal_prefix",
-    "gender",
-    "country",
-    "household_size",
-    "income_band",
-    "life_events",
-)
+# Every column but the pseudonym is a quasi-identifier: a column two slices share is a join key.
+KEY = "pseudonym"
 IDENTITY = ("given_name", "family_name", "email", "phone", "street_address")
 
 
 def smallest_class(rows: Iterable[Mapping[str, Any]]) -> int | None:
-    """Size of the smallest group of rows agreeing on every quasi-identifier they carry (None if empty)."""
+    """Size of the smallest group of rows agreeing on every column they carry but the pseudonym (None if
+    empty)."""
     groups: dict[str, int] = defaultdict(int)
     for row in rows:
-        key = json.dumps({c: row[c] for c in QUASI_IDENTIFIERS if c in row}, sort_keys=True)
+        key = json.dumps({c: v for c, v in row.items() if c != KEY}, sort_keys=True)
         groups[key] += 1
     return min(groups.values()) if groups else None
 

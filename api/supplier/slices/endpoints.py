@@ -49,10 +49,13 @@ def _lines(rows: list[dict[str, Any]]) -> Iterator[bytes]:
     summary="A k-anonymous pseudonymous slice of consented fields, streamed as NDJSON",
     description=(
         "Rows for the customers whose consent permits a pseudonymous slice of these fields' categories for "
-        "the purpose at the offered price, keyed by your own pairwise pseudonyms. Quasi-identifiers are "
-        "generalised (age to a band, postal code to a prefix, dates to a month) and the slice is made "
-        "k-anonymous (generalised further, then classes below k suppressed). Headers give the count, k, "
-        "the generalisation level, the suppressed rows and the price per customer."
+        "the purpose at the offered price, keyed by pseudonyms of this release only: the same customer has "
+        "unrelated pseudonyms in two slices, so slices cannot be joined row by row (a pseudonym from a "
+        "slice still names its customer in your requests). Every field is generalised (age to a band, "
+        "postal code to a prefix, dates to a month, interests to categories) and the slice is made "
+        "k-anonymous over all its fields (generalised further, then classes below k suppressed). Headers "
+        "give the release id, count, k, the generalisation level, the suppressed rows and the price per "
+        "customer."
     ),
 )
 def take_slice(
@@ -72,6 +75,7 @@ def take_slice(
         idempotency_key=idempotency_key,
     )
     headers = {
+        "Slice-Release": taken.release_id,
         "Slice-Count": str(len(taken.rows)),
         "Slice-K": str(taken.k),
         "Slice-Generalisation-Level": str(taken.level),

@@ -25,7 +25,9 @@ RequestId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)
 def _read(runtime: Runtime, view: supplier_requests.RequestView, customer_id: str) -> RequestRead:
     return RequestRead(
         id=view.id,
-        pseudonym=pseudonyms.pseudonym(runtime, view.supplier_id, customer_id),
+        # The pseudonym the supplier asked by (a slice's stays a slice's); requests made before it was
+        # kept were all made by the stable one.
+        pseudonym=view.pseudonym or pseudonyms.pseudonym(runtime, view.supplier_id, customer_id),
         purpose=view.purpose,
         categories=[Category(c) for c in view.categories],
         release_kind=view.release_kind,

@@ -10,11 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from infomediary.audiences.dimensions import INTERESTS
 from infomediary.slices import generalise as g
 from infomediary.slices.fields import SLICEABLE, SliceField
 
 TODAY = date(2026, 6, 15)
-QUASI = [f for f in SLICEABLE.values() if f.quasi_identifier]
+# Every sliceable field is a quasi-identifier (a column two slices share is a join key).
+QUASI = list(SLICEABLE.values())
 
 
 def born_aged(years: int, days_after_birthday: int = 0) -> str:
@@ -118,10 +120,38 @@ def test_only_vocabulary_interests_are_released_normalised_and_sorted() -> None:
     assert g.interests(stored, TODAY, 0) == ("cooking", "cycling")
 
 
+@pytest.mark.parametrize(
+    ("level", "shown"),
+    [
+        (0, ("cycling", "music", "running", "theatre")),
+        (1, ("arts & culture", "sport & outdoors")),  # parent categories
+        (2, "1-2"),  # how many parent categories
+        (3, g.SUPPRESSED),
+    ],
+)
+def test_interests_climb_from_the_set_to_categories_to_how_many_to_withheld(
+    level: int, shown: tuple[str, ...] | str
+) -> None:
+    assert g.interests(["running", "cycling", "theatre", "music"], TODAY, level) == shown
+
+
+def test_every_vocabulary_interest_has_a_parent_category() -> None:
+    assert set(g.INTEREST_PARENTS) == set(INTERESTS)
+
+
+@pytest.mark.parametrize(
+    ("size", "band"), [(0, "0"), (1, "1-2"), (2, "1-2"), (3, "3-5"), (5, "3-5"), (6, "6+")]
+)
+def test_count_bands(size: int, band: str) -> None:
+    assert g.count_band(size) == band
+
+
 def test_tags_are_deduplicated_and_sorted_and_languages_keep_the_primary_subtag() -> None:
     assert g.tags(["sms", "email", "sms", 1], TODAY, 0) == ("email", "sms")
+    assert g.tags(["sms", "email", "sms", 1], TODAY, 1) == "1-2"
     assert g.language("pt-BR", TODAY, 0) == "pt"
     assert g.language("fr", TODAY, 0) == "fr"
+    assert g.language("fr", TODAY, 1) == g.SUPPRESSED
 
 
 @pytest.mark.parametrize(
@@ -170,6 +200,10 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
     "household_size": st.integers(1, 9),
     "income_band": st.integers(1, 5),
     "life_events": life_event_lists,
+    "interests": st.lists(st.sampled_from([*INTERESTS, "Cycling ", "my cat"]), max_size=8),
+    "preferred_channels": st.lists(st.sampled_from(["email", "sms", "post", "phone"]), max_size=4),
+    "language": st.sampled_from(["fr", "fr-CA", "pt-BR", "de"]),
+    "net_worth_band": st.sampled_from(["under_10k", "10k_100k", "over_1m"]),
 }
 
 
