@@ -1,7 +1,7 @@
 """Release pseudonyms: a slice release's rows carry their own pseudonyms, so the stable pair need not be unique
 
 Revision ID: 0016_release_pseudonyms
-Revises: 0011_recommendations
+Revises: 0017_audience_items
 Create Date: 2026-12-07 18:30:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016_release_pseudonyms"
-down_revision: str | None = "0011_recommendations"
+down_revision: str | None = "0017_audience_items"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
