@@ -22,6 +22,7 @@ from infomediary.oauth.models import OAuthClient, RevokedToken
 from infomediary.offers.models import OfferDeliveryRow, OfferRow
 from infomediary.operators.models import Operator, OperatorSession
 from infomediary.policylog.models import PolicyLogEntry, PolicyLogNode, PolicyLogState, PolicyLogTreeHead
+from infomediary.privacy_loss.models import PrivacyLossCap, PrivacyLossTally, PrivacyReleaseRow
 from infomediary.products.models import CatalogItemRow
 from infomediary.profiles.models import (
     ActivityRecord,
@@ -72,6 +73,9 @@ __all__ = [
     "PolicyLogNode",
     "PolicyLogState",
     "PolicyLogTreeHead",
+    "PrivacyLossCap",
+    "PrivacyLossTally",
+    "PrivacyReleaseRow",
     "PrivacySignalRow",
     "ProcessingRestriction",
     "ProfileChange",

@@ -112,6 +112,22 @@ class Settings(BaseSettings):
     audience_budget_period_seconds: int = Field(
         default=86_400, ge=60, description="Length of an epsilon budget period (aligned to the epoch)."
     )
+    # Individual privacy accounting (`privacy_loss`): every DP release that includes a customer is charged to
+    # her own account, and once a release would take her past her cap she is left out of further ones until
+    # the budget period ends. The default sits above one supplier's whole budget, so it binds only when
+    # several suppliers' releases keep including the same customer; she may set her own, up to the maximum.
+    privacy_loss_cap: float = Field(
+        default=10.0,
+        gt=0,
+        le=1_000_000,
+        description="A customer's privacy-loss cap per budget period (epsilon).",
+    )
+    privacy_loss_cap_max: float = Field(
+        default=50.0,
+        gt=0,
+        le=1_000_000,
+        description="The highest privacy-loss cap a customer may choose.",
+    )
     # Differencing is checked on the customers matched (`audiences.differencing`), against this many of the
     # supplier's most recent stored answers of the period; each one adds a `count(*) FILTER` to the count's
     # scan. 0 turns the check off (tests of other things on tiny populations).

@@ -85,6 +85,10 @@ def make_settings(data_dir: Path, database_url: str, **overrides: object) -> Set
         # Tests count tiny populations, where almost any two queries differ by fewer than k customers; the
         # differencing check has its own tests (tests/audiences/test_counts.py, tests/api/test_audiences.py).
         "audience_differencing_window": 0,
+        # Tests use near-exact answers (epsilons of 100 a count) that a realistic cap would stop after a few
+        # releases; the individual accounting has its own tests (tests/audiences/test_accounting.py).
+        "privacy_loss_cap": 1_000_000,
+        "privacy_loss_cap_max": 1_000_000,
         "log_json": True,
     }
     values.update(overrides)

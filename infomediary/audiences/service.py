@@ -13,14 +13,13 @@ from datetime import datetime
 
 from pyroaring import BitMap
 
-from consent.decision import SupplierQuery
 from consent.vocabulary import Purpose, ReleaseKind
-from infomediary.audiences import budget, differencing, noise, repository
+from infomediary.audiences import accounting, budget, differencing, noise, repository
 from infomediary.audiences.errors import DifferencingRefused
 from infomediary.audiences.index import current_epoch
 from infomediary.audiences.models import AudienceAnswerRow
 from infomediary.audiences.noise import MILLI
-from infomediary.audiences.predicate import Canonical, Node, canonical, categories_of, compile_where, dump
+from infomediary.audiences.predicate import Node, canonical, categories_of, compile_where, dump
 from infomediary.audiences.standing import Standing
 from infomediary.consents.decision_point import supplier_query
 from infomediary.consents.declared_use import require_declared
@@ -111,9 +110,8 @@ def count_audience(
         release_kind=ReleaseKind.AGGREGATE_COUNT,
         now=now,
     )
-    # Counted before the lock, for the same reason: the true count is only released if charged below. The
-    # same scan measures how far the matched customers are from those of the supplier's recent queries.
-    true, matched = _refuse_differencing(session, settings, query, form, key)
+    # Read before the lock, for the same reason: only the admitted customers' count is released, if charged.
+    matched = repository.members(session, query, compile_where(form))
     ledger = budget.open_ledger(session, supplier_id, now, settings)
     # Under the lock, again: a twin of this query may have been answered while this one counted.
     stored = repository.answer(session, supplier_id, period.start, key)
@@ -122,6 +120,17 @@ def count_audience(
 
     cost = round(settings.audience_epsilon * MILLI)
     budget.charge(session, ledger, cost, now)
+    counted = accounting.admit(
+        session,
+        settings,
+        supplier_id=supplier_id,
+        kind=accounting.AGGREGATE_COUNT,
+        epsilon_milli=cost,
+        members=matched,
+        now=now,
+    )
+    _refuse_differencing(session, settings, supplier_id, period.start, key, counted)
+    true = len(counted)
     noisy = noise.noisy_count(true, cost)
     # k applies to the noisy count: suppressing on the true count would itself leak it near the threshold.
     released = None if noisy < k else noisy
@@ -134,7 +143,7 @@ def count_audience(
         count=released,
         epsilon_milli=cost,
         epoch=epoch,
-        members=None if matched is None else matched.serialize(),
+        members=counted.serialize(),
         created_at=now,
     )
     _remember(session, row, stored)
@@ -180,10 +189,20 @@ def charge_offer_audience(
         release_kind=ReleaseKind.AGGREGATE_COUNT,
         now=now,
     )
-    _, matched = _refuse_differencing(session, settings, query, canonical(predicate), key)
+    matched = repository.members(session, query, compile_where(canonical(predicate)))
     ledger = budget.open_ledger(session, supplier_id, now, settings)
     cost = round(settings.offer_epsilon * MILLI)
     budget.charge(session, ledger, cost, now)
+    counted = accounting.admit(
+        session,
+        settings,
+        supplier_id=supplier_id,
+        kind=accounting.OFFER_AUDIENCE,
+        epsilon_milli=cost,
+        members=matched,
+        now=now,
+    )
+    _refuse_differencing(session, settings, supplier_id, ledger.period.start, key, counted)
     row = AudienceAnswerRow(
         supplier_id=supplier_id,
         period_start=ledger.period.start,
@@ -193,7 +212,7 @@ def charge_offer_audience(
         count=None,
         epsilon_milli=cost,
         epoch=current_epoch(session),
-        members=None if matched is None else matched.serialize(),
+        members=counted.serialize(),
         created_at=now,
     )
     _remember(session, row, None)
@@ -201,30 +220,30 @@ def charge_offer_audience(
 
 
 def _refuse_differencing(
-    session: WriteSession, settings: Settings, query: SupplierQuery, form: Canonical, key: str
-) -> tuple[int, BitMap | None]:
-    """The true count of `form` and the set of customers it counts, unless they differ from those of one of
-    the supplier's recent answers (other than `key`'s) by 1 to k-1: then `DifferencingRefused`, recording
-    a strike. With the check off (a window of 0) only the count is taken, and no set is kept.
+    session: WriteSession,
+    settings: Settings,
+    supplier_id: str,
+    period_start: datetime,
+    key: str,
+    counted: BitMap,
+) -> None:
+    """Refuse (`DifferencingRefused`, recording a strike) an answer whose customers differ from those of one
+    of the supplier's recent answers of the period (other than `key`'s) by 1 to k-1.
 
-    Offers and counts share the window: an offer's audience differenced against a count isolates as well.
+    Called once the answer's customers are final (admitted by the privacy filter): the refusal rolls back
+    the charge and the admission with everything else. Offers and counts share the window: an offer's
+    audience differenced against a count isolates as well.
     """
-    window = settings.audience_differencing_window
-    where = compile_where(form)
-    if window == 0:
-        return repository.true_count(session, query, where), None
+    recent = repository.recent_members(
+        session, supplier_id, period_start, settings.audience_differencing_window, besides=key
+    )
     k = settings.audience_min_cohort
-    period = budget.period_of(query.now, settings)
-    matched = repository.members(session, query, where)
-    recent = repository.recent_members(session, query.supplier_id, period.start, window, besides=key)
-    if differencing.first_differencing(differencing.differences(matched, recent), k) is not None:
-        supplier_id = query.supplier_id
+    if differencing.first_differencing(differencing.differences(counted, recent), k) is not None:
         raise DifferencingRefused(k=k).recording(
             lambda record_in: sanctions.record_strike(
                 record_in, settings, supplier_id=supplier_id, reason=DIFFERENCING_STRIKE_REASON
             )
         )
-    return len(matched), matched
 
 
 def _remember(session: WriteSession, row: AudienceAnswerRow, stale: AudienceAnswerRow | None) -> None:
