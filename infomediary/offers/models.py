@@ -78,7 +78,7 @@ class OfferDeliveryRow(Base):
 
 
 class OfferStatsRow(Base):
-    """The statistics last released for an offer: noisy, drawn again only on a fixed schedule (`offers.stats`).
+    """The statistics last released for an offer: noisy, drawn again only on a schedule (`offers.stats`).
 
     Serving the stored draw in between is what stops averaging (re-reading gets the same answer). The true
     figures are not kept: nothing decides on them, so nothing can leak them by deciding.
