@@ -38,6 +38,7 @@ from infomediary.runtime import Runtime
 from tests.api import test_authorization_matrix as api_matrix
 from tests.conftest import make_settings
 from tests.fixtures.invariants import assert_state_consistent
+from tests.fixtures.runtimes import reconfigured
 from tests.fixtures.world import World, make_world
 from tests.pages import test_page_matrix as page_matrix
 
@@ -45,6 +46,12 @@ from tests.pages import test_page_matrix as page_matrix
 pytestmark = pytest.mark.committing
 
 CONCURRENCY = 6
+
+
+@pytest.fixture
+def app(runtime: Runtime) -> FastAPI:
+    # The world has one customer per side: its offers go out without the minimum audience at sending.
+    return create_app(runtime=reconfigured(runtime, audience_min_cohort=0))
 
 
 def writing_routes(app: FastAPI) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
