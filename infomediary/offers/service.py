@@ -115,6 +115,8 @@ def create(
     """Store the offer and deliver it to every consenting customer its predicate matches, at once.
 
     A repeated Idempotency-Key returns the offer it created, unmatched again: the budget is committed once.
+    Raises `OfferAudienceTooSmall` when the noisy audience is below k; the request then keeps only the
+    charge (and log entry) of its count.
     """
     now = now or utcnow()
     if not idempotency_key:
