@@ -163,6 +163,11 @@ class Settings(BaseSettings):
     offer_epsilon: float = Field(
         default=0.5, gt=0, le=100, description="Epsilon charged per offer sent and per statistics release."
     )
+    # Offer statistics are redrawn on a fixed schedule, not when their figures change (`offers.stats`): at
+    # most once per interval per offer, each fresh draw charged `offer_epsilon`.
+    offer_stats_interval_seconds: int = Field(
+        default=86_400, ge=1, description="Least time between two fresh draws of one offer's statistics."
+    )
     # Customers' reports of unwanted offers. A strike for reports needs many distinct reporters, so a few
     # customers (or one with many accounts' worth of patience) cannot push a supplier to suspension:
     # - per offer: at least `offer_report_min_reporters` reporters AND at least `offer_report_share` of the

@@ -158,3 +158,14 @@ def try_charge(
         return False
     _spend(session, ledger, cost_milli)
     return True
+
+
+def spend_owed(
+    session: WriteSession, supplier_id: str, cost_milli: int, now: datetime, settings: Settings
+) -> None:
+    """Spend `cost_milli` for an answer already released, even beyond the budget (no strike).
+
+    For a release whose charge was rolled back with the request it belonged to and is written again: the
+    answer was drawn when the budget covered it, so its epsilon is owed whatever was spent since.
+    """
+    _spend(session, open_ledger(session, supplier_id, now, settings), cost_milli)

@@ -40,3 +40,10 @@ class ReportRateLimited(TooManyRequests):
 
     def __init__(self, *, retry_after: int) -> None:
         super().__init__("you have reported many offers recently; try again later", retry_after=retry_after)
+
+
+class OfferAudienceTooSmall(DomainError):
+    # Refused after its audience was counted: the noisy count it released is charged all the same.
+    status = 422
+    slug = "offer-audience-too-small"
+    title = "The offer's audience is below the minimum cohort"

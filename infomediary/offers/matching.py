@@ -7,7 +7,12 @@ budget, their supplier not suspended) are tested against their own index row, th
 point with the customer's consents read once for all of them (`evaluate_each`); a permitted match is
 delivered and logged, its decision with a `release` entry like the one written at sending, in one append.
 A refusal is not logged, as at sending. The supplier learns of late matches only through its offer's noisy
-statistics (`offers.stats`).
+statistics (`offers.stats`), redrawn on a schedule that does not depend on them, and its refund at close.
+
+Late matching only ever adds customers to an offer whose noisy audience passed the minimum cohort when it
+was sent (`offers.service.create` refuses the others, delivering nothing), so no offer starts small and
+gathers its audience one customer at a time: a late match is one more customer in a crowd of about k or
+more, never the first.
 """
 
 from __future__ import annotations

@@ -78,19 +78,15 @@ class OfferDeliveryRow(Base):
 
 
 class OfferStatsRow(Base):
-    """The statistics last released for an offer: noisy, and drawn again only when the true figures change.
+    """The statistics last released for an offer: noisy, drawn again only on a schedule (`offers.stats`).
 
-    Serving the stored draw until then is what stops averaging (re-reading gets the same answer). The true
-    figures the draw was made from are kept to notice a change; they are no more than a count over
-    `offer_deliveries`, which the broker holds anyway, and they never leave it.
+    Serving the stored draw in between is what stops averaging (re-reading gets the same answer). The true
+    figures are not kept: nothing decides on them, so nothing can leak them by deciding.
     """
 
     __tablename__ = "offer_stats"
 
     offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"), primary_key=True)
-    true_delivered: Mapped[int] = mapped_column(Integer)
-    true_viewed: Mapped[int] = mapped_column(Integer)
-    true_accepted: Mapped[int] = mapped_column(Integer)
     noisy_delivered: Mapped[int] = mapped_column(Integer)
     noisy_viewed: Mapped[int] = mapped_column(Integer)
     noisy_accepted: Mapped[int] = mapped_column(Integer)

@@ -7,6 +7,19 @@ to zero. A closed offer leaves every inbox and pays no further reward (`row_fact
 
 Expiry needs no scheduler: an expired offer is settled when its supplier next reads or withdraws it, and
 `infomediary offers settle` settles every expired one.
+
+What the refund tells the supplier. Rewards are paid from the broker's escrow, never from the supplier's
+account, so nothing a customer does while the offer runs moves (or times) anything in the supplier's
+ledger; the refund is the one aggregate settlement, made when the offer closes. It closes only by
+expiry (a time the supplier set) or withdrawal (a time the supplier chooses), never when its budget runs
+out: closing then would time the reward that exhausted it. The amount is exact money, `budget_cap -
+spent`, so it is an exact sum of the rewards paid over the offer's audience, which sending guarantees
+has a noisy size of at least `audience_min_cohort` (`offers.service.create`). Residual, not covered by
+differential privacy: that sum is exact, so with `reward_per_acceptance` 0 it is the exact number of
+views (and likewise for acceptances); one closed offer shows it once, over at least about k customers,
+but two offers whose audiences differ in one customer (a differencing pair, which the audience
+machinery charges and strikes) would show that customer's actions by subtraction. Noising the refund
+would close this at the cost of inexact money.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 An offer's audience is a count query: sending one charges the supplier's epsilon budget and is checked for
 differencing like an audience count (`audiences.service.charge_offer_audience`); matching
 (`offers.matching`) never lets the matched customers leave the broker; the supplier reads only noisy,
-stable, k-suppressed statistics (`offers.stats`), whose first release is logged as the sending.
+scheduled, k-suppressed statistics (`offers.stats`), whose first release is logged as the sending. That
+first release is also the gate: an offer whose noisy audience is below `audience_min_cohort` is refused
+and delivers nothing, but its count stays charged (`_refused_audience`).
 
 The whole budget is paid to the broker when the offer is sent, and rewards are paid from there: were each
 reward debited from the supplier, its own ledger would count (and time) every view and acceptance, which
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +24,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent.vocabulary import Purpose, ReleaseKind
+from infomediary.audiences import budget
 from infomediary.audiences import service as audiences
+from infomediary.audiences.errors import BudgetExhausted
+from infomediary.audiences.noise import MILLI
 from infomediary.audiences.predicate import Node, canonical, categories_of, dump
 from infomediary.consents import repository as consents
 from infomediary.consents.declared_use import require_declared
@@ -31,7 +37,7 @@ from infomediary.ledger import service as ledger
 from infomediary.ledger.errors import IdempotencyKeyRequired, IdempotencyKeyReused
 from infomediary.ledger.models import TransactionKind
 from infomediary.offers import identity, matching, refunds, stats
-from infomediary.offers.errors import InvalidOffer
+from infomediary.offers.errors import InvalidOffer, OfferAudienceTooSmall
 from infomediary.offers.models import OfferRow
 from infomediary.offers.repository import own_offer
 from infomediary.runtime import Runtime
@@ -110,6 +116,8 @@ def create(
     """Store the offer and deliver it to every consenting customer its predicate matches, at once.
 
     A repeated Idempotency-Key returns the offer it created, unmatched again: the budget is committed once.
+    Raises `OfferAudienceTooSmall` when the noisy audience is below k; the request then keeps only the
+    charge (and log entry) of its count.
     """
     now = now or utcnow()
     if not idempotency_key:
@@ -180,8 +188,50 @@ def create(
             memo="offer budget",
         )
     matching.match_at_send(session, row, form, now)
-    released = stats.first_release(session, runtime, row, cost, now)
-    return _supplier_offer(row, released, identity.released_to_supplier(session, runtime, row))
+    first = stats.first_release(session, runtime, row, cost, now)
+    k = runtime.settings.audience_min_cohort
+    # On the noisy audience, as every k here: refusing on the true one would leak it near the threshold.
+    if first.noisy_audience < k:
+        raise OfferAudienceTooSmall(
+            f"the offer's audience, counted with noise, is below the minimum cohort of {k}: nothing was "
+            "sent and no budget committed, but the count was charged",
+            minimum_cohort=k,
+            epsilon_charged=cost / MILLI,
+        ).recording(_refused_audience(runtime, supplier_id, draft, offer_id, cost, now))
+    return _supplier_offer(row, first.stats, identity.released_to_supplier(session, runtime, row))
+
+
+def _refused_audience(
+    runtime: Runtime, supplier_id: str, draft: OfferDraft, offer_id: str, cost: int, now: datetime
+) -> Callable[[WriteSession], None]:
+    """What a refusal for a small audience keeps once the offer is rolled back: its count's charge and log.
+
+    A refused attempt is not free: its noisy count was drawn and its refusal tells the supplier the count
+    fell below k, so were the charge rolled back with the offer, refusals would be an unlimited, free
+    oracle on audiences near the threshold.
+    """
+
+    def record(session: WriteSession) -> None:
+        try:
+            audiences.charge_offer_audience(
+                session, runtime, supplier_id, draft.predicate, draft.purpose, offer_id=offer_id, now=now
+            )
+        except BudgetExhausted:
+            # Spent in the moment between the rollback and this record: the count is owed all the same.
+            budget.spend_owed(session, supplier_id, cost, now, runtime.settings)
+        stats.log_release(
+            session,
+            supplier_id=supplier_id,
+            purpose=draft.purpose.value,
+            categories=",".join(sorted(c.value for c in categories_of(draft.predicate))),
+            offer_id=offer_id,
+            told=0,
+            epsilon_milli=cost,
+            kind=ReleaseKind.AGGREGATE_COUNT,
+            refused="offer audience below the minimum cohort",
+        )
+
+    return record
 
 
 def _supplier_offer(

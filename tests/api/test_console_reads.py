@@ -16,10 +16,11 @@ from infomediary.policylog.merkle import leaf_hash
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import Client, make_auditor, make_consumer, make_supplier
 from tests.fixtures.consents import later, publish
+from tests.fixtures.offers import post_offer_to_few
 from tests.fixtures.policylog import sign_head
 
 
-def _send(http: TestClient, supplier: Client, content: str) -> str:
+def _send(http: TestClient, runtime: Runtime, supplier: Client, content: str) -> str:
     body: dict[str, Any] = {
         "content": content,
         "purpose": "marketing",
@@ -30,7 +31,7 @@ def _send(http: TestClient, supplier: Client, content: str) -> str:
         "expires_at": later(),
     }
     headers = {**supplier.headers(http, "offers:write"), "Idempotency-Key": secrets.token_hex(8)}
-    response = http.post("/v1/offers", json=body, headers=headers)
+    response = post_offer_to_few(runtime, body, headers)
     assert response.status_code == 201, response.text
     _RELEASED[response.json()["id"]] = response.json()["stats"]
     return str(response.json()["id"])
@@ -44,8 +45,8 @@ def test_a_supplier_lists_only_its_own_offers_newest_first_paged(http: TestClien
     mine, theirs = make_supplier(runtime), make_supplier(runtime)
     for supplier in (mine, theirs):
         publish(http, supplier, ["marketing"], ["demographics"])
-    sent = [_send(http, mine, f"offer {i}") for i in range(3)]
-    _send(http, theirs, "someone else's")
+    sent = [_send(http, runtime, mine, f"offer {i}") for i in range(3)]
+    _send(http, runtime, theirs, "someone else's")
     headers = mine.headers(http, "offers:write")
     assert http.get("/v1/offers").status_code == 401
     assert http.get("/v1/offers", headers=make_auditor(runtime).headers(http)).status_code == 403

@@ -97,3 +97,27 @@ def test_an_expired_offer_is_refunded_once_by_settling_and_reading(
     assert postings.count(("offer_refund", BODY["budget_cap"] - 7)) == 1
     assert len([p for p in postings if p[0] == "offer_refund"]) == 1
     assert balance == -7 and _ledger_sum(runtime) == 0
+
+
+def test_customers_actions_move_nothing_of_the_suppliers_until_one_aggregate_refund_at_close(
+    http: TestClient, runtime: Runtime
+) -> None:
+    """While the offer runs, views and acceptances are paid from the broker's escrow: the supplier's ledger
+    shows only the budget it paid; closing settles the unspent rest in one entry."""
+    customers = profiled(http, 3)
+    shop = supplier(http, runtime)
+    headers = shop.headers(http)
+    offer = sent(http, shop)
+    at_send = _ledger(http, headers)
+    assert at_send == (-BODY["budget_cap"], [("offer_budget", -BODY["budget_cap"])])
+    for customer in customers:
+        assert http.post(f"/v1/me/offers/{offer['id']}/view", headers=customer.headers).status_code == 200
+    accepted = http.post(f"/v1/me/offers/{offer['id']}/accept", headers=customers[0].headers, json={})
+    assert accepted.status_code == 200
+    assert http.get(f"/v1/offers/{offer['id']}", headers=headers).json()["closed"] is False
+    assert _ledger(http, headers) == at_send
+    assert http.post(f"/v1/offers/{offer['id']}/withdraw", headers=headers).status_code == 200
+    spent = 3 * BODY["reward_per_view"] + BODY["reward_per_acceptance"]
+    balance, postings = _ledger(http, headers)
+    assert postings == [("offer_refund", BODY["budget_cap"] - spent), ("offer_budget", -BODY["budget_cap"])]
+    assert balance == -spent and _ledger_sum(runtime) == 0

@@ -19,6 +19,7 @@ from tests.fixtures.consents import grant, pseudonym_for, publish
 from tests.fixtures.offers import (
     BODY,
     exact_offers,
+    offer_reads_later,
     received_offers,
 )
 from tests.fixtures.offers import balance as _balance
@@ -84,7 +85,9 @@ def test_invalid_offers_are_refused(http: TestClient, runtime: Runtime) -> None:
         assert _send(http, supplier, bad).status_code == 422, bad
 
 
-def test_stats_are_thresholded_and_carry_no_ids(http: TestClient, runtime: Runtime) -> None:
+def test_stats_are_thresholded_and_carry_no_ids(
+    http: TestClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     k = runtime.settings.offer_min_cohort
     consumers = _profiled(http, k)
     _profiled(http, 2, gender="male")
@@ -95,6 +98,8 @@ def test_stats_are_thresholded_and_carry_no_ids(http: TestClient, runtime: Runti
     assert few["stats"]["delivered"] is None
     for consumer in consumers:
         assert http.post(f"/v1/me/offers/{sent['id']}/view", headers=consumer.headers).status_code == 200
+    # The views show at the next scheduled draw.
+    offer_reads_later(monkeypatch, runtime.settings.offer_stats_interval_seconds)
     read = http.get(f"/v1/offers/{sent['id']}", headers=supplier.headers(http))
     assert read.status_code == 200
     assert read.json()["stats"]["viewed"] == k and read.json()["released_identities"] == []

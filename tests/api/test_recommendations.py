@@ -269,7 +269,6 @@ AUDIENCE_SETTINGS: dict[str, Any] = {
     "audience_min_cohort": 3,
     "audience_epsilon": 20.0,
     "audience_epsilon_budget": 70.0,
-    "audience_differencing_threshold": 1000,
     "recommend_audience_epsilon": 10.0,
     "recommend_min_item_customers": 2,
 }

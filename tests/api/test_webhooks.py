@@ -40,13 +40,15 @@ MAX_ENDPOINTS = 3
 
 @pytest.fixture
 def events_runtime(runtime: Runtime) -> Runtime:
-    """The same database and keys, with loopback endpoints allowed and retries due at once."""
+    """The same database and keys, with loopback endpoints allowed, retries due at once, offers to one."""
     return reconfigured(
         runtime,
         webhook_allow_loopback=True,
         webhook_max_attempts=MAX_ATTEMPTS,
         webhook_max_endpoints=MAX_ENDPOINTS,
         webhook_backoff_base_seconds=0,
+        # The offers here go to the one customer a test makes: no minimum audience at sending.
+        audience_min_cohort=0,
     )
 
 

@@ -168,7 +168,7 @@ def test_a_supplier_operator_sees_only_its_own_supplier(
     publish(http, other, ["marketing"], ["demographics"])
     from tests.api.test_console_reads import _send
 
-    their_offer = _send(http, other, "their private offer")
+    their_offer = _send(http, runtime, other, "their private offer")
     _supplier_signed_in(browser, runtime)
     assert "Other Shop" not in browser.get("/supplier").text
     assert "their private offer" not in browser.get("/supplier/offers").text

@@ -13,6 +13,7 @@ from infomediary.runtime import Runtime
 from tests.fixtures.actors import Client, make_supplier
 from tests.fixtures.audiences import PROFILE
 from tests.fixtures.consents import later, publish
+from tests.fixtures.offers import post_offer_to_few
 from tests.pages.conftest import csrf_token, sign_up
 
 CATEGORIES = ["identity", "contact", "demographics", "interests", "health"]
@@ -28,7 +29,7 @@ def _customer_with_profile(browser: TestClient, email: str) -> None:
     assert browser.patch("/v1/me/profile", json=changes, headers=_bearer(browser)).status_code == 200
 
 
-def _offer(browser: TestClient, supplier: Client, **extra: Any) -> dict[str, Any]:
+def _offer(browser: TestClient, runtime: Runtime, supplier: Client, **extra: Any) -> dict[str, Any]:
     body = {
         "content": "Spring sale on city bikes",
         "purpose": "marketing",
@@ -40,7 +41,7 @@ def _offer(browser: TestClient, supplier: Client, **extra: Any) -> dict[str, Any
         **extra,
     }
     headers = {**supplier.headers(browser), "Idempotency-Key": secrets.token_hex(8)}
-    response = browser.post("/v1/offers", json=body, headers=headers)
+    response = post_offer_to_few(runtime, body, headers)
     assert response.status_code == 201, response.text
     return dict(response.json())
 
@@ -54,7 +55,7 @@ def test_identity_is_released_only_after_the_confirmation_page(browser: TestClie
     supplier = make_supplier(runtime, name="Bikes Ltd")
     publish(browser, supplier, ["marketing"], CATEGORIES)
     _customer_with_profile(browser, "zelda@example.org")
-    sent = _offer(browser, supplier, releases_identity=True)
+    sent = _offer(browser, runtime, supplier, releases_identity=True)
     page = browser.get("/inbox")
     assert "Bikes Ltd" in page.text and "Accepting tells Bikes Ltd who you are" in page.text
     assert _post(browser, f"/inbox/offers/{sent['id']}/view").status_code == 303
@@ -81,7 +82,10 @@ def test_offers_can_be_dismissed_or_reported(browser: TestClient, runtime: Runti
     supplier = make_supplier(runtime)
     publish(browser, supplier, ["marketing"], CATEGORIES)
     _customer_with_profile(browser, "zelda@example.org")
-    first, second = _offer(browser, supplier), _offer(browser, supplier, content="Another one")
+    first, second = (
+        _offer(browser, runtime, supplier),
+        _offer(browser, runtime, supplier, content="Another one"),
+    )
     assert (
         _post(browser, f"/inbox/offers/{first['id']}/dismiss").headers["location"].endswith("offer-dismissed")
     )
@@ -126,7 +130,7 @@ def test_another_consumers_inbox_items_are_not_found(browser: TestClient, runtim
     supplier = make_supplier(runtime)
     publish(browser, supplier, ["marketing"], CATEGORIES)
     _customer_with_profile(browser, "victim@example.org")
-    sent = _offer(browser, supplier)
+    sent = _offer(browser, runtime, supplier)
     browser.cookies.clear()
     sign_up(browser, "mallory@example.org")
     for action in ("view", "accept", "dismiss", "report"):

@@ -399,6 +399,8 @@ def _run(work: Path, database_url: str | None) -> None:
         rate_limit_token="1000000",
         supplier_credit_line="1000000000",
         audience_differencing_window="0",
+        # The demo's population is small: its offers go out below the default minimum audience.
+        audience_min_cohort="0",
         offer_epsilon=str(OFFER_EPSILON),
         audience_epsilon_budget=str(EPSILON_BUDGET),
         # One budget period for the whole run (periods are aligned to the epoch): a run across a period's

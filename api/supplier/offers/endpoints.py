@@ -69,7 +69,9 @@ def _read(offer: service.SupplierOffer) -> OfferRead:
         "learn how many customers it reached only as a noisy count, from the minimum cohort up (null "
         "below), never who. Sending one spends epsilon from your audience budget (429 when spent; "
         "Epsilon-Remaining and Epsilon-Resets-At on every answer). A purpose or category your published "
-        "policy does not declare is refused (403 undeclared-use), logged and struck. "
+        "policy does not declare is refused (403 undeclared-use), logged and struck. An offer whose noisy "
+        "audience is below the audience minimum cohort is refused (422 offer-audience-too-small), delivers "
+        "nothing and commits no budget, but its epsilon stays spent. "
         "budget_cap is debited from your balance when "
         "the offer is sent (402 beyond your credit line) and pays customers' rewards as they view and "
         "accept. An Idempotency-Key is required; repeating it returns the same offer."
@@ -142,10 +144,12 @@ def list_offers(
     responses=budget_responses(200, 404),
     summary="One of your offers: noisy reach, and identities released to you by acceptance",
     description=(
-        "Statistics are noisy (OpenDP), stable until the true figures change, and null below "
-        "minimum_cohort; a fresh draw spends epsilon from your audience budget, and when it is spent "
-        "the last figures stay (Epsilon-Remaining and Epsilon-Resets-At on every answer). Reading an "
-        "expired offer refunds its unspent budget."
+        "Statistics are noisy (OpenDP), null below minimum_cohort, and drawn afresh on a fixed schedule "
+        "(at most once per offer_stats_interval_seconds, when read after it elapsed, whether or not the "
+        "figures changed; once more after the offer closes, then final). Each fresh draw spends epsilon "
+        "from your audience budget; when it is spent the last figures stay (Epsilon-Remaining and "
+        "Epsilon-Resets-At on every answer). Reading an expired offer refunds its unspent budget, in one "
+        "entry."
     ),
 )
 def read_offer(
