@@ -18,6 +18,7 @@ from api.me.consents import router as consents_router
 from api.me.endpoints import router as me_router
 from api.me.log_endpoints import router as me_log_router
 from api.me.offers import router as me_offers_router
+from api.me.privacy_loss import router as privacy_loss_router
 from api.me.profile import router as profile_router
 from api.me.recommendations import router as me_recommendations_router
 from api.me.rewards import router as rewards_router
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         me_offers_router,
         rewards_router,
         me_recommendations_router,
+        privacy_loss_router,
     )
     for router in consumer_routers:
         app.include_router(router, dependencies=[GpcDep])

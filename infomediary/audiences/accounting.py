@@ -1,10 +1,10 @@
 """Individual privacy accounting for the broker's DP releases: every release that includes a customer is
 charged to her own account (`privacy_loss`), and she drops out of releases once her cap is reached.
 
-The releases it covers: fresh audience counts, offers' audiences, offers' statistics and audience top
-items. Each passes the customers its answer would depend on (as index member numbers); the filter admits
-those still within their cap and the release is computed over the admitted ones only. A cached answer is
-no new release and charges no one.
+The releases it covers: fresh audience counts, offers' statistics (the first of which is the figure an
+offer's audience charge pays for) and audience top items. Each passes the customers its answer would
+depend on (as index member numbers); the filter admits those still within their cap, and the release is
+computed over the admitted ones only. A cached answer is no new release and charges no one.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from infomediary.audiences import budget
 from infomediary.audiences.models import AudienceIndexRow
 from infomediary.audiences.noise import MILLI
 from infomediary.database import WriteSession
+from infomediary.errors import DomainError
 from infomediary.privacy_loss import service as privacy_loss
 from infomediary.privacy_loss.models import PrivacyLossCap
 from infomediary.settings import Settings
 
 AGGREGATE_COUNT = "aggregate_count"
-OFFER_AUDIENCE = "offer_audience"
 OFFER_STATISTICS = "offer_statistics"
 AUDIENCE_ITEMS = "audience_items"
 
@@ -94,3 +94,26 @@ def account_of(session: Session, settings: Settings, customer_id: str, now: date
         period_start=budget.period_of(now, settings).start,
         default_cap_milli=default_cap_milli(settings),
     )
+
+
+class CapOutOfRange(DomainError):
+    status = 422
+    slug = "privacy-loss-cap-out-of-range"
+    title = "The privacy-loss cap is out of range"
+
+
+def set_own_cap(
+    session: WriteSession, settings: Settings, customer_id: str, epsilon: float | None, now: datetime
+) -> privacy_loss.Account:
+    """Set the customer's own cap (None: the operator's default again); her account as it now stands.
+
+    A lower cap takes effect at the next release: a customer already past it is left out of every further
+    release of the period, and nothing she was charged before is undone (it was released).
+    """
+    if epsilon is not None and not 0 <= epsilon <= settings.privacy_loss_cap_max:
+        raise CapOutOfRange(
+            f"the cap must be between 0 and {settings.privacy_loss_cap_max:g} epsilon per period",
+            maximum=settings.privacy_loss_cap_max,
+        )
+    privacy_loss.set_cap(session, customer_id, None if epsilon is None else round(epsilon * MILLI), now)
+    return account_of(session, settings, customer_id, now)

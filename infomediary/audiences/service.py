@@ -193,16 +193,10 @@ def charge_offer_audience(
     ledger = budget.open_ledger(session, supplier_id, now, settings)
     cost = round(settings.offer_epsilon * MILLI)
     budget.charge(session, ledger, cost, now)
-    counted = accounting.admit(
-        session,
-        settings,
-        supplier_id=supplier_id,
-        kind=accounting.OFFER_AUDIENCE,
-        epsilon_milli=cost,
-        members=matched,
-        now=now,
-    )
-    _refuse_differencing(session, settings, supplier_id, ledger.period.start, key, counted)
+    # The figure this charge pays for is the offer's first statistics release (`offers.stats.release`),
+    # which admits and charges the delivered customers individually; charging them here too would count
+    # one release twice.
+    _refuse_differencing(session, settings, supplier_id, ledger.period.start, key, matched)
     row = AudienceAnswerRow(
         supplier_id=supplier_id,
         period_start=ledger.period.start,
@@ -212,7 +206,7 @@ def charge_offer_audience(
         count=None,
         epsilon_milli=cost,
         epoch=current_epoch(session),
-        members=counted.serialize(),
+        members=matched.serialize(),
         created_at=now,
     )
     _remember(session, row, None)

@@ -23,11 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pyroaring import BitMap
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent.vocabulary import ReleaseKind
-from infomediary.audiences import budget, noise
+from infomediary.audiences import accounting, budget, noise
 from infomediary.audiences.noise import MILLI
 from infomediary.database import WriteSession
 from infomediary.offers.models import OfferDeliveryRow, OfferRow, OfferStatsRow
@@ -84,11 +85,33 @@ def draw(figures: tuple[int, int, int], epsilon_milli: int) -> tuple[int, int, i
 
 
 def release(
-    session: WriteSession, offer: OfferRow, row: OfferStatsRow | None, epsilon_milli: int, now: datetime
+    session: WriteSession,
+    settings: Settings,
+    offer: OfferRow,
+    row: OfferStatsRow | None,
+    epsilon_milli: int,
+    now: datetime,
 ) -> OfferStatsRow:
     """Draw the offer's figures afresh over its population and store the draw: every differentially
-    private release of offer statistics goes through here, already paid for by the caller."""
-    noisy = draw(true_figures(population(session, offer.id)), epsilon_milli)
+    private release of offer statistics goes through here, already paid for by the caller.
+
+    The population is the delivered customers the individual privacy filter admits (`audiences.accounting`):
+    each is charged the draw's epsilon on her own account, and one at her cap (or no longer in the index,
+    having restricted processing) is not counted.
+    """
+    delivered = population(session, offer.id)
+    numbers = accounting.members_of(session, (m.customer_id for m in delivered))
+    admitted = accounting.admit(
+        session,
+        settings,
+        supplier_id=offer.supplier_id,
+        kind=accounting.OFFER_STATISTICS,
+        epsilon_milli=epsilon_milli,
+        members=BitMap(numbers.values()),
+        now=now,
+    )
+    counted = [m for m in delivered if m.customer_id in numbers and numbers[m.customer_id] in admitted]
+    noisy = draw(true_figures(counted), epsilon_milli)
     if row is None:
         row = OfferStatsRow(offer_id=offer.id)
         session.add(row)
@@ -172,7 +195,7 @@ def first_release(
     Logged as the offer's delivery, with the delivered figure the supplier was told (0 when withheld).
     """
     k = runtime.settings.offer_min_cohort
-    row = release(session, offer, None, epsilon_milli, now)
+    row = release(session, runtime.settings, offer, None, epsilon_milli, now)
     stats = _as_stats(row, k)
     _log(session, offer, stats.delivered or 0, epsilon_milli, ReleaseKind.OFFER_DELIVERY)
     return FirstRelease(stats, row.noisy_delivered)
@@ -207,7 +230,7 @@ def released(session: WriteSession, runtime: Runtime, offer: OfferRow, now: date
     if not budget.try_charge(session, offer.supplier_id, cost, now, settings):
         # Budget spent: the last release stays (or nothing, for an offer never released).
         return _as_stats(row, k)
-    stats = _as_stats(release(session, offer, row, cost, now), k)
+    stats = _as_stats(release(session, settings, offer, row, cost, now), k)
     _log(session, offer, stats.delivered or 0, cost, ReleaseKind.AGGREGATE_COUNT)
     return stats
 

@@ -32,7 +32,7 @@ class PrivacyReleaseRow(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"), index=True)
     period_start: Mapped[datetime]
-    # What was released: `aggregate_count`, `offer_audience`, `offer_statistics`, `audience_items`.
+    # What was released: `aggregate_count`, `offer_statistics`, `audience_items`.
     kind: Mapped[str] = mapped_column(String(40))
     epsilon_milli: Mapped[int] = mapped_column(Integer)
     members: Mapped[bytes] = mapped_column(LargeBinary)

@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from pyroaring import BitMap
 from sqlalchemy import select
 
 from consent.vocabulary import Category, Purpose
-from infomediary.audiences import budget, topk
+from infomediary.audiences import accounting, budget, topk
 from infomediary.audiences.index import current_epoch
 from infomediary.audiences.models import AudienceIndexRow
 from infomediary.audiences.noise import MILLI
@@ -67,11 +69,11 @@ class AudienceItems:
 
 @dataclass(frozen=True)
 class Population:
-    """The customers whose data feeds one selection, the candidates, and the bounded scores they give."""
+    """The customers whose data may feed one selection, their interaction weights, and the candidates."""
 
     customers: tuple[str, ...]
+    weights: tuple[Mapping[str, float], ...]
     candidates: tuple[str, ...]
-    scores: list[int]
 
 
 def query_key(canonical_text: str, n: int) -> str:
@@ -146,14 +148,32 @@ def release_items(
 ) -> tuple[list[str], int]:
     """Every fresh audience top-items draw goes through here: charge, draw, log; the item ids and the cost.
 
-    `population.customers` is exactly the customers whose data fed the draw (per-customer privacy
-    accounting belongs here). The charge comes first, in the caller's transaction: a refused charge
-    (`BudgetExhausted`) draws nothing.
+    `population.customers` are the customers whose data may feed the draw; those the individual privacy
+    filter admits do, each charged on her own account. The charge comes first, in the caller's
+    transaction: a refused charge (`BudgetExhausted`) draws nothing.
     """
     settings = runtime.settings
     cost = round(settings.recommend_audience_epsilon * MILLI)
     budget.charge(session, ledger, cost, now)
-    picked = topk.noisy_top_k(population.scores, n, settings.recommend_min_item_customers, cost)
+    # Each customer whose data may feed the draw is charged its epsilon on her own account; one at her cap
+    # is left out (the individual privacy filter), and the scores are of the admitted customers only.
+    numbers = accounting.members_of(session, population.customers)
+    admitted = accounting.admit(
+        session,
+        settings,
+        supplier_id=supplier_id,
+        kind=accounting.AUDIENCE_ITEMS,
+        epsilon_milli=cost,
+        members=BitMap(numbers.values()),
+        now=now,
+    )
+    fed = (
+        weights
+        for customer, weights in zip(population.customers, population.weights, strict=True)
+        if customer in numbers and numbers[customer] in admitted
+    )
+    scores = topk.bounded_scores(fed, population.candidates, settings.recommend_audience_items_per_customer)
+    picked = topk.noisy_top_k(scores, n, settings.recommend_min_item_customers, cost)
     # `count` 0: no figure about customers is released here (the audience count has its own entry).
     log_release(session, supplier_id, PURPOSE, _categories(predicate), 0, cost)
     return [population.candidates[i] for i in picked], cost
@@ -181,12 +201,8 @@ def _population(session: WriteSession, runtime: Runtime, supplier_id: str, form:
     # most one other in or out, which the mechanism's sensitivity covers.
     chosen = tuple(sorted(allowed)[: settings.recommend_audience_max_customers])
     known = set(candidates)
-    scores = topk.bounded_scores(
-        (history.read(session, runtime, c, known, allowed[c]).weights for c in chosen),
-        candidates,
-        settings.recommend_audience_items_per_customer,
-    )
-    return Population(chosen, candidates, scores)
+    weights = tuple(history.read(session, runtime, c, known, allowed[c]).weights for c in chosen)
+    return Population(chosen, weights, candidates)
 
 
 def _categories(predicate: Node) -> list[str]:
