@@ -70,6 +70,8 @@ LOAD_SETTINGS = {
     # almost any two of the 24 differ by fewer than k (bench.broker measures the check at scale).
     "INFOMEDIARY_AUDIENCE_EPSILON_BUDGET": "100000",
     "INFOMEDIARY_AUDIENCE_DIFFERENCING_WINDOW": "0",
+    # The same for the floor under an offer's audience: the mix's offers go to a few dozen customers each.
+    "INFOMEDIARY_AUDIENCE_MIN_COHORT": "0",
     "INFOMEDIARY_SUPPLIER_CREDIT_LINE": "1000000000",
     "INFOMEDIARY_LOGIN_MAX_FAILURES_PER_ADDRESS": "1000",
     # Every simulated client shares the loopback address: the per-address limits of the public routes would

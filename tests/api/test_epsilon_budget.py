@@ -60,7 +60,11 @@ def test_a_spent_budget_is_429_with_its_headers_and_no_sanction(runtime: Runtime
 
 
 def test_the_header_decreases_on_every_fresh_answer_that_spends(runtime: Runtime) -> None:
-    http = _client(runtime, audience_epsilon=0.2, audience_epsilon_budget=5.0, offer_epsilon=0.5)
+    # No minimum cohort: with no customers, the offer below goes out (not refused by the audience floor)
+    # and the top items are drawn (the audience count is not suppressed), so every answer spends.
+    http = _client(
+        runtime, audience_epsilon=0.2, audience_epsilon_budget=5.0, offer_epsilon=0.5, audience_min_cohort=0
+    )
     supplier = make_supplier(runtime)
     publish(http, supplier, ["marketing", "personalisation"], CATEGORIES)
     seen = [float(_count(http, supplier, p).headers["Epsilon-Remaining"]) for p in PREDICATES]
@@ -70,12 +74,13 @@ def test_the_header_decreases_on_every_fresh_answer_that_spends(runtime: Runtime
         json={"predicate": {"eq": ["age_band", "25-34"]}, "n": 3},
         headers=supplier.headers(http),
     )
-    assert items.status_code == 200 and items.headers["Epsilon-Remaining"] == "4.200"
+    # The audience's count (0.2) and the selection (recommend_audience_epsilon, 1.0).
+    assert items.status_code == 200 and items.headers["Epsilon-Remaining"] == "3.200"
     headers = {**supplier.headers(http), "Idempotency-Key": secrets.token_hex(8)}
     sent = http.post("/v1/offers", json=offer_body(), headers=headers)
     assert sent.status_code == 201, sent.text
     left = float(sent.headers["Epsilon-Remaining"])
-    assert left <= 4.2 - 0.5
+    assert left <= 3.2 - 0.5
     read = http.get(f"/v1/offers/{sent.json()['id']}", headers=supplier.headers(http))
     assert float(read.headers["Epsilon-Remaining"]) <= left
     assert read.headers["Epsilon-Resets-At"] == sent.headers["Epsilon-Resets-At"]
