@@ -102,9 +102,9 @@ CATALOG = [
     }
     for rank in range(1, CATALOG_SIZE + 1)
 ]
-# Pseudonyms the recommendation reads pick from, taken from a slice of the demo population (the consumers who
-# log in hand theirs to the supplier besides).
-SLICE_PSEUDONYMS = 48
+# Demo customers known to the supplier by their stable pseudonyms, whom the recommendation reads pick from
+# (the consumers who log in hand theirs to the supplier besides).
+KNOWN_DEMO_CUSTOMERS = 48
 # Offers whose statistics the supplier reads: open ones, one that expires in the warm-up (its first read
 # settles it, refunding its budget) and one that expires midway through the open loop.
 OPEN_OFFERS = 2
@@ -485,15 +485,9 @@ async def _prepare(
         people += await asyncio.gather(*(register(i) for i in range(start, min(start + 4, consumers))))
 
     rng = random.Random(11)
-    # The demo population as the supplier knows it: pseudonyms from a slice (NDJSON, one row per line).
-    taken = await client.post(
-        f"{base}/v1/slices",
-        json={"purpose": "marketing", "fields": ["birth_date", "postal_code"]},
-        headers={**supplier, "Idempotency-Key": secrets.token_hex(16)},
-    )
-    taken.raise_for_status()
-    sliced = [json.loads(line)["pseudonym"] for line in taken.text.splitlines() if line.strip()]
-    pseudonyms = [p for _, p in people] + rng.sample(sliced, min(SLICE_PSEUDONYMS, len(sliced)))
+    # Demo customers the supplier knows by their stable pseudonyms (recommendations are only for those).
+    known = await asyncio.to_thread(_introduce, env, supplier_id, KNOWN_DEMO_CUSTOMERS, root)
+    pseudonyms = [p for _, p in people] + known
     if not pseudonyms:
         raise RuntimeError("no pseudonym to ask recommendations for")
 
@@ -568,6 +562,17 @@ async def _send_offers(
             raise RuntimeError(f"POST /v1/offers answered {response.status_code}: {response.text}")
         sent.append(str(response.json()["id"]))
     return sent
+
+
+def _introduce(env: dict[str, str], supplier_id: str, count: int, root: Path = REPO_ROOT) -> list[str]:
+    """`count` demo customers' stable pseudonyms for the supplier (`bench.introduce`)."""
+    command = [sys.executable, "-m", "bench.introduce", supplier_id, str(count)]
+    done = subprocess.run(
+        command, cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.introduce failed:\n{done.stdout}{done.stderr}")
+    return [str(p) for p in json.loads(done.stdout)]
 
 
 def _train_recommender(env: dict[str, str], supplier_id: str, root: Path = REPO_ROOT) -> None:

@@ -176,13 +176,21 @@ _RESOLVE = select(SupplierPseudonymRow.customer_id, SupplierPseudonymRow.release
 )
 
 
-def resolve(session: Session, runtime: Runtime, supplier_id: str, value: str) -> str:
+def resolve(
+    session: Session, runtime: Runtime, supplier_id: str, value: str, *, stable_only: bool = False
+) -> str:
     """The customer a supplier means by `value` (stable or from one of its releases), or `PseudonymUnknown`;
-    only this supplier's are searched."""
+    only this supplier's are searched.
+
+    `stable_only` refuses a release pseudonym like an unknown one: for answers that are a function of the
+    customer (her recommendations), which, asked under two releases' pseudonyms, would match and join them.
+    """
     found = session.execute(_RESOLVE, {"supplier_id": supplier_id, "pseudonym": value}).first()
     if found is None:
         raise PseudonymUnknown()
     customer_id, release_id = found
+    if stable_only and release_id is not None:
+        raise PseudonymUnknown()
     # Recomputing under the supplier's key (and the row's release) guards against a row that does not
     # belong to this supplier.
     expected = (

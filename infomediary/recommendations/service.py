@@ -1,12 +1,12 @@
 """Recommendations for one of the supplier's pseudonyms: consent-gated, ranked, rules applied, logged.
 
-Steps, all in the caller's transaction: resolve the pseudonym among this supplier's only (another
-supplier's answers exactly like an unknown one); decide personalisation per category and log each
-decision; refuse when neither activity nor purchases may be used; decrypt only the permitted kinds of the
-customer's interactions with items of this supplier's catalog, minus the items the customer removed;
-rank with the trained model (or popular items of the customer's consented segments on a cold start); fire
-the supplier's rules on the consented facts; keep only items in the supplier's catalog now; log the
-release.
+Steps, all in the caller's transaction: resolve the pseudonym among this supplier's stable ones only
+(another supplier's, or one from a slice release, answers exactly like an unknown one); decide
+personalisation per category and log each decision; refuse when neither activity nor purchases may be
+used; decrypt only the permitted kinds of the customer's interactions with items of this supplier's
+catalog, minus the items the customer removed; rank with the trained model (or popular items of the
+customer's consented segments on a cold start); fire the supplier's rules on the consented facts; keep
+only items in the supplier's catalog now; log the release.
 """
 
 from __future__ import annotations
@@ -71,7 +71,9 @@ def recommend(
         release_kind=history.RELEASE_KIND,
         now=utcnow(),
     )
-    customer_id = pseudonyms.resolve(session, runtime, supplier_id, pseudonym)
+    # Only a customer who chose a relationship (her stable pseudonym): her ranking is a function of her, so
+    # asked under two slices' release pseudonyms it would match and join the slices again.
+    customer_id = pseudonyms.resolve(session, runtime, supplier_id, pseudonym, stable_only=True)
     return for_customer(session, runtime, supplier_id, customer_id, n, algorithm=algorithm)
 
 
