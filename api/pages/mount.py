@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.pages import account, consents, dashboard, inbox, log, profile, rights, terms
+from api.pages import account, consents, dashboard, inbox, log, privacy_loss, profile, rights, terms
 from api.pages.console import audit, supplier
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -15,7 +15,19 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    modules = (account, dashboard, profile, consents, terms, inbox, log, rights, supplier, audit)
+    modules = (
+        account,
+        dashboard,
+        profile,
+        consents,
+        terms,
+        inbox,
+        log,
+        privacy_loss,
+        rights,
+        supplier,
+        audit,
+    )
     app.state.page_routers = [module.router for module in modules]
     for router in app.state.page_routers:
         app.include_router(router)

@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from api.pages import csrf
+from infomediary.audiences.noise import MILLI
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -38,6 +39,8 @@ NOTICES: dict[str, str] = {
     "offer-reported": "Offer reported as unwanted. It counts against the supplier.",
     "restricted": "Processing is restricted: no supplier may use your data until you lift it.",
     "restriction-lifted": "The restriction is lifted.",
+    "privacy-cap-saved": "Your privacy-loss limit is saved. It applies from the next statistic.",
+    "privacy-cap-default": "Your privacy-loss limit is back to the default.",
     "password-changed": "Your password is changed; your other sessions are logged out.",
     # The operator pages (api/pages/console).
     "sanction-recorded": "The sanction is recorded in the policy log and the supplier's status is updated.",
@@ -53,6 +56,11 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
 
 
+def epsilon(milli: int) -> str:
+    """Milli-epsilon as a person reads (and types) it: "2.5", not "2.500" or "2500"."""
+    return f"{milli / MILLI:.3f}".rstrip("0").rstrip(".")
+
+
 def _plain(value: Any) -> str:
     """A profile value (JSON) as a person reads it: lists joined, objects as "key: value"."""
     if isinstance(value, list):
@@ -64,6 +72,7 @@ def _plain(value: Any) -> str:
 
 TEMPLATES.env.filters["when"] = _when
 TEMPLATES.env.filters["plain"] = _plain
+TEMPLATES.env.filters["epsilon"] = epsilon
 
 
 def render(

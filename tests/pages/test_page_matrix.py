@@ -133,6 +133,8 @@ PAGES: dict[tuple[str, str], tuple[Expect, Form]] = {
     ("POST", "/inbox/offers/{offer_id}/dismiss"): (consumer_page(303, others=404), Form()),
     ("POST", "/inbox/offers/{offer_id}/report"): (consumer_page(303, others=404), Form()),
     ("GET", "/log"): (consumer_page(200), Form()),
+    ("GET", "/privacy-loss"): (consumer_page(200), Form()),
+    ("POST", "/privacy-loss"): (consumer_page(303), Form({"action": "set", "cap": "1"})),
     ("GET", "/rights"): (consumer_page(200), Form()),
     ("GET", "/rights/export"): (consumer_page(200), Form()),
     ("POST", "/rights/restriction"): (consumer_page(303), Form({"action": "restrict"})),
