@@ -174,6 +174,24 @@ def test_each_slice_has_its_own_pseudonyms_which_resolve_for_its_supplier_only(
     assert http.get("/v1/me/pseudonyms", headers=consumers[1].headers).json()["pseudonyms"] == []
 
 
+def test_recommendations_refuse_a_slice_pseudonym_as_unknown(http: TestClient, runtime: Runtime) -> None:
+    """A customer's ranking is a function of her: asked under two releases' pseudonyms it would match and
+    join the slices again, so only her stable pseudonym (a relationship she chose) gets one."""
+    consumers = _profiled(http, K)
+    supplier = make_supplier(runtime)
+    publish(http, supplier, ["marketing", "personalisation"], CATEGORIES)
+    stable = pseudonym_for(http, consumers[0], supplier)
+    released = [r["pseudonym"] for r in _rows(_slice(http, supplier))]
+    for value in released[:2]:
+        refused = http.get(f"/v1/recommendations/{value}", headers=supplier.headers(http))
+        made_up = http.get(f"/v1/recommendations/{'A' * 43}", headers=supplier.headers(http))
+        assert refused.status_code == made_up.status_code == 404
+        assert refused.json()["type"] == made_up.json()["type"]
+    # Her stable pseudonym resolves: what she gets is decided by her consents (none to personalisation here).
+    known = http.get(f"/v1/recommendations/{stable}", headers=supplier.headers(http))
+    assert known.status_code == 403 and known.json()["type"].endswith("personalisation-denied")
+
+
 def test_a_withdrawn_customer_vanishes_from_the_next_slice(http: TestClient, runtime: Runtime) -> None:
     # Slice pseudonyms are per release, so who is in a slice shows through what each customer is paid.
     consumers = _profiled(http, K + 1)
