@@ -144,6 +144,8 @@ EXPECTATIONS: dict[tuple[str, str], tuple[Expect, Call]] = {
     ("DELETE", "/v1/me/restriction"): (consumer(200), Call()),
     ("GET", "/v1/me/log"): (consumer(200), Call()),
     ("GET", "/v1/me/rewards"): (consumer(200), Call()),
+    ("GET", "/v1/me/privacy-loss"): (consumer(200), Call()),
+    ("PUT", "/v1/me/privacy-loss/cap"): (consumer(200), Call(json={"epsilon": 4.5})),
     # Recommendations, as the consumer explains and steers them: a supplier id is no one's secret, and what
     # the consumer sets about any supplier is the consumer's own.
     ("GET", "/v1/me/recommendations/explanations"): (
