@@ -16,12 +16,12 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Integer, and_, bindparam, select, update
+from sqlalchemy import Integer, and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from infomediary.audiences.errors import BudgetExhausted
-from infomediary.audiences.models import EpsilonLedgerRow
+from infomediary.audiences.models import AudienceAnswerRow, EpsilonLedgerRow
 from infomediary.audiences.noise import MILLI
 from infomediary.audiences.standing import Standing
 from infomediary.database import UTCDateTime, WriteSession, require_writable, upsert_insert
@@ -74,11 +74,19 @@ def open_ledger(session: WriteSession, supplier_id: str, now: datetime, settings
     """
     require_writable(session)
     period = period_of(now, settings)
-    session.execute(
+    opened = session.execute(
         upsert_insert(session, EpsilonLedgerRow)
         .values(supplier_id=supplier_id, period_start=period.start, spent_milli=0)
         .on_conflict_do_nothing()
     )
+    if opened.rowcount:  # type: ignore[attr-defined]
+        # The supplier's first spend of a period: what it kept of earlier periods is no use any more (a
+        # stored answer is served only within its period) and holds sets of customers; dropped now.
+        session.execute(
+            delete(AudienceAnswerRow).where(
+                AudienceAnswerRow.supplier_id == supplier_id, AudienceAnswerRow.period_start < period.start
+            )
+        )
     row = session.scalars(
         select(EpsilonLedgerRow)
         .where(EpsilonLedgerRow.supplier_id == supplier_id, EpsilonLedgerRow.period_start == period.start)

@@ -39,11 +39,16 @@ def _encode(losses: privacy_filter.Losses) -> bytes:
 
 def _locked_tally(session: WriteSession, period_start: datetime) -> PrivacyLossTally:
     require_writable(session)
-    session.execute(
+    opened = session.execute(
         upsert_insert(session, PrivacyLossTally)
         .values(period_start=period_start, losses=_encode(np.zeros(0, dtype=np.uint32)))
         .on_conflict_do_nothing()
     )
+    if opened.rowcount:  # type: ignore[attr-defined]
+        # The period's first release: earlier periods' losses and releases are over (accounts are per
+        # period) and name customers by number; dropped now rather than kept for ever.
+        session.execute(delete(PrivacyReleaseRow).where(PrivacyReleaseRow.period_start < period_start))
+        session.execute(delete(PrivacyLossTally).where(PrivacyLossTally.period_start < period_start))
     return session.scalars(
         select(PrivacyLossTally)
         .where(PrivacyLossTally.period_start == period_start)

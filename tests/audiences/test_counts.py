@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from infomediary.audiences.predicate import Predicate, canonical
 from infomediary.database import unit_of_work
 from infomediary.flows import restriction_changed
 from infomediary.policylog.models import PolicyLogEntry
+from infomediary.privacy_loss.models import PrivacyLossTally, PrivacyReleaseRow
 from infomediary.runtime import Runtime
 from infomediary.sanctions.models import SupplierSanction
 from tests.audiences.predicates import PREDICATES, Person, holds
@@ -333,3 +335,37 @@ def test_a_count_is_refused_exactly_when_its_customers_differ_from_a_recent_one_
         assert differenced(rt, supplier, first) is None, matched_first
         refusal = differenced(rt, supplier, second)
     assert (refusal is not None) == (not same_query and 1 <= difference < k)
+
+
+def test_a_new_period_drops_what_earlier_periods_kept(runtime: Runtime) -> None:
+    """Stored answers (with their sets of customers) and the privacy-loss tally and releases are per period:
+    the first spend of a new period drops the earlier ones instead of keeping them for ever."""
+    indexed_customers(runtime, 3)
+    supplier = supplier_with_policy(runtime)
+    with exact(runtime) as rt:
+        period = rt.settings.audience_budget_period_seconds
+        now = datetime.now(UTC)
+        with unit_of_work(rt.session_factory) as session:
+            service.count_audience(
+                session, rt, supplier, PARSE.validate_python(FEMALE_PARIS), Purpose.MARKETING, now=now
+            )
+        kept = {table: _rows(rt, table) for table in (AudienceAnswerRow, PrivacyReleaseRow, PrivacyLossTally)}
+        assert all(n == 1 for n in kept.values()), kept
+        later = now + timedelta(seconds=period)
+        with unit_of_work(rt.session_factory) as session:
+            service.count_audience(
+                session,
+                rt,
+                supplier,
+                PARSE.validate_python({"eq": ["gender", "female"]}),
+                Purpose.MARKETING,
+                now=later,
+            )
+        assert {table: _rows(rt, table) for table in kept} == {table: 1 for table in kept}
+        with rt.read_session_factory() as session:
+            assert session.scalar(select(AudienceAnswerRow.period_start)) > now - timedelta(seconds=1)
+
+
+def _rows(runtime: Runtime, table: Any) -> int:
+    with runtime.read_session_factory() as session:
+        return int(session.scalar(select(func.count()).select_from(table)) or 0)
