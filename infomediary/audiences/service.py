@@ -168,6 +168,7 @@ def charge_offer_audience(
     *,
     offer_id: str,
     now: datetime,
+    charge_customers: bool = False,
 ) -> int:
     """Charge an offer's audience as a fresh count query and check it for differencing; the cost in milli.
 
@@ -195,7 +196,18 @@ def charge_offer_audience(
     budget.charge(session, ledger, cost, now)
     # The figure this charge pays for is the offer's first statistics release (`offers.stats.release`),
     # which admits and charges the delivered customers individually; charging them here too would count
-    # one release twice.
+    # one release twice. Unless that release is gone: an offer refused for its small audience keeps only
+    # this charge (`charge_customers`), and its customers pay for the draw the refusal told of.
+    if charge_customers:
+        matched = accounting.admit(
+            session,
+            settings,
+            supplier_id=supplier_id,
+            kind=accounting.OFFER_STATISTICS,
+            epsilon_milli=cost,
+            members=matched,
+            now=now,
+        )
     _refuse_differencing(session, settings, supplier_id, ledger.period.start, key, matched)
     row = AudienceAnswerRow(
         supplier_id=supplier_id,

@@ -204,7 +204,8 @@ def create(
 def _refused_audience(
     runtime: Runtime, supplier_id: str, draft: OfferDraft, offer_id: str, cost: int, now: datetime
 ) -> Callable[[WriteSession], None]:
-    """What a refusal for a small audience keeps once the offer is rolled back: its count's charge and log.
+    """What a refusal for a small audience keeps once the offer is rolled back: its count's charge, to the
+    supplier and to each customer counted (`charge_customers`), and its log entry.
 
     A refused attempt is not free: its noisy count was drawn and its refusal tells the supplier the count
     fell below k, so were the charge rolled back with the offer, refusals would be an unlimited, free
@@ -214,7 +215,14 @@ def _refused_audience(
     def record(session: WriteSession) -> None:
         try:
             audiences.charge_offer_audience(
-                session, runtime, supplier_id, draft.predicate, draft.purpose, offer_id=offer_id, now=now
+                session,
+                runtime,
+                supplier_id,
+                draft.predicate,
+                draft.purpose,
+                offer_id=offer_id,
+                now=now,
+                charge_customers=True,
             )
         except BudgetExhausted:
             # Spent in the moment between the rollback and this record: the count is owed all the same.

@@ -78,6 +78,11 @@ def test_an_offer_to_an_audience_below_k_is_refused_delivers_nothing_and_costs_i
         assert _epsilon_left(http, headers) == left - 60.0
         assert send(http, shop).status_code == 422
         assert _epsilon_left(http, headers) == left - 120.0
+        # And each customer counted pays on her own account for the draws the refusals told of.
+        for customer in few:
+            account = http.get("/v1/me/privacy-loss", headers=customer.headers).json()
+            assert account["epsilon_spent"] == 120.0
+            assert [s["supplier_id"] for s in account["by_supplier"]] == [shop.owner_id]
 
 
 def test_an_offer_to_an_audience_of_k_is_sent(runtime: Runtime) -> None:
