@@ -43,6 +43,11 @@ class RequestNotFound(NotFound):
     title = "No such request"
 
 
+class SlicePseudonymAlreadyAsked(Conflict):
+    slug = "slice-pseudonym-already-asked"
+    title = "A pseudonym from a slice can be named in one request only"
+
+
 class RequestNotPending(Conflict):
     slug = "request-not-pending"
     title = "The request has already been answered or has expired"

@@ -19,7 +19,12 @@ from consent.vocabulary import Category, Purpose, ReleaseKind
 from infomediary.consents import service
 from infomediary.consents.decision_point import decide_for, supplier_query
 from infomediary.consents.declared_use import require_declared
-from infomediary.consents.errors import InvalidConsentInput, RequestNotFound, RequestNotPending
+from infomediary.consents.errors import (
+    InvalidConsentInput,
+    RequestNotFound,
+    RequestNotPending,
+    SlicePseudonymAlreadyAsked,
+)
 from infomediary.consents.models import SupplierRequestRow
 from infomediary.database import WriteSession, utcnow
 from infomediary.ids import new_id
@@ -111,7 +116,14 @@ def create(
         release_kind=release_kind,
         now=now,
     )
-    customer_id = pseudonyms.resolve(session, runtime, supplier_id, pseudonym)
+    named = pseudonyms.resolve_named(session, runtime, supplier_id, pseudonym)
+    customer_id = named.customer_id
+    if named.release_id is not None and _asked_before(session, supplier_id, pseudonym):
+        # One request per slice pseudonym: each answers at once when her standing terms refuse it, so
+        # several, with purposes and prices varied, would fingerprint her terms under each release's
+        # pseudonym, and matching fingerprints would join the releases again. Her stable pseudonym (a
+        # relationship she chose) may be asked any number of times.
+        raise SlicePseudonymAlreadyAsked()
     query = supplier_query(
         session,
         supplier_id=supplier_id,
@@ -145,6 +157,13 @@ def create(
     session.add(row)
     session.flush()
     return _view(row, _supplier_name(session, supplier_id), now)
+
+
+def _asked_before(session: Session, supplier_id: str, pseudonym: str) -> bool:
+    asked = select(SupplierRequestRow.id).where(
+        SupplierRequestRow.supplier_id == supplier_id, SupplierRequestRow.pseudonym == pseudonym
+    )
+    return session.scalar(asked.limit(1)) is not None
 
 
 def _supplier_name(session: Session, supplier_id: str) -> str:

@@ -176,21 +176,20 @@ _RESOLVE = select(SupplierPseudonymRow.customer_id, SupplierPseudonymRow.release
 )
 
 
-def resolve(
-    session: Session, runtime: Runtime, supplier_id: str, value: str, *, stable_only: bool = False
-) -> str:
-    """The customer a supplier means by `value` (stable or from one of its releases), or `PseudonymUnknown`;
-    only this supplier's are searched.
+@dataclass(frozen=True)
+class Resolved:
+    customer_id: str
+    # The slice release the pseudonym was handed out in; None for her stable pseudonym.
+    release_id: str | None
 
-    `stable_only` refuses a release pseudonym like an unknown one: for answers that are a function of the
-    customer (her recommendations), which, asked under two releases' pseudonyms, would match and join them.
-    """
+
+def resolve_named(session: Session, runtime: Runtime, supplier_id: str, value: str) -> Resolved:
+    """The customer a supplier means by `value` (stable or from one of its releases) and which kind it is,
+    or `PseudonymUnknown`; only this supplier's are searched."""
     found = session.execute(_RESOLVE, {"supplier_id": supplier_id, "pseudonym": value}).first()
     if found is None:
         raise PseudonymUnknown()
     customer_id, release_id = found
-    if stable_only and release_id is not None:
-        raise PseudonymUnknown()
     # Recomputing under the supplier's key (and the row's release) guards against a row that does not
     # belong to this supplier.
     expected = (
@@ -200,7 +199,21 @@ def resolve(
     )
     if not hmac.compare_digest(expected, value):
         raise PseudonymUnknown()
-    return str(customer_id)
+    return Resolved(str(customer_id), None if release_id is None else str(release_id))
+
+
+def resolve(
+    session: Session, runtime: Runtime, supplier_id: str, value: str, *, stable_only: bool = False
+) -> str:
+    """The customer a supplier means by `value` (stable or from one of its releases), or `PseudonymUnknown`.
+
+    `stable_only` refuses a release pseudonym like an unknown one: for answers that are a function of the
+    customer (her recommendations), which, asked under two releases' pseudonyms, would match and join them.
+    """
+    named = resolve_named(session, runtime, supplier_id, value)
+    if stable_only and named.release_id is not None:
+        raise PseudonymUnknown()
+    return named.customer_id
 
 
 def issued_to_suppliers(session: Session, customer_id: str) -> list[IssuedPseudonym]:

@@ -161,6 +161,16 @@ def test_each_slice_has_its_own_pseudonyms_which_resolve_for_its_supplier_only(
     read = http.get(f"/v1/requests/{asked[0].json()['id']}", headers=supplier.headers(http))
     assert read.json()["pseudonym"] == asked[0].json()["pseudonym"]
     assert all(len(http.get("/v1/me/inbox", headers=c.headers).json()["items"]) == 1 for c in consumers)
+    # One request per slice pseudonym: probes varied by purpose or price would fingerprint her standing
+    # terms under each release's pseudonym and join the releases again. Her stable one may be asked again.
+    again = http.post(
+        "/v1/requests", json={**body, "pseudonym": next(iter(once)), "price_offered": 5},
+        headers=supplier.headers(http),
+    )  # fmt: skip
+    assert again.status_code == 409 and again.json()["type"].endswith("slice-pseudonym-already-asked")
+    for _ in range(2):
+        repeat = http.post("/v1/requests", json={**body, "pseudonym": stable}, headers=supplier.headers(http))
+        assert repeat.status_code == 201, repeat.text
     # The rival presenting them learns what a made-up pseudonym tells: the same 404.
     stolen = http.post(
         "/v1/requests", json={**body, "pseudonym": next(iter(once))}, headers=rival.headers(http)
