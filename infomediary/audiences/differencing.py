@@ -15,10 +15,10 @@ million members is at most 128 KiB and usually far less, and comparing one with 
 so the window costs a few reads and no second scan. Evaluating the window's predicates in the count's scan
 instead (tried first) made the scan visit, and gate, every customer any recent query matched.
 
-The sets hold only member numbers, which the index alone maps back to customers; they go with their answer
-at the end of the period. The refusal itself says "these differ by fewer than k": that is the residual leak,
-bounded because each one costs a strike and strikes escalate to suspension (`sanctions.status`); answering
-would say more.
+The sets hold only member numbers, which the index alone maps back to customers; they are compared only
+within their period, and stay with their answer row (nothing deletes past periods' answers yet). The
+refusal itself says "these differ by fewer than k": that is the residual leak, bounded because each one
+costs a strike and strikes escalate to suspension (`sanctions.status`); answering would say more.
 """
 
 from __future__ import annotations
