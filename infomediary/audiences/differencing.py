@@ -16,7 +16,7 @@ so the window costs a few reads and no second scan. Evaluating the window's pred
 instead (tried first) made the scan visit, and gate, every customer any recent query matched.
 
 The sets hold only member numbers, which the index alone maps back to customers; they are compared only
-within their period, and stay with their answer row (nothing deletes past periods' answers yet). The
+within their period, and dropped with their answer at the supplier's first spend of the next. The
 refusal itself says "these differ by fewer than k": that is the residual leak, bounded because each one
 costs a strike and strikes escalate to suspension (`sanctions.status`); answering would say more.
 """

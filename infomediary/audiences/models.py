@@ -124,8 +124,8 @@ class AudienceAnswerRow(Base):
     epoch: Mapped[int] = mapped_column(BigInteger)
     # The customers the answer counted, as a serialised roaring bitmap of their index `member_no`s (no
     # identifier of theirs, only numbers the index alone maps back): later queries of the period are compared
-    # with it for differencing (`audiences.differencing`). Kept with the answer row after the period ends
-    # (no longer compared then): nothing deletes past periods' answers yet.
+    # with it for differencing (`audiences.differencing`). Dropped with the answer at the supplier's first
+    # spend of a later period (`budget.open_ledger`).
     members: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
