@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from pyroaring import BitMap
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from consent.decision import SupplierQuery
@@ -26,26 +26,6 @@ from infomediary.suppliers.models import Supplier
 
 # The consent gate of every count, built once per query shape and policy (see `PermitGate`).
 _GATE = PermitGate(AudienceIndexRow.customer_id, correlated=True)
-
-
-def count_statement(
-    session: Session, query: SupplierQuery, where: ColumnElement[bool]
-) -> tuple[Select[int], dict[str, Any]]:
-    """Distinct customers who match `where` in the index and whom the consent decision permits for `query`,
-    as a statement and the parameters it MUST be executed with (the decision time).
-
-    The index has one row per customer, so `count(*)` counts distinct customers. The consent gate is the
-    set form of the decision point (`set_filter.permits`), applied to the index's customer id.
-    """
-    policy = consents.policy_in_force(session, query.supplier_id, query.now)
-    statement = select(func.count()).select_from(AudienceIndexRow).where(where, _GATE(query, policy))
-    return statement, {NOW: query.now}
-
-
-def true_count(session: Session, query: SupplierQuery, where: ColumnElement[bool]) -> int:
-    """The exact count. It never leaves the service: only a noisy answer is released, stored or logged."""
-    statement, parameters = count_statement(session, query, where)
-    return int(session.scalar(statement, parameters) or 0)
 
 
 def members(session: Session, query: SupplierQuery, where: ColumnElement[bool]) -> BitMap:
