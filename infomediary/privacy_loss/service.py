@@ -153,11 +153,8 @@ def account(
             share = shares.setdefault(supplier_id, [0, 0])
             share[0] += int(epsilon_milli)
             share[1] += 1
-    names = dict(
-        session.execute(select(Supplier.id, Supplier.name).where(Supplier.id.in_(list(shares))))
-        .tuples()
-        .all()
-    )
+    named = session.execute(select(Supplier.id, Supplier.name).where(Supplier.id.in_(list(shares))))
+    names: dict[str, str] = {str(sid): str(name) for sid, name in named}
     by_supplier = sorted(
         (SupplierShare(sid, names.get(sid, sid), spent_milli, n) for sid, (spent_milli, n) in shares.items()),
         key=lambda s: (-s.spent_milli, s.supplier_name),
