@@ -13,18 +13,10 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import Client, Consumer, make_consumer, make_supplier
-from tests.fixtures.audiences import PROFILE, audience_runtime
+from tests.fixtures.audiences import ACCOUNTED, PROFILE, audience_runtime
 from tests.fixtures.consents import publish
 
 CATEGORIES = ["demographics", "contact", "interests", "purchases"]
-# Near-exact answers (epsilon 100 a count), and a default cap of two such releases a period.
-ACCOUNTED = {
-    "audience_min_cohort": 0,
-    "audience_epsilon": 100.0,
-    "audience_epsilon_budget": 100_000.0,
-    "privacy_loss_cap": 250.0,
-    "privacy_loss_cap_max": 1_000.0,
-}
 WOMEN = {"eq": ["gender", "female"]}
 PARIS = {"eq": ["postal_prefix", "75"]}
 CYCLISTS = {"eq": ["interest", "cycling"]}

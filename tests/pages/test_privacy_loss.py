@@ -14,18 +14,10 @@ from api.app import create_app
 from api.session_cookie import SESSION_COOKIE
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import make_supplier
-from tests.fixtures.audiences import PROFILE, audience_runtime
+from tests.fixtures.audiences import ACCOUNTED, PROFILE, audience_runtime
 from tests.fixtures.consents import publish
 from tests.pages.conftest import csrf_token, sign_up
 
-# Near-exact counts costing 100 epsilon each, a default limit of 250 and a maximum of 1000.
-ACCOUNTED = {
-    "audience_min_cohort": 0,
-    "audience_epsilon": 100.0,
-    "audience_epsilon_budget": 100_000.0,
-    "privacy_loss_cap": 250.0,
-    "privacy_loss_cap_max": 1_000.0,
-}
 EMPTY = "No supplier has received a statistic that included you this period."
 
 
