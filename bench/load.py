@@ -565,10 +565,23 @@ async def _send_offers(
 
 
 def _introduce(env: dict[str, str], supplier_id: str, count: int, root: Path = REPO_ROOT) -> list[str]:
-    """`count` demo customers' stable pseudonyms for the supplier (`bench.introduce`)."""
-    command = [sys.executable, "-m", "bench.introduce", supplier_id, str(count)]
+    """`count` demo customers' stable pseudonyms for the supplier (`bench.introduce`).
+
+    This checkout's script, run on the package at `root` (`bench.compare` serves an older commit there,
+    whose bench may predate the script): only services every version has.
+    """
+    # The script's text, run with `-c` in `root`: its imports resolve to the package there, and nothing of
+    # this checkout's bench/ (whose vault.py and http.py would shadow real modules) is on the path.
+    script = (REPO_ROOT / "bench" / "introduce.py").read_text()
+    command = [sys.executable, "-c", script, supplier_id, str(count)]
     done = subprocess.run(
-        command, cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False
+        command,
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(f"bench.introduce failed:\n{done.stdout}{done.stderr}")
