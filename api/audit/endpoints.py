@@ -41,6 +41,7 @@ from infomediary.policylog.errors import NoTreeHead
 from infomediary.sanctions import penalty
 from infomediary.sanctions import service as sanctions
 from infomediary.sanctions.models import SanctionKind
+from infomediary.text import VOCABULARY_KEY
 
 router = api_router(prefix="/v1/audit", tags=["audit"], responses=problem_responses(401, 403))
 public_router = api_router(tags=["audit"])
@@ -109,8 +110,8 @@ def search_log(
     caller: Reader,
     session: ReadSessionDep,
     supplier_id: Annotated[str | None, Query(max_length=40, pattern=ID_PATTERN)] = None,
-    purpose: Annotated[str | None, Query(max_length=64)] = None,
-    kind: Annotated[str | None, Query(max_length=40)] = None,
+    purpose: Annotated[str | None, Query(max_length=64, pattern=VOCABULARY_KEY)] = None,
+    kind: Annotated[str | None, Query(max_length=40, pattern=VOCABULARY_KEY)] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> LogSearchRead:

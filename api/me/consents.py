@@ -43,7 +43,7 @@ def _change(session: SessionDep, change: service.Change) -> ConsentChange:
 def list_consents(
     consumer: CurrentConsumer,
     session: ReadSessionDep,
-    cursor: Annotated[str | None, Query(max_length=40)] = None,
+    cursor: Annotated[str | None, Query(max_length=40, pattern=ID_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> ConsentPage:
     records, next_cursor = service.list_records(session, consumer.customer_id, cursor=cursor, limit=limit)

@@ -32,7 +32,7 @@ RequestId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)
 def inbox(
     consumer: CurrentConsumer,
     session: ReadSessionDep,
-    cursor: Annotated[str | None, Query(max_length=40)] = None,
+    cursor: Annotated[str | None, Query(max_length=40, pattern=ID_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> InboxPage:
     views, next_cursor = supplier_requests.pending(session, consumer.customer_id, cursor=cursor, limit=limit)

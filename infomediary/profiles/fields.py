@@ -139,7 +139,7 @@ FIELDS: dict[str, FieldSpec] = {
             "monthly_savings",
             "finances",
             "Monthly savings, in whole currency units",
-            Annotated[int, Field(ge=0)],
+            Annotated[int, Field(ge=0, le=10**12)],
         ),
     )
 }

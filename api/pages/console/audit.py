@@ -28,7 +28,7 @@ from infomediary.sanctions import service as sanctions
 from infomediary.sanctions.models import SanctionKind
 from infomediary.suppliers import service as suppliers
 from infomediary.suppliers.errors import SupplierNotFound
-from infomediary.text import NO_NUL
+from infomediary.text import NO_NUL, VOCABULARY_KEY
 
 router = page_router(prefix="/audit")
 Operator = Annotated[AuthenticatedOperator, Depends(operator_dependency(AUDITOR))]
@@ -71,8 +71,8 @@ def log(
     operator: Operator,
     session: ReadSessionDep,
     supplier_id: Annotated[str | None, Query(max_length=40, pattern=ID_PATTERN)] = None,
-    purpose: Annotated[str | None, Query(max_length=64)] = None,
-    kind: Annotated[str | None, Query(max_length=40)] = None,
+    purpose: Annotated[str | None, Query(max_length=64, pattern=VOCABULARY_KEY)] = None,
+    kind: Annotated[str | None, Query(max_length=40, pattern=VOCABULARY_KEY)] = None,
     cursor: Cursor = None,
 ) -> Response:
     found = search.search(

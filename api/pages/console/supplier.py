@@ -26,6 +26,7 @@ from infomediary.oauth import credentials
 from infomediary.offers import service as offers
 from infomediary.operators.service import AuthenticatedOperator
 from infomediary.suppliers import service as suppliers
+from infomediary.text import OPAQUE
 
 router = page_router(prefix="/supplier")
 Operator = Annotated[AuthenticatedOperator, Depends(operator_dependency(SUPPLIER))]
@@ -101,7 +102,7 @@ def offer_list(
     operator: Operator,
     session: ReadSessionDep,
     runtime: RuntimeDep,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Annotated[str | None, Query(max_length=100, pattern=OPAQUE)] = None,
 ) -> Response:
     found = offers.list_own(session, runtime, operator.owner_id, cursor=cursor, limit=PAGE)
     context = {"offers": found, "cursor": cursor, "k": runtime.settings.offer_min_cohort}

@@ -24,6 +24,7 @@ from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
 from infomediary.offers import service
 from infomediary.offers.stats import OfferStats
+from infomediary.text import OPAQUE
 
 router = api_router(prefix="/v1/offers", tags=["supplier"], responses=problem_responses(401, 403))
 OfferWriter = Annotated[Principal, Security(supplier, scopes=["offers:write"])]
@@ -114,7 +115,7 @@ def list_offers(
     caller: OfferWriter,
     session: ReadSessionDep,
     runtime: RuntimeDep,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Annotated[str | None, Query(max_length=100, pattern=OPAQUE)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> OfferList:
     page = service.list_own(session, runtime, caller.owner_id, cursor=cursor, limit=limit)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from consent.vocabulary import Purpose
 from infomediary.audiences.predicate import Predicate, check_shape
+from infomediary.text import NO_NUL
 
 CREDITS = Field(ge=0, le=1_000_000_000)
 
@@ -27,7 +28,10 @@ class OfferIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     content: str = Field(
-        min_length=1, max_length=2000, description="What the customer reads; no personal data."
+        min_length=1,
+        max_length=2000,
+        pattern=NO_NUL,
+        description="What the customer reads; no personal data.",
     )
     purpose: Purpose
     predicate: Predicate = Field(

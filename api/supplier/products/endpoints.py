@@ -24,6 +24,7 @@ from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
 from infomediary.products import service as products
 from infomediary.rules import service as rules
+from infomediary.text import OPAQUE
 
 router = api_router(prefix="/v1/catalog", tags=["supplier"], responses=problem_responses(401, 403))
 CatalogWriter = Annotated[Principal, Security(supplier, scopes=["catalog:write"])]
@@ -64,7 +65,7 @@ def update_catalog(
 def list_catalog(
     caller: CatalogWriter,
     session: ReadSessionDep,
-    cursor: Annotated[str | None, Query(max_length=128)] = None,
+    cursor: Annotated[str | None, Query(max_length=128, pattern=OPAQUE)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> CatalogPage:
     page = products.page(session, caller.owner_id, cursor=cursor, limit=limit)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from infomediary.products.items import MAX_ROWS
 from infomediary.profiles.records import ItemRef
+from infomediary.text import NO_NUL
 
 
 class CatalogReplace(BaseModel):
@@ -55,7 +56,9 @@ class CatalogPage(BaseModel):
 class RuleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    name: Annotated[
+        str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True, pattern=NO_NUL)
+    ]
     enabled: bool = True
     rule: dict[str, Any] = Field(
         description="The rule document: {when, then}; see the README's rule language."
