@@ -3,6 +3,8 @@
 Checked when an endpoint is registered and again before every attempt, because a name can be pointed at
 another address after registration (DNS rebinding). Loopback (with plain http) and private ranges are
 allowed only when the settings say so, for tests and local development. Redirects are never followed.
+An IPv6 address that carries an IPv4 address for a relay or translator to reach (IPv4-compatible, 6to4,
+NAT64, Teredo) is judged by that IPv4 address too, and no setting lets it lead to a non-global one.
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ from infomediary.webhooks.errors import WebhookUrlRefused
 MAX_URL_LENGTH = 2048
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
+
+# RFC 6052 section 2.1: the NAT64 well-known prefix; the IPv4 address is the last 32 bits.
+NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+# RFC 8215: the local-use NAT64 prefix. Its operator picks the prefix length, so where the IPv4 address
+# sits is unknown here, and the translator is in someone's own network: never global.
+NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
 
 
 def resolve_host(host: str, port: int) -> list[str]:
@@ -47,7 +55,36 @@ def _address(text: str) -> IPAddress:
     return address
 
 
+def _embedded(address: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...] | None:
+    """The IPv4 addresses a packet to `address` is relayed or translated to, or None if it embeds none.
+
+    IPv4-mapped addresses never get here: `_address` has already made them the IPv4 address they are.
+    """
+    if address.sixtofour is not None:  # RFC 3056: 2002:a.b.c.d::/48
+        return (address.sixtofour,)
+    if address.teredo is not None:  # RFC 4380: both the server and the (obfuscated) client
+        return address.teredo
+    if address in NAT64_WELL_KNOWN:
+        return (ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF),)
+    if int(address) >> 32 == 0 and not (address.is_unspecified or address.is_loopback):
+        # RFC 4291 section 2.5.5.1: the deprecated IPv4-compatible ::a.b.c.d (high 96 bits zero).
+        return (ipaddress.IPv4Address(int(address)),)
+    return None
+
+
 def _refusal(address: IPAddress, policy: UrlPolicy) -> str | None:
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in NAT64_LOCAL_USE:
+            return "a local-use NAT64 address"
+        embedded = _embedded(address)
+        # The loopback and private allowances are for the broker's own host and network; a relay or
+        # translator would reach its own, so an embedded address must be global whatever the settings.
+        if embedded is not None and any(_refusal(v4, UrlPolicy()) is not None for v4 in embedded):
+            return "an IPv6 address that embeds a non-global IPv4 address"
+        if embedded is not None and address.teredo is None:
+            # Such an address stands for its IPv4 address, and Python versions disagree about the prefixes
+            # themselves (newer ones call 2002::/16 not global), so the IPv4 address alone decides.
+            return None
     if address.is_loopback:
         return None if policy.allow_loopback else "a loopback address"
     if address.is_unspecified or address.is_multicast:

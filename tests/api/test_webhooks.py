@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import socket
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -238,6 +239,11 @@ def test_another_suppliers_webhook_is_not_found(http: TestClient, events_runtime
         "https://10.0.0.8/hooks",  # private
         "https://169.254.169.254/latest/meta-data",  # link-local: cloud metadata
         "https://[::ffff:192.168.1.1]/hooks",  # private behind an IPv4-mapped IPv6 address
+        "https://[2002:7f00:1::]/hook",  # 6to4 of loopback
+        "https://[::127.0.0.1]/hook",  # IPv4-compatible loopback
+        "https://[64:ff9b::7f00:1]/hook",  # NAT64 of loopback
+        "https://[64:ff9b::a9fe:a9fe]/hook",  # NAT64 of the cloud metadata address
+        "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook",  # Teredo with client 127.0.0.1
         "https://user:pw@93.184.215.14/hooks",  # credentials in the URL
         "ftp://93.184.215.14/hooks",
         "https://0.0.0.0/hooks",
@@ -487,6 +493,35 @@ def test_the_address_is_checked_again_before_each_attempt(
     [entry] = _log(http, supplier, hook["id"])["items"]
     assert entry["state"] == "pending" and entry["attempts"] == 1
     assert "loopback" in entry["last_error"]
+
+
+def test_a_name_rebound_to_an_embedded_loopback_address_is_not_delivered_to(
+    http: TestClient, events_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer = {"address": "93.184.215.14"}
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "hooks.example.com":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        address = answer["address"]
+        if ":" in address:
+            return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    supplier = _supplier(http, events_runtime)
+    hook = _register(http, supplier, ["offer.accepted"], url="https://hooks.example.com/hooks")
+    consumer = _customer(http)
+    _granted(http, consumer, supplier, "activity")
+    _accepted_offer(http, supplier, consumer)
+    answer["address"] = "64:ff9b::7f00:1"  # the name now leads through NAT64 to loopback
+    receiver = Receiver()
+    deliver(events_runtime, receiver)  # even with loopback allowed: a translator's loopback is not ours
+    assert receiver.requests == []
+    [entry] = _log(http, supplier, hook["id"])["items"]
+    assert entry["state"] == "pending" and entry["attempts"] == 1
+    assert "embeds a non-global IPv4 address" in entry["last_error"]
 
 
 def test_a_suspended_supplier_receives_no_events(http: TestClient, events_runtime: Runtime) -> None:

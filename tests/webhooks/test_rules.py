@@ -4,6 +4,7 @@ wrapping across a key-encryption key rotation."""
 from __future__ import annotations
 
 import base64
+import ipaddress
 from collections.abc import Callable
 from pathlib import Path
 
@@ -80,6 +81,92 @@ def test_a_name_is_judged_by_every_address_it_resolves_to() -> None:
     assert check("https://rebound.example.com/h", UrlPolicy(allow_private=True), resolve)
     with pytest.raises(WebhookUrlRefused, match="https"):
         check("http://hooks.example.com/h", UrlPolicy(allow_loopback=True, allow_private=True), resolve)
+
+
+EMBEDS_NON_GLOBAL = {
+    "2002:7f00:1::": "6to4 of 127.0.0.1",
+    "::127.0.0.1": "IPv4-compatible 127.0.0.1",
+    "64:ff9b::7f00:1": "NAT64 (RFC 6052) of 127.0.0.1",
+    "64:ff9b::a9fe:a9fe": "NAT64 of the cloud metadata address 169.254.169.254",
+    "2001:0:4136:e378:8000:63bf:80ff:fffe": "Teredo with client 127.0.0.1",
+    "2001:0:4136:e378:8000:63bf:f5ff:fffe": "Teredo with client 10.0.0.1",
+    "2001:0:a00:1:8000:63bf:f7f7:f7f7": "Teredo with server 10.0.0.1 (client 8.8.8.8)",
+    "::ffff:127.0.0.1": "IPv4-mapped 127.0.0.1",
+    "64:ff9b:1::808:808": "local-use NAT64 (RFC 8215): the translator is in a private network",
+}
+
+
+@pytest.mark.parametrize("host", EMBEDS_NON_GLOBAL, ids=EMBEDS_NON_GLOBAL.values())
+def test_an_ipv6_address_embedding_a_non_global_ipv4_address_is_refused(host: str) -> None:
+    with pytest.raises(WebhookUrlRefused):
+        check(f"https://[{host}]/hook", UrlPolicy())
+    # Resolved from a name, the same address is refused the same way.
+    with pytest.raises(WebhookUrlRefused):
+        check("https://hooks.example.com/hook", UrlPolicy(), _resolver({"hooks.example.com": [PUBLIC, host]}))
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["2002:7f00:1::", "::127.0.0.1", "64:ff9b::7f00:1", "2001:0:4136:e378:8000:63bf:80ff:fffe"],
+)
+def test_a_relay_or_translator_never_counts_as_the_brokers_own_loopback(host: str) -> None:
+    # Loopback and private addresses are allowed in development for the broker's own host; a 6to4 relay,
+    # NAT64 translator or Teredo server would reach its own loopback instead.
+    with pytest.raises(WebhookUrlRefused, match="embeds a non-global IPv4"):
+        check(f"http://[{host}]/hook", UrlPolicy(allow_loopback=True, allow_private=True))
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "2606:4700:4700::1111",  # plain global IPv6
+        "2002:808:808::",  # 6to4 of 8.8.8.8
+        "64:ff9b::808:808",  # NAT64 of 8.8.8.8
+        "::ffff:8.8.8.8",  # IPv4-mapped 8.8.8.8
+    ],
+)
+def test_global_addresses_in_ipv6_forms_are_accepted(host: str) -> None:
+    url = f"https://[{host}]/hook"
+    assert check(url, UrlPolicy()) == url
+
+
+NON_GLOBAL_IPV4 = [
+    ipaddress.IPv4Network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "240.0.0.0/4",
+    )
+]
+
+
+@given(
+    st.sampled_from(NON_GLOBAL_IPV4)
+    .flatmap(lambda net: st.integers(0, net.num_addresses - 1).map(lambda i: net[i]))
+    .filter(lambda v4: not v4.is_global)
+)
+def test_every_embedding_of_a_non_global_ipv4_address_is_refused(v4: ipaddress.IPv4Address) -> None:
+    embeddings = {
+        "mapped": ipaddress.IPv6Address(0xFFFF << 32 | int(v4)),
+        "6to4": ipaddress.IPv6Address(0x2002 << 112 | int(v4) << 80),
+        "NAT64": ipaddress.IPv6Address(int(ipaddress.IPv6Address("64:ff9b::")) | int(v4)),
+    }
+    for form, address in embeddings.items():
+        with pytest.raises(WebhookUrlRefused):
+            check(f"https://[{address}]/hook", UrlPolicy())
+        if form != "mapped":  # a mapped address is the IPv4 address itself, so the allowances apply to it
+            with pytest.raises(WebhookUrlRefused):
+                check(f"https://[{address}]/hook", UrlPolicy(allow_loopback=True, allow_private=True))
 
 
 @pytest.fixture
