@@ -66,6 +66,9 @@ def _embedded(address: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ..
         return address.teredo
     if address in NAT64_WELL_KNOWN:
         return (ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF),)
+    if int(address) >> 32 == 0xFFFF_0000:
+        # RFC 6145 (SIIT): the IPv4-translated ::ffff:0:a.b.c.d, which Python 3.11 calls global.
+        return (ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF),)
     if int(address) >> 32 == 0 and not (address.is_unspecified or address.is_loopback):
         # RFC 4291 section 2.5.5.1: the deprecated IPv4-compatible ::a.b.c.d (high 96 bits zero).
         return (ipaddress.IPv4Address(int(address)),)

@@ -92,6 +92,8 @@ EMBEDS_NON_GLOBAL = {
     "2001:0:4136:e378:8000:63bf:f5ff:fffe": "Teredo with client 10.0.0.1",
     "2001:0:a00:1:8000:63bf:f7f7:f7f7": "Teredo with server 10.0.0.1 (client 8.8.8.8)",
     "::ffff:127.0.0.1": "IPv4-mapped 127.0.0.1",
+    "::ffff:0:7f00:1": "IPv4-translated (RFC 6145) 127.0.0.1",
+    "::ffff:0:a9fe:a9fe": "IPv4-translated of the cloud metadata address",
     "64:ff9b:1::808:808": "local-use NAT64 (RFC 8215): the translator is in a private network",
 }
 
