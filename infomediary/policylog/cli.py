@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -22,6 +22,7 @@ from infomediary.policylog.integrity import full_check
 from infomediary.policylog.offline_verifier import (
     VerificationFailed,
     VerifyResult,
+    key_fingerprint,
     load_state,
     save_state,
     verify_dump,
@@ -89,15 +90,38 @@ def export(file: Annotated[Path, typer.Option("--file", help="Where to write the
     _guarded(run)
 
 
-def _report(result: VerifyResult) -> None:
+@audit_app.command("key")
+def key() -> None:
+    """Print the log's verifier key and its fingerprint: publish them, so auditors can pin the key."""
+
+    def run() -> None:
+        with Runtime.open(Settings()) as runtime:
+            verifier_key = treehead.verifier_key(runtime)
+        # Plain lines, never wrapped: they are copied into scripts and published.
+        typer.echo(verifier_key)
+        typer.echo(key_fingerprint(verifier_key))
+
+    _guarded(run)
+
+
+def _report(result: VerifyResult, state: Path | None) -> None:
     console.print(
         f"[bold green]OK[/] log {result.head.origin}: {result.entries:,} entries recomputed, "
         f"root matches the signed tree head at size {result.head.tree_size}"
     )
     if result.consistent_with is not None:
         console.print(f"consistent with the tree head of size {result.consistent_with} seen before")
-    if not result.key_pinned:
-        console.print("[yellow]verifier key taken from the log itself; pin it with --verifier-key[/]")
+    if result.pinned_on_first_use and result.head.verifier_key is not None:
+        console.print(
+            f"[yellow]pinned key {key_fingerprint(result.head.verifier_key)} on first use (in {state}); "
+            "compare it with the operator's published fingerprint[/]",
+            highlight=False,
+        )
+
+
+def _client(url: str) -> AbstractContextManager[httpx.Client]:
+    # A seam of its own so tests can hand the command an in-process client.
+    return httpx.Client(base_url=url, timeout=30)
 
 
 @audit_app.command("verify")
@@ -108,13 +132,20 @@ def verify(
     client_secret: Annotated[
         str | None, typer.Option(help="Auditor client secret.", envvar="INFOMEDIARY_AUDIT_CLIENT_SECRET")
     ] = None,
-    verifier_key: Annotated[str | None, typer.Option(help="Pinned C2SP verifier key of the log.")] = None,
+    verifier_key: Annotated[
+        str | None,
+        typer.Option(help="The log's C2SP verifier key, or its sha256: fingerprint, from the operator."),
+    ] = None,
     state: Annotated[
-        Path | None, typer.Option(help="File holding the last tree head seen; checked, then updated.")
+        Path | None,
+        typer.Option(
+            help="File holding the last tree head seen and the pinned key; checked, then updated. With "
+            "--url and no key pinned yet, the server's key is pinned into it on first use."
+        ),
     ] = None,
 ) -> None:
-    """Recompute the log from its entries and check signature, inclusion and consistency. Exit 1 on any
-    mismatch."""
+    """Recompute the log from its entries and check signature, inclusion and consistency against a pinned
+    key (--verifier-key, or --state from an earlier run). Exit 1 on any mismatch, or if no key is pinned."""
 
     def run() -> None:
         if (url is None) == (file is None):
@@ -125,17 +156,20 @@ def verify(
         else:
             if not client_id or not client_secret:
                 raise VerificationFailed("--url needs --client-id and --client-secret")
-            with httpx.Client(base_url=str(url), timeout=30) as client:
+            with _client(str(url)) as client:
                 result = verify_remote(
                     client,
                     client_id=client_id,
                     client_secret=client_secret,
                     verifier_key=verifier_key,
                     previous=previous,
+                    # Only where the key it takes is kept: without a state file it would be trusted anew
+                    # on every run, which is no pin at all.
+                    trust_on_first_use=state is not None,
                 )
         if state:
             save_state(state, result.head)
-        _report(result)
+        _report(result, state)
 
     _guarded(run)
 

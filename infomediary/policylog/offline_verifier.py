@@ -1,16 +1,22 @@
 """The offline verifier: trust nothing the log serves until it is recomputed here.
 
-It checks the tree head's Ed25519 signature (against a pinned verifier key when given), recomputes every
+It checks the tree head's Ed25519 signature against a pinned verifier key, recomputes every
 leaf hash from the exact entry bytes and the root from those leaves with ``ReferenceTree`` (the RFC's
 literal recursive definition, independent of the perfect-node builders the server uses), checks sampled
 inclusion proofs, and, given a tree head seen earlier, checks the log is a consistent extension of it: a
 rolled-back or forked log fails. Any mismatch raises ``VerificationFailed`` with a message saying what.
+
+The key is never taken on trust from what is being verified: a dump, or a server, that carries its own key
+could be truncated and re-signed with another one and still be self-consistent. It is pinned by the caller
+(the whole C2SP verifier key, or its fingerprint from the operator), or by a state file from an earlier run,
+or, over HTTP only and when asked, pinned on first use into that state file.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import json
 from collections.abc import Iterable, Mapping
@@ -20,7 +26,12 @@ from typing import Any
 
 import httpx
 
-from infomediary.policylog.checkpoint import Checkpoint, open_checkpoint, parse_verifier_key
+from infomediary.policylog.checkpoint import (
+    Checkpoint,
+    open_checkpoint,
+    parse_verifier_key,
+    verifier_key_string,
+)
 from infomediary.policylog.entry import decode_entry
 from infomediary.policylog.errors import PolicyLogError
 from infomediary.policylog.merkle import ReferenceTree
@@ -29,6 +40,20 @@ from infomediary.policylog.proof_verification import verify_consistency, verify_
 DUMP_FORMAT = "infomediary-policy-log-dump/1"
 STATE_FORMAT = "infomediary-policy-log-state/1"
 PAGE = 1000
+FINGERPRINT_PREFIX = "sha256:"
+
+NOT_PINNED = (
+    "no verifier key is pinned, and a log's own key proves nothing (a truncated log re-signed with another "
+    "key is self-consistent). Pin it with --verifier-key, giving the log's verifier key or its fingerprint "
+    "(sha256:..., which the operator prints with `infomediary audit key` and publishes), or with --state, "
+    "giving a state file from an earlier run that pinned it"
+)
+# The service never rotates the log's signing key (`keys rotate-signing` rotates the token keys only), so a
+# different key is never a rotation the verifier could follow: it is refused.
+NOT_ROTATED = (
+    "this log's signing key is not rotated by the service; if the operator replaced it, they must publish "
+    "the new key, and you verify with it (--verifier-key) and a new state file"
+)
 
 
 class VerificationFailed(Exception):
@@ -43,15 +68,21 @@ class SeenHead:
     tree_size: int
     root_hash: bytes
     checkpoint: str
+    verifier_key: str | None = None
+    """The key the head verified with, pinned for later runs (None in a state file written before pinning)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "format": STATE_FORMAT,
             "origin": self.origin,
             "tree_size": self.tree_size,
             "sha256_root_hash": base64.b64encode(self.root_hash).decode(),
             "checkpoint": self.checkpoint,
         }
+        if self.verifier_key is not None:
+            body["verifier_key"] = self.verifier_key
+            body["verifier_key_fingerprint"] = key_fingerprint(self.verifier_key)
+        return body
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> SeenHead:
@@ -62,6 +93,7 @@ class SeenHead:
             tree_size=int(body["tree_size"]),
             root_hash=_unb64(str(body["sha256_root_hash"]), "state root hash"),
             checkpoint=str(body["checkpoint"]),
+            verifier_key=_canonical(str(body["verifier_key"])) if body.get("verifier_key") else None,
         )
 
 
@@ -70,7 +102,8 @@ class VerifyResult:
     head: SeenHead
     entries: int
     consistent_with: int | None
-    key_pinned: bool
+    pinned_on_first_use: bool
+    """The key came from the server itself, this once, and is now pinned in the state (say so)."""
 
 
 def load_state(path: Path) -> SeenHead | None:
@@ -93,6 +126,64 @@ def _unb64(text: str, what: str) -> bytes:
         raise VerificationFailed(f"{what} is not valid base64") from None
 
 
+def _canonical(verifier_key: str) -> str:
+    """The one spelling of a verifier key (its key id in lower-case hex), so pins compare byte for byte."""
+    try:
+        key = parse_verifier_key(verifier_key)
+    except PolicyLogError as exc:
+        raise VerificationFailed(f"not a verifier key ({exc})") from None
+    return verifier_key_string(key.name, key.public_key)
+
+
+def key_fingerprint(verifier_key: str) -> str:
+    """SHA-256 of the whole canonical verifier key (origin, key id and key): short enough to read out and
+    compare, and unlike the 4-byte key id, not forgeable."""
+    return FINGERPRINT_PREFIX + hashlib.sha256(_canonical(verifier_key).encode("utf-8")).hexdigest()
+
+
+def _is_fingerprint(pin: str) -> bool:
+    # A verifier key always has two "+" separators; a fingerprint has none.
+    return "+" not in pin
+
+
+def _trusted_key(
+    offered: str,
+    where: str,
+    *,
+    verifier_key: str | None,
+    previous: SeenHead | None,
+    trust_on_first_use: bool = False,
+) -> tuple[str, bool]:
+    """The key to verify with, and whether it was pinned on first use. `offered` is the key that came with
+    what is verified (the dump's, or the server's well-known one): used only if a pin says it is the one."""
+    pinned = previous.verifier_key if previous is not None else None
+    if verifier_key is not None:
+        if _is_fingerprint(verifier_key):
+            if key_fingerprint(offered) != verifier_key.strip().lower():
+                raise VerificationFailed(
+                    f"{where} has key {key_fingerprint(offered)}, not the pinned fingerprint {verifier_key}"
+                )
+            given = _canonical(offered)
+        else:
+            given = _canonical(verifier_key)
+        if pinned is not None and given != pinned:
+            raise VerificationFailed(
+                f"--verifier-key is {key_fingerprint(given)}, but the state file pinned "
+                f"{key_fingerprint(pinned)}: {NOT_ROTATED}"
+            )
+        return given, False
+    if pinned is not None:
+        if _canonical(offered) != pinned:
+            raise VerificationFailed(
+                f"{where} has key {key_fingerprint(offered)}, not the key pinned in the state file, "
+                f"{key_fingerprint(pinned)}: {NOT_ROTATED}"
+            )
+        return pinned, False
+    if trust_on_first_use:
+        return _canonical(offered), True
+    raise VerificationFailed(NOT_PINNED)
+
+
 def _open_head(tree_head: Mapping[str, Any], verifier_key: str) -> tuple[Checkpoint, SeenHead]:
     """Verify the signed checkpoint, then check the JSON fields say the same as the signed text."""
     try:
@@ -107,7 +198,9 @@ def _open_head(tree_head: Mapping[str, Any], verifier_key: str) -> tuple[Checkpo
     stamps = [e for e in checkpoint.extensions if e.startswith("timestamp ")]
     if stamps and stamps[0] != f"timestamp {tree_head.get('timestamp')}":
         raise VerificationFailed("tree head JSON timestamp differs from the signed checkpoint")
-    head = SeenHead(checkpoint.origin, checkpoint.size, checkpoint.root_hash, str(tree_head["checkpoint"]))
+    head = SeenHead(
+        checkpoint.origin, checkpoint.size, checkpoint.root_hash, str(tree_head["checkpoint"]), verifier_key
+    )
     return checkpoint, head
 
 
@@ -165,17 +258,20 @@ def _sample(size: int) -> list[int]:
 def verify_dump(
     dump: Mapping[str, Any], *, verifier_key: str | None = None, previous: SeenHead | None = None
 ) -> VerifyResult:
-    """Verify a dump written by `infomediary audit export`."""
+    """Verify a dump written by `infomediary audit export`, against `verifier_key` (a key or fingerprint) or
+    the key pinned in `previous`; the dump's own key is never enough."""
     if dump.get("format") != DUMP_FORMAT:
         raise VerificationFailed("not an infomediary policy-log dump")
-    key = verifier_key or str(dump.get("verifier_key", ""))
+    key, _ = _trusted_key(
+        str(dump.get("verifier_key", "")), "the dump", verifier_key=verifier_key, previous=previous
+    )
     _, head = _open_head(dump.get("tree_head") or {}, key)
     raw = dump.get("entries")
     if not isinstance(raw, list):
         raise VerificationFailed("the dump has no entry list")
     data = ((i, _unb64(str(text), f"entry {i}")) for i, text in enumerate(raw))
     tree = _recompute(data, head)
-    return VerifyResult(head, len(tree), _check_previous(tree, head, previous), verifier_key is not None)
+    return VerifyResult(head, len(tree), _check_previous(tree, head, previous), False)
 
 
 # ---------------------------------------------------------------------------
@@ -228,10 +324,21 @@ def verify_remote(
     client_secret: str,
     verifier_key: str | None = None,
     previous: SeenHead | None = None,
+    trust_on_first_use: bool = False,
 ) -> VerifyResult:
-    """Fetch the signed head, every entry and sample proofs from a running service, and verify them."""
+    """Fetch the signed head, every entry and sample proofs from a running service, and verify them against
+    `verifier_key` (a key or fingerprint) or the key pinned in `previous`. With neither, and
+    `trust_on_first_use`, the server's published key is taken this once (the caller pins it)."""
     token = _token(client, client_id, client_secret)
-    key = verifier_key or str(_get(client, "/.well-known/policy-log-key")["verifier_key"])
+    # Fetched even when pinned: a server now publishing another key is refused with a message that says so.
+    published = str(_get(client, "/.well-known/policy-log-key")["verifier_key"])
+    key, first_use = _trusted_key(
+        published,
+        "the server's /.well-known/policy-log-key",
+        verifier_key=verifier_key,
+        previous=previous,
+        trust_on_first_use=trust_on_first_use,
+    )
     _, head = _open_head(_get(client, "/v1/audit/tree-head", token), key)
     tree = _recompute(fetch_entries(client, token, head.tree_size), head)
     for index in _sample(head.tree_size):
@@ -255,4 +362,4 @@ def verify_remote(
             raise VerificationFailed(
                 f"the consistency proof from size {previous.tree_size} does not verify: {exc}"
             ) from None
-    return VerifyResult(head, len(tree), consistent_with, verifier_key is not None)
+    return VerifyResult(head, len(tree), consistent_with, first_use)

@@ -137,9 +137,15 @@ def test_audit_commands_sign_export_and_verify_the_log(operator_env: Path) -> No
     assert runner.invoke(app, ["audit", "export", "--file", str(dump)]).exit_code == 0
     kinds = [json.loads(base64.b64decode(e))["kind"] for e in json.loads(dump.read_text())["entries"]]
     assert kinds == ["supplier.registered", "keys.signing_rotated"]
-    verified = runner.invoke(app, ["audit", "verify", "--file", str(dump)])
+    unpinned = runner.invoke(app, ["audit", "verify", "--file", str(dump)])
+    assert unpinned.exit_code == 1, unpinned.output
+    assert "infomediary audit key" in " ".join(unpinned.output.split())
+    published = runner.invoke(app, ["audit", "key"])
+    assert published.exit_code == 0, published.output
+    verifier_key, fingerprint = published.output.split()
+    assert fingerprint.startswith("sha256:") and verifier_key == json.loads(dump.read_text())["verifier_key"]
+    verified = runner.invoke(app, ["audit", "verify", "--file", str(dump), "--verifier-key", fingerprint])
     assert verified.exit_code == 0, verified.output
-    assert "pin it" in verified.output
     assert runner.invoke(app, ["audit", "verify"]).exit_code == 1
 
 

@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from infomediary.policylog import treehead
+from infomediary.policylog.checkpoint import verifier_key_string
 from infomediary.policylog.export import export_dump
 from infomediary.policylog.offline_verifier import SeenHead, VerificationFailed, verify_dump, verify_remote
 from infomediary.runtime import Runtime
@@ -40,7 +42,8 @@ def test_an_untouched_log_verifies_from_a_file_and_over_http(runtime: Runtime, h
     sign_head(runtime)
     key = treehead.verifier_key(runtime)
     result = verify_dump(_dump(runtime), verifier_key=key)
-    assert (result.entries, result.head.tree_size, result.key_pinned) == (1500, 1500, True)
+    assert (result.entries, result.head.tree_size, result.head.verifier_key) == (1500, 1500, key)
+    assert not result.pinned_on_first_use
     auditor = make_auditor(runtime)
     assert _remote(http, auditor, runtime).tree_size == 1500
 
@@ -63,11 +66,14 @@ def test_a_forged_signature_or_another_key_is_detected(runtime: Runtime) -> None
     dump = _dump(runtime)
     head = dict(dump["tree_head"])  # type: ignore[call-overload]
     head["checkpoint"] = head["checkpoint"].replace("\n3\n", "\n2\n", 1)
+    key = treehead.verifier_key(runtime)
     with pytest.raises(VerificationFailed, match="signature"):
-        verify_dump({**dump, "tree_head": head})
-    other = "other.example/log+00000000+AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+        verify_dump({**dump, "tree_head": head}, verifier_key=key)
+    other = verifier_key_string(key.split("+", 1)[0], Ed25519PrivateKey.generate().public_key())
     with pytest.raises(VerificationFailed, match="signature"):
         verify_dump(dump, verifier_key=other)
+    with pytest.raises(VerificationFailed, match="no verifier key is pinned"):
+        verify_dump(dump)  # the dump's own key is no pin
 
 
 def test_a_rolled_back_log_is_detected_against_a_head_seen_before(runtime: Runtime, http: TestClient) -> None:
