@@ -51,7 +51,8 @@ def _guarded(action: Callable[[], T]) -> T:
     try:
         return action()
     except VerificationFailed as exc:
-        err.print(f"[bold red]VERIFICATION FAILED:[/] {exc}")
+        # Unwrapped: a fingerprint in the message is read and compared whole.
+        err.print(f"[bold red]VERIFICATION FAILED:[/] {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
     except DomainError as exc:
         err.print(f"[bold red]error:[/] {exc.detail}")
@@ -116,6 +117,8 @@ def _report(result: VerifyResult, state: Path | None) -> None:
             f"[yellow]pinned key {key_fingerprint(result.head.verifier_key)} on first use (in {state}); "
             "compare it with the operator's published fingerprint[/]",
             highlight=False,
+            # One line whatever the terminal's width: the fingerprint is copied and compared as a whole.
+            soft_wrap=True,
         )
 
 
