@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import status
 
-from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
+from api.deps import ClientAddressDep, ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.me.auth import CurrentConsumer
 from api.me.schemas import MeRead, PasswordChange
 from api.problems import problem_responses
@@ -23,12 +23,21 @@ def read_me(consumer: CurrentConsumer, session: ReadSessionDep) -> MeRead:
 @router.post(
     "/password",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(413, 422),
+    responses=problem_responses(403, 413, 422, 429),
     summary="Change password; every other session is logged out",
 )
 def change_password(
-    body: PasswordChange, consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
+    body: PasswordChange,
+    consumer: CurrentConsumer,
+    session: WriteSessionDep,
+    runtime: RuntimeDep,
+    address: ClientAddressDep,
 ) -> None:
     service.change_password(
-        session, runtime, consumer, current_password=body.current_password, new_password=body.new_password
+        session,
+        runtime,
+        consumer,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        client_address=address,
     )

@@ -43,3 +43,13 @@ class AcceptIn(BaseModel):
     release_identity: bool = Field(
         default=False, description="Required (true) when the offer releases your identity to the supplier."
     )
+    password: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description=(
+            "Your current password, required with `release_identity` when the offer releases your identity: "
+            "missing or wrong, 403 `reauthentication-failed`; repeated wrong ones count as failed logins "
+            "(429 `login-throttled`)."
+        ),
+    )

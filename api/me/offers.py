@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Path, Response, status
 
-from api.deps import RuntimeDep, WriteSessionDep
+from api.deps import ClientAddressDep, RuntimeDep, WriteSessionDep
 from api.me.auth import CurrentConsumer
 from api.me.offer_schemas import AcceptIn, DiscountRuleRead, InboxOfferRead, InboxOffersRead
 from api.problems import problem_responses
@@ -77,20 +77,27 @@ def view(
 @router.post(
     "/{offer_id}/accept",
     response_model=InboxOfferRead,
-    responses=problem_responses(402, 404, 409, 422),
-    summary="Accept the offer; if it releases your identity, confirm with release_identity",
+    responses=problem_responses(402, 403, 404, 409, 422, 429),
+    summary="Accept the offer; if it releases your identity, confirm with release_identity and your password",
 )
 def accept(
     offer_id: OfferId,
     consumer: CurrentConsumer,
     session: WriteSessionDep,
     runtime: RuntimeDep,
+    address: ClientAddressDep,
     body: AcceptIn | None = None,
 ) -> InboxOfferRead:
-    confirmed = body.release_identity if body is not None else False
+    confirm = body or AcceptIn()
     return _read(
         offer_accepted.accept_offer(
-            session, runtime, consumer.customer_id, offer_id, release_identity=confirmed
+            session,
+            runtime,
+            consumer.customer_id,
+            offer_id,
+            release_identity=confirm.release_identity,
+            password=confirm.password,
+            client_address=address,
         )
     )
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
-from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep, request_sessions
+from api.deps import ClientAddressDep, ReadSessionDep, RuntimeDep, WriteSessionDep, request_sessions
 from api.me.auth import CurrentConsumer
-from api.me.schemas import ErasureReceiptRead, RestrictionRead
+from api.me.schemas import ErasureConfirm, ErasureReceiptRead, RestrictionRead
 from api.problems import problem_responses
 from api.routing import api_router
 from infomediary.flows import account_erased, restriction_changed
@@ -63,11 +63,24 @@ def lift_restriction(
 @router.delete(
     "",
     response_model=ErasureReceiptRead,
+    responses=problem_responses(403, 422, 429),
     summary="Erase the account: destroy your data key, delete every row, return a signed erasure receipt",
-    description=erasure.__doc__ or "",
+    description=(
+        'The body carries your current password (`{"password": "..."}`): a session token alone cannot '
+        "erase the account. A missing or wrong one is 403 `reauthentication-failed` and erases nothing.\n\n"
+        + (erasure.__doc__ or "")
+    ),
 )
-def erase(consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep) -> ErasureReceiptRead:
-    result = account_erased.erase_account(session, runtime, consumer.customer_id)
+def erase(
+    body: ErasureConfirm,
+    consumer: CurrentConsumer,
+    session: WriteSessionDep,
+    runtime: RuntimeDep,
+    address: ClientAddressDep,
+) -> ErasureReceiptRead:
+    result = account_erased.erase_account(
+        session, runtime, consumer.customer_id, password=body.password, client_address=address
+    )
     return ErasureReceiptRead(
         receipt=result.receipt,
         account=result.customer_id,

@@ -17,7 +17,11 @@ class MeRead(BaseModel):
 class PasswordChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    current_password: str = Field(min_length=1, max_length=256)
+    current_password: str = Field(
+        min_length=1,
+        max_length=256,
+        description="Wrong: 403 `reauthentication-failed`, counted as a failed login (then 429).",
+    )
     new_password: str = Field(min_length=12, max_length=256, description="12 to 256 characters.")
 
 
@@ -108,6 +112,21 @@ class InsightsRead(BaseModel):
 class RestrictionRead(BaseModel):
     restricted: bool
     since: datetime | None
+
+
+class ErasureConfirm(BaseModel):
+    """The body of `DELETE /v1/me`: a session token alone must not be able to erase the account."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(
+        min_length=1,
+        max_length=256,
+        description=(
+            "Your current password. Wrong: 403 `reauthentication-failed` and nothing erased; repeated wrong "
+            "ones count as failed logins (429 `login-throttled`)."
+        ),
+    )
 
 
 class ErasureReceiptRead(BaseModel):

@@ -1,5 +1,6 @@
 """The inbox: supplier requests (accept, refuse) and offers (read, accept, dismiss, report as unwanted).
-Accepting anything that would tell a supplier who the customer is goes through a confirmation page first.
+Accepting anything that would tell a supplier who the customer is goes through a confirmation page first;
+for an offer, that page asks for the customer's password again.
 The services are the ones behind `/v1/me/inbox` and `/v1/me/offers`."""
 
 from __future__ import annotations
@@ -8,9 +9,10 @@ from typing import Annotated
 
 from fastapi import Form, Path, Request, Response
 
-from api.deps import RuntimeDep, SessionDep, WriteSessionDep
+from api.deps import ClientAddressDep, RuntimeDep, SessionDep, WriteSessionDep
 from api.me import consent_bodies
 from api.pages.auth import PageConsumer
+from api.pages.reauth import REFUSALS, Password, refused
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
 from consent.vocabulary import PURPOSES, ReleaseKind
@@ -88,6 +90,27 @@ def view_offer(
     return redirect(request, f"/inbox#offer-{offer_id}")
 
 
+def _confirm_offer(
+    request: Request,
+    consumer: PageConsumer,
+    offer: received.InboxOffer,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "inbox_confirm.html",
+        {
+            "consumer": consumer,
+            "request_item": None,
+            "offer": offer,
+            "purpose_labels": {p.value: spec.label for p, spec in PURPOSES.items()},
+            "errors": errors or {},
+        },
+        status_code=status_code,
+    )
+
+
 @router.post("/inbox/offers/{offer_id}/accept")
 def accept_offer(
     request: Request,
@@ -95,25 +118,28 @@ def accept_offer(
     consumer: PageConsumer,
     session: WriteSessionDep,
     runtime: RuntimeDep,
+    address: ClientAddressDep,
     confirm: Confirm = "",
+    password: Password = "",
 ) -> Response:
     found = [o for o in received.list_offers(session, runtime, consumer.customer_id) if o.id == offer_id]
     if not found:
         raise OfferNotFound()
     if found[0].releases_identity and confirm != "yes":
-        return render(
-            request,
-            "inbox_confirm.html",
-            {
-                "consumer": consumer,
-                "request_item": None,
-                "offer": found[0],
-                "purpose_labels": {p.value: spec.label for p, spec in PURPOSES.items()},
-            },
+        return _confirm_offer(request, consumer, found[0])
+    try:
+        offer_accepted.accept_offer(
+            session,
+            runtime,
+            consumer.customer_id,
+            offer_id,
+            release_identity=confirm == "yes",
+            password=password,
+            client_address=address,
         )
-    offer_accepted.accept_offer(
-        session, runtime, consumer.customer_id, offer_id, release_identity=confirm == "yes"
-    )
+    except REFUSALS as exc:
+        errors, code = refused(session, exc, password)
+        return _confirm_offer(request, consumer, found[0], errors, code)
     return redirect(request, "/inbox", notice="offer-accepted")
 
 

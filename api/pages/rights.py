@@ -1,6 +1,6 @@
 """The customer's rights over everything held: export (download), restrict processing, erase the account
-(after a confirmation page, ending on the signed erasure receipt). Same services as `/v1/me/export`,
-`/v1/me/restriction` and `DELETE /v1/me`."""
+(after a confirmation page that asks for the password again, ending on the signed erasure receipt). Same
+services as `/v1/me/export`, `/v1/me/restriction` and `DELETE /v1/me`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Annotated
 from fastapi import Form, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep, request_sessions
+from api.deps import ClientAddressDep, ReadSessionDep, RuntimeDep, WriteSessionDep, request_sessions
 from api.pages.auth import PageConsumer
+from api.pages.reauth import REFUSALS, Password, refused
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
 from api.session_cookie import clear_session_cookie
@@ -79,7 +80,9 @@ def delete_account(
     consumer: PageConsumer,
     session: WriteSessionDep,
     runtime: RuntimeDep,
+    address: ClientAddressDep,
     confirm: Choice = "",
+    password: Password = "",
 ) -> Response:
     if confirm != "yes":
         return render(
@@ -88,7 +91,18 @@ def delete_account(
             {"consumer": consumer, "errors": {"confirm": "Tick the box to confirm that you want this."}},
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
-    result = account_erased.erase_account(session, runtime, consumer.customer_id)
+    try:
+        result = account_erased.erase_account(
+            session, runtime, consumer.customer_id, password=password, client_address=address
+        )
+    except REFUSALS as exc:
+        errors, code = refused(session, exc, password)
+        return render(
+            request,
+            "delete.html",
+            {"consumer": consumer, "errors": errors, "confirmed": True},
+            status_code=code,
+        )
     # The account is gone: the page shows the receipt without the navigation of a logged-in customer.
     response = render(request, "erased.html", {"consumer": None, "result": result})
     clear_session_cookie(response)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from infomediary.errors import Conflict, DomainError, TooManyRequests, Unauthenticated
+from infomediary.errors import Conflict, DomainError, Forbidden, TooManyRequests, Unauthenticated
 
 
 class InvalidCredentials(Unauthenticated):
     slug = "invalid-credentials"
     title = "Invalid email or password"
+
+
+class ReauthenticationFailed(Forbidden):
+    """The session is fine, but the action (erasure, identity release, password change) needs the password
+    again: 403, not 401, so that a client does not take it for a dead session and log the customer out."""
+
+    slug = "reauthentication-failed"
+    title = "Confirm with your current password"
 
 
 class EmailAlreadyRegistered(Conflict):

@@ -1,4 +1,5 @@
-"""Consumer account use cases: open an account, log in, authenticate a session, log out, change password.
+"""Consumer account use cases: open an account, log in, authenticate a session, log out, change password,
+re-authenticate before an action a stolen session must not be able to take.
 
 Services flush, never commit: the caller's session (one per request or command) owns the transaction.
 """
@@ -17,8 +18,8 @@ from infomediary.customers import repository, throttle
 from infomediary.customers.blind_index import email_index
 from infomediary.customers.errors import (
     EmailAlreadyRegistered,
-    InvalidCredentials,
     InvalidSession,
+    ReauthenticationFailed,
     WeakPassword,
 )
 from infomediary.customers.models import ConsumerSession, Customer
@@ -164,6 +165,41 @@ def logout(session: WriteSession, consumer: AuthenticatedConsumer, now: datetime
         session.flush()
 
 
+def reauthenticate(
+    session: WriteSession,
+    runtime: Runtime,
+    customer_id: str,
+    *,
+    password: str | None,
+    client_address: str,
+    now: datetime | None = None,
+) -> None:
+    """The customer's current password again, before erasure, identity release or a password change: a session
+    token alone (stolen, or a shared computer left logged in) must not be enough for what cannot be undone.
+
+    Raises `ReauthenticationFailed` (403) when the password is missing or wrong, and changes nothing else. A
+    wrong password counts against the login throttle of the account and of the address, like a failed login,
+    so a stolen session cannot be used to guess the password; past the limit, `LoginThrottled` (429) even for
+    the right one. The second factor, once there is one, is checked here too.
+    """
+    customer = repository.get(session, customer_id)
+    if customer is None:
+        raise InvalidSession()
+    if not password:
+        # Nothing was guessed: no failure to count, and no argon2 work to spend.
+        raise ReauthenticationFailed("Send your current password to confirm this")
+    throttle.password_attempt(
+        session,
+        runtime,
+        login_index=customer.email_index,
+        client_address=client_address,
+        password_hash=customer.password_hash,
+        password=password,
+        now=now or utcnow(),
+        refusal=ReauthenticationFailed,
+    )
+
+
 def change_password(
     session: WriteSession,
     runtime: Runtime,
@@ -171,12 +207,20 @@ def change_password(
     *,
     current_password: str,
     new_password: str,
+    client_address: str,
     now: datetime | None = None,
 ) -> None:
     now = now or utcnow()
+    reauthenticate(
+        session,
+        runtime,
+        consumer.customer_id,
+        password=current_password,
+        client_address=client_address,
+        now=now,
+    )
     customer = repository.get(session, consumer.customer_id)
-    if customer is None or not runtime.passwords.verify(customer.password_hash, current_password):
-        raise InvalidCredentials("The current password is not correct")
+    assert customer is not None  # re-authenticated above
     if secrets.compare_digest(current_password.encode(), new_password.encode()):
         raise WeakPassword("The new password must differ from the current one")
     customer.password_hash = runtime.passwords.hash(new_password)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from infomediary.customers.errors import InvalidCredentials, LoginThrottled
 from infomediary.customers.models import LoginFailure
 from infomediary.database import WriteSession
+from infomediary.errors import DomainError
 from infomediary.runtime import Runtime
 
 
@@ -79,12 +80,14 @@ def password_attempt(
     password_hash: str | None,
     password: str,
     now: datetime,
+    refusal: type[DomainError] = InvalidCredentials,
 ) -> None:
-    """One password login under the throttle, for consumers and operators alike.
+    """One password login under the throttle, for consumers and operators alike, and the re-authentication
+    of a logged-in customer (`refusal` then says so: it is not a failed login to the client).
 
     Refuses (429) when the account or the address failed too often lately; verifies the password, against a
     dummy hash when there is no usable account (`password_hash` None: same work, same answer); records the
-    failure and raises `InvalidCredentials`, or clears the account's failures.
+    failure and raises `refusal`, or clears the account's failures.
     """
     settings = runtime.settings
     window = timedelta(seconds=settings.login_window_seconds)
@@ -98,7 +101,5 @@ def password_attempt(
         max_per_address=settings.login_max_failures_per_address,
     )
     if not runtime.passwords.verify(password_hash, password) or password_hash is None:
-        raise InvalidCredentials().recording(
-            lambda record_in: record_failure(record_in, keys, now=now, window=window)
-        )
+        raise refusal().recording(lambda record_in: record_failure(record_in, keys, now=now, window=window))
     clear_account(session, keys)

@@ -21,10 +21,19 @@ from infomediary.runtime import Runtime
 
 
 def erase_account(
-    session: WriteSession, runtime: Runtime, customer_id: str, now: datetime | None = None
+    session: WriteSession,
+    runtime: Runtime,
+    customer_id: str,
+    *,
+    password: str | None,
+    client_address: str,
+    now: datetime | None = None,
 ) -> erasure.ErasureResult:
+    """Erase the account, once the customer has given their password again (`customers.reauthenticate`):
+    a stolen session must not be able to erase a customer."""
     now = now or utcnow()
     customers.require_account(session, customer_id)
+    customers.reauthenticate(session, runtime, customer_id, password=password, client_address=client_address)
     audience_index.remove(session, customer_id)
     rows = erasure.delete_vault(session, customer_id)
     # Sealed under the customer's key, but erasure leaves nothing of the customer behind, ciphertext included.

@@ -1,9 +1,10 @@
-"""The customer accepted an offer: paid once, a grant of identity if it releases it, and the supplier told
-(the `offer.accepted` event), if the customer's consent permits it."""
+"""The customer accepted an offer: paid once, a grant of identity if it releases it (after the customer's
+password, again), and the supplier told (the `offer.accepted` event), if the customer's consent permits it."""
 
 from __future__ import annotations
 
 from consent.vocabulary import Category, Purpose
+from infomediary.customers import service as customers
 from infomediary.database import WriteSession
 from infomediary.flows.consent_changed import records_left
 from infomediary.offers import received
@@ -12,10 +13,28 @@ from infomediary.webhooks import outbox
 
 
 def accept_offer(
-    session: WriteSession, runtime: Runtime, customer_id: str, offer_id: str, *, release_identity: bool
+    session: WriteSession,
+    runtime: Runtime,
+    customer_id: str,
+    offer_id: str,
+    *,
+    release_identity: bool,
+    password: str | None,
+    client_address: str,
 ) -> received.InboxOffer:
+    def reauthenticate() -> None:
+        customers.reauthenticate(
+            session, runtime, customer_id, password=password, client_address=client_address
+        )
+
     offer, accepted = received.accept(
-        session, runtime, customer_id, offer_id, release_identity=release_identity, on_leaving=records_left
+        session,
+        runtime,
+        customer_id,
+        offer_id,
+        release_identity=release_identity,
+        reauthenticate=reauthenticate,
+        on_leaving=records_left,
     )
     if accepted:
         assert offer.accepted_at is not None

@@ -8,6 +8,7 @@ keyed per (offer, customer, action) so a repeat never pays twice, and only while
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -198,9 +199,12 @@ def accept(
     offer_id: str,
     *,
     release_identity: bool,
+    reauthenticate: Callable[[], None],
     on_leaving: consents.OnLeaving,
 ) -> tuple[InboxOffer, bool]:
-    """Accept the offer (paid `reward_per_acceptance` once); an identity-releasing one needs confirmation.
+    """Accept the offer (paid `reward_per_acceptance` once); an identity-releasing one needs confirmation,
+    and `reauthenticate()` (the customer's password again: a stolen session must not release an identity),
+    which raises to refuse before anything is granted.
 
     The confirmation records a grant of identity and contact naming the supplier for the offer's purpose,
     then decides the release with `decide_for` (logged): a standing term that forbids it refuses the whole
@@ -216,6 +220,7 @@ def accept(
             raise IdentityReleaseConfirmationRequired(
                 "this offer releases your name and email to the supplier; send release_identity: true"
             )
+        reauthenticate()
         consents.answer(
             session,
             runtime,

@@ -162,7 +162,9 @@ def test_change_password_needs_the_current_one(http: TestClient) -> None:
         json={"current_password": "not my password", "new_password": "another long passphrase"},
         headers=consumer.headers,
     )
-    assert response.status_code == 401
+    # 403, not 401: the session is fine, only the proof is missing (a 401 would read as "log in again").
+    assert response.status_code == 403
+    assert response.json()["type"].endswith("reauthentication-failed")
     assert _login(http, consumer.email, PASSWORD).status_code == 200
 
 

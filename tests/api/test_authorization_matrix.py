@@ -124,7 +124,7 @@ EXPECTATIONS: dict[tuple[str, str], tuple[Expect, Call]] = {
     ("DELETE", "/v1/session"): (consumer(204), Call()),
     # The consumer's own data.
     ("GET", "/v1/me"): (consumer(200), Call()),
-    ("DELETE", "/v1/me"): (consumer(200), Call()),
+    ("DELETE", "/v1/me"): (consumer(200), Call(json={"password": PASSWORD})),
     ("POST", "/v1/me/password"): (
         consumer(204),
         Call(json={"current_password": PASSWORD, "new_password": "another long passphrase"}),

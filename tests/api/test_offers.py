@@ -220,7 +220,9 @@ def test_identity_reaches_only_the_supplier_it_was_released_to(http: TestClient,
     before = http.get(f"/v1/offers/{mine['id']}", headers=supplier.headers(http))
     assert "Zelda" not in before.text and consumer.email not in before.text
     accepted = http.post(
-        f"/v1/me/offers/{mine['id']}/accept", headers=consumer.headers, json={"release_identity": True}
+        f"/v1/me/offers/{mine['id']}/accept",
+        headers=consumer.headers,
+        json={"release_identity": True, "password": consumer.password},
     )
     assert accepted.status_code == 200, accepted.text
     read = http.get(f"/v1/offers/{mine['id']}", headers=supplier.headers(http))
@@ -280,7 +282,9 @@ def test_a_withdrawn_identity_grant_leaves_the_next_supplier_response(
     supplier = _supplier(http, runtime)
     sent = _sent(http, supplier, _body(releases_identity=True))
     accepted = http.post(
-        f"/v1/me/offers/{sent['id']}/accept", headers=consumer.headers, json={"release_identity": True}
+        f"/v1/me/offers/{sent['id']}/accept",
+        headers=consumer.headers,
+        json={"release_identity": True, "password": consumer.password},
     )
     assert accepted.status_code == 200, accepted.text
     assert "Zelda" in http.get(f"/v1/offers/{sent['id']}", headers=supplier.headers(http)).text

@@ -15,7 +15,7 @@ from infomediary.database import unit_of_work
 from infomediary.policylog.models import PolicyLogEntry
 from infomediary.recommendations import training
 from infomediary.runtime import Runtime
-from tests.fixtures.actors import Client, Consumer, make_auditor, make_consumer, make_supplier
+from tests.fixtures.actors import Client, Consumer, erase, make_auditor, make_consumer, make_supplier
 from tests.fixtures.audiences import PROFILE, audience_runtime
 from tests.fixtures.consents import pseudonym_for, publish
 
@@ -259,7 +259,7 @@ def test_erasure_deletes_the_customers_exclusions(http: TestClient, runtime: Run
         ).status_code
         == 200
     )
-    erased = http.delete("/v1/me", headers=consumer.headers)
+    erased = erase(http, consumer.headers)
     assert erased.status_code == 200, erased.text
     assert erased.json()["rows_deleted"]["recommendation_exclusions"] == 1
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from fastapi.testclient import TestClient
 
-from tests.fixtures.actors import PASSWORD, make_consumer
+from tests.fixtures.actors import PASSWORD, erase, make_consumer
 
 ISSUER = "http://127.0.0.1:8000"
 
@@ -66,7 +66,7 @@ def test_erasure_returns_a_verifiable_receipt_and_the_account_is_gone(http: Test
         json={"records": [{"kind": "view", "occurred_at": at, "item": "a"}]},
     )
 
-    erased = http.delete("/v1/me", headers=consumer.headers)
+    erased = erase(http, consumer.headers)
     assert erased.status_code == 200, erased.text
     body = erased.json()
     assert body["account"] == consumer.id and body["erasure_key_destroyed"] is True

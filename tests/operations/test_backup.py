@@ -19,7 +19,7 @@ from infomediary import schema
 from infomediary.cli import app as cli
 from infomediary.runtime import Runtime
 from tests.conftest import ISSUER, make_settings
-from tests.fixtures.actors import Consumer, make_consumer
+from tests.fixtures.actors import Consumer, erase, make_consumer
 
 # Real commits on the real engines: this module's tests race connections or read what a commit leaves.
 pytestmark = pytest.mark.committing
@@ -138,7 +138,7 @@ def test_a_customer_erased_after_the_backup_stays_erased_after_restoring_it(
             assert http.patch("/v1/me/profile", headers=consumer.headers, json=_profile(index)).is_success
         code, output = _invoke(["backup", str(backups / "before.db")], _env(live_dir), monkeypatch)
         assert code == 0, output
-        assert http.delete("/v1/me", headers=ada.headers).status_code == 200
+        assert erase(http, ada.headers).status_code == 200
     live.close()
 
     # The old database backup comes back; the keys are today's (taken after the erasure).

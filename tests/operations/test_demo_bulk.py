@@ -26,7 +26,7 @@ from infomediary.policylog.service import log_pseudonym
 from infomediary.profiles import synthetic
 from infomediary.profiles.models import ActivityRecord, ProfileChange, ProfileField
 from infomediary.runtime import Runtime
-from tests.fixtures.actors import PASSWORD
+from tests.fixtures.actors import PASSWORD, erase
 
 CUSTOMERS = 300
 SEED = 23
@@ -155,7 +155,7 @@ def test_erasing_a_bulk_made_customer_removes_them_everywhere(
     runtime: Runtime, http: TestClient, seeded: dict[str, Any]
 ) -> None:
     headers = _login_as(runtime, http, _email(7))
-    erased = http.delete("/v1/me", headers=headers)
+    erased = erase(http, headers)
     assert erased.status_code == 200, erased.text
     account = erased.json()["account"]
     with unit_of_work(runtime.read_session_factory) as session:

@@ -14,7 +14,7 @@ from tests.fixtures.actors import Client, make_supplier
 from tests.fixtures.audiences import PROFILE
 from tests.fixtures.consents import later, publish
 from tests.fixtures.offers import post_offer_to_few
-from tests.pages.conftest import csrf_token, sign_up
+from tests.pages.conftest import PASSWORD, csrf_token, sign_up
 
 CATEGORIES = ["identity", "contact", "demographics", "interests", "health"]
 
@@ -63,11 +63,24 @@ def test_identity_is_released_only_after_the_confirmation_page(browser: TestClie
     confirm = _post(browser, f"/inbox/offers/{sent['id']}/accept")
     assert confirm.status_code == 200 and "Tell Bikes Ltd who you are?" in confirm.text
     assert 'name="confirm" value="yes"' in confirm.text
+    assert 'name="password" type="password"' in confirm.text
     read = browser.get(f"/v1/offers/{sent['id']}", headers=supplier.headers(browser))
     assert read.json()["released_identities"] == []
+    # Confirming needs the password again: without it, or with a wrong one, nothing is released.
+    for password in ("", "not my password"):
+        refused = browser.post(
+            f"/inbox/offers/{sent['id']}/accept",
+            data={"confirm": "yes", "password": password, "csrf_token": csrf_token(confirm)},
+            follow_redirects=False,
+        )
+        assert refused.status_code == 403 and 'id="f-password-error"' in refused.text
+        assert "Tell Bikes Ltd who you are?" in refused.text
+        read = browser.get(f"/v1/offers/{sent['id']}", headers=supplier.headers(browser))
+        assert read.json()["released_identities"] == [] and "Zelda" not in read.text
+        assert browser.get("/v1/me/rewards", headers=_bearer(browser)).json()["balance"] == 2
     done = browser.post(
         f"/inbox/offers/{sent['id']}/accept",
-        data={"confirm": "yes", "csrf_token": csrf_token(confirm)},
+        data={"confirm": "yes", "password": PASSWORD, "csrf_token": csrf_token(confirm)},
         follow_redirects=False,
     )
     assert done.status_code == 303 and done.headers["location"] == "/inbox?notice=offer-accepted"

@@ -129,7 +129,10 @@ PAGES: dict[tuple[str, str], tuple[Expect, Form]] = {
     ),
     ("POST", "/inbox/requests/{request_id}/refuse"): (consumer_page(303, others=404), Form()),
     ("POST", "/inbox/offers/{offer_id}/view"): (consumer_page(303, others=404), Form()),
-    ("POST", "/inbox/offers/{offer_id}/accept"): (consumer_page(303, others=404), Form({"confirm": "yes"})),
+    ("POST", "/inbox/offers/{offer_id}/accept"): (
+        consumer_page(303, others=404),
+        Form({"confirm": "yes", "password": PASSWORD}),
+    ),
     ("POST", "/inbox/offers/{offer_id}/dismiss"): (consumer_page(303, others=404), Form()),
     ("POST", "/inbox/offers/{offer_id}/report"): (consumer_page(303, others=404), Form()),
     ("GET", "/log"): (consumer_page(200), Form()),
@@ -140,7 +143,7 @@ PAGES: dict[tuple[str, str], tuple[Expect, Form]] = {
     ("POST", "/rights/restriction"): (consumer_page(303), Form({"action": "restrict"})),
     ("GET", "/rights/delete"): (consumer_page(200), Form()),
     # Erasure answers with the receipt page itself (the account is gone, there is nowhere to redirect to).
-    ("POST", "/rights/delete"): (consumer_page(200), Form({"confirm": "yes"})),
+    ("POST", "/rights/delete"): (consumer_page(200), Form({"confirm": "yes", "password": PASSWORD})),
     # The supplier console.
     ("GET", "/supplier/login"): (open_page(200, signed_in=303, who="supplier"), Form()),
     ("POST", "/supplier/login"): (

@@ -14,7 +14,7 @@ from infomediary.runtime import Runtime
 from tests.fixtures.actors import make_supplier
 from tests.fixtures.consents import publish
 from tests.fixtures.policylog import sign_head
-from tests.pages.conftest import csrf_token, sign_up
+from tests.pages.conftest import PASSWORD, csrf_token, sign_up
 
 
 def test_the_log_shows_plain_words_with_verified_proofs(browser: TestClient, runtime: Runtime) -> None:
@@ -74,15 +74,42 @@ def test_the_restriction_switch(browser: TestClient) -> None:
     assert browser.get("/v1/me/restriction", headers=bearer).json()["restricted"] is False
 
 
-def test_delete_needs_the_confirmation_then_shows_the_receipt(browser: TestClient) -> None:
+def test_delete_needs_the_confirmation_and_the_password_then_shows_the_receipt(browser: TestClient) -> None:
     sign_up(browser)
     token = browser.cookies.get(SESSION_COOKIE)
     page = browser.get("/rights/delete")
-    unconfirmed = browser.post("/rights/delete", data={"csrf_token": csrf_token(page)})
+    assert 'name="password" type="password"' in page.text
+    unconfirmed = browser.post("/rights/delete", data={"password": PASSWORD, "csrf_token": csrf_token(page)})
     assert unconfirmed.status_code == 422 and 'id="f-confirm-error"' in unconfirmed.text
     assert browser.get("/v1/me", headers={"authorization": f"Bearer {token}"}).status_code == 200
-    erased = browser.post("/rights/delete", data={"confirm": "yes", "csrf_token": csrf_token(page)})
+    # A session alone (a stolen cookie, a shared computer) cannot erase: the password is asked again.
+    for password, message in (("", "Enter your current password"), ("not my password", "not your current")):
+        refused = browser.post(
+            "/rights/delete", data={"confirm": "yes", "password": password, "csrf_token": csrf_token(page)}
+        )
+        assert refused.status_code == 403 and 'id="f-password-error"' in refused.text
+        assert message in refused.text and "Your erasure receipt" not in refused.text
+        assert 'value="yes" checked' in refused.text or password == ""
+        assert browser.get("/v1/me", headers={"authorization": f"Bearer {token}"}).status_code == 200
+    assert browser.get("/profile").status_code == 200
+    erased = browser.post(
+        "/rights/delete", data={"confirm": "yes", "password": PASSWORD, "csrf_token": csrf_token(page)}
+    )
     assert erased.status_code == 200 and "Your erasure receipt" in erased.text
     assert erased.text.count("eyJ") >= 1  # the compact JWS
     assert browser.get("/v1/me", headers={"authorization": f"Bearer {token}"}).status_code == 401
     assert browser.get("/profile", follow_redirects=False).status_code == 303
+
+
+def test_wrong_passwords_on_the_delete_page_hit_the_login_throttle(
+    browser: TestClient, runtime: Runtime
+) -> None:
+    sign_up(browser)
+    token = browser.cookies.get(SESSION_COOKIE)
+    page = browser.get("/rights/delete")
+    data = {"confirm": "yes", "csrf_token": csrf_token(page)}
+    for _ in range(runtime.settings.login_max_failures_per_account):
+        assert browser.post("/rights/delete", data={**data, "password": "guess"}).status_code == 403
+    blocked = browser.post("/rights/delete", data={**data, "password": PASSWORD})
+    assert blocked.status_code == 429 and "Too many wrong passwords" in blocked.text
+    assert browser.get("/v1/me", headers={"authorization": f"Bearer {token}"}).status_code == 200

@@ -21,7 +21,7 @@ from infomediary.policylog.kinds import normalise
 from infomediary.policylog.models import PolicyLogEntry
 from infomediary.policylog.service import log_pseudonym
 from infomediary.runtime import Runtime
-from tests.fixtures.actors import make_consumer, make_supplier
+from tests.fixtures.actors import erase, make_consumer, make_supplier
 
 
 def _entries(runtime: Runtime, kind: str) -> list[dict[str, object]]:
@@ -36,7 +36,7 @@ def _entries(runtime: Runtime, kind: str) -> list[dict[str, object]]:
 
 def test_erasure_is_logged_under_the_log_pseudonym(http: TestClient, runtime: Runtime) -> None:
     consumer = make_consumer(http)
-    assert http.delete("/v1/me", headers=consumer.headers).status_code == 200
+    assert erase(http, consumer.headers).status_code == 200
     [erased] = _entries(runtime, kinds.ACCOUNT_ERASED)
     assert erased["subject"] == log_pseudonym(runtime, consumer.id)
     assert consumer.id not in json.dumps(erased)
@@ -45,8 +45,8 @@ def test_erasure_is_logged_under_the_log_pseudonym(http: TestClient, runtime: Ru
 def test_a_failed_erasure_leaves_no_entry(http: TestClient, runtime: Runtime) -> None:
     consumer = make_consumer(http)
     other = make_consumer(http)
-    http.delete("/v1/me", headers=consumer.headers)
-    assert http.delete("/v1/me", headers=consumer.headers).status_code == 401
+    erase(http, consumer.headers)
+    assert erase(http, consumer.headers).status_code == 401
     assert len(_entries(runtime, kinds.ACCOUNT_ERASED)) == 1
     assert other.id  # the other account is untouched and unlogged
 

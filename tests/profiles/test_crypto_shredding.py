@@ -17,7 +17,7 @@ from infomediary.profiles import service as profiles
 from infomediary.profiles.errors import VaultUnreadable
 from infomediary.runtime import Runtime
 from tests.conftest import ISSUER, make_settings
-from tests.fixtures.actors import make_consumer
+from tests.fixtures.actors import erase, make_consumer
 from vault import DataKeyDestroyed
 
 
@@ -51,7 +51,7 @@ def test_backup_taken_before_erasure_is_unreadable_after_it(tmp_path: Path) -> N
 
         backup = tmp_path / "backup-before-erasure.db"
         _checkpointed_copy(database, backup)
-        assert http.delete("/v1/me", headers=ada.headers).status_code == 200
+        assert erase(http, ada.headers).status_code == 200
 
     # Restore the backup, next to the current key material (same key directory), in a fresh process.
     restored = Runtime.create(make_settings(data_dir, f"sqlite:///{backup}"))

@@ -227,7 +227,9 @@ def _populate(server: Server, demo: dict[str, Any]) -> Population:
         live = _send_offer(client, supplier, datetime.now(UTC) + timedelta(days=7), releases_identity=True)
         for headers in consumers[:ACCEPTING]:
             accepted = client.post(
-                f"/v1/me/offers/{live}/accept", json={"release_identity": True}, headers=headers
+                f"/v1/me/offers/{live}/accept",
+                json={"release_identity": True, "password": PASSWORD},
+                headers=headers,
             )
             _ok(accepted)
         # Its true figures changed since it was sent (acceptances), and nobody has read it since: the burst's
