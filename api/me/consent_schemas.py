@@ -136,6 +136,20 @@ class InboxPage(BaseModel):
     next_cursor: str | None
 
 
+class RequestAcceptIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description=(
+            "Your current password, required when the request asks to release your identity: missing or "
+            "wrong, 403 `reauthentication-failed`; repeated wrong ones count as failed logins (429)."
+        ),
+    )
+
+
 class InboxAnswer(BaseModel):
     item: InboxItem
     receipt_id: str | None = None

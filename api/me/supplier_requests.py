@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Path, Query, status
 
-from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
+from api.deps import ClientAddressDep, ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.me import consent_bodies
 from api.me.auth import CurrentConsumer
 from api.me.consent_schemas import (
@@ -16,6 +16,7 @@ from api.me.consent_schemas import (
     PseudonymIssue,
     PseudonymRead,
     PseudonymsRead,
+    RequestAcceptIn,
 )
 from api.problems import problem_responses
 from api.routing import api_router
@@ -42,13 +43,25 @@ def inbox(
 @router.post(
     "/inbox/{request_id}/accept",
     response_model=InboxAnswer,
-    responses=problem_responses(404, 409),
-    summary="Accept: grants what was asked, with a signed receipt",
+    responses=problem_responses(403, 404, 409, 422, 429),
+    summary="Accept: grants what was asked, with a signed receipt (and your password, to release identity)",
 )
 def accept(
-    request_id: RequestId, consumer: CurrentConsumer, session: WriteSessionDep, runtime: RuntimeDep
+    request_id: RequestId,
+    consumer: CurrentConsumer,
+    session: WriteSessionDep,
+    runtime: RuntimeDep,
+    address: ClientAddressDep,
+    body: RequestAcceptIn | None = None,
 ) -> InboxAnswer:
-    view, changes = request_answered.accept_request(session, runtime, consumer.customer_id, request_id)
+    view, changes = request_answered.accept_request(
+        session,
+        runtime,
+        consumer.customer_id,
+        request_id,
+        password=(body or RequestAcceptIn()).password,
+        client_address=address,
+    )
     [item] = consent_bodies.inbox_items(session, [view])
     return InboxAnswer(item=item, receipt_id=changes[0].receipt_id, receipt=changes[0].receipt)
 

@@ -56,17 +56,34 @@ def accept_request(
     consumer: PageConsumer,
     session: WriteSessionDep,
     runtime: RuntimeDep,
+    address: ClientAddressDep,
     confirm: Confirm = "",
+    password: Password = "",
 ) -> Response:
     found = [v for v in _pending(session, consumer.customer_id) if v.id == request_id]
     if not found:
         raise RequestNotFound()
-    if found[0].release_kind == ReleaseKind.IDENTITY_RELEASE and confirm != "yes":
+    identity = found[0].release_kind == ReleaseKind.IDENTITY_RELEASE
+
+    def confirm_page(errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
         [item] = consent_bodies.inbox_items(session, found)
-        return render(
-            request, "inbox_confirm.html", {"consumer": consumer, "request_item": item, "offer": None}
+        context = {"consumer": consumer, "request_item": item, "offer": None, "errors": errors or {}}
+        return render(request, "inbox_confirm.html", context, status_code=status_code)
+
+    if identity and confirm != "yes":
+        return confirm_page()
+    try:
+        request_answered.accept_request(
+            session,
+            runtime,
+            consumer.customer_id,
+            request_id,
+            password=password if identity else None,
+            client_address=address,
         )
-    request_answered.accept_request(session, runtime, consumer.customer_id, request_id)
+    except REFUSALS as exc:
+        errors, code = refused(session, exc, password)
+        return confirm_page(errors, code)
     return redirect(request, "/inbox", notice="request-accepted")
 
 

@@ -240,6 +240,12 @@ def accept(
     return _view(row, _supplier_name(session, row.supplier_id), now), changes
 
 
+def asks_identity(session: Session, customer_id: str, request_id: str) -> bool:
+    """Whether the customer's own pending request asks to release her identity (any other: not found)."""
+    row = _own_pending(session, customer_id, request_id, utcnow())
+    return row.release_kind == ReleaseKind.IDENTITY_RELEASE.value
+
+
 def refuse(session: WriteSession, customer_id: str, request_id: str) -> RequestView:
     """Decline the request; no consent is recorded (declining an offer is not objecting to every use)."""
     now = utcnow()

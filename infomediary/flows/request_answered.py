@@ -6,6 +6,7 @@ from __future__ import annotations
 from consent.vocabulary import Category
 from infomediary.consents import service as consents
 from infomediary.consents import supplier_requests
+from infomediary.customers import service as customers
 from infomediary.database import WriteSession
 from infomediary.flows.consent_changed import records_left
 from infomediary.runtime import Runtime
@@ -13,8 +14,20 @@ from infomediary.webhooks import outbox
 
 
 def accept_request(
-    session: WriteSession, runtime: Runtime, customer_id: str, request_id: str
+    session: WriteSession,
+    runtime: Runtime,
+    customer_id: str,
+    request_id: str,
+    *,
+    password: str | None = None,
+    client_address: str = "",
 ) -> tuple[supplier_requests.RequestView, list[consents.Change]]:
+    """Accept a request; one that asks to release her identity needs her password again (a stolen session
+    must not hand her name and email to a supplier), checked before anything is granted."""
+    if supplier_requests.asks_identity(session, customer_id, request_id):
+        customers.reauthenticate(
+            session, runtime, customer_id, password=password, client_address=client_address
+        )
     view, changes = supplier_requests.accept(
         session, runtime, customer_id, request_id, on_leaving=records_left
     )

@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from infomediary.runtime import Runtime
-from tests.fixtures.actors import PASSWORD, Consumer, erase, make_consumer
+from tests.fixtures.actors import PASSWORD, Consumer, erase, make_consumer, make_supplier
+from tests.fixtures.consents import later, pseudonym_for, publish
 from tests.fixtures.offers import balance, body, exact_offers, profiled, sent, supplier
 
 WRONG = "not my password at all"
@@ -128,3 +129,39 @@ def test_the_api_documents_the_password_it_asks_for(http: TestClient) -> None:
     accept_op = spec["paths"]["/v1/me/offers/{offer_id}/accept"]["post"]
     assert "403" in accept_op["responses"]
     assert "password" in spec["components"]["schemas"]["AcceptIn"]["properties"]
+
+
+def test_accepting_a_request_to_release_identity_needs_the_password(
+    http: TestClient, runtime: Runtime
+) -> None:
+    """The same as an identity-releasing offer, for a supplier's request: a stolen session grants nothing."""
+    consumer = make_consumer(http)
+    shop = make_supplier(runtime)
+    publish(http, shop, ["marketing"], ["identity", "contact"])
+    asked = http.post(
+        "/v1/requests",
+        json={
+            "pseudonym": pseudonym_for(http, consumer, shop),
+            "purpose": "marketing",
+            "categories": ["identity", "contact"],
+            "release_kind": "identity_release",
+            "expires_at": later(),
+        },
+        headers=shop.headers(http),
+    )
+    assert asked.status_code == 201, asked.text
+    path = f"/v1/me/inbox/{asked.json()['id']}/accept"
+    for attempt in ({}, {"json": {"password": WRONG}}):
+        refused = http.post(path, headers=consumer.headers, **attempt)  # type: ignore[arg-type]
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["type"].endswith("reauthentication-failed")
+    # Nothing was granted: the supplier's request is still pending, and the consumer's inbox still holds it.
+    request_path = f"/v1/requests/{asked.json()['id']}"
+    assert http.get(request_path, headers=shop.headers(http)).json()["status"] == "pending"
+    assert len(http.get("/v1/me/inbox", headers=consumer.headers).json()["items"]) == 1
+    accepted = http.post(path, headers=consumer.headers, json={"password": PASSWORD})
+    assert accepted.status_code == 200, accepted.text
+    assert (
+        http.get(f"/v1/requests/{asked.json()['id']}", headers=shop.headers(http)).json()["status"]
+        == "accepted"
+    )

@@ -151,3 +151,46 @@ def test_another_consumers_inbox_items_are_not_found(browser: TestClient, runtim
         assert response.status_code == 404, action
         assert response.headers["content-type"].startswith("text/html")
     assert _post(browser, "/inbox/requests/req_nope/accept").status_code == 404
+
+
+def test_a_request_to_release_identity_is_granted_only_with_the_password(
+    browser: TestClient, runtime: Runtime
+) -> None:
+    supplier = make_supplier(runtime, name="Bikes Ltd")
+    publish(browser, supplier, ["marketing"], CATEGORIES)
+    _customer_with_profile(browser, "yara@example.org")
+    handed = browser.post(
+        "/v1/me/pseudonyms", json={"supplier_id": supplier.owner_id}, headers=_bearer(browser)
+    )
+    asked = browser.post(
+        "/v1/requests",
+        json={
+            "pseudonym": handed.json()["pseudonym"],
+            "purpose": "marketing",
+            "categories": ["identity", "contact"],
+            "release_kind": "identity_release",
+            "expires_at": later(),
+        },
+        headers=supplier.headers(browser),
+    )
+    assert asked.status_code == 201, asked.text
+    action = f"/inbox/requests/{asked.json()['id']}/accept"
+    confirm = _post(browser, action)
+    assert confirm.status_code == 200 and "Tell Bikes Ltd who you are?" in confirm.text
+    assert 'name="password" type="password"' in confirm.text
+    status = f"/v1/requests/{asked.json()['id']}"
+    for password in ("", "not my password"):
+        refused = browser.post(
+            action,
+            data={"confirm": "yes", "password": password, "csrf_token": csrf_token(confirm)},
+            follow_redirects=False,
+        )
+        assert refused.status_code == 403 and 'id="f-password-error"' in refused.text
+        assert browser.get(status, headers=supplier.headers(browser)).json()["status"] == "pending"
+    done = browser.post(
+        action,
+        data={"confirm": "yes", "password": PASSWORD, "csrf_token": csrf_token(confirm)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert browser.get(status, headers=supplier.headers(browser)).json()["status"] == "accepted"
