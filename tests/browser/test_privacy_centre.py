@@ -104,11 +104,13 @@ def test_a_customer_manages_their_data_end_to_end(
         document = json.loads(exported.read_text())
         assert "Lovelace" in json.dumps(document)
 
-        # Delete the account, past the confirmation.
+        # Delete the account, past the confirmation and with the password again.
         page.get_by_role("link", name="Delete my account…").click()
+        page.get_by_label("Your current password").fill(PASSWORD)
         page.get_by_role("button", name="Delete my account").click()
         assert page.locator("#f-confirm-error").is_visible()
         page.get_by_label("I understand").check()
+        page.get_by_label("Your current password").fill(PASSWORD)
         page.get_by_role("button", name="Delete my account").click()
         assert page.get_by_role("heading", name="Your account is deleted").is_visible()
         assert page.locator("#receipt").input_value().count(".") == 2
