@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session, SessionTransaction
 from infomediary import bulkload
 from infomediary.database import WriteSession, utcnow
 from infomediary.profiles import repository
-from infomediary.profiles.errors import CustomerKeyMissing, VaultUnreadable
+from infomediary.profiles.errors import CustomerKeyMissing, CustomerShredded, VaultUnreadable
 from infomediary.profiles.models import CustomerKey
 from infomediary.runtime import Runtime
-from vault import DecryptionFailed, Vault, WrappedKey
+from vault import DataKeyDestroyed, DecryptionFailed, Vault, WrappedKey
 
 
 class CustomerCipher:
@@ -41,6 +41,8 @@ class CustomerCipher:
     def open(self, name: str, ciphertext: bytes, schema_version: int) -> bytes:
         try:
             return self._vault.open_field(self._customer_id, self._wrapped, name, ciphertext, schema_version)
+        except DataKeyDestroyed as exc:
+            raise CustomerShredded(str(exc)) from exc
         except DecryptionFailed as exc:
             # The message names customer and field, never a value; it is safe to log and to return.
             raise VaultUnreadable(str(exc)) from exc

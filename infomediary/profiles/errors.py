@@ -21,3 +21,11 @@ class VaultUnreadable(ServiceUnavailable):
 
     slug = "vault-unreadable"
     title = "Stored data could not be decrypted"
+
+
+class CustomerShredded(VaultUnreadable):
+    """The customer's erasure key is gone: she was erased, and her rows are back from a backup taken before.
+
+    Still a 503 on her own routes (the rows must be purged). Reads over many customers skip her, as they
+    skip an erased customer: one restored row must not make a slice or a training run fail for everyone.
+    """

@@ -21,7 +21,7 @@ from infomediary.database import WriteSession, utcnow
 from infomediary.offload import off_the_loop
 from infomediary.profiles import datakeys, repository
 from infomediary.profiles.datakeys import CustomerCipher
-from infomediary.profiles.errors import InvalidProfile
+from infomediary.profiles.errors import CustomerShredded, InvalidProfile
 from infomediary.profiles.fields import FIELDS, SCHEMA_VERSION, ProfilePatch, field_aad_name
 from infomediary.profiles.models import ProfileChange, ProfileField
 from infomediary.runtime import Runtime
@@ -122,10 +122,17 @@ def _open_batch(
         cid: CustomerCipher(runtime.vault, cid, WrappedKey.from_bytes(raw)) for cid, raw in wrapped.items()
     }
     out: dict[str, dict[str, Any]] = {}
+    shredded: set[str] = set()
     for customer_id, field, version, ciphertext in rows:
         cipher = ciphers.get(customer_id)
-        if cipher is not None:
+        if cipher is None or customer_id in shredded:
+            continue
+        try:
             out.setdefault(customer_id, {})[field] = _open_sealed(cipher, field, ciphertext, version)[0]
+        except CustomerShredded:
+            # Erased, her rows back from an older backup: skipped like any erased customer.
+            shredded.add(customer_id)
+            out.pop(customer_id, None)
     return out
 
 

@@ -43,6 +43,7 @@ from infomediary.consents.decision_point import supplier_query
 from infomediary.consents.set_filter import permits
 from infomediary.database import WriteSession, utcnow
 from infomediary.products import service as products
+from infomediary.profiles.errors import CustomerShredded
 from infomediary.recommendations import history
 from infomediary.recommendations.models import AudienceItemsAnswerRow
 from infomediary.runtime import Runtime
@@ -201,8 +202,15 @@ def _population(session: WriteSession, runtime: Runtime, supplier_id: str, form:
     # most one other in or out, which the mechanism's sensitivity covers.
     chosen = tuple(sorted(allowed)[: settings.recommend_audience_max_customers])
     known = set(candidates)
-    weights = tuple(history.read(session, runtime, c, known, allowed[c]).weights for c in chosen)
-    return Population(chosen, weights, candidates)
+    fed: list[str] = []
+    weights: list[Mapping[str, float]] = []
+    for customer in chosen:
+        try:
+            weights.append(history.read(session, runtime, customer, known, allowed[customer]).weights)
+        except CustomerShredded:
+            continue  # erased, her rows back from an older backup: skipped like any erased customer
+        fed.append(customer)
+    return Population(tuple(fed), tuple(weights), candidates)
 
 
 def _categories(predicate: Node) -> list[str]:

@@ -43,6 +43,7 @@ from infomediary.consents.set_filter import permitted_customers_for
 from infomediary.database import WriteSession, utcnow
 from infomediary.policylog.service import append_many
 from infomediary.products import service as products
+from infomediary.profiles.errors import CustomerShredded
 from infomediary.recommendations import history, store
 from infomediary.recommendations.errors import NoCatalog
 from infomediary.runtime import Runtime
@@ -110,7 +111,10 @@ def interaction_matrix(
     values: list[float] = []
     ordered = sorted(permitted)
     for done, customer_id in enumerate(ordered, start=1):
-        found = history.read(session, runtime, customer_id, index, permitted[customer_id])
+        try:
+            found = history.read(session, runtime, customer_id, index, permitted[customer_id])
+        except CustomerShredded:
+            continue  # erased, her rows back from an older backup: skipped like any erased customer
         if found.weights:
             row = len(customers)
             customers.append(customer_id)

@@ -274,3 +274,19 @@ def test_streamed_lines_cover_every_row_in_order_across_chunks() -> None:
     chunks = list(_lines(rows))
     assert len(chunks) == 3
     assert [json.loads(line) for line in b"".join(chunks).splitlines()] == rows
+
+
+def test_a_customer_whose_erasure_key_is_gone_is_skipped_not_a_503_for_everyone(
+    http: TestClient, runtime: Runtime
+) -> None:
+    """Her rows are back (a backup restored after her erasure) but her erasure key is not: the slice is
+    taken without her, as without any erased customer, instead of failing for the supplier."""
+    consumers = _profiled(http, K + 1)
+    supplier = _supplier(http, runtime)
+    before = _rows(_slice(http, supplier))
+    assert len(before) == K + 1
+    gone = http.get("/v1/me", headers=consumers[0].headers).json()["id"]
+    runtime.vault.shred(gone)  # what a restore leaves: her rows, sealed under a key that no longer exists
+    after = _slice(http, supplier)
+    assert after.status_code == 200, after.text
+    assert len(_rows(after)) == K
