@@ -9,12 +9,29 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from infomediary import backup
+from infomediary import backup, schema
+from infomediary.database import unit_of_work
 from infomediary.errors import DomainError
+from infomediary.flows import erasures_reconciled
+from infomediary.runtime import Runtime
 from infomediary.settings import Settings
 
 console = Console()
 err = Console(stderr=True)
+
+
+def reconcile_erasures(runtime: Runtime, *, quiet: bool = False) -> erasures_reconciled.Reconciled:
+    """Purge the customers whose erasure key is gone (`flows.erasures_reconciled`), and say so."""
+    with unit_of_work(runtime.session_factory) as session:
+        done = erasures_reconciled.reconcile(session, runtime)
+    if done.purged:
+        console.print(
+            f"[yellow]purged {done.purged} erased customer(s) whose rows a restored backup had brought back "
+            f"({done.tombstoned} named by the erasure key store's tombstones)[/]"
+        )
+    elif not quiet:
+        console.print("no erased customer in the database: nothing to purge")
+    return done
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -75,3 +92,12 @@ def restore_command(
     except (DomainError, OSError) as exc:
         raise _fail(exc) from None
     console.print(f"restored [bold]{result.path}[/] at schema {result.revision} ({result.size} bytes)")
+    # The backup may be older than erasures: their customers' rows are back, their keys are not.
+    with Runtime.open(Settings()) as runtime:
+        if schema.current_revision(runtime.engine) == schema.head_revision():
+            reconcile_erasures(runtime)
+        else:
+            console.print(
+                "run `infomediary db upgrade`: `infomediary serve` then purges erased customers the backup "
+                "brought back before it serves (or run `infomediary keys reconcile`)"
+            )

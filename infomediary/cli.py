@@ -14,7 +14,7 @@ from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
 from infomediary import rotation, schema
-from infomediary.backup_cli import backup_command, backup_keys_command, restore_command
+from infomediary.backup_cli import backup_command, backup_keys_command, reconcile_erasures, restore_command
 from infomediary.database import unit_of_work
 from infomediary.demo import seed_demo
 from infomediary.errors import DomainError
@@ -117,6 +117,8 @@ def serve(
     def check() -> None:
         with Runtime.open(Settings()) as runtime:
             _require_ready(runtime)
+            # A database restored from a backup older than an erasure holds the erased customer again.
+            reconcile_erasures(runtime, quiet=True)
 
     _guarded(check)
     console.print(f"serving on [bold]http://{host}:{port}[/] (docs at /docs)")
@@ -439,6 +441,18 @@ def keys_rotate(
             if retire_old:
                 retired = rotation.retire_unused(runtime)
                 console.print(f"retired versions: {', '.join(map(str, retired)) or 'none'}")
+
+    _guarded(run)
+
+
+@keys_app.command("reconcile")
+def keys_reconcile() -> None:
+    """Purge every customer whose erasure key is gone (a restored backup older than their erasure)."""
+
+    def run() -> None:
+        with Runtime.open(Settings()) as runtime:
+            _require_ready(runtime)
+            reconcile_erasures(runtime)
 
     _guarded(run)
 

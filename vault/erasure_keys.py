@@ -22,10 +22,12 @@ an erasure would resurrect the subject, exactly as a copy of a KMS key would.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -63,7 +65,15 @@ class ErasureKeyStore(Protocol):
         ...
 
     def destroy(self, subject_id: str) -> bool:
-        """Destroy the subject's erasure key for good; True if there was one."""
+        """Destroy the subject's erasure key for good, leaving a tombstone; True if there was a key."""
+        ...
+
+    def present(self, subject_ids: Iterable[str]) -> set[str]:
+        """Which of `subject_ids` still have an erasure key."""
+        ...
+
+    def tombstones(self) -> set[str]:
+        """Every subject whose erasure key was destroyed here: what a restored database must not revive."""
         ...
 
 
@@ -85,6 +95,12 @@ class LocalErasureKeyStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS erasure_keys (subject_id TEXT PRIMARY KEY, secret BLOB NOT NULL)"
+            )
+            # One row per erasure, kept for good (an id and a time, no secret): a database restored from a
+            # backup older than an erasure brings the subject's rows back, and this is how they are known.
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS erasure_tombstones"
+                " (subject_id TEXT PRIMARY KEY, destroyed_at TEXT NOT NULL)"
             )
 
     @property
@@ -115,10 +131,27 @@ class LocalErasureKeyStore:
     def destroy(self, subject_id: str) -> bool:
         with self._connect() as conn:
             deleted = conn.execute("DELETE FROM erasure_keys WHERE subject_id = ?", (subject_id,)).rowcount
+            conn.execute(
+                "INSERT OR IGNORE INTO erasure_tombstones (subject_id, destroyed_at) VALUES (?, ?)",
+                (subject_id, datetime.now(UTC).isoformat()),
+            )
         with self._connect(transaction=False) as conn:
             # The old page image may still sit in the write-ahead log; fold it in and truncate the log.
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return bool(deleted)
+
+    def present(self, subject_ids: Iterable[str]) -> set[str]:
+        # The ids as one JSON array parameter: any number of them, and no SQL built from them.
+        with self._connect(transaction=False) as conn:
+            rows = conn.execute(
+                "SELECT subject_id FROM erasure_keys WHERE subject_id IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(subject_ids)),),
+            )
+            return {row[0] for row in rows}
+
+    def tombstones(self) -> set[str]:
+        with self._connect(transaction=False) as conn:
+            return {row[0] for row in conn.execute("SELECT subject_id FROM erasure_tombstones")}
 
     def __len__(self) -> int:
         with self._connect() as conn:

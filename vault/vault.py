@@ -6,7 +6,7 @@ ready), so that the hot path on a cache hit is one dictionary lookup and one AES
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from vault.aad import encode_parts
 from vault.cache import DataKeyCache
@@ -76,6 +76,18 @@ class Vault:
         destroyed = self._erasure_keys.destroy(subject_id) if self._erasure_keys is not None else False
         self._cache.forget(subject_id)
         return destroyed
+
+    def shredded_among(self, subject_ids: Iterable[str]) -> set[str]:
+        """Which of ``subject_ids`` have no erasure key: crypto-shredded (their rows, if any, came back from a
+        backup older than the shredding). Without an erasure-key store, none."""
+        if self._erasure_keys is None:
+            return set()
+        wanted = set(subject_ids)
+        return wanted - self._erasure_keys.present(wanted)
+
+    def tombstones(self) -> set[str]:
+        """Every subject shredded with this erasure-key store."""
+        return self._erasure_keys.tombstones() if self._erasure_keys is not None else set()
 
     def seal_field(
         self, subject_id: str, wrapped_dek: WrappedKey, field: str, value: bytes, schema_version: int = 1

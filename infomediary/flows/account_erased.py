@@ -20,6 +20,19 @@ from infomediary.recommendations import exclusions
 from infomediary.runtime import Runtime
 
 
+def delete_everything(session: WriteSession, customer_id: str) -> dict[str, int]:
+    """Every row of the customer, in order, flushed; the counts for the receipt. Also what reconciling a
+    restored database does to a customer whose erasure key is gone (`flows.erasures_reconciled`)."""
+    audience_index.remove(session, customer_id)
+    rows = erasure.delete_vault(session, customer_id)
+    # Sealed under the customer's key, but erasure leaves nothing of the customer behind, ciphertext included.
+    rows["recommendation_exclusions"] = exclusions.erase(session, customer_id)
+    rows["consumer_sessions"] = customers.delete_account(session, customer_id)
+    rows["customers"] = 1
+    session.flush()
+    return rows
+
+
 def erase_account(
     session: WriteSession,
     runtime: Runtime,
@@ -34,13 +47,7 @@ def erase_account(
     now = now or utcnow()
     customers.require_account(session, customer_id)
     customers.reauthenticate(session, runtime, customer_id, password=password, client_address=client_address)
-    audience_index.remove(session, customer_id)
-    rows = erasure.delete_vault(session, customer_id)
-    # Sealed under the customer's key, but erasure leaves nothing of the customer behind, ciphertext included.
-    rows["recommendation_exclusions"] = exclusions.erase(session, customer_id)
-    rows["consumer_sessions"] = customers.delete_account(session, customer_id)
-    rows["customers"] = 1
-    session.flush()
+    rows = delete_everything(session, customer_id)
     erasure.log_erasure(session, runtime, customer_id, now)
     destroyed = runtime.vault.shred(customer_id)
     return erasure.receipt(runtime, customer_id, now, rows, erasure_key_destroyed=destroyed)

@@ -95,3 +95,14 @@ def test_rewrap_needs_no_erasure_key_and_keeps_fields_readable(
     assert (
         Vault(keyring, erasure_keys=store).open_field("alice", rewrapped, "email", sealed) == b"a@example.org"
     )
+
+
+def test_destroying_a_key_leaves_a_tombstone_and_presence_is_answered_in_one_query(
+    store: LocalErasureKeyStore,
+) -> None:
+    store.create(["alice", "bob", "carol"])
+    assert store.destroy("bob") and not store.destroy("bob")
+    assert store.present(["alice", "bob", "carol", "nobody"]) == {"alice", "carol"}
+    # The tombstone stays for good (a restore may bring bob's rows back at any time), and names no secret.
+    assert store.tombstones() == {"bob"}
+    assert store.present([f"s{i}" for i in range(5000)]) == set()  # any number of ids, bound as one value

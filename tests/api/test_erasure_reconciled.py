@@ -1,0 +1,73 @@
+"""Erasure outlives a restore: a customer whose erasure key is gone (her rows back from a backup taken
+before her erasure) is purged by reconciling, completely, logged as an erasure, and nobody else notices."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from infomediary.customers.models import ConsumerSession, Customer
+from infomediary.database import unit_of_work
+from infomediary.flows import erasures_reconciled
+from infomediary.policylog import kinds
+from infomediary.policylog.models import PolicyLogEntry
+from infomediary.pseudonyms.models import SupplierPseudonymRow
+from infomediary.runtime import Runtime
+from tests.fixtures.actors import erase, make_consumer, make_supplier
+from tests.fixtures.audiences import PROFILE
+from tests.fixtures.consents import pseudonym_for, publish
+
+
+def _count(runtime: Runtime, model: type, customer_id: str) -> int:
+    with runtime.read_session_factory() as session:
+        column = model.id if model is Customer else model.customer_id  # type: ignore[attr-defined]
+        return int(session.scalar(select(func.count()).where(column == customer_id)) or 0)
+
+
+def test_a_customer_whose_erasure_key_is_gone_is_purged_and_logged(
+    http: TestClient, runtime: Runtime
+) -> None:
+    restored, other = make_consumer(http), make_consumer(http)
+    for consumer in (restored, other):
+        assert http.patch("/v1/me/profile", json=PROFILE, headers=consumer.headers).status_code == 200
+    shop = make_supplier(runtime)
+    publish(http, shop, ["marketing"], ["demographics", "contact", "interests"])
+    pseudonym_for(http, restored, shop)
+    gone = http.get("/v1/me", headers=restored.headers).json()["id"]
+    # What a restore after her erasure leaves: every row of hers, and no erasure key.
+    runtime.vault.shred(gone)
+    assert _count(runtime, Customer, gone) == 1 and _count(runtime, SupplierPseudonymRow, gone) == 1
+    with runtime.read_session_factory() as session:
+        erased_before = session.scalar(
+            select(func.count()).where(PolicyLogEntry.kind == kinds.ACCOUNT_ERASED)
+        )
+
+    with unit_of_work(runtime.session_factory) as session:
+        done = erasures_reconciled.reconcile(session, runtime)
+    assert (done.purged, done.tombstoned) == (1, 1)
+
+    # Nothing of hers is left: account, sessions, pseudonyms; her token and her password no longer work.
+    for model in (Customer, ConsumerSession, SupplierPseudonymRow):
+        assert _count(runtime, model, gone) == 0
+    assert http.get("/v1/me", headers=restored.headers).status_code == 401
+    login = http.post("/v1/session", json={"email": restored.email, "password": restored.password})
+    assert login.status_code == 401
+    # The purge is logged as the erasure it is; the other customer is untouched.
+    with runtime.read_session_factory() as session:
+        erased_after = session.scalar(select(func.count()).where(PolicyLogEntry.kind == kinds.ACCOUNT_ERASED))
+    assert erased_after == (erased_before or 0) + 1
+    assert http.get("/v1/me", headers=other.headers).status_code == 200
+    # Reconciling again finds nothing.
+    with unit_of_work(runtime.session_factory) as session:
+        assert erasures_reconciled.reconcile(session, runtime).purged == 0
+
+
+def test_an_ordinary_erasure_leaves_a_tombstone_and_nothing_to_reconcile(
+    http: TestClient, runtime: Runtime
+) -> None:
+    consumer = make_consumer(http)
+    customer_id = http.get("/v1/me", headers=consumer.headers).json()["id"]
+    assert erase(http, consumer.headers).status_code == 200
+    assert customer_id in runtime.vault.tombstones()
+    with unit_of_work(runtime.session_factory) as session:
+        assert erasures_reconciled.reconcile(session, runtime).purged == 0
