@@ -13,6 +13,7 @@ from infomediary import backup, schema
 from infomediary.database import unit_of_work
 from infomediary.errors import DomainError
 from infomediary.flows import erasures_reconciled
+from infomediary.keymaterial import KeyMaterialError
 from infomediary.runtime import Runtime
 from infomediary.settings import Settings
 
@@ -93,11 +94,14 @@ def restore_command(
         raise _fail(exc) from None
     console.print(f"restored [bold]{result.path}[/] at schema {result.revision} ({result.size} bytes)")
     # The backup may be older than erasures: their customers' rows are back, their keys are not.
-    with Runtime.open(Settings()) as runtime:
-        if schema.current_revision(runtime.engine) == schema.head_revision():
-            reconcile_erasures(runtime)
-        else:
-            console.print(
-                "run `infomediary db upgrade`: `infomediary serve` then purges erased customers the backup "
-                "brought back before it serves (or run `infomediary keys reconcile`)"
-            )
+    try:
+        with Runtime.open(Settings()) as runtime:
+            if schema.current_revision(runtime.engine) == schema.head_revision():
+                reconcile_erasures(runtime)
+                return
+    except (DomainError, KeyMaterialError, OSError) as exc:
+        err.print(f"[yellow]erased customers were not reconciled yet:[/] {exc}")
+    console.print(
+        "run `infomediary db upgrade` if needed: `infomediary serve` purges erased customers the backup "
+        "brought back before it serves (or run `infomediary keys reconcile`)"
+    )
