@@ -3,6 +3,7 @@ the key directory kept apart from them."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -35,6 +36,17 @@ def reconcile_erasures(runtime: Runtime, *, quiet: bool = False) -> erasures_rec
     return done
 
 
+def report_erasures(runtime: Runtime) -> None:
+    """The erasures the key store remembers, and any customer still in the database without a key."""
+    with runtime.read_session_factory() as session:
+        found = erasures_reconciled.standing(session, runtime)
+    console.print(
+        f"erasures: {found.tombstones} tombstone(s) in the erasure key store; "
+        f"{found.unreconciled} customer(s) in the database whose erasure key is gone"
+        + (" (run `infomediary keys reconcile`)" if found.unreconciled else "")
+    )
+
+
 def _fail(exc: Exception) -> typer.Exit:
     message = exc.detail if isinstance(exc, DomainError) else str(exc)
     err.print(f"[bold red]error:[/] {message}")
@@ -60,6 +72,9 @@ def backup_command(
         f"database backup [bold]{result.path}[/] ({result.size} bytes, {result.pages} pages, "
         f"schema {result.revision}); key material not included"
     )
+    # A restore of this backup, with keys taken later, purges whoever is erased after it.
+    with contextlib.suppress(DomainError, KeyMaterialError, OSError), Runtime.open(Settings()) as runtime:
+        report_erasures(runtime)
 
 
 def backup_keys_command(

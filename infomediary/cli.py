@@ -14,7 +14,13 @@ from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
 from infomediary import rotation, schema
-from infomediary.backup_cli import backup_command, backup_keys_command, reconcile_erasures, restore_command
+from infomediary.backup_cli import (
+    backup_command,
+    backup_keys_command,
+    reconcile_erasures,
+    report_erasures,
+    restore_command,
+)
 from infomediary.database import unit_of_work
 from infomediary.demo import seed_demo
 from infomediary.errors import DomainError
@@ -459,32 +465,34 @@ def keys_reconcile() -> None:
 
 @keys_app.command("status")
 def keys_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """How many customers' data keys each key-encryption key version wraps."""
+    """How many customers' data keys each key-encryption key version wraps, and the erasures the erasure key
+    store remembers (with any customer a restore brought back and not yet reconciled)."""
 
     def run() -> None:
         with Runtime.open(Settings()) as runtime:
             _require_ready(runtime)
             entries = rotation.status(runtime)
-        if as_json:
-            typer.echo(
-                json.dumps(
-                    [
-                        {"version": e.version, "keys": e.keys, "current": e.current, "retired": e.retired}
-                        for e in entries
-                    ]
+            if as_json:
+                typer.echo(
+                    json.dumps(
+                        [
+                            {"version": e.version, "keys": e.keys, "current": e.current, "retired": e.retired}
+                            for e in entries
+                        ]
+                    )
                 )
-            )
-            return
-        table = Table("version", "created", "keys wrapped", "current", "retired")
-        for e in entries:
-            table.add_row(
-                str(e.version),
-                e.created_at.isoformat(timespec="seconds"),
-                str(e.keys),
-                "yes" if e.current else "",
-                "yes" if e.retired else "",
-            )
-        console.print(table)
+                return
+            table = Table("version", "created", "keys wrapped", "current", "retired")
+            for e in entries:
+                table.add_row(
+                    str(e.version),
+                    e.created_at.isoformat(timespec="seconds"),
+                    str(e.keys),
+                    "yes" if e.current else "",
+                    "yes" if e.retired else "",
+                )
+            console.print(table)
+            report_erasures(runtime)
 
     _guarded(run)
 

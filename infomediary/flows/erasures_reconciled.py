@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from infomediary.customers.models import Customer
 from infomediary.database import WriteSession, utcnow
@@ -33,13 +34,31 @@ class Reconciled:
     tombstoned: int
 
 
-def reconcile(session: WriteSession, runtime: Runtime, now: datetime | None = None) -> Reconciled:
-    """Purge every customer whose erasure key is gone, in the caller's transaction."""
-    now = now or utcnow()
+@dataclass(frozen=True)
+class Standing:
+    """What `keys status` and `backup` report: erasures the key store remembers, and customers in the
+    database whose erasure key is gone (0 once reconciled)."""
+
+    tombstones: int
+    unreconciled: int
+
+
+def standing(session: Session, runtime: Runtime) -> Standing:
+    return Standing(len(runtime.vault.tombstones()), len(_gone(session, runtime)))
+
+
+def _gone(session: Session, runtime: Runtime) -> set[str]:
     every = list(session.scalars(select(Customer.id).order_by(Customer.id)))
     gone: set[str] = set()
     for start in range(0, len(every), _BATCH):
         gone |= runtime.vault.shredded_among(every[start : start + _BATCH])
+    return gone
+
+
+def reconcile(session: WriteSession, runtime: Runtime, now: datetime | None = None) -> Reconciled:
+    """Purge every customer whose erasure key is gone, in the caller's transaction."""
+    now = now or utcnow()
+    gone = _gone(session, runtime)
     tombstones = runtime.vault.tombstones() if gone else set()
     for customer_id in sorted(gone):
         account_erased.delete_everything(session, customer_id)

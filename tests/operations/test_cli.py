@@ -9,11 +9,15 @@ import stat
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from infomediary.cli import app
+from infomediary.customers.models import Customer
 from infomediary.database import create_db_engine
 from infomediary.oauth.credentials import hash_secret
+from infomediary.runtime import Runtime
+from infomediary.settings import Settings
 from tests.fixtures.raw_scan import raw_database_bytes
 
 runner = CliRunner()
@@ -124,6 +128,28 @@ def test_keys_rotate_rewraps_every_data_key_and_retires_the_old_version(operator
     ]
     table = runner.invoke(app, ["keys", "status"])
     assert table.exit_code == 0 and "keys wrapped" in table.output
+
+
+def test_keys_status_reports_erasures_and_keys_reconcile_purges_a_customer_without_a_key(
+    operator_env: Path,
+) -> None:
+    assert runner.invoke(app, ["demo", "--customers", "5"]).exit_code == 0
+
+    def said(args: list[str]) -> str:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        return " ".join(result.output.split())
+
+    assert "erasures: 0 tombstone(s) in the erasure key store; 0 customer(s)" in said(["keys", "status"])
+    # What a restore after an erasure leaves: her rows, no erasure key (and the key store's tombstone).
+    with Runtime.open(Settings()) as runtime, runtime.read_session_factory() as session:
+        customer_id = session.scalars(select(Customer.id).order_by(Customer.id)).first()
+        assert customer_id is not None and runtime.vault.shred(customer_id)
+    status = said(["keys", "status"])
+    assert "1 tombstone(s)" in status and "1 customer(s) in the database whose erasure key is gone" in status
+    assert "purged 1 erased customer" in said(["keys", "reconcile"])
+    assert "0 customer(s) in the database whose erasure key is gone" in said(["keys", "status"])
+    assert "nothing to purge" in said(["keys", "reconcile"])
 
 
 def test_audit_commands_sign_export_and_verify_the_log(operator_env: Path) -> None:
