@@ -44,7 +44,7 @@ def _member_caps(session: Session) -> dict[int, int]:
     return {int(member): int(cap) for member, cap in rows if member is not None}
 
 
-def members_of(session: Session, customer_ids: Iterable[str]) -> dict[str, int]:
+def _members_of(session: Session, customer_ids: Iterable[str]) -> dict[str, int]:
     """Customer id -> index member number, for the given customers who are in the index."""
     ids = list(customer_ids)
     found: dict[str, int] = {}
@@ -80,6 +80,32 @@ def admit(
         caps=_member_caps(session),
         now=now,
     )
+
+
+def admit_customers(
+    session: WriteSession,
+    settings: Settings,
+    *,
+    supplier_id: str,
+    kind: str,
+    epsilon_milli: int,
+    customer_ids: Iterable[str],
+    now: datetime,
+) -> set[str]:
+    """`admit` for a release whose population is known by customer id (an offer's delivered customers, an
+    audience's interactions): the ids admitted. A customer without an index row (restricted processing)
+    is in no release."""
+    numbers = _members_of(session, customer_ids)
+    admitted = admit(
+        session,
+        settings,
+        supplier_id=supplier_id,
+        kind=kind,
+        epsilon_milli=epsilon_milli,
+        members=BitMap(numbers.values()),
+        now=now,
+    )
+    return {customer for customer, number in numbers.items() if number in admitted}
 
 
 def account_of(session: Session, settings: Settings, customer_id: str, now: datetime) -> privacy_loss.Account:

@@ -23,7 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pyroaring import BitMap
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -100,17 +99,16 @@ def release(
     having restricted processing) is not counted.
     """
     delivered = population(session, offer.id)
-    numbers = accounting.members_of(session, (m.customer_id for m in delivered))
-    admitted = accounting.admit(
+    admitted = accounting.admit_customers(
         session,
         settings,
         supplier_id=offer.supplier_id,
         kind=accounting.OFFER_STATISTICS,
         epsilon_milli=epsilon_milli,
-        members=BitMap(numbers.values()),
+        customer_ids=[m.customer_id for m in delivered],
         now=now,
     )
-    counted = [m for m in delivered if m.customer_id in numbers and numbers[m.customer_id] in admitted]
+    counted = [m for m in delivered if m.customer_id in admitted]
     noisy = draw(true_figures(counted), epsilon_milli)
     if row is None:
         row = OfferStatsRow(offer_id=offer.id)

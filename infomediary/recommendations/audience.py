@@ -27,7 +27,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from pyroaring import BitMap
 from sqlalchemy import select
 
 from consent.vocabulary import Category, Purpose
@@ -158,20 +157,19 @@ def release_items(
     budget.charge(session, ledger, cost, now)
     # Each customer whose data may feed the draw is charged its epsilon on her own account; one at her cap
     # is left out (the individual privacy filter), and the scores are of the admitted customers only.
-    numbers = accounting.members_of(session, population.customers)
-    admitted = accounting.admit(
+    admitted = accounting.admit_customers(
         session,
         settings,
         supplier_id=supplier_id,
         kind=accounting.AUDIENCE_ITEMS,
         epsilon_milli=cost,
-        members=BitMap(numbers.values()),
+        customer_ids=population.customers,
         now=now,
     )
     fed = (
         weights
         for customer, weights in zip(population.customers, population.weights, strict=True)
-        if customer in numbers and numbers[customer] in admitted
+        if customer in admitted
     )
     scores = topk.bounded_scores(fed, population.candidates, settings.recommend_audience_items_per_customer)
     picked = topk.noisy_top_k(scores, n, settings.recommend_min_item_customers, cost)
