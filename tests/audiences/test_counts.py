@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,6 +17,7 @@ from infomediary.audiences.errors import BudgetExhausted, DifferencingRefused
 from infomediary.audiences.models import AudienceAnswerRow, AudienceIndexRow
 from infomediary.audiences.predicate import Predicate, canonical
 from infomediary.database import unit_of_work
+from infomediary.errors import DomainError
 from infomediary.flows import restriction_changed
 from infomediary.policylog.models import PolicyLogEntry
 from infomediary.privacy_loss.models import PrivacyLossTally, PrivacyReleaseRow
@@ -26,6 +27,7 @@ from tests.audiences.predicates import PREDICATES, Person, holds
 from tests.fixtures.audiences import audience_runtime, exact, indexed_customers, supplier_with_policy
 
 PARSE: TypeAdapter[Any] = TypeAdapter(Predicate)
+E = TypeVar("E", bound=DomainError)
 FEMALE_PARIS = {"and": [{"eq": ["gender", "female"]}, {"eq": ["postal_prefix", "75"]}]}
 
 
@@ -40,18 +42,28 @@ def strikes(runtime: Runtime, supplier_id: str) -> list[SupplierSanction]:
         return list(rows)
 
 
-def refused(runtime: Runtime, supplier_id: str, raw: Any) -> BudgetExhausted:
-    """Count expecting a refusal, then keep only its record, as the request's session does."""
+def _counted_or_refused(runtime: Runtime, supplier_id: str, raw: Any, refusal: type[E]) -> E | None:
+    """Count and commit; on a `refusal`, keep only its record (a strike), as the request's session does,
+    and return it."""
     with runtime.session_factory() as session:
         try:
             service.count_audience(
                 session, runtime, supplier_id, PARSE.validate_python(raw), Purpose.MARKETING
             )
-        except BudgetExhausted as exc:
+        except refusal as exc:
             keep_only_the_record(session, exc.record)
             session.commit()
             return exc
-    raise AssertionError("the count was answered")
+        session.commit()
+    return None
+
+
+def refused(runtime: Runtime, supplier_id: str, raw: Any) -> BudgetExhausted:
+    """Count expecting the budget's refusal."""
+    exc = _counted_or_refused(runtime, supplier_id, raw, BudgetExhausted)
+    if exc is None:
+        raise AssertionError("the count was answered")
+    return exc
 
 
 def test_counts_only_matching_indexed_customers(runtime: Runtime) -> None:
@@ -137,18 +149,8 @@ def test_an_exhausted_budget_refuses_without_a_strike(runtime: Runtime) -> None:
 
 
 def differenced(runtime: Runtime, supplier_id: str, raw: Any) -> DifferencingRefused | None:
-    """Count; on a differencing refusal keep only its record (the strike), as the request's session does."""
-    with runtime.session_factory() as session:
-        try:
-            service.count_audience(
-                session, runtime, supplier_id, PARSE.validate_python(raw), Purpose.MARKETING
-            )
-        except DifferencingRefused as exc:
-            keep_only_the_record(session, exc.record)
-            session.commit()
-            return exc
-        session.commit()
-    return None
+    """Count; the differencing refusal if there was one."""
+    return _counted_or_refused(runtime, supplier_id, raw, DifferencingRefused)
 
 
 def stored_answers(runtime: Runtime, supplier_id: str) -> int:
