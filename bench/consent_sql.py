@@ -95,7 +95,6 @@ def seed(
                 [
                     {
                         "id": c,
-                        "email_index": c.encode().ljust(32, b"\0"),
                         "password_hash": "-",
                         "created_at": NOW,
                         "password_changed_at": NOW,

@@ -29,6 +29,7 @@ from sqlalchemy import insert
 from bench import movielens
 from consent.vocabulary import Category, Purpose
 from infomediary import schema
+from infomediary.customers import directory
 from infomediary.customers.blind_index import email_index
 from infomediary.customers.models import Customer
 from infomediary.database import unit_of_work, utcnow
@@ -111,15 +112,18 @@ def load(runtime: Runtime, data_dir: Path = movielens.DATA_DIR, *, users: int | 
     names = sorted(by_user, key=int)
     for start in range(0, len(names), 100):
         batch = names[start : start + 100]
-        ids = {user: new_id("cus") for user in batch}
+        ids = {user: new_id("sub") for user in batch}
         now = utcnow()
+        directory.name_loaded_accounts(
+            runtime, {cid: email_index(key, f"{cid}@example.org") for cid in ids.values()}
+        )
         with unit_of_work(runtime.session_factory) as session:
             # As the demo seeder does: accounts without a usable password (argon2 per user adds nothing here).
             session.execute(
                 insert(Customer),
                 [
-                    {"id": cid, "email_index": email_index(key, f"{cid}@example.org"),
-                     "password_hash": DISABLED_PASSWORD, "created_at": now, "password_changed_at": now}
+                    {"id": cid, "password_hash": DISABLED_PASSWORD, "created_at": now,
+                     "password_changed_at": now}
                     for cid in ids.values()
                 ],
             )  # fmt: skip

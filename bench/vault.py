@@ -143,7 +143,6 @@ def bench_rotation(server_url: str | None, directory: Path) -> tuple[float, floa
     from sqlalchemy import insert
 
     from infomediary import rotation, schema
-    from infomediary.customers.blind_index import email_index
     from infomediary.customers.models import Customer
     from infomediary.database import unit_of_work, utcnow
     from infomediary.demo import DISABLED_PASSWORD
@@ -157,7 +156,6 @@ def bench_rotation(server_url: str | None, directory: Path) -> tuple[float, floa
         try:
             runtime.keys.ensure()
             schema.upgrade(runtime.engine)
-            index_key = runtime.keys.secret("blind_index")
             # Wrapped by the runtime's own key provider, as registration wraps them; without erasure keys,
             # which rotation never touches and which would only slow the seeding down.
             seeder = Vault(runtime.vault.provider, DataKeyCache(maxsize=1))
@@ -171,7 +169,6 @@ def bench_rotation(server_url: str | None, directory: Path) -> tuple[float, floa
                         [
                             {
                                 "id": customer_id,
-                                "email_index": email_index(index_key, f"{customer_id}@example.org"),
                                 "password_hash": DISABLED_PASSWORD,
                                 "created_at": now,
                                 "password_changed_at": now,

@@ -33,6 +33,10 @@ def reconcile_erasures(runtime: Runtime, *, quiet: bool = False) -> erasures_rec
         )
     elif not quiet:
         console.print("no erased customer in the database: nothing to purge")
+    if done.adopted:
+        console.print(
+            f"moved the login names of {done.adopted} account(s) from the database to the erasure key store"
+        )
     return done
 
 

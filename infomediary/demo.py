@@ -34,6 +34,7 @@ from sqlalchemy import select
 
 from infomediary.audiences import index as audience_index
 from infomediary.bulkload import insert_rows
+from infomediary.customers import directory
 from infomediary.customers import service as customers_service
 from infomediary.customers.blind_index import email_index
 from infomediary.customers.models import Customer
@@ -132,14 +133,16 @@ def _write_batch(
     session: WriteSession, runtime: Runtime, blind_key: bytes, people: list[_Person], now: datetime
 ) -> None:
     """Write a batch of new customers with the rows the services would write for them, table by table."""
-    ids = [new_id("cus") for _ in people]
+    ids = [new_id("sub") for _ in people]
+    directory.name_loaded_accounts(
+        runtime, {cid: email_index(blind_key, person.email) for cid, person in zip(ids, people, strict=True)}
+    )
     insert_rows(
         session,
         Customer,
         [
             {
                 "id": customer_id,
-                "email_index": email_index(blind_key, person.email),
                 "password_hash": DISABLED_PASSWORD,
                 "status": "active",
                 "created_at": now,
@@ -245,7 +248,7 @@ def seed_demo(
         _populate(
             session,
             runtime,
-            datakeys.cipher_for(session, runtime, account.customer_id),
+            datakeys.cipher_for(session, runtime, account.subject_id),
             rng,
             utcnow(),
             DEMO_EMAIL,

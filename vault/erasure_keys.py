@@ -13,6 +13,13 @@ wrapped by the rotating KEK) and the erasure key (here, 256 random bits). Destro
 every copy of the subject's ciphertext unreadable, backups included, while the database copy of the wrapped
 key stays harmless. Key rotation rewraps only the data key and never touches erasure keys.
 
+Aliases. The names a subject is found by from outside (a login address's blind index, the id the subject
+is shown, the secret behind the pseudonyms others know her by) are kept here too, next to the key, and
+deleted with it: a name the database held would tie every row of the subject in a database backup to her
+long after her key was destroyed, for whoever can compute the name (the blind index is computable by anyone
+with the current key material and her address). With the names here, a database backup holds only the
+subject's opaque internal id, which nothing outside maps to her once her key and aliases are gone.
+
 ``LocalErasureKeyStore`` keeps them in a SQLite file next to the key file (0600 in a 0700 directory), shared
 by the processes of one machine. An external KMS (per-subject keys, or a key-side table) takes its place
 beyond one machine. Backups of the key directory must not outlive erasures: a copy of this file taken before
@@ -76,6 +83,38 @@ class ErasureKeyStore(Protocol):
         """Every subject whose erasure key was destroyed here: what a restored database must not revive."""
         ...
 
+    def bind(self, kind: str, value: str, subject_id: str, *, replacing: str | None = None) -> str | None:
+        """Name `subject_id` by (`kind`, `value`). Returns None when bound; when another subject holds the
+        name, binds nothing and returns that holder, unless it is `replacing` (the caller found it stale),
+        which is then replaced in one step (so two callers cannot both take a stale name)."""
+        ...
+
+    def bind_many(self, kind: str, names: Mapping[str, str]) -> None:
+        """Bind many names at once (subject -> name), for bulk loading into a new database: a name already
+        held is taken over (the loader's subjects are the only live ones)."""
+        ...
+
+    def unbind(self, kind: str, subject_id: str) -> None:
+        """Remove the subject's names of this kind."""
+        ...
+
+    def subject_of(self, kind: str, value: str) -> str | None:
+        """The subject named by (`kind`, `value`), if any."""
+        ...
+
+    def names_of(self, kind: str, subject_ids: Iterable[str]) -> dict[str, str]:
+        """subject -> its name of this kind, for those of `subject_ids` that have one."""
+        ...
+
+    def subjects_named(self, kind: str, values: Iterable[str]) -> dict[str, str]:
+        """name -> subject, for those of `values` that name one."""
+        ...
+
+
+_REPLACE_ALIAS = (
+    "INSERT OR REPLACE INTO subject_aliases (kind, value, subject_id, bound_at) VALUES (?, ?, ?, ?)"
+)
+
 
 class LocalErasureKeyStore:
     """Erasure keys in a private SQLite file. Every call opens its own connection: calls are rare (a data-key
@@ -101,6 +140,14 @@ class LocalErasureKeyStore:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS erasure_tombstones"
                 " (subject_id TEXT PRIMARY KEY, destroyed_at TEXT NOT NULL)"
+            )
+            # The names a subject is found by from outside, deleted with her key (see the module docstring).
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS subject_aliases (kind TEXT NOT NULL, value TEXT NOT NULL,"
+                " subject_id TEXT NOT NULL, bound_at TEXT NOT NULL, PRIMARY KEY (kind, value))"
+            )
+            conn.execute(
+                "CREATE INDEX IF NOT EXISTS ix_subject_aliases_subject ON subject_aliases (subject_id, kind)"
             )
 
     @property
@@ -131,6 +178,7 @@ class LocalErasureKeyStore:
     def destroy(self, subject_id: str) -> bool:
         with self._connect() as conn:
             deleted = conn.execute("DELETE FROM erasure_keys WHERE subject_id = ?", (subject_id,)).rowcount
+            conn.execute("DELETE FROM subject_aliases WHERE subject_id = ?", (subject_id,))
             conn.execute(
                 "INSERT OR IGNORE INTO erasure_tombstones (subject_id, destroyed_at) VALUES (?, ?)",
                 (subject_id, datetime.now(UTC).isoformat()),
@@ -152,6 +200,57 @@ class LocalErasureKeyStore:
     def tombstones(self) -> set[str]:
         with self._connect(transaction=False) as conn:
             return {row[0] for row in conn.execute("SELECT subject_id FROM erasure_tombstones")}
+
+    def bind(self, kind: str, value: str, subject_id: str, *, replacing: str | None = None) -> str | None:
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT subject_id FROM subject_aliases WHERE kind = ? AND value = ?", (kind, value)
+            ).fetchone()
+            if row is not None and row[0] != subject_id and row[0] != replacing:
+                holder: str = row[0]
+                return holder
+            conn.execute(
+                _REPLACE_ALIAS,
+                (kind, value, subject_id, datetime.now(UTC).isoformat()),
+            )
+        return None
+
+    def bind_many(self, kind: str, names: Mapping[str, str]) -> None:
+        now = datetime.now(UTC).isoformat()
+        with self._connect() as conn:
+            conn.executemany(
+                _REPLACE_ALIAS,
+                [(kind, value, subject_id, now) for subject_id, value in names.items()],
+            )
+
+    def unbind(self, kind: str, subject_id: str) -> None:
+        with self._connect() as conn:
+            conn.execute("DELETE FROM subject_aliases WHERE subject_id = ? AND kind = ?", (subject_id, kind))
+
+    def subject_of(self, kind: str, value: str) -> str | None:
+        with self._connect(transaction=False) as conn:
+            row = conn.execute(
+                "SELECT subject_id FROM subject_aliases WHERE kind = ? AND value = ?", (kind, value)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def names_of(self, kind: str, subject_ids: Iterable[str]) -> dict[str, str]:
+        with self._connect(transaction=False) as conn:
+            rows = conn.execute(
+                "SELECT subject_id, value FROM subject_aliases WHERE kind = ?"
+                " AND subject_id IN (SELECT value FROM json_each(?))",
+                (kind, json.dumps(list(subject_ids))),
+            )
+            return {str(subject): str(value) for subject, value in rows}
+
+    def subjects_named(self, kind: str, values: Iterable[str]) -> dict[str, str]:
+        with self._connect(transaction=False) as conn:
+            rows = conn.execute(
+                "SELECT value, subject_id FROM subject_aliases WHERE kind = ?"
+                " AND value IN (SELECT value FROM json_each(?))",
+                (kind, json.dumps(list(values))),
+            )
+            return {str(value): str(subject) for value, subject in rows}
 
     def __len__(self) -> int:
         with self._connect() as conn:

@@ -6,16 +6,25 @@ ready), so that the hot path on a cache hit is one dictionary lookup and one AES
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
 from collections.abc import Iterable, Mapping, Sequence
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from vault.aad import encode_parts
 from vault.cache import DataKeyCache
 from vault.envelope import DATA_KEY_BYTES, SubjectCipher, generate_data_key
 from vault.erasure_keys import ErasureKeyStore, derive_field_key
-from vault.errors import DecryptionFailed
+from vault.errors import DecryptionFailed, VaultError
 from vault.keys import KeyProvider, WrappedKey
 
 _DATA_KEY_LABEL = b"infomediary.vault.data-key.v1"
+_BOUND_KEY_LABEL = b"infomediary.vault.erasure-bound.v1"
+_NONCE_BYTES = 12
 
 
 class Vault:
@@ -88,6 +97,67 @@ class Vault:
     def tombstones(self) -> set[str]:
         """Every subject shredded with this erasure-key store."""
         return self._erasure_keys.tombstones() if self._erasure_keys is not None else set()
+
+    # Names: how a subject is found from outside, kept with her erasure key and destroyed with it.
+
+    def name(self, kind: str, value: str, subject_id: str, *, replacing: str | None = None) -> str | None:
+        """Name the subject by (`kind`, `value`); None when done, else the subject already holding the name
+        (see :meth:`ErasureKeyStore.bind`)."""
+        return self._names().bind(kind, value, subject_id, replacing=replacing)
+
+    def name_many(self, kind: str, names: Mapping[str, str]) -> None:
+        self._names().bind_many(kind, names)
+
+    def unname(self, kind: str, subject_id: str) -> None:
+        self._names().unbind(kind, subject_id)
+
+    def named(self, kind: str, value: str) -> str | None:
+        return self._names().subject_of(kind, value)
+
+    def names_of(self, kind: str, subject_ids: Iterable[str]) -> dict[str, str]:
+        return self._names().names_of(kind, subject_ids)
+
+    def subjects_named(self, kind: str, values: Iterable[str]) -> dict[str, str]:
+        return self._names().subjects_named(kind, values)
+
+    def _names(self) -> ErasureKeyStore:
+        if self._erasure_keys is None:
+            raise VaultError("names need an erasure-key store: they are destroyed with the subject's key")
+        return self._erasure_keys
+
+    # Values bound to the erasure key alone (no data key): small values stored beside other rows, such as
+    # the pseudonym a request named her by, that must become unreadable and unmatchable when she is erased.
+
+    def seal_bound(self, subject_id: str, label: str, plaintext: bytes) -> bytes:
+        """AES-256-GCM under a key derived from the subject's erasure key; nonce || ciphertext."""
+        nonce = os.urandom(_NONCE_BYTES)
+        aad = encode_parts(label.encode("utf-8"), subject_id.encode("utf-8"))
+        return nonce + AESGCM(self._bound_key(subject_id, b"seal")).encrypt(nonce, plaintext, aad)
+
+    def open_bound(self, subject_id: str, label: str, sealed: bytes) -> bytes:
+        aad = encode_parts(label.encode("utf-8"), subject_id.encode("utf-8"))
+        try:
+            return AESGCM(self._bound_key(subject_id, b"seal")).decrypt(
+                sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], aad
+            )
+        except Exception as exc:  # InvalidTag, or a value too short to hold a nonce
+            raise DecryptionFailed("a bound value did not open", subject_id=subject_id, field=label) from exc
+
+    def tag_bound(self, subject_id: str, label: str, value: bytes) -> bytes:
+        """HMAC-SHA256 under a key derived from the subject's erasure key: equal values give equal tags
+        while she exists, and nobody can compute or match one after her key is destroyed."""
+        key = self._bound_key(subject_id, b"tag")
+        return hmac.new(key, encode_parts(label.encode("utf-8"), value), hashlib.sha256).digest()
+
+    def _bound_key(self, subject_id: str, use: bytes) -> bytes:
+        if self._erasure_keys is None:
+            raise VaultError("bound values need an erasure-key store")
+        return HKDF(
+            algorithm=hashes.SHA256(),
+            length=32,
+            salt=None,
+            info=encode_parts(_BOUND_KEY_LABEL, use, subject_id.encode("utf-8")),
+        ).derive(self._erasure_keys.get(subject_id))
 
     def seal_field(
         self, subject_id: str, wrapped_dek: WrappedKey, field: str, value: bytes, schema_version: int = 1

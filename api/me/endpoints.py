@@ -15,8 +15,8 @@ router = api_router(prefix="/v1/me", tags=["consumer"], responses=problem_respon
 
 
 @router.get("", response_model=MeRead, summary="The calling consumer's account")
-def read_me(consumer: CurrentConsumer, session: ReadSessionDep) -> MeRead:
-    account = service.describe(session, consumer)
+def read_me(consumer: CurrentConsumer, session: ReadSessionDep, runtime: RuntimeDep) -> MeRead:
+    account = service.describe(session, runtime, consumer)
     return MeRead(id=account.customer_id, created_at=account.created_at)
 
 

@@ -90,9 +90,13 @@ def _pseudonym(p: pseudonyms.IssuedPseudonym) -> PseudonymRead:
 @router.get(
     "/pseudonyms", response_model=PseudonymsRead, summary="Which supplier knows you by which pseudonym"
 )
-def list_pseudonyms(consumer: CurrentConsumer, session: ReadSessionDep) -> PseudonymsRead:
+def list_pseudonyms(
+    consumer: CurrentConsumer, session: ReadSessionDep, runtime: RuntimeDep
+) -> PseudonymsRead:
     return PseudonymsRead(
-        pseudonyms=[_pseudonym(p) for p in pseudonyms.issued_to_suppliers(session, consumer.customer_id)]
+        pseudonyms=[
+            _pseudonym(p) for p in pseudonyms.issued_to_suppliers(session, runtime, consumer.customer_id)
+        ]
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from infomediary.database import Base, utcnow
@@ -89,7 +89,10 @@ class SupplierRequestRow(Base):
     """An item of a customer's inbox: a supplier's request, or a re-ask after a widened policy."""
 
     __tablename__ = "supplier_requests"
-    __table_args__ = (Index("ix_supplier_requests_customer_status", "customer_id", "status"),)
+    __table_args__ = (
+        Index("ix_supplier_requests_customer_status", "customer_id", "status"),
+        Index("ix_supplier_requests_supplier_tag", "supplier_id", "pseudonym_tag"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"), index=True)
@@ -105,8 +108,11 @@ class SupplierRequestRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None]
     # The pseudonym the supplier named the customer by (None for a re-ask), echoed back as it was given:
-    # answering a request made with a slice's pseudonym with her stable one would link her slices.
-    pseudonym: Mapped[str | None] = mapped_column(String(64))
+    # answering a request made with a slice's pseudonym with her stable one would link her slices. Kept
+    # only under her erasure key (sealed, and as a tag to find a second request naming it), so that no
+    # database backup ties the pseudonym to her rows once she is erased.
+    pseudonym_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    pseudonym_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
 
 class PrivacySignalRow(Base):

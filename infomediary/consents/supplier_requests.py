@@ -65,12 +65,18 @@ class RequestView:
     pseudonym: str | None = None
 
 
+# What the request's pseudonym is sealed and tagged under (`Vault.seal_bound`, `Vault.tag_bound`).
+_PSEUDONYM_LABEL = "supplier-request.pseudonym"
+
+
 def _status(row: SupplierRequestRow, now: datetime) -> str:
     # A lapsed request needs no job to expire it: it reads as expired from its expiry on.
     return EXPIRED if row.status == PENDING and row.expires_at <= now else row.status
 
 
-def _view(row: SupplierRequestRow, supplier_name: str, now: datetime) -> RequestView:
+def _view(
+    row: SupplierRequestRow, supplier_name: str, now: datetime, *, pseudonym: str | None = None
+) -> RequestView:
     return RequestView(
         id=row.id,
         supplier_id=row.supplier_id,
@@ -85,7 +91,7 @@ def _view(row: SupplierRequestRow, supplier_name: str, now: datetime) -> Request
         status=_status(row, now),
         created_at=row.created_at,
         answered_at=row.answered_at,
-        pseudonym=row.pseudonym,
+        pseudonym=pseudonym,
     )
 
 
@@ -118,7 +124,11 @@ def create(
     )
     named = pseudonyms.resolve_named(session, runtime, supplier_id, pseudonym)
     customer_id = named.customer_id
-    if named.release_id is not None and _asked_before(session, supplier_id, pseudonym):
+    # The pseudonym is kept only under her erasure key: sealed, to echo back to the supplier, and as a tag
+    # to find a second request naming it. A plain copy beside her internal id would tie it to every row of
+    # hers in a database backup long after her erasure (issue 18).
+    tag = runtime.vault.tag_bound(customer_id, _PSEUDONYM_LABEL, pseudonym.encode())
+    if named.from_release and _asked_before(session, supplier_id, tag):
         # One request per slice pseudonym: each answers at once when her standing terms refuse it, so
         # several, with purposes and prices varied, would fingerprint her terms under each release's
         # pseudonym, and matching fingerprints would join the releases again. Her stable pseudonym (a
@@ -152,16 +162,17 @@ def create(
         status=REFUSED_BY_TERMS if by_terms else PENDING,
         created_at=now,
         answered_at=now if by_terms else None,
-        pseudonym=pseudonym,
+        pseudonym_sealed=runtime.vault.seal_bound(customer_id, _PSEUDONYM_LABEL, pseudonym.encode()),
+        pseudonym_tag=tag,
     )
     session.add(row)
     session.flush()
-    return _view(row, _supplier_name(session, supplier_id), now)
+    return _view(row, _supplier_name(session, supplier_id), now, pseudonym=pseudonym)
 
 
-def _asked_before(session: Session, supplier_id: str, pseudonym: str) -> bool:
+def _asked_before(session: Session, supplier_id: str, tag: bytes) -> bool:
     asked = select(SupplierRequestRow.id).where(
-        SupplierRequestRow.supplier_id == supplier_id, SupplierRequestRow.pseudonym == pseudonym
+        SupplierRequestRow.supplier_id == supplier_id, SupplierRequestRow.pseudonym_tag == tag
     )
     return session.scalar(asked.limit(1)) is not None
 
@@ -170,12 +181,17 @@ def _supplier_name(session: Session, supplier_id: str) -> str:
     return session.scalar(select(Supplier.name).where(Supplier.id == supplier_id)) or supplier_id
 
 
-def for_supplier(session: Session, supplier_id: str, request_id: str) -> tuple[RequestView, str]:
-    """The supplier's own request and the customer's pseudonym; any other request is not found."""
+def for_supplier(session: Session, runtime: Runtime, supplier_id: str, request_id: str) -> RequestView:
+    """The supplier's own request, with the pseudonym it named the customer by; any other request is not
+    found."""
     row = session.get(SupplierRequestRow, request_id)
     if row is None or row.supplier_id != supplier_id or row.origin != ORIGIN_SUPPLIER:
         raise RequestNotFound()
-    return _view(row, _supplier_name(session, supplier_id), utcnow()), row.customer_id
+    if row.pseudonym_sealed is not None:
+        named = runtime.vault.open_bound(row.customer_id, _PSEUDONYM_LABEL, row.pseudonym_sealed).decode()
+    else:
+        named = pseudonyms.pseudonym(runtime, supplier_id, row.customer_id)
+    return _view(row, _supplier_name(session, supplier_id), utcnow(), pseudonym=named)
 
 
 def pending(

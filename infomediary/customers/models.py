@@ -13,9 +13,12 @@ from infomediary.database import Base, utcnow
 class Customer(Base):
     __tablename__ = "customers"
 
+    # The internal subject id: every table's key for the customer, never shown outside (`directory`).
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    # Keyed HMAC of the normalised email: lets login find the row without storing the address.
-    email_index: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    # Only in databases from before issue 18, until `directory.adopt_legacy` moves it (the keyed blind
+    # index of the login address) to the erasure-key store and clears it: kept here, it tied every row of an
+    # erased customer in a database backup to whoever could compute it from her address.
+    email_index: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,10 +12,6 @@ from infomediary.customers.models import ConsumerSession, Customer
 from infomediary.database import PreparedRead, UTCDateTime, WriteSession
 
 
-def get_by_email_index(session: Session, index: bytes) -> Customer | None:
-    return session.scalar(select(Customer).where(Customer.email_index == index))
-
-
 def get(session: Session, customer_id: str) -> Customer | None:
     return session.get(Customer, customer_id)
 

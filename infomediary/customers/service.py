@@ -11,10 +11,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from infomediary.customers import repository, throttle
+from infomediary.customers import directory, repository, throttle
 from infomediary.customers.blind_index import email_index
 from infomediary.customers.errors import (
     EmailAlreadyRegistered,
@@ -46,6 +45,8 @@ class AuthenticatedConsumer:
 
 @dataclass(frozen=True)
 class AccountView:
+    # The internal subject id (every table's key) and the customer id she is shown (`directory`).
+    subject_id: str
     customer_id: str
     created_at: datetime
 
@@ -55,20 +56,28 @@ def hash_session_token(token: str) -> bytes:
 
 
 def open_account(session: WriteSession, runtime: Runtime, *, email: str, password: str) -> AccountView:
-    """The account itself, found again by the email's blind index; `flows.account_registered` does the rest
-    of a registration (the readable address in the vault, the log entry)."""
+    """The account itself, found again by the email's blind index (kept with the keys, `directory`);
+    `flows.account_registered` does the rest of a registration (the readable address in the vault, the log
+    entry)."""
     index = email_index(runtime.keys.secret("blind_index"), email)
-    if repository.get_by_email_index(session, index) is not None:
-        raise EmailAlreadyRegistered()
-    customer = Customer(id=new_id("cus"), email_index=index, password_hash=runtime.passwords.hash(password))
+    subject_id = new_id("sub")
     try:
-        # A savepoint: the same address registered at the same moment by another request is the same answer
-        # as one registered before, not a failed transaction.
-        with session.begin_nested():
-            session.add(customer)
-    except IntegrityError:
+        customer_id = directory.name_new_account(session, runtime, subject_id, index)
+    except directory.NameTaken:
         raise EmailAlreadyRegistered() from None
-    return AccountView(customer_id=customer.id, created_at=customer.created_at)
+    customer = Customer(id=subject_id, password_hash=runtime.passwords.hash(password))
+    session.add(customer)
+    session.flush()
+    return AccountView(subject_id=subject_id, customer_id=customer_id, created_at=customer.created_at)
+
+
+def account(session: Session, runtime: Runtime, subject_id: str) -> AccountView:
+    """The account as its owner sees it: the customer id she is shown, and when she opened it."""
+    customer = repository.get(session, subject_id)
+    customer_id = directory.customer_id_of(runtime, subject_id)
+    if customer is None or customer_id is None:
+        raise InvalidSession()
+    return AccountView(subject_id=subject_id, customer_id=customer_id, created_at=customer.created_at)
 
 
 def log_registration(session: WriteSession, runtime: Runtime, customer_id: str) -> None:
@@ -78,12 +87,10 @@ def log_registration(session: WriteSession, runtime: Runtime, customer_id: str) 
 def change_login_email(session: WriteSession, runtime: Runtime, customer_id: str, email: str) -> None:
     """Log in with `email` from now on (the readable address itself lives in the profile)."""
     index = email_index(runtime.keys.secret("blind_index"), email)
-    holder = repository.get_by_email_index(session, index)
-    if holder is not None and holder.id != customer_id:
-        raise EmailAlreadyRegistered()
-    customer = repository.get(session, customer_id)
-    assert customer is not None
-    customer.email_index = index
+    try:
+        directory.rename_login(session, runtime, customer_id, index)
+    except directory.NameTaken:
+        raise EmailAlreadyRegistered() from None
 
 
 def require_account(session: Session, customer_id: str) -> None:
@@ -113,12 +120,15 @@ def login(
 ) -> IssuedSession:
     now = now or utcnow()
     index = email_index(runtime.keys.secret("blind_index"), email)
-    customer = repository.get_by_email_index(session, index)
+    subject_id = directory.subject_by_login(session, runtime, index)
+    customer = repository.get(session, subject_id) if subject_id is not None else None
     active = customer is not None and customer.status == "active"
     throttle.password_attempt(
         session,
         runtime,
-        login_index=index,
+        # An account is throttled under its internal id, an unknown address under its blind index: no row
+        # of the throttle is computable from a known customer's address (see `directory`).
+        login_index=subject_id.encode() if subject_id is not None else index,
         client_address=client_address,
         password_hash=customer.password_hash if active and customer else None,
         password=password,
@@ -191,7 +201,7 @@ def reauthenticate(
     throttle.password_attempt(
         session,
         runtime,
-        login_index=customer.email_index,
+        login_index=customer.id.encode(),
         client_address=client_address,
         password_hash=customer.password_hash,
         password=password,
@@ -230,8 +240,5 @@ def change_password(
     session.flush()
 
 
-def describe(session: Session, consumer: AuthenticatedConsumer) -> AccountView:
-    customer = repository.get(session, consumer.customer_id)
-    if customer is None:
-        raise InvalidSession()
-    return AccountView(customer_id=customer.id, created_at=customer.created_at)
+def describe(session: Session, runtime: Runtime, consumer: AuthenticatedConsumer) -> AccountView:
+    return account(session, runtime, consumer.customer_id)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from infomediary.audiences import index as audience_index
+from infomediary.customers import directory
 from infomediary.customers import service as customers
 from infomediary.database import WriteSession, utcnow
 from infomediary.profiles import erasure
@@ -47,7 +48,10 @@ def erase_account(
     now = now or utcnow()
     customers.require_account(session, customer_id)
     customers.reauthenticate(session, runtime, customer_id, password=password, client_address=client_address)
+    # The receipt names her by the customer id she knows, read before the shredding destroys that name too;
+    # the internal id must not reach her (or anyone she shows the receipt to): a database backup holds it.
+    shown_as = directory.customer_id_of(runtime, customer_id) or ""
     rows = delete_everything(session, customer_id)
     erasure.log_erasure(session, runtime, customer_id, now)
     destroyed = runtime.vault.shred(customer_id)
-    return erasure.receipt(runtime, customer_id, now, rows, erasure_key_destroyed=destroyed)
+    return erasure.receipt(runtime, shown_as, now, rows, erasure_key_destroyed=destroyed)

@@ -12,9 +12,9 @@ from infomediary.runtime import Runtime
 def register(session: WriteSession, runtime: Runtime, *, email: str, password: str) -> customers.AccountView:
     account = customers.open_account(session, runtime, email=email, password=password)
     # The readable address lives only in the vault, under the customer's own new data key.
-    [cipher] = datakeys.create(session, runtime, [account.customer_id])
+    [cipher] = datakeys.create(session, runtime, [account.subject_id])
     profile_changed.apply_changes(
-        session, runtime, account.customer_id, {"email": email}, actor="registration", cipher=cipher
+        session, runtime, account.subject_id, {"email": email}, actor="registration", cipher=cipher
     )
-    customers.log_registration(session, runtime, account.customer_id)
+    customers.log_registration(session, runtime, account.subject_id)
     return account

@@ -7,6 +7,10 @@ read over many customers would meet her. Reconciling deletes every such customer
 does (without a receipt: she is gone, and asked for this already), logs each purge in the policy log as
 an erasure, and says how many it found among the key store's tombstones. `infomediary serve` runs it before
 serving and `infomediary restore` after restoring; `infomediary keys reconcile` runs it on demand.
+
+The same pass moves what a database from before issue 18 still holds of the names a customer is found by
+(her login address's blind index) to the erasure-key store, and gives any account without one its customer
+id (`customers.directory.adopt_legacy`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from infomediary.customers import directory
 from infomediary.customers.models import Customer
 from infomediary.database import WriteSession, utcnow
 from infomediary.flows import account_erased
@@ -32,6 +37,8 @@ class Reconciled:
     purged: int
     # Of those, how many the key store's tombstones name (the rest had no key for another reason).
     tombstoned: int
+    # Accounts whose names an older database kept, moved to the erasure-key store.
+    adopted: int = 0
 
 
 @dataclass(frozen=True)
@@ -63,4 +70,5 @@ def reconcile(session: WriteSession, runtime: Runtime, now: datetime | None = No
     for customer_id in sorted(gone):
         account_erased.delete_everything(session, customer_id)
         erasure.log_erasure(session, runtime, customer_id, now)
-    return Reconciled(purged=len(gone), tombstoned=len(gone & tombstones))
+    adopted = directory.adopt_legacy(session, runtime)
+    return Reconciled(purged=len(gone), tombstoned=len(gone & tombstones), adopted=adopted)

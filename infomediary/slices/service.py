@@ -1,7 +1,7 @@
 """Taking a pseudonymous slice: consent-gated candidates, generalised values, k-anonymity, pseudonyms, log.
 
 Composition (issue 17): what a supplier learns from all its slices together stays k-anonymous because the
-slices cannot be joined. Each release gets fresh pseudonyms (`pseudonyms.issue_release`), unrelated to
+slices cannot be joined. Each release gets fresh pseudonyms (`pseudonyms.release_pseudonyms`), unrelated to
 other releases' and to the customer's stable pseudonym, and every column is a quasi-identifier (`fields`),
 so a column two releases share matches, for any row of one, either none or a whole class (at least k
 rows) of the other. Why unlinkable releases and not a per-supplier release state is in
@@ -125,7 +125,7 @@ def take_slice(
         idempotency_key=idempotency_key,
         credit_line=settings.supplier_credit_line,
     )
-    release = pseudonyms.issue_release(session, runtime, supplier_id, released)
+    release = pseudonyms.release_pseudonyms(runtime, supplier_id, released)
     rows = []
     for customer_id in released:
         values = stored[customer_id]

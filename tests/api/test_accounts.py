@@ -189,4 +189,4 @@ def test_a_session_token_stops_working_when_the_session_expires(http: TestClient
 
     assert refused.status_code == 401
     assert refused.headers["content-type"].startswith("application/problem+json")
-    assert served.status_code == 200 and served.json()["id"] == lasting.id
+    assert served.status_code == 200 and served.json()["id"] == lasting.shown_id

@@ -59,7 +59,7 @@ def test_erasure_with_a_wrong_password_is_refused_and_the_account_still_works(ht
     _still_works(http, consumer)
     erased = erase(http, consumer.headers)
     assert erased.status_code == 200, erased.text
-    assert erased.json()["account"] == consumer.id
+    assert erased.json()["account"] == consumer.shown_id
     assert http.get("/v1/me", headers=consumer.headers).status_code == 401
 
 

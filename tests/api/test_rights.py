@@ -69,7 +69,7 @@ def test_erasure_returns_a_verifiable_receipt_and_the_account_is_gone(http: Test
     erased = erase(http, consumer.headers)
     assert erased.status_code == 200, erased.text
     body = erased.json()
-    assert body["account"] == consumer.id and body["erasure_key_destroyed"] is True
+    assert body["account"] == consumer.shown_id and body["erasure_key_destroyed"] is True
     assert body["rows_deleted"]["profile_fields"] == 2 and body["rows_deleted"]["activity_records"] == 1
 
     token = body["receipt"]
@@ -78,7 +78,7 @@ def test_erasure_returns_a_verifiable_receipt_and_the_account_is_gone(http: Test
     jwks = http.get("/.well-known/jwks.json").json()
     key = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
     claims = jwt.decode(token, jwt.PyJWK(key).key, algorithms=["ES256"], issuer=ISSUER)
-    assert claims["sub"] == consumer.id
+    assert claims["sub"] == consumer.shown_id
     assert claims["erasure"]["destroyed"] == {"data_key": True, "erasure_key": True}
     assert claims["erasure"]["rows_deleted"]["profile_changes"] == 2
     tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")

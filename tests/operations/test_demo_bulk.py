@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from infomediary import demo
 from infomediary.audiences import index as audience_index
 from infomediary.audiences.models import AudienceIndexRow
+from infomediary.customers import directory
 from infomediary.customers import repository as customers
 from infomediary.customers.blind_index import email_index
 from infomediary.customers.models import Customer
@@ -56,9 +57,10 @@ def seeded(runtime: Runtime) -> dict[str, Any]:
 def _login_as(runtime: Runtime, http: TestClient, email: str) -> dict[str, str]:
     """Give one demo customer a password (as an operator would) and log in through the API."""
     with unit_of_work(runtime.session_factory) as session:
-        customer = customers.get_by_email_index(
-            session, email_index(runtime.keys.secret("blind_index"), email)
+        subject_id = directory.subject_by_login(
+            session, runtime, email_index(runtime.keys.secret("blind_index"), email)
         )
+        customer = customers.get(session, subject_id) if subject_id is not None else None
         assert customer is not None, "the login blind index of a bulk-made customer must find them"
         customer.password_hash = runtime.passwords.hash(PASSWORD)
     login = http.post("/v1/session", json={"email": email, "password": PASSWORD})

@@ -204,8 +204,10 @@ def test_registration_logs_the_customer_only_as_a_log_pseudonym(runtime: Runtime
     [data] = stored_entries(runtime)
     entry = decode_entry(data)
     assert entry["kind"] == kinds.ACCOUNT_REGISTERED
-    assert entry["subject"] == log_pseudonym(runtime, account.customer_id)
-    assert account.customer_id.encode() not in data and b"example.org" not in data
+    assert entry["subject"] == log_pseudonym(runtime, account.subject_id)
+    for identifier in (account.subject_id, account.customer_id):
+        assert identifier.encode() not in data
+    assert b"example.org" not in data
     # Distinct from what any supplier could hold: a different key.
     assert runtime.keys.secret("log_pseudonym") != runtime.keys.secret("supplier_pseudonym")
 

@@ -24,7 +24,7 @@ def test_concurrent_issues_of_one_pseudonym_both_succeed(runtime: Runtime) -> No
     with unit_of_work(runtime.session_factory) as session:
         customer_id = account_registered.register(
             session, runtime, email="twin@example.org", password=PASSWORD
-        ).customer_id
+        ).subject_id
 
     def second_slice() -> dict[str, str]:
         with unit_of_work(runtime.session_factory) as session:

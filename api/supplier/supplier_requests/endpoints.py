@@ -15,19 +15,17 @@ from consent.vocabulary import Category
 from infomediary.consents import supplier_requests
 from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
-from infomediary.pseudonyms import service as pseudonyms
-from infomediary.runtime import Runtime
 
 router = api_router(prefix="/v1/requests", tags=["supplier"], responses=problem_responses(401, 403))
 RequestId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
 
 
-def _read(runtime: Runtime, view: supplier_requests.RequestView, customer_id: str) -> RequestRead:
+def _read(view: supplier_requests.RequestView) -> RequestRead:
+    assert view.pseudonym is not None  # a supplier's own request names the customer
     return RequestRead(
         id=view.id,
-        # The pseudonym the supplier asked by (a slice's stays a slice's); requests made before it was
-        # kept were all made by the stable one.
-        pseudonym=view.pseudonym or pseudonyms.pseudonym(runtime, view.supplier_id, customer_id),
+        # The pseudonym the supplier asked by (a slice's stays a slice's).
+        pseudonym=view.pseudonym,
         purpose=view.purpose,
         categories=[Category(c) for c in view.categories],
         release_kind=view.release_kind,
@@ -63,8 +61,7 @@ def create_request(
         price_offered=body.price_offered,
         expires_at=body.expires_at,
     )
-    _, customer_id = supplier_requests.for_supplier(session, caller.owner_id, view.id)
-    return _read(runtime, view, customer_id)
+    return _read(view)
 
 
 @router.get(
@@ -79,5 +76,4 @@ def read_request(
     session: ReadSessionDep,
     runtime: RuntimeDep,
 ) -> RequestRead:
-    view, customer_id = supplier_requests.for_supplier(session, caller.owner_id, request_id)
-    return _read(runtime, view, customer_id)
+    return _read(supplier_requests.for_supplier(session, runtime, caller.owner_id, request_id))
