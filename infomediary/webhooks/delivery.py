@@ -4,10 +4,12 @@ Three short steps, so no database transaction is open while a receiver is slow:
 
 1. **Claim** (one transaction): due pending deliveries are locked (`SKIP LOCKED` on PostgreSQL, so several
    workers share the work), consent is decided again and logged (a customer who withdrew since the event
-   was written is dropped, not sent), the URL is checked again (DNS may have changed), the attempt is
-   counted and the delivery leased for `webhook_lease_seconds`, so a worker that dies mid-send is retried.
-2. **Send** with httpx, no redirects followed, a timeout per attempt. The body is rebuilt from the event row
-   the same way every time, and `webhook-id` is the event id: a receiver de-duplicates retries by it.
+   was written is dropped, not sent), the attempt is counted and the delivery leased for
+   `webhook_lease_seconds`, so a worker that dies mid-send is retried.
+2. **Send** with httpx, no redirects followed, a timeout per attempt. The URL is checked again as it is
+   sent (DNS may have changed) and the connection made to an address that check passed (`transport`): a
+   refused URL fails the attempt like an unreachable receiver. The body is rebuilt from the event row the
+   same way every time, and `webhook-id` is the event id: a receiver de-duplicates retries by it.
 3. **Settle** (one transaction): a 2xx marks it delivered; otherwise it is retried after
    `min(base * 2**(attempt-1), max)` seconds times a random factor in [0.5, 1] (jitter), until
    `webhook_max_attempts` attempts were made, when it is marked failed.
@@ -42,6 +44,7 @@ from infomediary.webhooks.models import (
     WebhookEventRow,
 )
 from infomediary.webhooks.outbox import DROPPED_REASON, SUSPENDED_REASON, event_query, permits
+from infomediary.webhooks.transport import VettedTransport
 
 log = structlog.get_logger(__name__)
 MAX_ERROR = 200
@@ -114,7 +117,6 @@ def claim(
         .limit(limit)
         .with_for_update(of=WebhookDeliveryRow, skip_locked=True)
     ).all()
-    policy = urls.UrlPolicy.of(settings)
     claimed: list[Claimed] = []
     for delivery, event, endpoint, supplier_status in rows:
         if supplier_status == SupplierStatus.SUSPENDED.value:
@@ -132,11 +134,6 @@ def claim(
         delivery.attempts += 1
         delivery.last_attempt_at = now
         delivery.last_status_code = None
-        try:
-            urls.check(endpoint.url, policy)
-        except WebhookUrlRefused as exc:
-            _fail(delivery, settings, now, exc.detail, report)
-            continue
         delivery.next_attempt_at = now + timedelta(seconds=settings.webhook_lease_seconds)
         claimed.append(
             Claimed(
@@ -168,6 +165,8 @@ def send(client: httpx.Client, item: Claimed, now: datetime) -> Outcome:
     headers = signature.headers(item.secret, item.event_id, int(now.timestamp()), item.body)
     try:
         response = client.post(item.url, content=item.body, headers=headers)
+    except WebhookUrlRefused as exc:
+        return Outcome(item.delivery_id, item.attempt, None, exc.detail)
     except httpx.HTTPError as exc:
         return Outcome(item.delivery_id, item.attempt, None, f"request failed: {exc.__class__.__name__}")
     error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
@@ -192,11 +191,17 @@ def settle(
     session.flush()
 
 
-def new_client(settings: Settings, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+def new_client(settings: Settings, network: httpx.BaseTransport | None = None) -> httpx.Client:
+    """The client deliveries are sent with: every request vetted and pinned (`VettedTransport`).
+
+    `network` is what a vetted request is handed to: the real network unless a test stands in a receiver.
+    """
     return httpx.Client(
         timeout=settings.webhook_timeout_seconds,
         follow_redirects=False,
-        transport=transport,
+        transport=VettedTransport(urls.UrlPolicy.of(settings), network),
+        # Nothing from the environment: a proxy (HTTPS_PROXY, ALL_PROXY) would connect by the name itself.
+        trust_env=False,
         headers={"user-agent": "infomediary-webhooks/1"},
     )
 

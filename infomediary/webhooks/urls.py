@@ -1,8 +1,10 @@
 """Which URLs may receive webhooks: https on public addresses only (no SSRF into the broker's network).
 
-Checked when an endpoint is registered and again before every attempt, because a name can be pointed at
-another address after registration (DNS rebinding). Loopback (with plain http) and private ranges are
-allowed only when the settings say so, for tests and local development. Redirects are never followed.
+Checked when an endpoint is registered and again for every attempt, because a name can be pointed at
+another address after registration (DNS rebinding); an attempt then connects to an address its check passed
+(`vet` returns them, `transport` connects), never to a second answer for the name. Loopback (with plain
+http) and private ranges are allowed only when the settings say so, for tests and local development.
+Redirects are never followed.
 An IPv6 address that carries an IPv4 address for a relay or translator to reach (IPv4-compatible, 6to4,
 NAT64, Teredo) is judged by that IPv4 address too, and no setting lets it lead to a non-global one.
 """
@@ -30,12 +32,16 @@ NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
 
 
 def resolve_host(host: str, port: int) -> list[str]:
-    """Every address `host` resolves to (A and AAAA)."""
+    """Every address `host` resolves to (A and AAAA), once each, in the system's order of preference.
+
+    The order is kept because the first address is the one connected to (RFC 6724 puts, for example, IPv6
+    last on a host without IPv6 routes).
+    """
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise WebhookUrlRefused(f"the host {host!r} does not resolve") from exc
-    return sorted({str(info[4][0]) for info in infos})
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 @dataclass(frozen=True)
@@ -98,10 +104,28 @@ def _refusal(address: IPAddress, policy: UrlPolicy) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Target:
+    """A URL that passed the check: its host name and every address the name resolved to, in order."""
+
+    host: str
+    addresses: tuple[IPAddress, ...]
+
+
 def check(url: str, policy: UrlPolicy, resolve: Resolver = resolve_host) -> str:
     """Return the URL if it may receive webhooks, else raise `WebhookUrlRefused` saying why."""
     if len(url) > MAX_URL_LENGTH:
         raise WebhookUrlRefused(f"the URL is longer than {MAX_URL_LENGTH} characters")
+    vet(url, policy, resolve)
+    return url
+
+
+def vet(url: str, policy: UrlPolicy, resolve: Resolver = resolve_host) -> Target:
+    """Resolve the URL's host once and judge every address; raise `WebhookUrlRefused` if it is refused.
+
+    The length is bounded where a URL comes in (`check`), not here: the URL a request is sent to is the
+    registered one as httpx writes it, percent-encoded, so it may be longer than what was registered.
+    """
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -123,7 +147,8 @@ def check(url: str, policy: UrlPolicy, resolve: Resolver = resolve_host) -> str:
         if host == "localhost" or host.endswith(".localhost"):
             addresses = [ipaddress.ip_address("127.0.0.1")]
         else:
-            addresses = [_address(a) for a in resolve(host, port)]
+            # An IPv4-mapped answer becomes its IPv4 address, which may repeat another answer.
+            addresses = list(dict.fromkeys(_address(a) for a in resolve(host, port)))
     if not addresses:
         raise WebhookUrlRefused(f"the host {host!r} does not resolve")
     for address in addresses:
@@ -132,4 +157,4 @@ def check(url: str, policy: UrlPolicy, resolve: Resolver = resolve_host) -> str:
             raise WebhookUrlRefused(f"the host resolves to {reason}")
     if parts.scheme == "http" and not all(a.is_loopback for a in addresses):
         raise WebhookUrlRefused("the URL must use https (plain http only on loopback, when allowed)")
-    return url
+    return Target(host, tuple(addresses))

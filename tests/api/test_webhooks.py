@@ -32,6 +32,7 @@ from infomediary.webhooks.models import WebhookDeliveryRow, WebhookEndpointRow
 from tests.fixtures.actors import Client, Consumer, make_auditor, make_consumer, make_supplier
 from tests.fixtures.audiences import PROFILE
 from tests.fixtures.consents import grant, later, pseudonym_for, publish
+from tests.fixtures.network import Dns, loopback_only, loopback_receiver
 from tests.fixtures.runtimes import reconfigured
 
 HOOK = "http://127.0.0.1:9/hooks"
@@ -522,6 +523,49 @@ def test_a_name_rebound_to_an_embedded_loopback_address_is_not_delivered_to(
     [entry] = _log(http, supplier, hook["id"])["items"]
     assert entry["state"] == "pending" and entry["attempts"] == 1
     assert "embeds a non-global IPv4 address" in entry["last_error"]
+
+
+def test_a_delivery_reaches_a_receiver_by_its_name(
+    http: TestClient, events_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = loopback_only(monkeypatch)
+    Dns(monkeypatch, "hooks.example.com", "127.0.0.1")
+    with loopback_receiver() as listener:
+        url = f"http://hooks.example.com:{listener.port}/hooks"
+        supplier = _supplier(http, events_runtime)
+        hook = _register(http, supplier, ["offer.accepted"], url=url)
+        consumer = _customer(http)
+        _granted(http, consumer, supplier, "activity")
+        _accepted_offer(http, supplier, consumer)
+        with new_client(events_runtime.settings) as client:  # the real network, no stand-in receiver
+            deliver_due(events_runtime, client)
+    [received] = listener.requests
+    assert received.path == "/hooks" and received.headers["host"] == f"hooks.example.com:{listener.port}"
+    assert verify(hook["secret"], httpx.Request("POST", url, headers=received.headers, content=received.body))
+    assert asked == ["127.0.0.1"]
+    [entry] = _log(http, supplier, hook["id"])["items"]
+    assert entry["state"] == "delivered" and entry["last_status_code"] == 204
+
+
+def test_a_delivery_connects_to_the_address_its_check_passed_not_to_a_later_answer(
+    http: TestClient, events_runtime: Runtime, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = loopback_only(monkeypatch)
+    dns = Dns(monkeypatch, "hooks.example.com", "93.184.215.14")
+    with loopback_receiver() as listener:
+        supplier = _supplier(http, events_runtime)
+        url = f"https://hooks.example.com:{listener.port}/hooks"
+        hook = _register(http, supplier, ["offer.accepted"], url=url)
+        consumer = _customer(http)
+        _granted(http, consumer, supplier, "activity")
+        _accepted_offer(http, supplier, consumer)
+        dns.answers = ["93.184.215.14", "127.0.0.1"]  # rebinding: one more public answer, then loopback
+        with new_client(runtime.settings) as client:  # a worker whose settings refuse loopback
+            deliver_due(runtime, client)
+        assert listener.connections == 0
+    assert asked == ["93.184.215.14"]  # the one connection went to the address checked (off this machine)
+    [entry] = _log(http, supplier, hook["id"])["items"]
+    assert entry["state"] == "pending" and entry["last_error"] == "request failed: ConnectError"
 
 
 def test_a_suspended_supplier_receives_no_events(http: TestClient, events_runtime: Runtime) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from infomediary.webhooks import secret, service, signature
 from infomediary.webhooks.delivery import backoff_seconds
 from infomediary.webhooks.errors import WebhookUrlRefused
 from infomediary.webhooks.models import WebhookEndpointRow
-from infomediary.webhooks.urls import UrlPolicy, check
+from infomediary.webhooks.urls import UrlPolicy, check, resolve_host, vet
 from tests.fixtures.runtimes import reconfigured
 
 PUBLIC = "93.184.215.14"
@@ -54,6 +55,26 @@ def _resolver(mapping: dict[str, list[str]]) -> Callable[[str, int], list[str]]:
         return mapping[host]
 
     return resolve
+
+
+def test_the_resolver_keeps_the_systems_order_of_preference(monkeypatch: pytest.MonkeyPatch) -> None:
+    def getaddrinfo(host: str, port: int, *args: object, **kwargs: object) -> list[tuple[object, ...]]:
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", (PUBLIC, port)),
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("2606:4700:4700::1111", port, 0, 0)),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", (PUBLIC, port)),
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    assert resolve_host("hooks.example.com", 443) == [PUBLIC, "2606:4700:4700::1111"]
+
+
+def test_a_checked_url_gives_the_addresses_to_connect_to_in_order_once_each() -> None:
+    answers = ["2606:4700:4700::1111", f"::ffff:{PUBLIC}", PUBLIC]
+    target = vet("https://Hooks.Example.com/h", UrlPolicy(), _resolver({"hooks.example.com": answers}))
+    assert target.host == "hooks.example.com"
+    # The mapped answer is its IPv4 address, which was answered too: connected to as one address.
+    assert target.addresses == (ipaddress.ip_address(answers[0]), ipaddress.ip_address(PUBLIC))
 
 
 @pytest.mark.parametrize(
