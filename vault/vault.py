@@ -136,10 +136,9 @@ class Vault:
 
     def open_bound(self, subject_id: str, label: str, sealed: bytes) -> bytes:
         aad = encode_parts(label.encode("utf-8"), subject_id.encode("utf-8"))
+        cipher = AESGCM(self._bound_key(subject_id, b"seal"))  # DataKeyDestroyed once she is erased
         try:
-            return AESGCM(self._bound_key(subject_id, b"seal")).decrypt(
-                sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], aad
-            )
+            return cipher.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], aad)
         except Exception as exc:  # InvalidTag, or a value too short to hold a nonce
             raise DecryptionFailed("a bound value did not open", subject_id=subject_id, field=label) from exc
 

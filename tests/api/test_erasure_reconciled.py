@@ -4,8 +4,10 @@ before her erasure) is purged by reconciling, completely, logged as an erasure, 
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from infomediary.customers import directory
+from infomediary.customers.blind_index import email_index
 from infomediary.customers.models import ConsumerSession, Customer
 from infomediary.database import unit_of_work
 from infomediary.flows import erasures_reconciled
@@ -13,7 +15,7 @@ from infomediary.policylog import kinds
 from infomediary.policylog.models import PolicyLogEntry
 from infomediary.pseudonyms.models import SupplierPseudonymRow
 from infomediary.runtime import Runtime
-from tests.fixtures.actors import erase, make_consumer, make_supplier
+from tests.fixtures.actors import PASSWORD, erase, make_consumer, make_supplier
 from tests.fixtures.audiences import PROFILE
 from tests.fixtures.consents import pseudonym_for, publish
 
@@ -71,3 +73,32 @@ def test_an_ordinary_erasure_leaves_a_tombstone_and_nothing_to_reconcile(
     assert customer_id in runtime.vault.tombstones()
     with unit_of_work(runtime.session_factory) as session:
         assert erasures_reconciled.reconcile(session, runtime).purged == 0
+
+
+def test_a_database_from_before_subject_names_is_adopted_and_its_logins_still_work(
+    http: TestClient, runtime: Runtime
+) -> None:
+    """An older database keeps the login's blind index in `customers`, and its accounts have no customer
+    id: reconciling (start-up, restore) moves the index to the key store and names every account."""
+    consumer = make_consumer(http)
+    index = email_index(runtime.keys.secret("blind_index"), consumer.email)
+    # What the older schema left: the index in the row, no names in the key store.
+    runtime.vault.unname(directory.KIND_EMAIL, consumer.id)
+    runtime.vault.unname(directory.KIND_CUSTOMER_ID, consumer.id)
+    with unit_of_work(runtime.session_factory) as session:
+        session.execute(update(Customer).where(Customer.id == consumer.id).values(email_index=index))
+    assert http.post("/v1/session", json={"email": consumer.email, "password": PASSWORD}).status_code == 401
+
+    with unit_of_work(runtime.session_factory) as session:
+        done = erasures_reconciled.reconcile(session, runtime)
+    assert done.adopted >= 1
+
+    with runtime.read_session_factory() as session:
+        assert session.scalar(select(Customer.email_index).where(Customer.id == consumer.id)) is None
+    login = http.post("/v1/session", json={"email": consumer.email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    shown = http.get("/v1/me", headers=consumer.headers).json()["id"]
+    assert directory.subject_by_customer_id(runtime, shown) == consumer.id
+    # Idempotent: nothing more to adopt.
+    with unit_of_work(runtime.session_factory) as session:
+        assert erasures_reconciled.reconcile(session, runtime).adopted == 0
