@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from infomediary.customers import directory
 from infomediary.customers import repository as customers
 from infomediary.customers.errors import InvalidSession
 from infomediary.database import AsyncReadSession, utcnow
@@ -60,12 +61,14 @@ def check(session: Session, runtime: Runtime, customer_id: str) -> None:
 
 def _head(session: Session, runtime: Runtime, customer_id: str) -> dict[str, Any]:
     customer = customers.get(session, customer_id)
-    if customer is None:
+    # The customer id she is shown, never the internal one: a database backup holds that (`directory`).
+    shown = directory.customer_id_of(runtime, customer_id)
+    if customer is None or shown is None:
         raise InvalidSession()
     return {
         "format": FORMAT,
         "exported_at": utcnow(),
-        "account": {"id": customer.id, "created_at": customer.created_at},
+        "account": {"id": shown, "created_at": customer.created_at},
         "restriction": asdict(restriction.describe(session, customer_id)),
         "profile": [
             asdict(v) for v in profiles.read_profile(session, runtime, customer_id) if v.value is not None

@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from infomediary.customers.models import ConsumerSession
 from infomediary.database import unit_of_work
+from infomediary.flows import account_registered
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import PASSWORD, make_consumer
 
@@ -190,3 +191,22 @@ def test_a_session_token_stops_working_when_the_session_expires(http: TestClient
     assert refused.status_code == 401
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert served.status_code == 200 and served.json()["id"] == lasting.shown_id
+
+
+def test_a_registration_that_rolled_back_leaves_its_address_free(http: TestClient, runtime: Runtime) -> None:
+    """The address is bound in the erasure key store, outside the database transaction: a registration whose
+    transaction failed leaves a name bound to an account that does not exist, which must not lock the
+    address out; a live account's address stays taken."""
+
+    session = runtime.session_factory()
+    try:
+        account_registered.register(session, runtime, email="again@example.org", password=PASSWORD)
+    finally:
+        session.rollback()
+        session.close()
+    first = http.post("/v1/accounts", json={"email": "again@example.org", "password": PASSWORD})
+    assert first.status_code == 201, first.text
+    second = http.post("/v1/accounts", json={"email": "again@example.org", "password": PASSWORD})
+    assert second.status_code == 409
+    login = http.post("/v1/session", json={"email": "again@example.org", "password": PASSWORD})
+    assert login.status_code == 200
