@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 from sqlalchemy import insert
 
+from infomediary.customers import directory
 from infomediary.customers.models import Customer
 from infomediary.database import unit_of_work, utcnow
 from infomediary.demo import DISABLED_PASSWORD
@@ -107,7 +108,8 @@ def test_every_field_has_a_strategy() -> None:
 
 
 def _new_customer(runtime: Runtime) -> datakeys.CustomerCipher:
-    customer_id = new_id("cus")
+    customer_id = new_id("sub")
+    directory.name_loaded_accounts(runtime, {customer_id: customer_id.encode()[:32]})
     with unit_of_work(runtime.session_factory) as session:
         now = utcnow()
         session.execute(
@@ -115,7 +117,6 @@ def _new_customer(runtime: Runtime) -> datakeys.CustomerCipher:
             [
                 {
                     "id": customer_id,
-                    "email_index": customer_id.encode()[:32],
                     "password_hash": DISABLED_PASSWORD,
                     "created_at": now,
                     "password_changed_at": now,
