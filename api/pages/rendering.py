@@ -88,6 +88,7 @@ def render(
         "csrf_field": lambda: _csrf_field(request),
         "errors": {},
         "path": request.url.path,
+        "operator": request.app.state.runtime.settings,
     }
     values.update(context or {})
     response = TEMPLATES.TemplateResponse(request, template, values, status_code=status_code)

@@ -101,10 +101,9 @@ PAGES: dict[tuple[str, str], tuple[Expect, Form]] = {
     ("POST", "/logout"): (consumer_page(303), Form()),
     # The consumer's privacy centre.
     ("GET", "/profile"): (consumer_page(200), Form()),
-    ("POST", "/profile"): (
-        consumer_page(303),
-        Form({"email": "{email}", "given_name": "Ada", "gender": "female"}),
-    ),
+    ("GET", "/profile/{category}"): (consumer_page(200), Form()),
+    ("POST", "/profile/{category}"): (consumer_page(303), Form({"given_name": "Ada"})),
+    ("GET", "/privacy"): (open_page(200), Form()),
     ("GET", "/consents"): (consumer_page(200), Form()),
     ("POST", "/consents"): (
         consumer_page(303),
@@ -262,6 +261,7 @@ def _values(visitors: Visitors, visitor: str) -> dict[str, str]:
         "client_id": side.supplier.client_id,
         "email": world.own.consumer.email,
         "fresh_email": f"new-{secrets.token_hex(4)}@example.org",
+        "category": "identity",
         **visitors.logins,
     }
 
