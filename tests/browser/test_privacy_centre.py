@@ -88,9 +88,13 @@ def test_a_customer_manages_their_data_end_to_end(
         card.get_by_role("button", name="Grant").click()
         assert "Consent given" in page.get_by_role("status").inner_text()
         shot("consents")
+        page.get_by_role("link", name="Receipt for Marketing").click()
+        assert "The signature checks out" in page.get_by_role("status").inner_text()
+        shot("receipt")
         with page.expect_download() as receipt:
-            page.get_by_role("link", name="Receipt for Marketing").click()
+            page.get_by_role("link", name="Download the signed receipt (JWS)").click()
         assert receipt.value.suggested_filename.endswith(".jws")
+        nav("Consents")
         page.get_by_role("button", name="Withdraw Marketing").click()
         assert "Consent withdrawn" in page.get_by_role("status").inner_text()
 

@@ -119,6 +119,7 @@ PAGES: dict[tuple[str, str], tuple[Expect, Form]] = {
     ("POST", "/consents/withdraw-all"): (consumer_page(303), Form()),
     ("POST", "/consents/{record_id}/withdraw"): (consumer_page(303, others=404), Form()),
     ("GET", "/consents/{record_id}/receipt"): (consumer_page(200, others=404), Form()),
+    ("GET", "/consents/{record_id}/receipt.jws"): (consumer_page(200, others=404), Form()),
     ("GET", "/terms"): (consumer_page(200), Form()),
     ("POST", "/terms"): (consumer_page(303), Form({"never_category": "health"})),
     ("GET", "/inbox"): (consumer_page(200), Form()),
