@@ -7,7 +7,18 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.pages import account, consents, dashboard, inbox, log, privacy_loss, profile, rights, terms
+from api.pages import (
+    account,
+    consents,
+    dashboard,
+    inbox,
+    log,
+    privacy_loss,
+    profile,
+    rights,
+    terms,
+    time_zone,
+)
 from api.pages.console import audit, supplier
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -25,6 +36,7 @@ def install(app: FastAPI) -> None:
         log,
         privacy_loss,
         rights,
+        time_zone,
         supplier,
         audit,
     )

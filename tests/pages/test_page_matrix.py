@@ -104,6 +104,8 @@ PAGES: dict[tuple[str, str], tuple[Expect, Form]] = {
     ("GET", "/profile/{category}"): (consumer_page(200), Form()),
     ("POST", "/profile/{category}"): (consumer_page(303), Form({"given_name": "Ada"})),
     ("GET", "/privacy"): (open_page(200), Form()),
+    ("GET", "/time-zone"): (open_page(200), Form()),
+    ("POST", "/time-zone"): (open_page(303), Form({"zone": "Europe/Paris", "back": "/"})),
     ("GET", "/consents"): (consumer_page(200), Form()),
     ("POST", "/consents"): (
         consumer_page(303),
