@@ -120,7 +120,7 @@ def render(
         "csrf_field": lambda: _csrf_field(request),
         "errors": {},
         "path": request.url.path,
-        "operator": request.app.state.runtime.settings,
+        "service": request.app.state.runtime.settings,
         "time_zone": time_zone(request),
     }
     values.update(context or {})

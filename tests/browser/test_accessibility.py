@@ -1,6 +1,7 @@
-"""Every page of the privacy centre passes axe-core with no serious or critical violation, at desktop and at
-phone size (issue 19). axe runs in the page through the browser's debugging protocol, so the pages' own
-Content-Security-Policy stays in force (no script of ours is allowed in them, and none is added)."""
+"""Every page of the privacy centre and of the operators' consoles passes axe-core with no serious or
+critical violation, at desktop and at phone size (issue 19). axe runs in the page through the browser's
+debugging protocol, so the pages' own Content-Security-Policy stays in force (no script of ours is allowed
+in them, and none is added)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import httpx
 import pytest
 from playwright import sync_api as playwright
 
+from infomediary.operators.models import OperatorKind
 from infomediary.runtime import Runtime
-from tests.fixtures.actors import PASSWORD, make_supplier
+from tests.fixtures.actors import PASSWORD, make_auditor, make_supplier
 from tests.fixtures.consents import publish
+from tests.fixtures.operators import OPERATOR_PASSWORD, make_operator
 
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 # Only these fail the test: "moderate" and "minor" findings are reported by axe but are judgement calls.
@@ -91,5 +94,40 @@ def test_every_consumer_page_passes_axe(
         found = _violations(page, axe_source)
         if found:
             failures["/profile/contact (refused)"] = found
+        browser.close()
+    assert failures == {}, "\n".join(f"{path}: {v}" for path, vs in failures.items() for v in vs)
+
+
+@pytest.mark.parametrize("size", sorted(SIZES))
+def test_every_console_page_passes_axe(
+    runtime: Runtime, live_server: str, chromium_path: Path, axe_source: str, size: str
+) -> None:
+    supplier = make_supplier(runtime, name="Acme Books")
+    logins = {
+        "/supplier": make_operator(runtime, OperatorKind.SUPPLIER, supplier.owner_id),
+        "/audit": make_operator(runtime, OperatorKind.AUDITOR, make_auditor(runtime).owner_id),
+    }
+    pages = {
+        "/supplier": ["", "/ledger", "/policy", "/offers", "/credentials"],
+        "/audit": ["", "/tree-heads", "/verify", "/reports", "/sanctions"],
+    }
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium_path), args=["--no-sandbox"])
+        failures: dict[str, list[str]] = {}
+        for prefix, login in logins.items():
+            page = browser.new_context(viewport=SIZES[size]).new_page()  # type: ignore[arg-type]
+            page.goto(f"{live_server}{prefix}/login")
+            found = _violations(page, axe_source)
+            if found:
+                failures[f"{prefix}/login"] = found
+            page.get_by_label("Email address").fill(login)
+            page.get_by_label("Password").fill(OPERATOR_PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            page.wait_for_url(f"{live_server}{prefix}")
+            for path in pages[prefix]:
+                page.goto(f"{live_server}{prefix}{path}")
+                found = _violations(page, axe_source)
+                if found:
+                    failures[f"{prefix}{path}"] = found
         browser.close()
     assert failures == {}, "\n".join(f"{path}: {v}" for path, vs in failures.items() for v in vs)
