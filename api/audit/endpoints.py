@@ -30,6 +30,7 @@ from api.audit.schemas import (
 )
 from api.bearer import auditor
 from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
+from api.params import TreeHeadCursor
 from api.problems import problem_responses
 from api.routing import api_router
 from api.tree_heads import FreshTreeHead
@@ -48,7 +49,7 @@ public_router = api_router(tags=["audit"])
 Reader = Annotated[Principal, Security(auditor, scopes=["audit:read"])]
 Writer = Annotated[Principal, Security(auditor, scopes=["audit:write"])]
 Index = Annotated[int, Query(ge=0, le=2**62)]
-Cursor = Annotated[int | None, Query(ge=0, le=2**62)]
+LeafCursor = Annotated[int | None, Query(ge=0, le=2**62)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
@@ -94,7 +95,7 @@ def _head(head: treehead.SignedTreeHead) -> TreeHeadRead:
     summary="Every signed tree head, newest first (paged)",
 )
 def tree_heads(
-    caller: Reader, session: ReadSessionDep, cursor: Cursor = None, limit: Limit = 50
+    caller: Reader, session: ReadSessionDep, cursor: TreeHeadCursor = None, limit: Limit = 50
 ) -> TreeHeadsRead:
     page = treehead.history(session, before=cursor, limit=limit)
     return TreeHeadsRead(tree_heads=[_head(h) for h in page.heads], next_cursor=page.next_cursor)
@@ -112,7 +113,7 @@ def search_log(
     supplier_id: Annotated[str | None, Query(max_length=40, pattern=ID_PATTERN)] = None,
     purpose: Annotated[str | None, Query(max_length=64, pattern=VOCABULARY_KEY)] = None,
     kind: Annotated[str | None, Query(max_length=40, pattern=VOCABULARY_KEY)] = None,
-    cursor: Cursor = None,
+    cursor: LeafCursor = None,
     limit: Limit = 50,
 ) -> LogSearchRead:
     page = search.search(

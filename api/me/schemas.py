@@ -27,10 +27,6 @@ class PasswordChange(BaseModel):
 
 # -- the vault: profile, history, activity, derived figures, rights ---------------------------------------
 
-Cursor = Annotated[
-    str | None,
-    Query(pattern=r"^[0-9]{1,19}$", description="`next_cursor` of the previous page; omit for the first."),
-]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 

@@ -96,3 +96,37 @@ def test_a_profile_number_past_its_bound_is_a_422_and_not_stored(http: TestClien
     fields = {f["key"]: f["value"] for f in http.get("/v1/me/profile", headers=headers).json()["fields"]}
     assert fields["monthly_savings"] is None
     assert http.patch("/v1/me/profile", json={"monthly_savings": 1200}, headers=headers).status_code == 200
+
+
+# A cursor is the last id of the previous page; one past its id column's range (2**31 for a serial column,
+# 2**63 for a bigserial one) was a failed query on PostgreSQL, a 500.
+SERIAL_PAST, BIGSERIAL_PAST = 2**31, 2**63
+
+
+@pytest.mark.parametrize(
+    ("caller", "path", "past"),
+    [
+        ("consumer", "/v1/me/rewards", SERIAL_PAST),
+        ("consumer", "/v1/me/profile/history", BIGSERIAL_PAST),
+        ("consumer", "/v1/me/activity", BIGSERIAL_PAST),
+        ("consumer", "/v1/me/log", BIGSERIAL_PAST),
+        ("supplier", "/v1/supplier/ledger", SERIAL_PAST),
+        ("supplier", "/v1/supplier/webhooks/{webhook_id}/deliveries", SERIAL_PAST),
+        ("auditor", "/v1/audit/tree-heads", SERIAL_PAST),
+    ],
+)
+def test_a_cursor_past_its_id_column_is_a_422(
+    http: TestClient, runtime: Runtime, caller: str, path: str, past: int
+) -> None:
+    world = make_world(http, runtime)
+    headers = {
+        "consumer": world.own.consumer.headers,
+        "supplier": world.own.supplier_headers,
+        "auditor": world.auditor,
+    }[caller]
+    path = path.format(**world.own.ids)
+    refused = http.get(path, params={"cursor": str(past)}, headers=headers)
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    # The largest id the column holds is a cursor like any other.
+    assert http.get(path, params={"cursor": str(past - 1)}, headers=headers).status_code == 200

@@ -18,6 +18,7 @@ from api.pages.console.auth import AUDITOR, log_in, log_out, login_form, operato
 from api.pages.forms import parse_form
 from api.pages.rendering import redirect
 from api.pages.routing import page_router
+from api.params import TreeHeadCursor
 from api.tree_heads import FreshTreeHead
 from consent.vocabulary import Purpose
 from infomediary.ids import ID_PATTERN
@@ -33,7 +34,7 @@ from infomediary.text import NO_NUL, VOCABULARY_KEY
 router = page_router(prefix="/audit")
 Operator = Annotated[AuthenticatedOperator, Depends(operator_dependency(AUDITOR))]
 Text = Annotated[str, Form(max_length=512)]
-Cursor = Annotated[int | None, Query(ge=0, le=2**62)]
+LeafCursor = Annotated[int | None, Query(ge=0, le=2**62)]
 PAGE = 25
 # A penalty moves money to named customers and needs their pseudonyms and an idempotency key: it stays on
 # the API (POST /v1/audit/sanctions). The form offers the sanctions a reason is enough for.
@@ -73,7 +74,7 @@ def log(
     supplier_id: Annotated[str | None, Query(max_length=40, pattern=ID_PATTERN)] = None,
     purpose: Annotated[str | None, Query(max_length=64, pattern=VOCABULARY_KEY)] = None,
     kind: Annotated[str | None, Query(max_length=40, pattern=VOCABULARY_KEY)] = None,
-    cursor: Cursor = None,
+    cursor: LeafCursor = None,
 ) -> Response:
     found = search.search(
         session,
@@ -102,7 +103,7 @@ def log(
 
 @router.get("/tree-heads")
 def tree_heads(
-    request: Request, operator: Operator, session: ReadSessionDep, cursor: Cursor = None
+    request: Request, operator: Operator, session: ReadSessionDep, cursor: TreeHeadCursor = None
 ) -> Response:
     found = treehead.history(session, before=cursor, limit=PAGE)
     return page(request, AUDITOR, operator, "audit/tree_heads.html", {"found": found, "cursor": cursor})

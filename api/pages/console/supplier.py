@@ -26,7 +26,7 @@ from infomediary.oauth import credentials
 from infomediary.offers import service as offers
 from infomediary.operators.service import AuthenticatedOperator
 from infomediary.suppliers import service as suppliers
-from infomediary.text import OPAQUE
+from infomediary.text import OPAQUE, SerialId
 
 router = page_router(prefix="/supplier")
 Operator = Annotated[AuthenticatedOperator, Depends(operator_dependency(SUPPLIER))]
@@ -83,7 +83,7 @@ def ledger(
     operator: Operator,
     session: ReadSessionDep,
     runtime: RuntimeDep,
-    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
+    cursor: Annotated[SerialId | None, Query()] = None,
 ) -> Response:
     found = statement(session, OwnerKind.SUPPLIER, operator.owner_id, cursor=cursor, limit=PAGE)
     context = {"statement": found, "credit_line": runtime.settings.supplier_credit_line, "cursor": cursor}
