@@ -20,13 +20,13 @@ from api.supplier.webhook_schemas import (
     WebhookRead,
     WebhookWithSecret,
 )
-from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
+from infomediary.text import Id
 from infomediary.webhooks import service
 
 router = api_router(prefix="/v1/supplier/webhooks", tags=["supplier"], responses=problem_responses(401, 403))
 Subscriber = Annotated[Principal, Security(supplier, scopes=["events:subscribe"])]
-WebhookId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
+WebhookId = Annotated[Id, Path()]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
