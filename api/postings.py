@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field
 
 from infomediary.ledger.statement import Statement
 
-Cursor = Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 

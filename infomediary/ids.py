@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 
-# What every id looks like from outside (`new_id`, pseudonyms are base64url): checked at the edge, so that
-# text no id can hold (a NUL, which PostgreSQL refuses in text) never reaches a query.
-ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+# What every id looks like (`new_id`; pseudonyms are base64url); the edge checks it with `text.Id`.
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 

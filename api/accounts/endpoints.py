@@ -18,6 +18,7 @@ from api.session_cookie import SESSION_COOKIE, clear_session_cookie, set_session
 from infomediary.customers import service
 from infomediary.customers.errors import InvalidSession
 from infomediary.flows import account_registered
+from infomediary.text import Opaque
 
 router = api_router(tags=["consumer"])
 
@@ -74,7 +75,7 @@ def log_out(
     response: Response,
     session: WriteSessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(consumer_bearer)],
-    cookie: Annotated[str | None, Cookie(alias=SESSION_COOKIE)] = None,
+    cookie: Annotated[Opaque | None, Cookie(alias=SESSION_COOKIE)] = None,
 ) -> None:
     token = credentials.credentials if credentials else cookie
     if not token:

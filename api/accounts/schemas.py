@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-Password = Field(min_length=12, max_length=256, description="12 to 256 characters.")
+from infomediary.text import Secret
+
+Password = Annotated[Secret, Field(min_length=12, description="12 to 256 characters.")]
 
 
 class Credentials(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr = Field(max_length=254)
-    password: str = Password
+    password: Password
 
 
 class AccountCreate(Credentials):

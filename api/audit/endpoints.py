@@ -7,7 +7,7 @@ import csv
 import io
 from typing import Annotated, Literal
 
-from fastapi import Header, Query, Security, status
+from fastapi import Query, Security, status
 from fastapi.responses import Response
 
 from api.audit.schemas import (
@@ -30,10 +30,10 @@ from api.audit.schemas import (
 )
 from api.bearer import auditor
 from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
+from api.params import IdempotencyKey, LeafCursor, TreeHeadCursor
 from api.problems import problem_responses
 from api.routing import api_router
 from api.tree_heads import FreshTreeHead
-from infomediary.ids import ID_PATTERN
 from infomediary.ledger.errors import IdempotencyKeyRequired
 from infomediary.oauth.bearer import Principal
 from infomediary.policylog import proofs, reports, search, treehead
@@ -41,14 +41,13 @@ from infomediary.policylog.errors import NoTreeHead
 from infomediary.sanctions import penalty
 from infomediary.sanctions import service as sanctions
 from infomediary.sanctions.models import SanctionKind
-from infomediary.text import VOCABULARY_KEY
+from infomediary.text import Id, Index, Key
 
 router = api_router(prefix="/v1/audit", tags=["audit"], responses=problem_responses(401, 403))
 public_router = api_router(tags=["audit"])
 Reader = Annotated[Principal, Security(auditor, scopes=["audit:read"])]
 Writer = Annotated[Principal, Security(auditor, scopes=["audit:write"])]
-Index = Annotated[int, Query(ge=0, le=2**62)]
-Cursor = Annotated[int | None, Query(ge=0, le=2**62)]
+IndexQuery = Annotated[Index, Query()]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
@@ -94,7 +93,7 @@ def _head(head: treehead.SignedTreeHead) -> TreeHeadRead:
     summary="Every signed tree head, newest first (paged)",
 )
 def tree_heads(
-    caller: Reader, session: ReadSessionDep, cursor: Cursor = None, limit: Limit = 50
+    caller: Reader, session: ReadSessionDep, cursor: TreeHeadCursor = None, limit: Limit = 50
 ) -> TreeHeadsRead:
     page = treehead.history(session, before=cursor, limit=limit)
     return TreeHeadsRead(tree_heads=[_head(h) for h in page.heads], next_cursor=page.next_cursor)
@@ -109,10 +108,10 @@ def tree_heads(
 def search_log(
     caller: Reader,
     session: ReadSessionDep,
-    supplier_id: Annotated[str | None, Query(max_length=40, pattern=ID_PATTERN)] = None,
-    purpose: Annotated[str | None, Query(max_length=64, pattern=VOCABULARY_KEY)] = None,
-    kind: Annotated[str | None, Query(max_length=40, pattern=VOCABULARY_KEY)] = None,
-    cursor: Cursor = None,
+    supplier_id: Annotated[Id | None, Query()] = None,
+    purpose: Annotated[Key | None, Query()] = None,
+    kind: Annotated[Key | None, Query(max_length=40)] = None,
+    cursor: LeafCursor = None,
     limit: Limit = 50,
 ) -> LogSearchRead:
     page = search.search(
@@ -143,7 +142,7 @@ def search_log(
     responses=problem_responses(400),
     summary="Entries start..end inclusive (at most 1000 per call)",
 )
-def entries(caller: Reader, session: ReadSessionDep, start: Index, end: Index) -> EntriesRead:
+def entries(caller: Reader, session: ReadSessionDep, start: IndexQuery, end: IndexQuery) -> EntriesRead:
     found = proofs.entries(session, start, end)
     return EntriesRead(
         entries=[EntryRead(leaf_index=e.leaf_index, leaf_input=_b64(e.entry), kind=e.kind) for e in found]
@@ -156,7 +155,9 @@ def entries(caller: Reader, session: ReadSessionDep, start: Index, end: Index) -
     responses=problem_responses(400),
     summary="Audit path of one leaf in a tree of the given size",
 )
-def inclusion(caller: Reader, session: ReadSessionDep, leaf_index: Index, tree_size: Index) -> InclusionRead:
+def inclusion(
+    caller: Reader, session: ReadSessionDep, leaf_index: IndexQuery, tree_size: IndexQuery
+) -> InclusionRead:
     path = proofs.inclusion(session, leaf_index, tree_size)
     return InclusionRead(leaf_index=leaf_index, audit_path=[_b64(p) for p in path])
 
@@ -167,7 +168,9 @@ def inclusion(caller: Reader, session: ReadSessionDep, leaf_index: Index, tree_s
     responses=problem_responses(400),
     summary="Proof that the tree of size `second` extends the tree of size `first`",
 )
-def consistency(caller: Reader, session: ReadSessionDep, first: Index, second: Index) -> ConsistencyRead:
+def consistency(
+    caller: Reader, session: ReadSessionDep, first: IndexQuery, second: IndexQuery
+) -> ConsistencyRead:
     return ConsistencyRead(consistency=[_b64(p) for p in proofs.consistency(session, first, second)])
 
 
@@ -265,7 +268,7 @@ def record_sanction(
     caller: Writer,
     session: WriteSessionDep,
     runtime: RuntimeDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> RecordedRead:
     if body.kind is SanctionKind.PENALTY:
         if not idempotency_key:

@@ -7,9 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from infomediary.ids import ID_PATTERN
 from infomediary.sanctions.models import SanctionKind, Severity
-from infomediary.text import NO_NUL
+from infomediary.text import Id, Pseudonym, Text
 
 
 class TreeHeadRead(BaseModel):
@@ -83,24 +82,24 @@ class Article30Record(BaseModel):
 class FindingCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    supplier_id: str = Field(min_length=1, max_length=40, pattern=ID_PATTERN)
+    supplier_id: Id
     severity: Severity
-    text: str = Field(min_length=1, max_length=4000, pattern=NO_NUL)
+    text: Annotated[Text, Field(min_length=1, max_length=4000)]
 
 
 class SanctionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    supplier_id: str = Field(min_length=1, max_length=40, pattern=ID_PATTERN)
+    supplier_id: Id
     kind: SanctionKind
-    reason: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
+    reason: Annotated[Text, Field(min_length=1, max_length=500)]
     amount_per_customer: int | None = Field(
         default=None,
         ge=1,
         le=1_000_000,
         description="Penalties only: credits paid to each affected customer.",
     )
-    affected: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+    affected: list[Pseudonym] | None = Field(
         default=None,
         min_length=1,
         max_length=1000,

@@ -8,10 +8,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from consent.vocabulary import Category, Purpose, ReleaseKind
-from infomediary.ids import ID_PATTERN
+from infomediary.text import ID_LENGTH, Credits, Id, Secret
 
 ALL: Literal["*"] = "*"
-SupplierId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^(\*|[A-Za-z0-9_-]+)$")]
+SupplierId = Annotated[str, Field(min_length=1, max_length=ID_LENGTH, pattern=r"^(\*|[A-Za-z0-9_-]+)$")]
 
 
 class Label(BaseModel):
@@ -61,7 +61,7 @@ class ConsentAnswer(BaseModel):
     category: Category | Literal["*"] = Field(description="A data category, or `*` for every category.")
     decision: Literal["grant", "refuse"]
     expires_at: datetime | None = None
-    price: int | None = Field(default=None, ge=0, le=1_000_000_000, description="Credits asked for this use.")
+    price: Credits | None = Field(default=None, description="Credits asked for this use.")
 
 
 class ConsentChange(BaseModel):
@@ -96,7 +96,7 @@ class TermIn(BaseModel):
     kind: Literal["never_category", "never_purpose", "min_price", "only_unstruck_suppliers"]
     category: Category | None = None
     purpose: Purpose | None = None
-    credits: int | None = Field(default=None, ge=0, le=1_000_000_000)
+    credits: Credits | None = None
 
 
 class TermsIn(BaseModel):
@@ -139,10 +139,8 @@ class InboxPage(BaseModel):
 class RequestAcceptIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    password: str | None = Field(
+    password: Secret | None = Field(
         default=None,
-        min_length=1,
-        max_length=256,
         description=(
             "Your current password, required when the request asks to release your identity: missing or "
             "wrong, 403 `reauthentication-failed`; repeated wrong ones count as failed logins (429)."
@@ -159,7 +157,7 @@ class InboxAnswer(BaseModel):
 class PseudonymIssue(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    supplier_id: str = Field(min_length=1, max_length=40, pattern=ID_PATTERN)
+    supplier_id: Id
 
 
 class PseudonymRead(BaseModel):

@@ -28,10 +28,10 @@ from consent.records import ConsentState
 from infomediary.consents import service, terms
 from infomediary.database import utcnow
 from infomediary.flows import consent_changed
-from infomediary.ids import ID_PATTERN
+from infomediary.text import Id
 
 router = api_router(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
-RecordId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
+RecordId = Annotated[Id, Path()]
 
 
 def _change(session: SessionDep, change: service.Change) -> ConsentChange:
@@ -43,7 +43,7 @@ def _change(session: SessionDep, change: service.Change) -> ConsentChange:
 def list_consents(
     consumer: CurrentConsumer,
     session: ReadSessionDep,
-    cursor: Annotated[str | None, Query(max_length=40, pattern=ID_PATTERN)] = None,
+    cursor: Annotated[Id | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> ConsentPage:
     records, next_cursor = service.list_records(session, consumer.customer_id, cursor=cursor, limit=limit)

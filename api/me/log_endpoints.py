@@ -10,6 +10,7 @@ from fastapi import Query
 from api.deps import ReadSessionDep, RuntimeDep
 from api.me.auth import CurrentConsumer
 from api.me.log_schemas import LogEntryRead, MyLogRead, MyTreeHead
+from api.params import BigSerialCursor
 from api.problems import problem_responses
 from api.routing import api_router
 from api.tree_heads import FreshTreeHead
@@ -33,7 +34,7 @@ def my_log(
     consumer: CurrentConsumer,
     session: ReadSessionDep,
     runtime: RuntimeDep,
-    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
+    cursor: BigSerialCursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MyLogRead:
     log = customer_log(

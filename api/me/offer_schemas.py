@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from infomediary.text import Secret
+
 
 class DiscountRuleRead(BaseModel):
     min_order_amount: int = Field(description="In minor units (cents).")
@@ -43,10 +45,8 @@ class AcceptIn(BaseModel):
     release_identity: bool = Field(
         default=False, description="Required (true) when the offer releases your identity to the supplier."
     )
-    password: str | None = Field(
+    password: Secret | None = Field(
         default=None,
-        min_length=1,
-        max_length=256,
         description=(
             "Your current password, required with `release_identity` when the offer releases your identity: "
             "missing or wrong, 403 `reauthentication-failed`; repeated wrong ones count as failed logins "

@@ -12,11 +12,11 @@ from api.me.offer_schemas import AcceptIn, DiscountRuleRead, InboxOfferRead, Inb
 from api.problems import problem_responses
 from api.routing import api_router
 from infomediary.flows import offer_accepted
-from infomediary.ids import ID_PATTERN
 from infomediary.offers import received, reports
+from infomediary.text import Id
 
 router = api_router(prefix="/v1/me/offers", tags=["consumer"], responses=problem_responses(401))
-OfferId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
+OfferId = Annotated[Id, Path()]
 
 
 def _rule(offer: received.InboxOffer) -> DiscountRuleRead | None:

@@ -12,13 +12,13 @@ from api.me.schemas import (
     ActivityPage,
     ActivityRead,
     ActivityRecorded,
-    Cursor,
     HistoryPage,
     InsightsRead,
     Limit,
     ProfileChangeRead,
     ProfileRead,
 )
+from api.params import BigSerialCursor
 from api.problems import problem_responses
 from api.routing import api_router
 from infomediary.flows import activity_recorded, profile_changed
@@ -72,7 +72,7 @@ def read_history(
     consumer: CurrentConsumer,
     session: ReadSessionDep,
     runtime: RuntimeDep,
-    cursor: Cursor = None,
+    cursor: BigSerialCursor = None,
     limit: Limit = 50,
 ) -> HistoryPage:
     items = profiles.list_history(
@@ -103,7 +103,7 @@ def list_activity(
     consumer: CurrentConsumer,
     session: ReadSessionDep,
     runtime: RuntimeDep,
-    cursor: Cursor = None,
+    cursor: BigSerialCursor = None,
     limit: Limit = 50,
 ) -> ActivityPage:
     items = activity.list_activity(

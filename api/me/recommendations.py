@@ -19,11 +19,11 @@ from api.supplier.recommendations.schemas import (
     PersonalisationRead,
 )
 from infomediary.flows import consent_changed
-from infomediary.ids import ID_PATTERN
 from infomediary.recommendations import explanations
+from infomediary.text import Id
 
 router = api_router(prefix="/v1/me/recommendations", tags=["consumer"], responses=problem_responses(401))
-SupplierId = Annotated[str, Query(min_length=1, max_length=40, pattern=ID_PATTERN)]
+SupplierId = Annotated[Id, Query()]
 
 
 def _read(found: explanations.Explanation) -> ExplanationRead:
@@ -68,7 +68,7 @@ def set_exclusions(
     summary="Switch personalisation by a supplier on or off (kept as consent records, with receipts)",
 )
 def switch(
-    supplier_id: Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)],
+    supplier_id: Annotated[Id, Path()],
     body: PersonalisationIn,
     consumer: CurrentConsumer,
     session: WriteSessionDep,

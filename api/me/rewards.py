@@ -5,7 +5,8 @@ from __future__ import annotations
 from api.deps import ReadSessionDep
 from api.me.auth import CurrentConsumer
 from api.me.reward_schemas import RewardsRead
-from api.postings import Cursor, Limit, postings_of
+from api.params import SerialCursor
+from api.postings import Limit, postings_of
 from api.problems import problem_responses
 from api.routing import api_router
 from infomediary.ledger.models import OwnerKind
@@ -21,7 +22,7 @@ router = api_router(prefix="/v1/me", tags=["consumer"], responses=problem_respon
     summary="My credit balance and the postings behind it (paged, newest first)",
 )
 def my_rewards(
-    consumer: CurrentConsumer, session: ReadSessionDep, cursor: Cursor = None, limit: Limit = 50
+    consumer: CurrentConsumer, session: ReadSessionDep, cursor: SerialCursor = None, limit: Limit = 50
 ) -> RewardsRead:
     found = statement(session, OwnerKind.CUSTOMER, consumer.customer_id, cursor=cursor, limit=limit)
     return RewardsRead(balance=found.balance, postings=postings_of(found), next_cursor=found.next_cursor)

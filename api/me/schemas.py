@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from infomediary.text import Secret
+
 
 class MeRead(BaseModel):
     id: str
@@ -17,20 +19,14 @@ class MeRead(BaseModel):
 class PasswordChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    current_password: str = Field(
-        min_length=1,
-        max_length=256,
+    current_password: Secret = Field(
         description="Wrong: 403 `reauthentication-failed`, counted as a failed login (then 429).",
     )
-    new_password: str = Field(min_length=12, max_length=256, description="12 to 256 characters.")
+    new_password: Annotated[Secret, Field(min_length=12, description="12 to 256 characters.")]
 
 
 # -- the vault: profile, history, activity, derived figures, rights ---------------------------------------
 
-Cursor = Annotated[
-    str | None,
-    Query(pattern=r"^[0-9]{1,19}$", description="`next_cursor` of the previous page; omit for the first."),
-]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
@@ -119,9 +115,7 @@ class ErasureConfirm(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    password: str = Field(
-        min_length=1,
-        max_length=256,
+    password: Secret = Field(
         description=(
             "Your current password. Wrong: 403 `reauthentication-failed` and nothing erased; repeated wrong "
             "ones count as failed logins (429 `login-throttled`)."

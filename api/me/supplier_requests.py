@@ -22,18 +22,18 @@ from api.problems import problem_responses
 from api.routing import api_router
 from infomediary.consents import supplier_requests
 from infomediary.flows import request_answered
-from infomediary.ids import ID_PATTERN
 from infomediary.pseudonyms import service as pseudonyms
+from infomediary.text import Id
 
 router = api_router(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
-RequestId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
+RequestId = Annotated[Id, Path()]
 
 
 @router.get("/inbox", response_model=InboxPage, summary="Requests waiting for your answer")
 def inbox(
     consumer: CurrentConsumer,
     session: ReadSessionDep,
-    cursor: Annotated[str | None, Query(max_length=40, pattern=ID_PATTERN)] = None,
+    cursor: Annotated[Id | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> InboxPage:
     views, next_cursor = supplier_requests.pending(session, consumer.customer_id, cursor=cursor, limit=limit)

@@ -13,7 +13,9 @@ from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
+from api.oauth.schemas import OAuthForm
 from api.problems import PROBLEM_MEDIA_TYPE
 from infomediary.database import WriteSession
 from infomediary.errors import problem_type
@@ -69,7 +71,8 @@ class StarletteAuthorizationServer(BrokerAuthorizationServer):
 
 
 async def read_form(request: Request) -> dict[str, str]:
-    """Parse an RFC 6749 form body; repeated parameters are an error per RFC 6749 section 3.2."""
+    """Parse an RFC 6749 form body; repeated parameters are an error per RFC 6749 section 3.2, and so is a
+    value out of its bounds (`OAuthForm`)."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != FORM_MEDIA_TYPE:
         return {"__invalid__": f"the body must be {FORM_MEDIA_TYPE}"}
@@ -80,6 +83,11 @@ async def read_form(request: Request) -> dict[str, str]:
         if key in form:
             return {"__invalid__": f"parameter {key!r} is repeated"}
         form[key] = value
+    try:
+        OAuthForm.model_validate(form)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        return {"__invalid__": f"parameter {'.'.join(map(str, error['loc']))!r}: {error['msg']}"}
     return form
 
 

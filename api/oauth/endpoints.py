@@ -8,7 +8,8 @@ from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import RuntimeDep, WriteSessionDep
-from api.oauth.adapter import StarletteAuthorizationServer, invalid_request, read_form
+from api.oauth.adapter import FORM_MEDIA_TYPE, StarletteAuthorizationServer, invalid_request, read_form
+from api.oauth.schemas import OAuthForm
 from api.problems import problem_responses
 from api.ratelimit import rate_limited
 from api.routing import api_router
@@ -20,21 +21,7 @@ FormDep = Annotated[dict[str, str], Depends(read_form)]
 _FORM_BODY = {
     "requestBody": {
         "required": True,
-        "content": {
-            "application/x-www-form-urlencoded": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "grant_type": {"type": "string", "enum": ["client_credentials"]},
-                        "scope": {"type": "string"},
-                        "client_id": {"type": "string"},
-                        "client_secret": {"type": "string"},
-                        "token": {"type": "string"},
-                        "token_type_hint": {"type": "string"},
-                    },
-                }
-            }
-        },
+        "content": {FORM_MEDIA_TYPE: {"schema": OAuthForm.model_json_schema()}},
     }
 }
 

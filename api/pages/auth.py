@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from api.deps import RequestSessionDep, route_writes
 from api.session_cookie import SESSION_COOKIE
@@ -13,6 +13,7 @@ from infomediary.customers import service
 from infomediary.customers.errors import InvalidSession
 from infomediary.customers.service import AuthenticatedConsumer
 from infomediary.errors import Unauthenticated
+from infomediary.text import Text
 
 
 class LoginRequired(Unauthenticated):
@@ -46,6 +47,8 @@ PageConsumer = Annotated[AuthenticatedConsumer, Depends(page_consumer)]
 OptionalConsumer = Annotated[AuthenticatedConsumer | None, Depends(optional_consumer)]
 
 
+# Where to go after log-in, as the log-in page is asked (`safe_next` decides whether it may be followed).
+NextQuery = Annotated[Text | None, Query(max_length=512)]
 _LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9/_.~%?=&+-]{0,500}")
 
 

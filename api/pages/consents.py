@@ -25,10 +25,11 @@ from infomediary.database import utcnow
 from infomediary.errors import DomainError
 from infomediary.flows import consent_changed
 from infomediary.suppliers import service as suppliers
+from infomediary.text import Id, Text
 
 router = page_router()
-RecordId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
-Short = Annotated[str, Form(max_length=64)]
+RecordId = Annotated[Id, Path()]
+Short = Annotated[Text, Form(max_length=64)]
 PAGE = 100
 MAX_PAGES = 10  # a thousand consent records on one page is already more than anyone reads
 

@@ -21,10 +21,11 @@ from infomediary.consents.errors import RequestNotFound
 from infomediary.flows import offer_accepted, request_answered
 from infomediary.offers import received, reports
 from infomediary.offers.errors import OfferNotFound
+from infomediary.text import Id, Text
 
 router = page_router()
-ItemId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
-Confirm = Annotated[str, Form(max_length=8)]
+ItemId = Annotated[Id, Path()]
+Confirm = Annotated[Text, Form(max_length=8)]
 INBOX_LIMIT = 100
 
 

@@ -20,10 +20,11 @@ from infomediary.audiences.noise import MILLI
 from infomediary.database import utcnow
 from infomediary.privacy_loss.service import Account
 from infomediary.settings import Settings
+from infomediary.text import Text as FreeText
 
 router = page_router()
 # Long enough for any number a person types; a longer field is not a number we would accept anyway.
-Text = Annotated[str, Form(max_length=32)]
+Text = Annotated[FreeText, Form(max_length=32)]
 
 
 def _page(

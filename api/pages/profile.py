@@ -50,8 +50,14 @@ class Widget:
     hint: str | None = None
 
 
-def _choices(key: str) -> tuple[str, ...]:
+def _bare(key: str) -> Any:
+    """The field's type without its bounds (`Annotated[list[Channel], Field(max_length=...)]` is a list)."""
     spec_type = FIELDS[key].type
+    return typing.get_args(spec_type)[0] if typing.get_origin(spec_type) is typing.Annotated else spec_type
+
+
+def _choices(key: str) -> tuple[str, ...]:
+    spec_type = _bare(key)
     if typing.get_origin(spec_type) is typing.Literal:
         return tuple(typing.get_args(spec_type))
     if typing.get_origin(spec_type) is list:
@@ -76,7 +82,7 @@ def _kind(key: str) -> str:
         return "point"
     choices = _choices(key)
     if choices:
-        return "checkboxes" if typing.get_origin(FIELDS[key].type) is list else "select"
+        return "checkboxes" if typing.get_origin(_bare(key)) is list else "select"
     return "text"
 
 

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from api.deps import keep_only_the_record
 from infomediary.customers.errors import LoginThrottled, ReauthenticationFailed
+from infomediary.text import Text
 
-Password = Annotated[str, Form(max_length=256)]
+Password = Annotated[Text, Form(max_length=256)]
 REFUSALS = (ReauthenticationFailed, LoginThrottled)
 
 

@@ -17,9 +17,10 @@ from api.pages.routing import page_router
 from api.session_cookie import clear_session_cookie
 from infomediary.flows import account_erased, restriction_changed
 from infomediary.profiles import export, restriction
+from infomediary.text import Text
 
 router = page_router()
-Choice = Annotated[str, Form(max_length=16)]
+Choice = Annotated[Text, Form(max_length=16)]
 
 
 @router.get("/rights")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from api.bearer import CurrentSupplier
 from api.deps import ReadSessionDep, RuntimeDep
-from api.postings import Cursor, Limit, postings_of
+from api.params import SerialCursor
+from api.postings import Limit, postings_of
 from api.problems import problem_responses
 from api.routing import api_router
 from api.supplier.schemas import SupplierLedgerRead
@@ -24,7 +25,7 @@ def read_ledger(
     caller: CurrentSupplier,
     session: ReadSessionDep,
     runtime: RuntimeDep,
-    cursor: Cursor = None,
+    cursor: SerialCursor = None,
     limit: Limit = 50,
 ) -> SupplierLedgerRead:
     found = statement(session, OwnerKind.SUPPLIER, caller.owner_id, cursor=cursor, limit=limit)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from infomediary.text import NO_NUL
+from infomediary.text import Line
 from infomediary.webhooks.urls import MAX_URL_LENGTH
 
 EventType = Literal["offer.accepted", "request.answered", "segment.rfm_band_rose"]
@@ -16,14 +16,16 @@ EventType = Literal["offer.accepted", "request.answered", "segment.rfm_band_rose
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(
-        min_length=8,
-        max_length=MAX_URL_LENGTH,
-        pattern=NO_NUL,
-        description="https URL on a public address; redirects are not followed.",
-    )
+    url: Annotated[
+        Line,
+        Field(
+            min_length=8,
+            max_length=MAX_URL_LENGTH,
+            description="https URL on a public address; redirects are not followed.",
+        ),
+    ]
     event_types: list[EventType] = Field(min_length=1, max_length=10)
-    description: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
+    description: Line | None = None
 
 
 class WebhookRead(BaseModel):

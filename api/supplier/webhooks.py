@@ -9,6 +9,7 @@ from fastapi import Path, Query, Response, Security, status
 
 from api.bearer import supplier
 from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
+from api.params import SerialCursor
 from api.problems import problem_responses
 from api.routing import api_router
 from api.supplier.webhook_schemas import (
@@ -19,14 +20,13 @@ from api.supplier.webhook_schemas import (
     WebhookRead,
     WebhookWithSecret,
 )
-from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
+from infomediary.text import Id
 from infomediary.webhooks import service
 
 router = api_router(prefix="/v1/supplier/webhooks", tags=["supplier"], responses=problem_responses(401, 403))
 Subscriber = Annotated[Principal, Security(supplier, scopes=["events:subscribe"])]
-WebhookId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
-Cursor = Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")]
+WebhookId = Annotated[Id, Path()]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
@@ -110,7 +110,7 @@ def list_deliveries(
     webhook_id: WebhookId,
     caller: Subscriber,
     session: ReadSessionDep,
-    cursor: Cursor = None,
+    cursor: SerialCursor = None,
     limit: Limit = 50,
 ) -> DeliveryPage:
     items, next_cursor = service.deliveries(

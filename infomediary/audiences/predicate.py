@@ -24,12 +24,17 @@ from sqlalchemy import ColumnElement, and_, or_
 from consent.vocabulary import Category
 from infomediary.audiences.dimensions import DIMENSIONS, INTERESTS, Dimension
 from infomediary.audiences.models import AudienceIndexRow
+from infomediary.text import KEY_LENGTH, Key, Line
 
 MAX_DEPTH = 5
 MAX_CONDITIONS = 20
 MAX_VALUES = 50
+# Above every number of a dimension's domain (the bands count from 1 to 5).
+MAX_VALUE = 1000
 
 Value = str | int
+# A value (and its dimension, a `Key`) as a request names it: bounded like any input; the allow-list decides.
+ValueIn = Annotated[Line, Field(max_length=KEY_LENGTH)] | Annotated[int, Field(ge=0, le=MAX_VALUE)]
 Canonical = Any
 
 
@@ -51,7 +56,7 @@ class _Node(BaseModel):
 
 
 class Eq(_Node):
-    eq: tuple[str, Value]
+    eq: tuple[Key, ValueIn]
 
     @model_validator(mode="after")
     def _valid(self) -> Eq:
@@ -60,7 +65,7 @@ class Eq(_Node):
 
 
 class In(_Node):
-    in_: tuple[str, Annotated[list[Value], Field(min_length=1, max_length=MAX_VALUES)]] = Field(alias="in")
+    in_: tuple[Key, Annotated[list[ValueIn], Field(min_length=1, max_length=MAX_VALUES)]] = Field(alias="in")
 
     @model_validator(mode="after")
     def _valid(self) -> In:
@@ -71,7 +76,7 @@ class In(_Node):
 
 
 class Range(_Node):
-    range: tuple[str, Value, Value]
+    range: tuple[Key, ValueIn, ValueIn]
 
     @model_validator(mode="after")
     def _valid(self) -> Range:

@@ -13,13 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from infomediary.products.errors import CatalogRejected
 from infomediary.profiles.records import Currency, ItemRef
-from infomediary.text import NO_NUL
+from infomediary.text import Line, MinorUnits
 
 MAX_ROWS = 5_000
 MAX_CATEGORIES = 10
 MAX_REPORTED_ERRORS = 100
 
-CategoryKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+CategoryKey = Annotated[str, StringConstraints(max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
 
 
 class CatalogItem(BaseModel):
@@ -28,11 +28,9 @@ class CatalogItem(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: ItemRef
-    title: Annotated[
-        str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True, pattern=NO_NUL)
-    ]
+    title: Annotated[Line, StringConstraints(min_length=1, strip_whitespace=True)]
     categories: list[CategoryKey] = Field(default_factory=list, max_length=MAX_CATEGORIES)
-    price: int = Field(ge=0, le=10**12, description="Minor units (e.g. cents).")
+    price: MinorUnits = Field(description="Minor units (e.g. cents).")
     currency: Currency
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -25,6 +25,7 @@ from pydantic import (
 
 from consent.vocabulary import Category, Sensitivity
 from consent.vocabulary import sensitivity as category_sensitivity
+from infomediary.text import Text
 
 SCHEMA_VERSION = 1
 
@@ -35,21 +36,28 @@ def _not_future(value: dt.date) -> dt.date:
     return value
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+# Free text, not `Line`: a stored value is validated again when read (`FieldSpec.decode`), and a tab or a line
+# break the customer stored before these bounds must still read back.
+Address = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Tag = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 Tags = Annotated[list[Tag], Field(max_length=50)]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()./-]{5,24}$")]
+Email = Annotated[EmailStr, Field(max_length=254)]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=26, pattern=r"^\+?[0-9][0-9 ()./-]{5,24}$")
+]
 PostalCode = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=2, max_length=12, pattern=r"^[A-Za-z0-9 -]+$")
 ]
-CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-LanguageTag = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+CountryCode = Annotated[str, StringConstraints(max_length=2, pattern=r"^[A-Z]{2}$")]
+# 35 characters: what RFC 5646 (section 4.4.1) asks every implementation to accept.
+LanguageTag = Annotated[str, StringConstraints(max_length=35, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
 PastDate = Annotated[dt.date, AfterValidator(_not_future)]
 Gender = Literal["female", "male", "non_binary", "other", "prefer_not_to_say"]
 IncomeBand = Literal["under_20k", "20k_40k", "40k_60k", "60k_100k", "100k_150k", "over_150k"]
 NetWorthBand = Literal["negative", "under_10k", "10k_100k", "100k_500k", "over_500k"]
 Channel = Literal["email", "sms", "post", "app", "phone"]
+Channels = Annotated[list[Channel], Field(max_length=len(get_args(Channel)))]
 
 
 class LifeEvent(BaseModel):
@@ -109,9 +117,9 @@ FIELDS: dict[str, FieldSpec] = {
     for spec in (
         _spec("given_name", "identity", "Given name", Name),
         _spec("family_name", "identity", "Family name", Name),
-        _spec("email", "contact", "Email address (also your login)", EmailStr),
+        _spec("email", "contact", "Email address (also your login)", Email),
         _spec("phone", "contact", "Phone number", Phone),
-        _spec("street_address", "contact", "Street address", Text),
+        _spec("street_address", "contact", "Street address", Address),
         _spec("postal_code", "contact", "Postal code", PostalCode),
         _spec("city", "contact", "City", Name),
         _spec("country", "contact", "Country", CountryCode),
@@ -123,7 +131,7 @@ FIELDS: dict[str, FieldSpec] = {
         _spec("occupation", "demographics", "Occupation", Name),
         _spec("income_band", "demographics", "Yearly household income band", IncomeBand),
         _spec("interests", "interests", "Interests", Tags),
-        _spec("preferred_channels", "preferences", "How you like to be contacted", list[Channel]),
+        _spec("preferred_channels", "preferences", "How you like to be contacted", Channels),
         _spec("preferred_brands", "preferences", "Brands you like", Tags),
         _spec("language", "preferences", "Preferred language", LanguageTag),
         _spec("life_events", "life_events", "Life events", Annotated[list[LifeEvent], Field(max_length=30)]),

@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from infomediary.text import Line, MinorUnits
+
 MAX_BATCH = 500
 MAX_ITEMS = 100
 RECORD_SCHEMA_VERSION = 1
@@ -21,7 +23,9 @@ ItemRef = Annotated[
     StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$"),
     Field(description="The item's reference in a supplier's catalog, e.g. `sku:12345` (printable ASCII)."),
 ]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), Field(description="ISO 4217 code.")]
+Currency = Annotated[
+    str, StringConstraints(max_length=3, pattern=r"^[A-Z]{3}$"), Field(description="ISO 4217 code.")
+]
 
 
 def _not_in_future(value: datetime) -> datetime:
@@ -52,7 +56,7 @@ class View(_Record):
 
 class Search(_Record):
     kind: Literal["search"]
-    query: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    query: Annotated[Line, StringConstraints(min_length=1)]
     item: ItemRef | None = Field(default=None, description="The result chosen, if any.")
 
 
@@ -79,12 +83,12 @@ class PurchaseItem(BaseModel):
 
     item: ItemRef
     quantity: int = Field(default=1, ge=1, le=1000)
-    unit_amount: int | None = Field(default=None, ge=0, le=10**12, description="Minor units.")
+    unit_amount: MinorUnits | None = Field(default=None, description="Minor units.")
 
 
 class Purchase(_Record):
     kind: Literal["purchase"]
-    amount: int = Field(ge=0, le=10**12, description="Total in the currency's minor unit (e.g. cents).")
+    amount: MinorUnits = Field(description="Total in the currency's minor unit (e.g. cents).")
     currency: Currency
     items: list[PurchaseItem] = Field(min_length=1, max_length=MAX_ITEMS)
 

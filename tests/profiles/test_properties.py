@@ -27,7 +27,19 @@ from infomediary.profiles.records import ActivityIn
 from infomediary.runtime import Runtime
 
 TODAY = datetime.now(UTC).date()
-texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=60)
+# Any text but NUL (`infomediary.text.Text`), and a search query is one line (`Line`: no control character).
+texts = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x00"),
+    min_size=1,
+    max_size=60,
+)
+lines = st.text(
+    st.characters(
+        codec="utf-8", exclude_categories=("Cs",), exclude_characters=[*map(chr, range(32)), "\x7f"]
+    ),
+    min_size=1,
+    max_size=60,
+)
 names = texts.filter(lambda s: s.strip() != "")
 tags = st.lists(names, max_size=8)
 past_dates = st.dates(min_value=date(1900, 1, 1), max_value=TODAY)
@@ -81,7 +93,7 @@ _latest = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=1)
 moments = st.datetimes(min_value=datetime(2001, 1, 1), max_value=_latest, timezones=st.just(UTC))  # noqa: DTZ001
 activity_records = st.one_of(
     st.fixed_dictionaries({"kind": st.just("view"), "occurred_at": moments, "item": items}),
-    st.fixed_dictionaries({"kind": st.just("search"), "occurred_at": moments, "query": texts}),
+    st.fixed_dictionaries({"kind": st.just("search"), "occurred_at": moments, "query": lines}),
     st.fixed_dictionaries(
         {"kind": st.just("rating"), "occurred_at": moments, "item": items, "value": st.integers(1, 5)}
     ),

@@ -14,13 +14,14 @@ from fastapi import Depends, Form, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ClientAddressDep, ReadSessionDep, RuntimeDep, SessionDep, WriteSessionDep
+from api.pages.auth import NextQuery
 from api.pages.console.auth import AUDITOR, log_in, log_out, login_form, operator_dependency, page
 from api.pages.forms import parse_form
 from api.pages.rendering import redirect
 from api.pages.routing import page_router
+from api.params import LeafCursor, TreeHeadCursor
 from api.tree_heads import FreshTreeHead
 from consent.vocabulary import Purpose
-from infomediary.ids import ID_PATTERN
 from infomediary.operators.service import AuthenticatedOperator
 from infomediary.policylog import kinds, reports, search, treehead
 from infomediary.policylog.inclusion_walkthrough import MAX_CHECKPOINT, check_inclusion
@@ -28,12 +29,12 @@ from infomediary.sanctions import service as sanctions
 from infomediary.sanctions.models import SanctionKind
 from infomediary.suppliers import service as suppliers
 from infomediary.suppliers.errors import SupplierNotFound
-from infomediary.text import NO_NUL, VOCABULARY_KEY
+from infomediary.text import Id, Index, Key
+from infomediary.text import Text as FreeText
 
 router = page_router(prefix="/audit")
 Operator = Annotated[AuthenticatedOperator, Depends(operator_dependency(AUDITOR))]
-Text = Annotated[str, Form(max_length=512)]
-Cursor = Annotated[int | None, Query(ge=0, le=2**62)]
+Text = Annotated[FreeText, Form(max_length=512)]
 PAGE = 25
 # A penalty moves money to named customers and needs their pseudonyms and an idempotency key: it stays on
 # the API (POST /v1/audit/sanctions). The form offers the sanctions a reason is enough for.
@@ -41,7 +42,7 @@ FORM_SANCTIONS = (SanctionKind.WARNING, SanctionKind.STRIKE, SanctionKind.SUSPEN
 
 
 @router.get("/login")
-def auditor_login_form(request: Request, session: ReadSessionDep, next: str | None = None) -> Response:
+def auditor_login_form(request: Request, session: ReadSessionDep, next: NextQuery = None) -> Response:
     return login_form(request, session, AUDITOR, next)
 
 
@@ -70,10 +71,10 @@ def log(
     request: Request,
     operator: Operator,
     session: ReadSessionDep,
-    supplier_id: Annotated[str | None, Query(max_length=40, pattern=ID_PATTERN)] = None,
-    purpose: Annotated[str | None, Query(max_length=64, pattern=VOCABULARY_KEY)] = None,
-    kind: Annotated[str | None, Query(max_length=40, pattern=VOCABULARY_KEY)] = None,
-    cursor: Cursor = None,
+    supplier_id: Annotated[Id | None, Query()] = None,
+    purpose: Annotated[Key | None, Query()] = None,
+    kind: Annotated[Key | None, Query(max_length=40)] = None,
+    cursor: LeafCursor = None,
 ) -> Response:
     found = search.search(
         session,
@@ -102,7 +103,7 @@ def log(
 
 @router.get("/tree-heads")
 def tree_heads(
-    request: Request, operator: Operator, session: ReadSessionDep, cursor: Cursor = None
+    request: Request, operator: Operator, session: ReadSessionDep, cursor: TreeHeadCursor = None
 ) -> Response:
     found = treehead.history(session, before=cursor, limit=PAGE)
     return page(request, AUDITOR, operator, "audit/tree_heads.html", {"found": found, "cursor": cursor})
@@ -114,8 +115,8 @@ def verify(
     operator: Operator,
     session: ReadSessionDep,
     runtime: RuntimeDep,
-    leaf_index: Annotated[int | None, Query(ge=0, le=2**62)] = None,
-    checkpoint: Annotated[str | None, Query(max_length=MAX_CHECKPOINT)] = None,
+    leaf_index: Annotated[Index | None, Query()] = None,
+    checkpoint: Annotated[FreeText | None, Query(max_length=MAX_CHECKPOINT)] = None,
 ) -> Response:
     result = None if leaf_index is None else check_inclusion(session, runtime, leaf_index, checkpoint)
     context = {
@@ -155,9 +156,9 @@ def report_csv(operator: Operator, session: ReadSessionDep) -> Response:
 class SanctionForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    supplier_id: str = Field(min_length=1, max_length=40, pattern=ID_PATTERN)
+    supplier_id: Id
     kind: SanctionKind
-    reason: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
+    reason: Annotated[FreeText, Field(min_length=1, max_length=500)]
 
 
 def _sanctions_page(

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Form, Path, Query, Request, Response
 
 from api.deps import ClientAddressDep, ReadSessionDep, RuntimeDep, WriteSessionDep
+from api.pages.auth import NextQuery
 from api.pages.console.auth import SUPPLIER, log_in, log_out, login_form, operator_dependency, page
 from api.pages.routing import page_router
 from infomediary import supplier_dashboard
@@ -19,23 +20,23 @@ from infomediary.audiences.budget import budget_milli
 from infomediary.audiences.noise import MILLI
 from infomediary.consents import policies
 from infomediary.database import utcnow
-from infomediary.ids import ID_PATTERN
 from infomediary.ledger.models import OwnerKind
 from infomediary.ledger.statement import statement
 from infomediary.oauth import credentials
 from infomediary.offers import service as offers
 from infomediary.operators.service import AuthenticatedOperator
 from infomediary.suppliers import service as suppliers
-from infomediary.text import OPAQUE
+from infomediary.text import Id, Opaque, SerialId
+from infomediary.text import Text as FreeText
 
 router = page_router(prefix="/supplier")
 Operator = Annotated[AuthenticatedOperator, Depends(operator_dependency(SUPPLIER))]
-Text = Annotated[str, Form(max_length=512)]
+Text = Annotated[FreeText, Form(max_length=512)]
 PAGE = 25
 
 
 @router.get("/login")
-def supplier_login_form(request: Request, session: ReadSessionDep, next: str | None = None) -> Response:
+def supplier_login_form(request: Request, session: ReadSessionDep, next: NextQuery = None) -> Response:
     return login_form(request, session, SUPPLIER, next)
 
 
@@ -83,7 +84,7 @@ def ledger(
     operator: Operator,
     session: ReadSessionDep,
     runtime: RuntimeDep,
-    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
+    cursor: Annotated[SerialId | None, Query()] = None,
 ) -> Response:
     found = statement(session, OwnerKind.SUPPLIER, operator.owner_id, cursor=cursor, limit=PAGE)
     context = {"statement": found, "credit_line": runtime.settings.supplier_credit_line, "cursor": cursor}
@@ -102,7 +103,7 @@ def offer_list(
     operator: Operator,
     session: ReadSessionDep,
     runtime: RuntimeDep,
-    cursor: Annotated[str | None, Query(max_length=100, pattern=OPAQUE)] = None,
+    cursor: Annotated[Opaque | None, Query(max_length=100)] = None,
 ) -> Response:
     found = offers.list_own(session, runtime, operator.owner_id, cursor=cursor, limit=PAGE)
     context = {"offers": found, "cursor": cursor, "k": runtime.settings.offer_min_cohort}
@@ -117,7 +118,7 @@ def offer_detail(
     # (charging the budget) and settles an expired offer.
     session: WriteSessionDep,
     runtime: RuntimeDep,
-    offer_id: Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)],
+    offer_id: Annotated[Id, Path()],
 ) -> Response:
     # Another supplier's offer is a 404, exactly as on GET /v1/offers/{id}.
     offer = offers.read(session, runtime, operator.owner_id, offer_id)
@@ -135,7 +136,7 @@ def rotate_secret(
     request: Request,
     operator: Operator,
     session: WriteSessionDep,
-    client_id: Annotated[str, Form(min_length=1, max_length=64, pattern=ID_PATTERN)],
+    client_id: Annotated[Id, Form(max_length=64)],
 ) -> Response:
     rotated = credentials.rotate_supplier_secret(session, supplier_id=operator.owner_id, client_id=client_id)
     # Rendered here, not redirected to: the secret exists nowhere else and is never shown again (the response

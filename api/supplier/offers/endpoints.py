@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Header, Path, Query, Response, Security, status
+from fastapi import Path, Query, Response, Security, status
 
 from api.bearer import supplier
 from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.epsilon import announce_read, budget_responses
+from api.params import IdempotencyKey
 from api.problems import problem_responses
 from api.routing import api_router
 from api.supplier.offers.schemas import (
@@ -20,15 +21,14 @@ from api.supplier.offers.schemas import (
     ReleasedIdentityRead,
 )
 from consent.vocabulary import Purpose
-from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
 from infomediary.offers import service
 from infomediary.offers.stats import OfferStats
-from infomediary.text import OPAQUE
+from infomediary.text import Id, Opaque
 
 router = api_router(prefix="/v1/offers", tags=["supplier"], responses=problem_responses(401, 403))
 OfferWriter = Annotated[Principal, Security(supplier, scopes=["offers:write"])]
-OfferId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
+OfferId = Annotated[Id, Path()]
 
 
 def _stats(stats: OfferStats) -> OfferStatsRead:
@@ -84,7 +84,7 @@ def create_offer(
     session: WriteSessionDep,
     runtime: RuntimeDep,
     response: Response,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> OfferRead:
     rule = body.rule
     draft = service.OfferDraft(
@@ -115,7 +115,7 @@ def list_offers(
     caller: OfferWriter,
     session: ReadSessionDep,
     runtime: RuntimeDep,
-    cursor: Annotated[str | None, Query(max_length=100, pattern=OPAQUE)] = None,
+    cursor: Annotated[Opaque | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> OfferList:
     page = service.list_own(session, runtime, caller.owner_id, cursor=cursor, limit=limit)

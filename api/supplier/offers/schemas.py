@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from consent.vocabulary import Purpose
 from infomediary.audiences.predicate import Predicate, check_shape
-from infomediary.text import NO_NUL
-
-CREDITS = Field(ge=0, le=1_000_000_000)
+from infomediary.profiles.records import Currency
+from infomediary.text import Credits, Text
 
 
 class DiscountRule(BaseModel):
@@ -20,28 +19,23 @@ class DiscountRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     min_order_amount: int = Field(ge=0, le=1_000_000_000, description="In minor units (cents).")
-    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")
+    currency: Currency
     discount_percent: int = Field(ge=1, le=100)
 
 
 class OfferIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    content: str = Field(
-        min_length=1,
-        max_length=2000,
-        pattern=NO_NUL,
-        description="What the customer reads; no personal data.",
-    )
+    content: Annotated[
+        Text, Field(min_length=1, max_length=2000, description="What the customer reads; no personal data.")
+    ]
     purpose: Purpose
     predicate: Predicate = Field(
         description="The audience, in the predicate language of POST /v1/audiences/count.",
         examples=[{"eq": ["age_band", "25-34"]}],
     )
-    reward_per_view: int = Field(default=0, ge=0, le=1_000_000_000, description="Credits per first view.")
-    reward_per_acceptance: int = Field(
-        default=0, ge=0, le=1_000_000_000, description="Credits per acceptance."
-    )
+    reward_per_view: Credits = Field(default=0, description="Credits per first view.")
+    reward_per_acceptance: Credits = Field(default=0, description="Credits per acceptance.")
     releases_identity: bool = Field(
         default=False, description="Accepting releases name and email to you, if the customer confirms."
     )

@@ -20,15 +20,14 @@ from api.supplier.products.schemas import (
     RulesRead,
     UploadRead,
 )
-from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
 from infomediary.products import service as products
 from infomediary.rules import service as rules
-from infomediary.text import OPAQUE
+from infomediary.text import Id, Opaque
 
 router = api_router(prefix="/v1/catalog", tags=["supplier"], responses=problem_responses(401, 403))
 CatalogWriter = Annotated[Principal, Security(supplier, scopes=["catalog:write"])]
-RuleId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
+RuleId = Annotated[Id, Path()]
 
 
 def _upload(result: products.UploadResult) -> UploadRead:
@@ -65,7 +64,7 @@ def update_catalog(
 def list_catalog(
     caller: CatalogWriter,
     session: ReadSessionDep,
-    cursor: Annotated[str | None, Query(max_length=128, pattern=OPAQUE)] = None,
+    cursor: Annotated[Opaque | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> CatalogPage:
     page = products.page(session, caller.owner_id, cursor=cursor, limit=limit)

@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
-from infomediary.products.items import MAX_ROWS
+from infomediary.products.items import MAX_ROWS, CatalogItem
 from infomediary.profiles.records import ItemRef
-from infomediary.text import NO_NUL
+from infomediary.text import Line
+
+# A row is checked on its own (`infomediary.products.items.validate_rows`), so that every bad row is reported
+# at once; the document shows the shape each must have.
+CatalogRow = Annotated[dict[str, Any], WithJsonSchema(CatalogItem.model_json_schema())]
 
 
 class CatalogReplace(BaseModel):
@@ -17,7 +21,7 @@ class CatalogReplace(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    items: list[dict[str, Any]] = Field(
+    items: list[CatalogRow] = Field(
         max_length=MAX_ROWS,
         description="Rows of {id, title, categories, price (minor units), currency}.",
     )
@@ -28,7 +32,7 @@ class CatalogUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    upsert: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_ROWS)
+    upsert: list[CatalogRow] = Field(default_factory=list, max_length=MAX_ROWS)
     delete: list[ItemRef] = Field(default_factory=list, max_length=MAX_ROWS)
 
 
@@ -56,9 +60,7 @@ class CatalogPage(BaseModel):
 class RuleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[
-        str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True, pattern=NO_NUL)
-    ]
+    name: Annotated[Line, StringConstraints(min_length=1, strip_whitespace=True)]
     enabled: bool = True
     rule: dict[str, Any] = Field(
         description="The rule document: {when, then}; see the README's rule language."

@@ -19,13 +19,13 @@ from api.supplier.recommendations.schemas import (
     RecommendationsRead,
     RecommendedItemRead,
 )
-from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
 from infomediary.recommendations import audience, service
+from infomediary.text import Pseudonym
 
 router = api_router(prefix="/v1/recommendations", tags=["supplier"], responses=problem_responses(401, 403))
 RecommendationReader = Annotated[Principal, Security(supplier, scopes=["recommendations:read"])]
-Pseudonym = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+PseudonymPath = Annotated[Pseudonym, Path()]
 
 
 @router.post(
@@ -79,7 +79,7 @@ def audience_items(
     ),
 )
 def recommend(
-    pseudonym: Pseudonym,
+    pseudonym: PseudonymPath,
     caller: RecommendationReader,
     session: WriteSessionDep,
     runtime: RuntimeDep,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from infomediary.audiences.predicate import Predicate
-from infomediary.ids import ID_PATTERN
 from infomediary.profiles.records import ItemRef
+from infomediary.text import Id
 
 
 class RecommendedItemRead(BaseModel):
@@ -90,7 +90,7 @@ class ExplanationRead(BaseModel):
 class ExclusionsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    supplier_id: Annotated[str, Field(min_length=1, max_length=40, pattern=ID_PATTERN)]
+    supplier_id: Id
     items: list[ItemRef] = Field(max_length=500, description="The whole list of items to leave out.")
 
 

@@ -6,11 +6,12 @@ import json
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Header, Security
+from fastapi import Security
 from fastapi.responses import StreamingResponse
 
 from api.bearer import supplier
 from api.deps import RuntimeDep, WriteSessionDep
+from api.params import IdempotencyKey
 from api.problems import problem_responses
 from api.routing import api_router
 from api.supplier.slices.schemas import SliceRequest
@@ -63,7 +64,7 @@ def take_slice(
     caller: SliceReader,
     session: WriteSessionDep,
     runtime: RuntimeDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> StreamingResponse:
     taken = service.take_slice(
         session,

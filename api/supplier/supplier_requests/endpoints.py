@@ -13,11 +13,11 @@ from api.routing import api_router
 from api.supplier.supplier_requests.schemas import RequestIn, RequestRead
 from consent.vocabulary import Category
 from infomediary.consents import supplier_requests
-from infomediary.ids import ID_PATTERN
 from infomediary.oauth.bearer import Principal
+from infomediary.text import Id
 
 router = api_router(prefix="/v1/requests", tags=["supplier"], responses=problem_responses(401, 403))
-RequestId = Annotated[str, Path(min_length=1, max_length=40, pattern=ID_PATTERN)]
+RequestId = Annotated[Id, Path()]
 
 
 def _read(view: supplier_requests.RequestView) -> RequestRead:

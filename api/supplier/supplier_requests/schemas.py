@@ -7,16 +7,17 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from consent.vocabulary import Category, Purpose, ReleaseKind
+from infomediary.text import Credits, Pseudonym
 
 
 class RequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    pseudonym: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    pseudonym: Pseudonym
     purpose: Purpose
     categories: list[Category] = Field(min_length=1, max_length=len(Category))
     release_kind: ReleaseKind = ReleaseKind.PSEUDONYMOUS_SLICE
-    price_offered: int = Field(default=0, ge=0, le=1_000_000_000, description="Credits offered.")
+    price_offered: Credits = Field(default=0, description="Credits offered.")
     expires_at: datetime
 
 
