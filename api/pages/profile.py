@@ -27,6 +27,7 @@ from infomediary.profiles import service as profiles
 from infomediary.profiles.errors import InvalidProfile
 from infomediary.profiles.fields import FIELDS, LifeEvent
 from infomediary.runtime import Runtime
+from infomediary.text import Key
 
 router = page_router()
 HISTORY_LIMIT = 200
@@ -279,7 +280,7 @@ def read_profile(
 
 @router.get("/profile/{category}")
 def read_category(
-    request: Request, category: str, consumer: PageConsumer, session: ReadSessionDep, runtime: RuntimeDep
+    request: Request, category: Key, consumer: PageConsumer, session: ReadSessionDep, runtime: RuntimeDep
 ) -> Response:
     return _category_page(request, session, runtime, consumer, _category_or_404(category))
 
@@ -287,7 +288,7 @@ def read_category(
 @router.post("/profile/{category}")
 async def update_category(
     request: Request,
-    category: str,
+    category: Key,
     consumer: PageConsumer,
     session: AsyncWriteSessionDep,
     runtime: RuntimeDep,

@@ -9,11 +9,15 @@ database. The value is an IANA zone name, checked against the zones this machine
 
 from __future__ import annotations
 
+from typing import Annotated
+from urllib.parse import urlsplit
+
 from fastapi import Form, Query, Request, Response
 
 from api.pages.auth import OptionalConsumer
 from api.pages.rendering import TIME_ZONE_COOKIE, redirect, render, zones
 from api.pages.routing import page_router
+from infomediary.text import Line
 
 router = page_router()
 ONE_YEAR = 365 * 24 * 3600
@@ -26,16 +30,21 @@ def _local_path(back: str) -> str:
 
 @router.get("/time-zone")
 def time_zone_page(
-    request: Request, consumer: OptionalConsumer, back: str = Query("/", max_length=200)
+    request: Request, consumer: OptionalConsumer, back: Annotated[Line | None, Query()] = None
 ) -> Response:
-    return render(
-        request, "time_zone.html", {"consumer": consumer, "zones": zones(), "back": _local_path(back)}
-    )
+    if back is None:
+        # Back to the page the footer's link was followed from (the link itself carries no path: an error
+        # page must not echo the path it was asked for), when that page is this site's.
+        referer = urlsplit(request.headers.get("referer", ""))
+        same_site = referer.netloc == request.url.netloc
+        back = referer.path + (f"?{referer.query}" if referer.query else "") if same_site else "/"
+    context = {"consumer": consumer, "zones": sorted(zones()), "back": _local_path(back)}
+    return render(request, "time_zone.html", context)
 
 
 @router.post("/time-zone")
 def choose_time_zone(
-    request: Request, zone: str = Form(max_length=64), back: str = Form("/", max_length=200)
+    request: Request, zone: Annotated[Line, Form()], back: Annotated[Line, Form()] = "/"
 ) -> Response:
     response = redirect(request, _local_path(back))
     if zone in zones():

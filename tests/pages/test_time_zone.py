@@ -39,3 +39,11 @@ def test_an_unknown_zone_or_cookie_is_utc_and_back_never_leaves_the_site(browser
     assert "Times are shown in UTC" in browser.get("/profile").text
     for outside in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
         assert _choose(browser, "Europe/Paris", back=outside) == "/"
+
+
+def test_the_footers_link_comes_back_to_the_page_it_was_followed_from(browser: TestClient) -> None:
+    sign_up(browser)
+    page = browser.get("/time-zone", headers={"referer": f"{browser.base_url}/consents"})
+    assert 'name="back" value="/consents"' in page.text
+    elsewhere = browser.get("/time-zone", headers={"referer": "https://evil.example/consents"})
+    assert 'name="back" value="/"' in elsewhere.text
