@@ -23,5 +23,4 @@ MEDIA_TYPE = "application/schema+json"
 )
 def export_schema(runtime: RuntimeDep) -> JSONResponse:
     schema: dict[str, Any] = published_schema(runtime.settings)
-    # A version's schema never changes (a new format gets a new address), so caches may keep it a day.
-    return JSONResponse(schema, media_type=MEDIA_TYPE, headers={"Cache-Control": "public, max-age=86400"})
+    return JSONResponse(schema, media_type=MEDIA_TYPE)
