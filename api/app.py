@@ -12,6 +12,7 @@ from api import problems
 from api.accounts.endpoints import router as accounts_router
 from api.audit.endpoints import public_router as audit_public_router
 from api.audit.endpoints import router as audit_router
+from api.export_schema import router as export_schema_router
 from api.gpc import GpcDep
 from api.gpc import router as gpc_router
 from api.me.consents import router as consents_router
@@ -142,7 +143,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     for router in consumer_routers:
         app.include_router(router, dependencies=[GpcDep])
-    for router in (audit_router, audit_public_router, gpc_router, operations_router):
+    for router in (audit_router, audit_public_router, gpc_router, export_schema_router, operations_router):
         app.include_router(router)
     # Pages last: their paths (`/`, `/profile` ...) never shadow an API route.
     pages.install(app)

@@ -10,8 +10,10 @@ from api.me.auth import CurrentConsumer
 from api.me.schemas import ErasureConfirm, ErasureReceiptRead, RestrictionRead
 from api.problems import problem_responses
 from api.routing import api_router
+from api.tree_heads import FreshTreeHead
 from infomediary.flows import account_erased, restriction_changed
-from infomediary.profiles import erasure, export, restriction
+from infomediary.portability import export
+from infomediary.profiles import erasure, restriction
 
 router = api_router(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
 
@@ -21,7 +23,14 @@ router = api_router(prefix="/v1/me", tags=["consumer"], responses=problem_respon
     summary="Everything the service holds about you, as one streamed JSON document",
     description=export.__doc__ or "",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/json": {}}, "description": "The export document."}},
+    responses={
+        200: {
+            "content": {"application/json": {}},
+            "description": "The export document, valid against `/v1/schemas/export-v2.json`.",
+        }
+    },
+    # Its log entries come with proofs against a signed head: one is signed first if due, as for `/v1/me/log`.
+    dependencies=[FreshTreeHead],
 )
 def export_everything(
     request: Request, consumer: CurrentConsumer, session: ReadSessionDep, runtime: RuntimeDep

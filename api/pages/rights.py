@@ -15,8 +15,10 @@ from api.pages.reauth import REFUSALS, Password, refused
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
 from api.session_cookie import clear_session_cookie
+from api.tree_heads import FreshTreeHead
 from infomediary.flows import account_erased, restriction_changed
-from infomediary.profiles import export, restriction
+from infomediary.portability import export
+from infomediary.profiles import restriction
 from infomediary.text import Text
 
 router = page_router()
@@ -32,7 +34,7 @@ def read_rights(request: Request, consumer: PageConsumer, session: ReadSessionDe
     )
 
 
-@router.get("/rights/export")
+@router.get("/rights/export", dependencies=[FreshTreeHead])
 def export_everything(
     request: Request, consumer: PageConsumer, session: ReadSessionDep, runtime: RuntimeDep
 ) -> StreamingResponse:

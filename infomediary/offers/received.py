@@ -1,4 +1,5 @@
-"""Offers as the customer receives them: list, view (paid once), accept, dismiss (reports: `offers.reports`).
+"""Offers as the customer receives them: list, view (paid once), accept, dismiss (reports: `offers.reports`);
+and every offer ever delivered to her, for her export.
 
 Consent is decided again at every read and action, not only at matching: a customer who withdrew consent
 for the offer's purpose or categories no longer sees it (or can be paid through it) from the next request.
@@ -130,6 +131,42 @@ def shown_offers(session: Session, customer_id: str, now: datetime | None = None
         .limit(MAX_LISTED)
     ).all()
     return [_view(o, d, name) for o, d, name in rows if _shown(session, customer_id, o, d, now)]
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """An offer delivered to the customer, whatever became of it: what her export holds of her offers."""
+
+    delivery_id: int
+    offer: InboxOffer
+    categories: list[str]
+    answered_at: datetime | None
+    identity_released: bool
+    withdrawn_at: datetime | None
+
+
+def delivered(session: Session, customer_id: str, *, after: int = 0, limit: int) -> list[Delivered]:
+    """Every offer delivered to the customer, in delivery order, after delivery `after`: dismissed, reported,
+    expired and withdrawn ones too, unlike the inbox, which shows only what she can still act on."""
+    rows = session.execute(
+        select(OfferRow, OfferDeliveryRow, Supplier.name)
+        .join(OfferDeliveryRow, OfferDeliveryRow.offer_id == OfferRow.id)
+        .join(Supplier, Supplier.id == OfferRow.supplier_id)
+        .where(OfferDeliveryRow.customer_id == customer_id, OfferDeliveryRow.id > after)
+        .order_by(OfferDeliveryRow.id)
+        .limit(limit)
+    ).all()
+    return [
+        Delivered(
+            delivery_id=d.id,
+            offer=_view(o, d, name),
+            categories=sorted(c.value for c in categories(o)),
+            answered_at=d.answered_at,
+            identity_released=d.identity_released,
+            withdrawn_at=o.withdrawn_at,
+        )
+        for o, d, name in rows
+    ]
 
 
 def own(

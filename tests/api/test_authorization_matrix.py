@@ -115,6 +115,7 @@ EXPECTATIONS: dict[tuple[str, str], tuple[Expect, Call]] = {
     ("GET", "/.well-known/jwks.json"): (public(200), Call()),
     ("GET", "/.well-known/policy-log-key"): (public(200), Call()),
     ("GET", "/.well-known/gpc.json"): (public(200), Call()),
+    ("GET", "/v1/schemas/export-v2.json"): (public(200), Call()),
     # OAuth clients authenticate with their client credentials, never with a bearer token.
     ("POST", "/oauth/token"): (public(401), Call(data={"grant_type": "client_credentials"})),
     ("POST", "/oauth/revoke"): (public(401), Call(data={"token": "not-a-token"})),

@@ -28,7 +28,7 @@ def test_export_holds_profile_history_activity_and_derived_figures(http: TestCli
         assert response.headers["content-type"].startswith("application/json")
         body = b"".join(response.iter_bytes())
     document = json.loads(body)
-    assert document["format"] == "infomediary.export/v1"
+    assert document["format"] == "infomediary.export/v2"
     assert document["account"]["id"] == consumer.shown_id
     assert {f["key"]: f["value"] for f in document["profile"]} == {
         "email": consumer.email,

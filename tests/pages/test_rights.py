@@ -50,11 +50,16 @@ def test_a_tampered_entry_loses_its_mark(browser: TestClient, runtime: Runtime) 
 
 def test_export_downloads_everything(browser: TestClient) -> None:
     sign_up(browser)
+    # The page names the format and links its published schema.
+    page = browser.get("/rights").text
+    assert "infomediary.export/v2" in page and 'href="/v1/schemas/export-v2.json"' in page
     response = browser.get("/rights/export")
     assert response.status_code == 200
     assert "attachment" in response.headers["content-disposition"]
     document = json.loads(response.content)
+    assert document["format"] == "infomediary.export/v2"
     assert "ada@example.org" in json.dumps(document)
+    assert browser.get("/v1/schemas/export-v2.json").status_code == 200
 
 
 def test_the_restriction_switch(browser: TestClient) -> None:

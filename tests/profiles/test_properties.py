@@ -20,7 +20,8 @@ from infomediary.customers.models import Customer
 from infomediary.database import unit_of_work, utcnow
 from infomediary.demo import DISABLED_PASSWORD
 from infomediary.ids import new_id
-from infomediary.profiles import activity, datakeys, export
+from infomediary.portability import export
+from infomediary.profiles import activity, datakeys
 from infomediary.profiles import service as profiles
 from infomediary.profiles.fields import FIELDS, Channel, Gender, IncomeBand, LifeEvent, NetWorthBand
 from infomediary.profiles.records import ActivityIn
