@@ -7,7 +7,18 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.pages import account, consents, dashboard, inbox, log, privacy_loss, profile, rights, terms
+from api.pages import (
+    account,
+    consents,
+    dashboard,
+    effective,
+    inbox,
+    log,
+    privacy_loss,
+    profile,
+    rights,
+    terms,
+)
 from api.pages.console import audit, supplier
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -20,6 +31,7 @@ def install(app: FastAPI) -> None:
         dashboard,
         profile,
         consents,
+        effective,
         terms,
         inbox,
         log,

@@ -42,6 +42,8 @@ NOTICES: dict[str, str] = {
     "privacy-cap-saved": "Your privacy-loss limit is saved. It applies from the next statistic.",
     "privacy-cap-default": "Your privacy-loss limit is back to the default.",
     "password-changed": "Your password is changed; your other sessions are logged out.",
+    "cell-switched": "Your answer is recorded and in force now. The receipt is with your consents.",
+    "cell-unchanged": "That supplier was already refused this use: nothing changed.",
     # The operator pages (api/pages/console).
     "sanction-recorded": "The sanction is recorded in the policy log and the supplier's status is updated.",
 }
@@ -100,5 +102,7 @@ def redirect(request: Request, path: str, *, notice: str | None = None) -> Redir
     """303 See Other after a POST (Post/Redirect/Get), with an optional notice key for the next page."""
     if notice is not None:
         assert notice in NOTICES, notice
-        path = f"{path}{'&' if '?' in path else '?'}{urlencode({'notice': notice})}"
+        # The query goes before a fragment (`/page#section`), which the browser keeps for the next page.
+        path, mark, fragment = path.partition("#")
+        path = f"{path}{'&' if '?' in path else '?'}{urlencode({'notice': notice})}{mark}{fragment}"
     return RedirectResponse(path, status_code=status.HTTP_303_SEE_OTHER)
