@@ -1,6 +1,6 @@
 """What each supplier may do now, as the customer sees it: every supplier with its status (a warned one
 too), the grid's answers and reasons, one click turning a cell round (logged, and what the next slice gets),
-withdraw-all, paging, accessible markup."""
+withdraw-all, paging, accessible markup; and Global Privacy Control honoured on the pages, said once."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from api.pages import routing
 from api.session_cookie import SESSION_COOKIE
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import PASSWORD, Client, make_auditor, make_consumer, make_supplier
@@ -21,6 +24,8 @@ from tests.fixtures.consents import grant, publish
 from tests.pages.conftest import csrf_token, sign_up
 
 PAGE = "/consents/effective"
+GPC = {"Sec-GPC": "1"}
+GPC_NOTICE = "Global Privacy Control signal opted you out of sale and sharing of your data with all suppliers"
 
 
 def _api(browser: TestClient) -> dict[str, str]:
@@ -228,3 +233,79 @@ def test_a_switch_naming_nothing_real_changes_nothing(browser: TestClient, runti
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
     items = browser.get("/v1/me/consents", headers=_api(browser)).json()["items"]
     assert items == []
+
+
+# --- Global Privacy Control on the pages -------------------------------------------------------------
+
+
+def _gpc_entries(browser: TestClient) -> list[dict[str, Any]]:
+    return [e for e in _log(browser) if e.get("details", {}).get("signal") == "sec-gpc"]
+
+
+def test_the_signal_on_a_page_is_recorded_and_said_once(browser: TestClient, runtime: Runtime) -> None:
+    supplier = make_supplier(runtime)
+    publish(browser, supplier, ["sell_data_to_third_parties"], ["interests"])
+    sign_up(browser)
+    grant(browser, _consumer_of(browser), "*", "sell_data_to_third_parties", "*")  # type: ignore[arg-type]
+    assert _api_cell(browser, supplier, "sell_data_to_third_parties", "interests")["permitted"] is True
+    first = browser.get("/consents", headers=GPC)
+    assert GPC_NOTICE in first.text
+    assert len(_gpc_entries(browser)) == 1
+    # What it changed shows on the grid: the grant to every supplier to sell no longer counts.
+    page = browser.get(PAGE, headers=GPC)
+    assert GPC_NOTICE not in page.text
+    assert "opted you out of sale and sharing" in _td(
+        page, supplier, "sell_data_to_third_parties", "interests"
+    )
+    assert "your browser's signal opts you" in page.text  # the standing line, on every visit
+    assert _api_cell(browser, supplier, "sell_data_to_third_parties", "interests")["reason"] == "gpc_opt_out"
+    assert GPC_NOTICE not in browser.get("/", headers=GPC).text
+    assert len(_gpc_entries(browser)) == 1
+
+
+def test_the_signal_on_a_form_is_said_on_the_page_after_it(browser: TestClient, runtime: Runtime) -> None:
+    supplier = make_supplier(runtime)
+    publish(browser, supplier, ["sell_data_to_third_parties"], ["interests"])
+    sign_up(browser)
+    page = browser.get(PAGE)
+    # A yes to this one supplier, on the request that brings the signal, is newer than the signal: it counts.
+    done = _click(browser, page, supplier, "sell_data_to_third_parties", "interests", **GPC)
+    assert done.status_code == 303
+    location = done.headers["location"]
+    assert location == f"{PAGE}?notice=cell-switched&notice=gpc-recorded#s-{supplier.owner_id}"
+    after = browser.get(location.split("#")[0])
+    assert GPC_NOTICE in after.text and "Your answer is recorded" in after.text
+    assert _api_cell(browser, supplier, "sell_data_to_third_parties", "interests")["reason"] == (
+        "permitted_by_consent"
+    )
+    assert len(_gpc_entries(browser)) == 1
+
+
+def _consumer_pages(app: FastAPI) -> list[str]:
+    return sorted(
+        {
+            route.path
+            for route in routing.page_routes(app)
+            if "GET" in (route.methods or set())
+            and "{" not in route.path
+            and not route.path.startswith(("/supplier", "/audit"))
+        }
+    )
+
+
+def test_every_page_honours_the_signal(app: FastAPI, browser: TestClient) -> None:
+    paths = _consumer_pages(app)
+    assert {"/", "/profile", "/consents", PAGE, "/log", "/rights"} <= set(paths)
+    for index, path in enumerate(paths):
+        browser.cookies.clear()
+        sign_up(browser, f"gpc-{index}@example.org")
+        response = browser.get(path, headers=GPC, follow_redirects=False)
+        assert response.status_code in (200, 303), (path, response.status_code)
+        assert len(_gpc_entries(browser)) == 1, path
+        body = browser.get("/v1/me/consents/effective", headers=_api(browser)).json()
+        assert body["gpc_recorded_at"] is not None, path
+
+
+@pytest.mark.parametrize("path", ["/login", "/signup"])
+def test_a_visitor_not_logged_in_has_nothing_recorded(browser: TestClient, path: str) -> None:
+    assert browser.get(path, headers=GPC).status_code == 200
