@@ -215,7 +215,7 @@ def test_the_grid_is_an_accessible_table_with_labelled_buttons(browser: TestClie
     assert len(buttons) == 4
     for button in buttons:
         assert re.fullmatch(
-            r'(Allow|Refuse)<span class="visually-hidden">: Acme Books, [^<]+, [^<]+</span>', button
+            r'(Allow|Refuse)<span class="visually-hidden"> Acme Books: [^<]+, [^<]+</span>', button
         )
     # Each cell is labelled for the narrow-screen layout, where the column headers are hidden.
     assert 'data-label="Tailoring to you"' in page.text
