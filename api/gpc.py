@@ -34,10 +34,10 @@ async def record_signal(
 ) -> bool:
     """Record the customer's opt-out of sale and sharing, with its log entry; True when newly recorded.
 
-    On a request that writes, in its own transaction. A read request's session cannot write (the database
-    refuses it): the signal gets a transaction of its own, which stands whatever the request does, opened only
-    when the signal is not in force yet, so a browser that sends it on every request does not queue every
-    page view behind the writers."""
+    On a request that writes, in the request's transaction. A read request's session cannot write (the
+    database refuses it): the signal gets a transaction of its own, which stands whatever the request does,
+    opened only when the signal is not in force yet, so a browser that sends it on every request does not
+    queue every page view behind the writers."""
     if isinstance(session, AsyncWriteSession):
         return await session.run(consent_changed.record_gpc, runtime, customer_id)
     in_force, _ = await session.run(gpc.signal_of, customer_id)
