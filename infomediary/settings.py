@@ -33,6 +33,15 @@ class Settings(BaseSettings):
     keys_dir: Path | None = Field(default=None, description="Key material; defaults to <data_dir>/keys.")
 
     issuer: str = Field(default="http://127.0.0.1:8000", description="OAuth issuer and public base URL.")
+
+    # Who answers for the data (GDPR art. 13), with `controller_name` and `controller_email` below: named on
+    # the landing page, the privacy notice and every page's footer.
+    controller_address: str = Field(
+        default="", max_length=500, description="The controller's postal address."
+    )
+    privacy_policy_url: str = Field(
+        default="/privacy", max_length=500, description="The privacy policy; by default the service's notice."
+    )
     token_audience: str = Field(default="infomediary-api", description="The `aud` of supplier access tokens.")
     access_token_ttl_seconds: int = Field(default=600, ge=30, le=3600)
     consumer_session_ttl_seconds: int = Field(default=3600, ge=60, le=30 * 24 * 3600)

@@ -21,7 +21,7 @@ from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
 from consent.records import ConsentState
 from consent.vocabulary import CATEGORIES, PURPOSES, Category, Purpose, sensitivity
-from infomediary.consents import policies, service
+from infomediary.consents import policies, receipts, service
 from infomediary.database import utcnow
 from infomediary.errors import DomainError
 from infomediary.flows import consent_changed
@@ -224,7 +224,37 @@ def withdraw(
 
 
 @router.get("/consents/{record_id}/receipt")
-def receipt(record_id: RecordId, consumer: PageConsumer, session: ReadSessionDep) -> Response:
+def receipt(
+    request: Request,
+    record_id: RecordId,
+    consumer: PageConsumer,
+    session: ReadSessionDep,
+    runtime: RuntimeDep,
+) -> Response:
+    """The receipt as a page: what was agreed, and whether its signature checks out against the published
+    keys (the JWS itself is a download from there)."""
+    receipt_id, jws = service.latest_receipt(session, consumer.customer_id, record_id)
+    try:
+        claims: dict[str, Any] | None = receipts.verified_claims(runtime, jws)
+    except receipts.ReceiptInvalid:
+        claims = None
+    return render(
+        request,
+        "receipt.html",
+        {
+            "consumer": consumer,
+            "record_id": record_id,
+            "receipt_id": receipt_id,
+            "claims": claims,
+            "status": str((claims or {}).get("consentStatus", "")).rsplit("/", 1)[-1].rsplit("#", 1)[-1],
+            "signed_at": datetime.fromtimestamp(int((claims or {}).get("iat", 0)), UTC),
+            "categories": {c.value: CATEGORIES[c].label for c in Category},
+        },
+    )
+
+
+@router.get("/consents/{record_id}/receipt.jws")
+def receipt_download(record_id: RecordId, consumer: PageConsumer, session: ReadSessionDep) -> Response:
     receipt_id, jws = service.latest_receipt(session, consumer.customer_id, record_id)
     # A compact JWS (Kantara consent receipt), verifiable with the keys at /.well-known/jwks.json.
     return Response(

@@ -7,6 +7,7 @@ from fastapi import Request, Response
 
 from api.deps import ReadSessionDep, RuntimeDep
 from api.pages.auth import OptionalConsumer
+from api.pages.profile import completeness
 from api.pages.rendering import render
 from api.pages.routing import page_router
 from api.tree_heads import FreshTreeHead
@@ -29,8 +30,7 @@ def dashboard(
     if consumer is None:
         return render(request, "welcome.html", {"consumer": None})
     customer_id = consumer.customer_id
-    fields = profiles.read_profile(session, runtime, customer_id)
-    filled = sum(1 for f in fields if f.value is not None)
+    filled, total = completeness(profiles.read_profile(session, runtime, customer_id))
     log = customer_log(session, runtime, customer_id, limit=LATEST_USES, newest_first=True)
     pending, _ = supplier_requests.pending(session, customer_id, cursor=None, limit=20)
     return render(
@@ -39,8 +39,8 @@ def dashboard(
         {
             "consumer": consumer,
             "filled": filled,
-            "total": len(fields),
-            "percent": round(100 * filled / len(fields)) if fields else 0,
+            "total": total,
+            "percent": round(100 * filled / total) if total else 0,
             "balance": statement(session, OwnerKind.CUSTOMER, customer_id, cursor=None, limit=1).balance,
             "uses": log.lines,
             "verified": verified_leaves(runtime, log),
@@ -49,3 +49,9 @@ def dashboard(
             "restriction": restriction.describe(session, customer_id),
         },
     )
+
+
+@router.get("/privacy")
+def privacy_policy(request: Request, consumer: OptionalConsumer) -> Response:
+    """The controller's privacy notice, open to everyone (GDPR art. 13: before anyone signs up)."""
+    return render(request, "privacy.html", {"consumer": consumer})

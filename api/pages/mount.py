@@ -18,6 +18,7 @@ from api.pages import (
     profile,
     rights,
     terms,
+    time_zone,
 )
 from api.pages.console import audit, supplier
 from api.pages.gpc import PageGpcDep
@@ -38,6 +39,7 @@ def install(app: FastAPI) -> None:
         log,
         privacy_loss,
         rights,
+        time_zone,
         supplier,
         audit,
     )

@@ -1,5 +1,10 @@
-"""The profile page: every field by category, sensitive ones marked, one form to correct them (messages next
-to each field that was refused) and the history of changes. Same service as `PATCH /v1/me/profile`."""
+"""The profile pages: an overview of the categories (ordinary ones first, sensitive ones apart, each saying
+why it is optional) with the history of changes, and one page per category with its own form (messages in
+plain words next to each field that was refused). Same service as `PATCH /v1/me/profile`.
+
+One page per category (issue 19): a single 4,900-pixel form with one Save button was where people gave
+up, and putting health and beliefs in the same form as a name nudged them to fill everything in.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request, Response, status
+from fastapi import HTTPException, Request, Response, status
 from starlette.datastructures import FormData
 
 from api.deps import AsyncWriteSessionDep, ReadSessionDep, RuntimeDep, SessionDep
@@ -76,11 +81,34 @@ def _kind(key: str) -> str:
 
 
 HINTS = {
-    "tags": "Separate with commas.",
+    "tags": "Separate them with commas, for example: cycling, jazz.",
     "lines": "One per line: what happened, then the date, e.g. moved_home 2024-05-01. Kinds: "
     + ", ".join(LIFE_EVENT_KINDS)
     + ".",
     "point": "Latitude, longitude, e.g. 52.37, 4.89.",
+}
+# Hints in the customer's words, for the fields whose stored form is a code.
+FIELD_HINTS = {
+    "country": "The two letters of your country, for example FR for France or GB for the United Kingdom.",
+    "language": "For example en for English, fr for French, or pt-BR for Brazilian Portuguese.",
+    "phone": "With the country code if you are not in the same country as most suppliers: +33 1 23 45 67 89.",
+    "birth_date": "Day, month and year, as your browser's date picker shows them.",
+}
+# Why each sensitive category is optional, in a sentence a person can act on.
+WHY_OPTIONAL = {
+    "precise_location": "Optional: your postal code is enough for local offers; your exact position is only "
+    "ever used where you allow it, one use at a time.",
+    "health": "Optional: nothing here is needed for any offer. Fill it in only if you want suppliers you "
+    "choose (a pharmacy, a diet service) to serve you better.",
+    "religion": "Optional: nothing needs it. It is never used unless you allow one supplier one use.",
+    "ethnicity": "Optional: nothing needs it. It is never used unless you allow one supplier one use.",
+    "political_opinion": "Optional: nothing needs it. It is never used unless you allow one supplier one "
+    "use.",
+    "sexual_orientation": "Optional: nothing needs it. It is never used unless you allow one supplier one "
+    "use.",
+    "finances": "Optional: only offers you ask for (a loan, a savings account) could use it, and only with "
+    "your permission each time.",
+    "biometrics": "Optional: nothing needs it. It is never used unless you allow one supplier one use.",
 }
 
 
@@ -148,32 +176,88 @@ def _sections(views: list[profiles.FieldView], submitted: FormData | None) -> li
                 shown=shown,
                 options=_choices(view.key),
                 chosen=chosen,
-                hint=HINTS.get(kind),
+                hint=FIELD_HINTS.get(view.key) or HINTS.get(kind),
             )
         )
     return list(sections.values())
 
 
-def _page(
+def completeness(views: list[profiles.FieldView]) -> tuple[int, int]:
+    """(filled, total) over the ordinary fields only: the sensitive ones are optional and never counted, so
+    that no bar nudges anyone to give their health or beliefs to fill it."""
+    ordinary = [v for v in views if v.sensitivity != "sensitive"]
+    return sum(1 for v in ordinary if v.value is not None), len(ordinary)
+
+
+def _category_or_404(category: str) -> Category:
+    try:
+        chosen = Category(category)
+    except ValueError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND) from None
+    if not any(spec.category == chosen.value for spec in FIELDS.values()):
+        raise HTTPException(status.HTTP_404_NOT_FOUND)
+    return chosen
+
+
+def _overview(request: Request, session: SessionDep, runtime: RuntimeDep, consumer: PageConsumer) -> Response:
+    views = profiles.read_profile(session, runtime, consumer.customer_id)
+    history = profiles.list_history(session, runtime, consumer.customer_id, limit=HISTORY_LIMIT)
+    categories: dict[str, dict[str, Any]] = {}
+    for view in views:
+        entry = categories.setdefault(
+            view.category,
+            {
+                "key": view.category,
+                "label": CATEGORIES[Category(view.category)].label,
+                "description": CATEGORIES[Category(view.category)].description,
+                "sensitive": view.sensitivity == "sensitive",
+                "why": WHY_OPTIONAL.get(view.category),
+                "filled": 0,
+                "total": 0,
+            },
+        )
+        entry["total"] += 1
+        entry["filled"] += view.value is not None
+    filled, total = completeness(views)
+    return render(
+        request,
+        "profile_index.html",
+        {
+            "consumer": consumer,
+            "ordinary": [c for c in categories.values() if not c["sensitive"]],
+            "sensitive": [c for c in categories.values() if c["sensitive"]],
+            "filled": filled,
+            "total": total,
+            "history": list(reversed(history)),
+            "labels": {key: spec.label for key, spec in FIELDS.items()},
+        },
+    )
+
+
+def _category_page(
     request: Request,
     session: SessionDep,
     runtime: RuntimeDep,
     consumer: PageConsumer,
+    category: Category,
     *,
     submitted: FormData | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = status.HTTP_200_OK,
 ) -> Response:
-    views = profiles.read_profile(session, runtime, consumer.customer_id)
-    history = profiles.list_history(session, runtime, consumer.customer_id, limit=HISTORY_LIMIT)
+    views = [
+        v for v in profiles.read_profile(session, runtime, consumer.customer_id) if v.category == category
+    ]
+    [section] = _sections(views, submitted)
     return render(
         request,
         "profile.html",
         {
             "consumer": consumer,
-            "sections": _sections(views, submitted),
-            "history": list(reversed(history)),
-            "labels": {key: spec.label for key, spec in FIELDS.items()},
+            "category": category.value,
+            "section": section,
+            "sensitive": any(v.sensitivity == "sensitive" for v in views),
+            "why": WHY_OPTIONAL.get(category.value),
             "errors": errors or {},
         },
         status_code=status_code,
@@ -184,23 +268,42 @@ def _page(
 def read_profile(
     request: Request, consumer: PageConsumer, session: ReadSessionDep, runtime: RuntimeDep
 ) -> Response:
-    return _page(request, session, runtime, consumer)
+    return _overview(request, session, runtime, consumer)
 
 
-@router.post("/profile")
-async def update_profile(
-    request: Request, consumer: PageConsumer, session: AsyncWriteSessionDep, runtime: RuntimeDep
+@router.get("/profile/{category}")
+def read_category(
+    request: Request, category: str, consumer: PageConsumer, session: ReadSessionDep, runtime: RuntimeDep
 ) -> Response:
+    return _category_page(request, session, runtime, consumer, _category_or_404(category))
+
+
+@router.post("/profile/{category}")
+async def update_category(
+    request: Request,
+    category: str,
+    consumer: PageConsumer,
+    session: AsyncWriteSessionDep,
+    runtime: RuntimeDep,
+) -> Response:
+    chosen = _category_or_404(category)
     form = await request.form()
-    return await session.run(_save, request, runtime, consumer, form)
+    return await session.run(_save, request, runtime, consumer, chosen, form)
 
 
 def _save(
-    session: WriteSession, request: Request, runtime: Runtime, consumer: PageConsumer, form: FormData
+    session: WriteSession,
+    request: Request,
+    runtime: Runtime,
+    consumer: PageConsumer,
+    category: Category,
+    form: FormData,
 ) -> Response:
-    changes = {key: _parsed(_kind(key), form, key) for key in FIELDS}
+    # Only this page's fields: the others are on their own pages and stay as they are.
+    keys = [key for key, spec in FIELDS.items() if spec.category == category.value]
+    changes = {key: _parsed(_kind(key), form, key) for key in keys}
     errors: dict[str, str] = {}
-    if changes["email"] is None:
+    if "email" in changes and changes["email"] is None:
         # Checked here as well as by the service, so that it is reported together with the other fields.
         errors["email"] = EMAIL_REQUIRED
         del changes["email"]
@@ -215,19 +318,40 @@ def _save(
         errors["email"] = "Another account uses this email address."
     if errors:
         session.rollback()  # all or nothing: a valid field is not saved while another one is refused
-        return _page(
+        return _category_page(
             request,
             session,
             runtime,
             consumer,
+            category,
             submitted=form,
             errors=errors,
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
-    return redirect(request, "/profile", notice="profile-saved")
+    return redirect(request, f"/profile/{category.value}", notice="profile-saved")
+
+
+# What to do about a refused value, in the customer's words (the validator's own text is for developers).
+PLAIN_ERRORS = {
+    "email": "This does not look like an email address. Check for a missing @ or a typing mistake.",
+    "phone": "This does not look like a phone number. Use digits and spaces, with + and the country code "
+    "in front if you like.",
+    "birth_date": "Give a real date in the past: day, month and year.",
+    "postal_code": "This does not look like a postal code. Use letters, digits, spaces or dashes only.",
+    "country": "Use the two letters of your country, for example FR or GB.",
+    "language": "Use a language code such as en, fr or pt-BR.",
+    "home_location": "Give two numbers separated by a comma: latitude, then longitude (52.37, 4.89).",
+    "life_events": "Write one event per line: its kind from the list, a space, then its date (2024-05-01).",
+    "household_size": "Give a whole number of people, from 1 to 30.",
+    "monthly_savings": "Give a whole number of currency units, 0 or more.",
+}
 
 
 def _plain(key: str, reason: str) -> str:
     if key == "email" and reason == "cannot be null":
         return EMAIL_REQUIRED
-    return reason[:1].upper() + reason[1:].removeprefix("Value error, ")
+    if key in PLAIN_ERRORS:
+        return PLAIN_ERRORS[key]
+    if "at most" in reason or "too long" in reason.lower():
+        return "This is too long: shorten it, or give fewer items."
+    return "This value is not accepted: check it and try again."

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from fastapi import Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from api.pages import csrf
@@ -58,8 +62,36 @@ def _csrf_field(request: Request) -> Markup:
     return Markup('<input type="hidden" name="{}" value="{}">').format(csrf.FIELD, token)
 
 
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+TIME_ZONE_COOKIE = "tz"
+
+
+@lru_cache(maxsize=1)
+def zones() -> frozenset[str]:
+    """The IANA zones this machine knows (the regional ones and UTC): the only values a cookie may name."""
+    return frozenset(z for z in available_timezones() if "/" in z or z == "UTC")
+
+
+def time_zone(request: Request) -> ZoneInfo:
+    """The zone this browser chose (`api.pages.time_zone`), else UTC; a bad cookie is UTC, never an error."""
+    name = request.cookies.get(TIME_ZONE_COOKIE, "UTC")
+    try:
+        return ZoneInfo(name) if name in zones() else UTC_ZONE
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC_ZONE
+
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+@pass_context
+def _when(context: Context, value: datetime | None) -> str:
+    """A time in the reader's chosen zone, with the zone named (UTC when none was chosen)."""
+    if value is None:
+        return ""
+    zone: ZoneInfo = context.get("time_zone") or UTC_ZONE
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    local = aware.astimezone(zone)
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or zone.key)
 
 
 def epsilon(milli: int) -> str:
@@ -111,6 +143,8 @@ def render(
         "csrf_field": lambda: _csrf_field(request),
         "errors": {},
         "path": request.url.path,
+        "service": request.app.state.runtime.settings,
+        "time_zone": time_zone(request),
     }
     values.update(context or {})
     response = TEMPLATES.TemplateResponse(request, template, values, status_code=status_code)

@@ -74,3 +74,19 @@ def issue(
     key = keys.keys[0]
     header = {"alg": "ES256", "kid": key.kid, "typ": RECEIPT_TYP}
     return receipt_id, jwt.encode(header, body, key)
+
+
+class ReceiptInvalid(Exception):
+    """A stored receipt that does not verify against the service's published keys."""
+
+
+def verified_claims(runtime: Runtime, jws: str) -> dict[str, Any]:
+    """The receipt's claims, once its signature checks out against the keys the JWKS publishes (older
+    signing keys included), exactly as anyone holding the receipt can check it; `ReceiptInvalid` if not."""
+    try:
+        token = jwt.decode(jws, runtime.keys.verification_keys(), algorithms=["ES256"])
+    except Exception as exc:  # joserfc raises several kinds; any of them means "does not verify"
+        raise ReceiptInvalid(str(exc)) from None
+    if token.header.get("typ") != RECEIPT_TYP:
+        raise ReceiptInvalid("not a consent receipt")
+    return dict(token.claims)

@@ -1,5 +1,9 @@
 """The customer accepted an offer: paid once, a grant of identity if it releases it (after the customer's
-password, again), and the supplier told (the `offer.accepted` event), if the customer's consent permits it."""
+password, again), and the supplier told (the `offer.accepted` event), if the customer's consent permits it.
+
+An identity release hands the supplier her stable pseudonym with her identity, so it is recorded as handed
+over: her "who knows me" lists the supplier, and the supplier's later requests and an auditor's penalty
+naming her by it resolve (issue 19)."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from infomediary.customers import service as customers
 from infomediary.database import WriteSession
 from infomediary.flows.consent_changed import records_left
 from infomediary.offers import received
+from infomediary.pseudonyms import service as pseudonyms
 from infomediary.runtime import Runtime
 from infomediary.webhooks import outbox
 
@@ -36,6 +41,8 @@ def accept_offer(
         reauthenticate=reauthenticate,
         on_leaving=records_left,
     )
+    if accepted and release_identity:
+        pseudonyms.issue(session, runtime, offer.supplier_id, customer_id)
     if accepted:
         assert offer.accepted_at is not None
         outbox.emit(

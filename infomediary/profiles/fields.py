@@ -114,7 +114,7 @@ FIELDS: dict[str, FieldSpec] = {
         _spec("street_address", "contact", "Street address", Text),
         _spec("postal_code", "contact", "Postal code", PostalCode),
         _spec("city", "contact", "City", Name),
-        _spec("country", "contact", "Country (ISO 3166 two-letter code)", CountryCode),
+        _spec("country", "contact", "Country", CountryCode),
         _spec("birth_date", "demographics", "Date of birth", PastDate),
         _spec("gender", "demographics", "Gender", Gender),
         _spec(
@@ -125,7 +125,7 @@ FIELDS: dict[str, FieldSpec] = {
         _spec("interests", "interests", "Interests", Tags),
         _spec("preferred_channels", "preferences", "How you like to be contacted", list[Channel]),
         _spec("preferred_brands", "preferences", "Brands you like", Tags),
-        _spec("language", "preferences", "Preferred language (BCP 47 tag)", LanguageTag),
+        _spec("language", "preferences", "Preferred language", LanguageTag),
         _spec("life_events", "life_events", "Life events", Annotated[list[LifeEvent], Field(max_length=30)]),
         _spec("home_location", "precise_location", "Home location (latitude, longitude)", GeoPoint),
         _spec("health_conditions", "health", "Health conditions", Tags),

@@ -13,9 +13,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from infomediary.database import unit_of_work
+from infomediary.ledger import service as ledger
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import make_auditor, make_consumer, make_supplier
-from tests.fixtures.consents import grant, pseudonym_for, publish
+from tests.fixtures.consents import grant, later, pseudonym_for, publish
 from tests.fixtures.offers import (
     BODY,
     exact_offers,
@@ -240,6 +242,51 @@ def test_identity_reaches_only_the_supplier_it_was_released_to(http: TestClient,
     ):
         assert "Zelda" not in response.text and "Quist" not in response.text
         assert consumer.email not in response.text
+
+
+def test_an_identity_release_is_recorded_as_the_pseudonym_handed_over(
+    http: TestClient, runtime: Runtime
+) -> None:
+    """Issue 19: after releasing her identity through an offer, her "who knows me" lists the supplier, and
+    the pseudonym it received resolves for the supplier's requests and for an auditor's penalty."""
+    [consumer] = _profiled(http, 1)
+    supplier = _supplier(http, runtime)
+    offer = _sent(http, supplier, _body(releases_identity=True))
+    assert http.get("/v1/me/pseudonyms", headers=consumer.headers).json()["pseudonyms"] == []
+    accepted = http.post(
+        f"/v1/me/offers/{offer['id']}/accept",
+        headers=consumer.headers,
+        json={"release_identity": True, "password": consumer.password},
+    )
+    assert accepted.status_code == 200, accepted.text
+    [released] = http.get(f"/v1/offers/{offer['id']}", headers=supplier.headers(http)).json()[
+        "released_identities"
+    ]
+    [listed] = http.get("/v1/me/pseudonyms", headers=consumer.headers).json()["pseudonyms"]
+    assert (listed["supplier_id"], listed["pseudonym"]) == (supplier.owner_id, released["pseudonym"])
+    publish(http, supplier, ["marketing"], ["demographics", "identity", "contact", "interests"])
+    request = {
+        "pseudonym": released["pseudonym"],
+        "purpose": "marketing",
+        "categories": ["demographics"],
+        "expires_at": later(),
+    }
+    asked = http.post("/v1/requests", json=request, headers=supplier.headers(http))
+    assert asked.status_code == 201, asked.text
+    auditor = make_auditor(runtime)
+    with unit_of_work(runtime.session_factory) as session:
+        ledger.top_up(session, supplier_id=supplier.owner_id, amount=1_000, idempotency_key="fund")
+    penalty = {
+        "supplier_id": supplier.owner_id,
+        "kind": "penalty",
+        "reason": "kept her identity after she withdrew",
+        "amount_per_customer": 100,
+        "affected": [released["pseudonym"]],
+    }
+    named = http.post(
+        "/v1/audit/sanctions", json=penalty, headers={**auditor.headers(http), "Idempotency-Key": "p-1"}
+    )
+    assert named.status_code == 201, named.text
 
 
 def test_an_identity_releasing_offer_needs_identity_in_the_policy(http: TestClient, runtime: Runtime) -> None:

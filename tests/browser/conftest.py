@@ -68,3 +68,17 @@ def chromium_path() -> Path:
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core from the npm registry (`npm ci --prefix tests/browser`, pinned by its lock file)."""
+    if not AXE.exists():
+        reason = "axe-core is not installed (npm ci --prefix tests/browser)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; CI must run the accessibility checks")
+        pytest.skip(reason)
+    return AXE.read_text()

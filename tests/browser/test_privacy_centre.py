@@ -53,21 +53,32 @@ def test_a_customer_manages_their_data_end_to_end(
         assert page.get_by_role("status").inner_text().startswith("Your account is ready")
         shot("dashboard")
 
-        # Fill the profile, fixing a mistake the page points out.
+        # Fill the profile one topic at a time, fixing a mistake the page points out.
         nav("Profile")
+        shot("profile")
+        page.get_by_role("link", name="Who you are").click()
         page.get_by_label("Given name").fill("Ada")
         page.get_by_label("Family name").fill("Lovelace")
-        page.get_by_label("Interests").fill("mathematics, engines")
+        page.get_by_role("button", name="Save profile").click()
+        assert "Your profile is saved" in page.get_by_role("status").inner_text()
+        assert page.get_by_label("Given name").input_value() == "Ada"
+        page.get_by_role("link", name="All of your profile").click()
+        page.get_by_role("link", name="How to reach you").click()
         page.get_by_label("Phone number").fill("not a phone")
         page.get_by_role("button", name="Save profile").click()
         assert page.locator("#f-phone-error").is_visible()
+        assert "does not look like a phone number" in page.locator("#f-phone-error").inner_text()
         assert page.locator("#f-phone").get_attribute("aria-invalid") == "true"
         shot("profile-invalid")
         page.get_by_label("Phone number").fill("+44 20 7946 0000")
         page.get_by_role("button", name="Save profile").click()
         assert "Your profile is saved" in page.get_by_role("status").inner_text()
-        assert page.get_by_label("Given name").input_value() == "Ada"
-        shot("profile")
+        page.get_by_role("link", name="All of your profile").click()
+        page.get_by_role("link", name="Your interests").click()
+        page.get_by_label("Interests").fill("mathematics, engines")
+        page.get_by_role("button", name="Save profile").click()
+        assert "Your profile is saved" in page.get_by_role("status").inner_text()
+        shot("profile-interests")
 
         # Grant a consent to the supplier, then withdraw it.
         nav("Consents")
@@ -77,9 +88,13 @@ def test_a_customer_manages_their_data_end_to_end(
         card.get_by_role("button", name="Grant").click()
         assert "Consent given" in page.get_by_role("status").inner_text()
         shot("consents")
+        page.get_by_role("link", name="Receipt for Marketing").click()
+        assert "The signature checks out" in page.get_by_role("status").inner_text()
+        shot("receipt")
         with page.expect_download() as receipt:
-            page.get_by_role("link", name="Receipt for Marketing").click()
+            page.get_by_role("link", name="Download the signed receipt (JWS)").click()
         assert receipt.value.suggested_filename.endswith(".jws")
+        nav("Consents")
         page.get_by_role("button", name="Withdraw Marketing").click()
         assert "Consent withdrawn" in page.get_by_role("status").inner_text()
 

@@ -49,7 +49,12 @@ def test_grant_then_withdraw_with_receipts(browser: TestClient, runtime: Runtime
     page = browser.get("/consents")
     assert "Consent given" not in page.text  # no notice without the key
     assert f'action="/consents/{consent["id"]}/withdraw"' in page.text
-    receipt = browser.get(f"/consents/{consent['id']}/receipt")
+    # The receipt is a page saying what was agreed and that the signature checked out; the JWS a download.
+    shown = browser.get(f"/consents/{consent['id']}/receipt")
+    assert shown.status_code == 200 and shown.headers["content-type"].startswith("text/html")
+    assert "The signature checks out" in shown.text
+    assert "Acme Books" in shown.text and "Your interests" in shown.text
+    receipt = browser.get(f"/consents/{consent['id']}/receipt.jws")
     assert receipt.status_code == 200 and receipt.headers["content-type"] == "application/jose"
     assert "attachment" in receipt.headers["content-disposition"]
     assert receipt.text.count(".") == 2  # a compact JWS

@@ -101,10 +101,11 @@ PAGES: dict[tuple[str, str], tuple[Expect, Form]] = {
     ("POST", "/logout"): (consumer_page(303), Form()),
     # The consumer's privacy centre.
     ("GET", "/profile"): (consumer_page(200), Form()),
-    ("POST", "/profile"): (
-        consumer_page(303),
-        Form({"email": "{email}", "given_name": "Ada", "gender": "female"}),
-    ),
+    ("GET", "/profile/{category}"): (consumer_page(200), Form()),
+    ("POST", "/profile/{category}"): (consumer_page(303), Form({"given_name": "Ada"})),
+    ("GET", "/privacy"): (open_page(200), Form()),
+    ("GET", "/time-zone"): (open_page(200), Form()),
+    ("POST", "/time-zone"): (open_page(303), Form({"zone": "Europe/Paris", "back": "/"})),
     ("GET", "/consents"): (consumer_page(200), Form()),
     ("POST", "/consents"): (
         consumer_page(303),
@@ -128,6 +129,7 @@ PAGES: dict[tuple[str, str], tuple[Expect, Form]] = {
     ("POST", "/consents/effective/withdraw-all"): (consumer_page(303), Form()),
     ("POST", "/consents/{record_id}/withdraw"): (consumer_page(303, others=404), Form()),
     ("GET", "/consents/{record_id}/receipt"): (consumer_page(200, others=404), Form()),
+    ("GET", "/consents/{record_id}/receipt.jws"): (consumer_page(200, others=404), Form()),
     ("GET", "/terms"): (consumer_page(200), Form()),
     ("POST", "/terms"): (consumer_page(303), Form({"never_category": "health"})),
     ("GET", "/inbox"): (consumer_page(200), Form()),
@@ -270,6 +272,7 @@ def _values(visitors: Visitors, visitor: str) -> dict[str, str]:
         "client_id": side.supplier.client_id,
         "email": world.own.consumer.email,
         "fresh_email": f"new-{secrets.token_hex(4)}@example.org",
+        "category": "identity",
         **visitors.logins,
     }
 
