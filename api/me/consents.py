@@ -10,6 +10,7 @@ from fastapi import Path, Query, status
 from api.deps import ReadSessionDep, RuntimeDep, SessionDep, WriteSessionDep
 from api.links import link
 from api.me import consent_bodies
+from api.me import effective_schemas as eff
 from api.me.auth import CurrentConsumer
 from api.me.consent_schemas import (
     ConsentAnswer,
@@ -24,8 +25,9 @@ from api.me.consent_schemas import (
 )
 from api.problems import problem_responses
 from api.routing import api_router
+from consent.decision import Reason
 from consent.records import ConsentState
-from infomediary.consents import service, terms
+from infomediary.consents import effective, service, terms
 from infomediary.database import utcnow
 from infomediary.flows import consent_changed
 from infomediary.text import Id
@@ -48,6 +50,59 @@ def list_consents(
 ) -> ConsentPage:
     records, next_cursor = service.list_records(session, consumer.customer_id, cursor=cursor, limit=limit)
     return ConsentPage(items=consent_bodies.consents(session, records, utcnow()), next_cursor=next_cursor)
+
+
+def _effective(view: effective.EffectiveConsents) -> eff.EffectivePage:
+    items = [
+        eff.SupplierGrid(
+            supplier=eff.SupplierStanding(
+                id=grid.supplier.id, name=grid.supplier.name, status=grid.supplier.status
+            ),
+            policy_version=grid.policy_version,
+            declared_purposes=list(grid.purposes),
+            declared_categories=list(grid.categories),
+            cells=[
+                eff.EffectiveCell(
+                    purpose=cell.purpose,
+                    category=cell.category,
+                    permitted=cell.permitted,
+                    reason=cell.reason,
+                    asked_price=cell.asked_price,
+                    consent_ids=list(cell.record_ids),
+                    term_ids=list(cell.term_ids),
+                    changeable_by_consent=cell.switch is not None,
+                )
+                for cell in grid.cells.values()
+            ],
+        )
+        for grid in view.suppliers
+    ]
+    reasons = {cell.reason for grid in view.suppliers for cell in grid.cells.values()}
+    return eff.EffectivePage(
+        items=items,
+        next_cursor=view.next_cursor,
+        at=view.at,
+        release_kind=view.release_kind,
+        restricted=view.restricted,
+        gpc_recorded_at=view.gpc_since,
+        reasons={r.value: effective.reason_text(r) for r in sorted(reasons, key=list(Reason).index)},
+    )
+
+
+@router.get(
+    "/consents/effective",
+    response_model=eff.EffectivePage,
+    responses=problem_responses(422),
+    summary="What each supplier may do now, and why: every supplier, whatever its status, every purpose x "
+    "data category, as the decision point answers it",
+)
+def effective_consents(
+    consumer: CurrentConsumer,
+    session: ReadSessionDep,
+    cursor: Annotated[str | None, Query(max_length=40, pattern=ID_PATTERN)] = None,
+    limit: Annotated[int, Query(ge=1, le=20)] = 10,
+) -> eff.EffectivePage:
+    return _effective(effective.effective_consents(session, consumer.customer_id, cursor=cursor, limit=limit))
 
 
 # OpenAPI links: a client (or a stateful test) learns that the answer's consent id is what these routes take.

@@ -15,6 +15,7 @@ from api.deps import ReadSessionDep, RuntimeDep, SessionDep, WriteSessionDep, ke
 from api.me import consent_bodies
 from api.me.consent_schemas import ConsentAnswer, ConsentRead
 from api.pages.auth import PageConsumer
+from api.pages.effective import STATUS_TEXT
 from api.pages.forms import parse_form
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
@@ -88,7 +89,9 @@ def _page(
     consents: list[ConsentRead] = consent_bodies.consents(
         session, _all_records(session, consumer.customer_id), now
     )
-    listed = [s for s in suppliers.list_all(session) if s.status == "active"]
+    # Every supplier, whatever its status: a warned or throttled one still uses what consent and the defaults
+    # allow, and a suspended one may be let back, so each can be answered on its own.
+    listed = suppliers.list_all(session)
     current = policies.current_views(session, {s.id for s in listed})
     by_supplier: dict[str | None, list[ConsentRead]] = {}
     for consent in consents:
@@ -97,16 +100,17 @@ def _page(
         {
             "id": s.id,
             "name": s.name,
+            "status": s.status,
             "policy": _plain_policy(current[s.id]) if s.id in current else None,
             "consents": by_supplier.pop(s.id, []),
         }
         for s in listed
     ]
-    # Consents with a supplier that is no longer listed (suspended, say) still show, so they can be withdrawn.
+    # Consents with a supplier that is gone (its record deleted) still show, so they can be withdrawn.
     for supplier_id, rows in by_supplier.items():
         if supplier_id is not None:
             name = rows[0].supplier.name if rows[0].supplier else supplier_id
-            cards.append({"id": supplier_id, "name": name, "policy": None, "consents": rows})
+            cards.append({"id": supplier_id, "name": name, "status": None, "policy": None, "consents": rows})
     return render(
         request,
         "consents.html",
@@ -117,6 +121,7 @@ def _page(
             "in_force": sum(1 for c in consents if c.state == ConsentState.GIVEN.value),
             "all_purposes": [(p.value, PURPOSES[p].label) for p in Purpose],
             "all_categories": [(c.value, CATEGORIES[c].label) for c in Category],
+            "status_text": STATUS_TEXT,
             "errors": errors or {},
             "error_supplier": error_supplier,
         },

@@ -11,6 +11,7 @@ from api.pages import (
     account,
     consents,
     dashboard,
+    effective,
     inbox,
     log,
     privacy_loss,
@@ -20,6 +21,7 @@ from api.pages import (
     time_zone,
 )
 from api.pages.console import audit, supplier
+from api.pages.gpc import PageGpcDep
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -31,6 +33,7 @@ def install(app: FastAPI) -> None:
         dashboard,
         profile,
         consents,
+        effective,
         terms,
         inbox,
         log,
@@ -41,5 +44,7 @@ def install(app: FastAPI) -> None:
         audit,
     )
     app.state.page_routers = [module.router for module in modules]
-    for router in app.state.page_routers:
-        app.include_router(router)
+    for module in modules:
+        # The customer's pages honour Sec-GPC: 1 as her API routes do; the operator consoles have no customer.
+        consumer_pages = module not in (supplier, audit)
+        app.include_router(module.router, dependencies=[PageGpcDep] if consumer_pages else [])

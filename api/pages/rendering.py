@@ -46,6 +46,12 @@ NOTICES: dict[str, str] = {
     "privacy-cap-saved": "Your privacy-loss limit is saved. It applies from the next statistic.",
     "privacy-cap-default": "Your privacy-loss limit is back to the default.",
     "password-changed": "Your password is changed; your other sessions are logged out.",
+    "gpc-recorded": (
+        "Your browser's Global Privacy Control signal opted you out of sale and sharing of your data with all"
+        " suppliers. A yes you give one supplier from now on still counts for that supplier."
+    ),
+    "cell-switched": "Your answer is recorded and in force now. The receipt is with your consents.",
+    "cell-unchanged": "That supplier was already refused this use: nothing changed.",
     # The operator pages (api/pages/console).
     "sanction-recorded": "The sanction is recorded in the policy log and the supplier's status is updated.",
 }
@@ -107,6 +113,22 @@ TEMPLATES.env.filters["plain"] = _plain
 TEMPLATES.env.filters["epsilon"] = epsilon
 
 
+REQUEST_NOTICES = "notices"
+"""Where `add_notice` keeps, on `request.state`, the notices of what a request did besides its own work."""
+
+
+def add_notice(request: Request, key: str) -> None:
+    """A notice of something this request did on its own account (a dependency recorded a browser signal):
+    shown on the page it renders, or carried through the redirect its handler answers with."""
+    assert key in NOTICES, key
+    keys: list[str] = getattr(request.state, REQUEST_NOTICES, [])
+    setattr(request.state, REQUEST_NOTICES, [*keys, key])
+
+
+def _own_notices(request: Request) -> list[str]:
+    return list(getattr(request.state, REQUEST_NOTICES, []))
+
+
 def render(
     request: Request,
     template: str,
@@ -114,9 +136,10 @@ def render(
     *,
     status_code: int = status.HTTP_200_OK,
 ) -> HTMLResponse:
-    notice_key = request.query_params.get("notice")
+    keys = dict.fromkeys([*request.query_params.getlist("notice"), *_own_notices(request)])
+    shown = [NOTICES[k] for k in keys if k in NOTICES]
     values: dict[str, Any] = {
-        "notice": NOTICES.get(notice_key) if notice_key else None,
+        "notice": " ".join(shown) or None,
         "csrf_field": lambda: _csrf_field(request),
         "errors": {},
         "path": request.url.path,
@@ -134,5 +157,10 @@ def redirect(request: Request, path: str, *, notice: str | None = None) -> Redir
     """303 See Other after a POST (Post/Redirect/Get), with an optional notice key for the next page."""
     if notice is not None:
         assert notice in NOTICES, notice
-        path = f"{path}{'&' if '?' in path else '?'}{urlencode({'notice': notice})}"
+    keys = list(dict.fromkeys([*([] if notice is None else [notice]), *_own_notices(request)]))
+    if keys:
+        # The query goes before a fragment (`/page#section`), which the browser keeps for the next page.
+        path, mark, fragment = path.partition("#")
+        query = urlencode([("notice", k) for k in keys])
+        path = f"{path}{'&' if '?' in path else '?'}{query}{mark}{fragment}"
     return RedirectResponse(path, status_code=status.HTTP_303_SEE_OTHER)

@@ -3,7 +3,8 @@
 `decide_for` is the only function that answers "may this supplier use this customer's data" for one
 customer; it appends the decision to the policy log in the caller's transaction, so a release and its
 decision commit or roll back together (non-negotiable 2). The set-based form for many customers at once
-is `set_filter.permitted_customers`; `evaluate_many` decides for many customers with batched loads.
+is `set_filter.permitted_customers`; `evaluate_many` decides for many customers with batched loads, and
+`evaluate_grid` for one customer, many suppliers and every purpose (what each supplier may do now).
 """
 
 from __future__ import annotations
@@ -138,3 +139,41 @@ def evaluate_many(session: Session, customer_ids: Sequence[str], query: Supplier
         cid: decide(DecisionRequest(contexts[cid], query), portfolios[cid], terms[cid], policy)
         for cid in customer_ids
     }
+
+
+def evaluate_grid(
+    session: Session,
+    customer_id: str,
+    supplier_ids: Sequence[str],
+    purposes: Iterable[Purpose],
+    categories: Iterable[Category],
+    *,
+    release_kind: ReleaseKind,
+    now: datetime,
+) -> dict[tuple[str, Purpose], Decision]:
+    """`evaluate` of every (supplier, purpose) for one customer, nothing logged: her own preview of what each
+    supplier may do now. Each decision asks for all `categories`; `decide()` decides every category on its
+    own, so its `outcomes` are the cells of one row of the grid, each what a query for that category alone
+    gets. Her context, terms and the records that can match these suppliers are read once; the suppliers'
+    policies and strikes in one query each."""
+    asked = frozenset(categories)
+    rows = tuple(purposes)
+    context = customer_context(session, customer_id, now)
+    portfolio = repository.load_portfolio_for_suppliers(session, customer_id, supplier_ids)
+    terms = repository.load_terms(session, customer_id)
+    policies = repository.policies_in_force(session, supplier_ids, now)
+    strikes = sanctions_repository.strike_counts(session, supplier_ids)
+    out: dict[tuple[str, Purpose], Decision] = {}
+    for supplier_id in supplier_ids:
+        for purpose in rows:
+            query = SupplierQuery(
+                supplier_id=supplier_id,
+                purpose=purpose,
+                categories=asked,
+                release_kind=release_kind,
+                now=now,
+                supplier_strikes=strikes[supplier_id],
+            )
+            request = DecisionRequest(context, query)
+            out[(supplier_id, purpose)] = decide(request, portfolio, terms, policies[supplier_id])
+    return out

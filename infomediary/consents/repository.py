@@ -153,6 +153,25 @@ def load_portfolios(
     return {cid: ConsentPortfolio.of(cid, records) for cid, records in found.items()}
 
 
+def load_portfolio_for_suppliers(
+    session: Session, customer_id: str, supplier_ids: Sequence[str]
+) -> ConsentPortfolio:
+    """The customer's records that can match a request by any of these suppliers, for any purpose: those
+    naming one of them and those for every supplier (what `load_portfolio` reads, for many at once)."""
+    named = among(session, ConsentRecordRow.supplier_id, supplier_ids) if supplier_ids else None
+    scope = (
+        ConsentRecordRow.supplier_id.is_(None)
+        if named is None
+        else or_(named, ConsentRecordRow.supplier_id.is_(None))
+    )
+    rows = session.scalars(
+        select(ConsentRecordRow)
+        .where(ConsentRecordRow.customer_id == customer_id, scope)
+        .order_by(ConsentRecordRow.id)
+    )
+    return ConsentPortfolio.of(customer_id, (to_record(r) for r in rows))
+
+
 def find_scope(
     session: Session, customer_id: str, supplier_id: str | None, purpose: Purpose, category: Category | None
 ) -> ConsentRecordRow | None:
@@ -269,6 +288,28 @@ def policy_in_force(session: Session, supplier_id: str, now: datetime) -> Policy
         policy_url=row.policy_url,
     )
     return PolicyInForce(policy, row.consent_floor_version)
+
+
+def policies_in_force(
+    session: Session, supplier_ids: Sequence[str], now: datetime
+) -> dict[str, PolicyInForce]:
+    """`policy_in_force` of each of these suppliers, in one query (every supplier gets one)."""
+    found: dict[str, SupplierPolicyRow] = {}
+    if supplier_ids:
+        rows = session.scalars(
+            select(SupplierPolicyRow).where(among(session, SupplierPolicyRow.supplier_id, supplier_ids))
+        )
+        for row in rows:
+            if row.supplier_id not in found or row.version > found[row.supplier_id].version:
+                found[row.supplier_id] = row
+    out: dict[str, PolicyInForce] = {}
+    for supplier_id in supplier_ids:
+        latest = found.get(supplier_id)
+        if latest is None:
+            out[supplier_id] = PolicyInForce(SupplierPolicy(supplier_id, 1, frozenset(), frozenset(), now), 1)
+        else:
+            out[supplier_id] = PolicyInForce(to_policy(latest), latest.consent_floor_version)
+    return out
 
 
 def privacy_signal(session: Session, customer_id: str) -> PrivacySignalRow | None:

@@ -15,7 +15,7 @@ from datetime import datetime
 from consent.records import ConsentState
 from consent.vocabulary import Category, Purpose
 from infomediary.audiences import index as audience_index
-from infomediary.consents import gpc, terms
+from infomediary.consents import effective, gpc, terms
 from infomediary.consents import service as consents
 from infomediary.database import WriteSession, utcnow
 from infomediary.recommendations import personalisation
@@ -63,6 +63,29 @@ def withdraw(session: WriteSession, runtime: Runtime, customer_id: str, record_i
 
 def withdraw_all(session: WriteSession, runtime: Runtime, customer_id: str) -> consents.WithdrawAll:
     return consents.withdraw_all(session, runtime, customer_id, on_leaving=records_left)
+
+
+def switch_cell(
+    session: WriteSession,
+    runtime: Runtime,
+    customer_id: str,
+    *,
+    supplier_id: str,
+    purpose: Purpose,
+    category: Category,
+    to: effective.Switch,
+) -> effective.Switched:
+    """One click on the grid of what each supplier may do now: allow or refuse that supplier that use."""
+    return effective.switch(
+        session,
+        runtime,
+        customer_id,
+        supplier_id=supplier_id,
+        purpose=purpose,
+        category=category,
+        to=to,
+        on_leaving=records_left,
+    )
 
 
 def switch_personalisation(

@@ -66,6 +66,20 @@ def list_all(session: Session) -> list[SupplierView]:
     return [view(s) for s in session.scalars(select(Supplier).order_by(Supplier.created_at, Supplier.id))]
 
 
+def list_page(session: Session, *, cursor: str | None, limit: int) -> tuple[list[SupplierView], str | None]:
+    """One page of every supplier, whatever its status, by name; and the next cursor (the last one's id).
+
+    Names are unique, so the cursor's name alone says where the page starts; a cursor naming no supplier
+    gives an empty page."""
+    query = select(Supplier)
+    if cursor:
+        after = select(Supplier.name).where(Supplier.id == cursor).scalar_subquery()
+        query = query.where(Supplier.name > after)
+    rows = session.scalars(query.order_by(Supplier.name).limit(limit + 1)).all()
+    page = [view(s) for s in rows[:limit]]
+    return page, (page[-1].id if len(rows) > limit else None)
+
+
 def get_own(session: Session, supplier_id: str) -> SupplierView:
     supplier = session.get(Supplier, supplier_id)
     if supplier is None:

@@ -163,6 +163,7 @@ EXPECTATIONS: dict[tuple[str, str], tuple[Expect, Call]] = {
     ),
     # Consents, standing terms, pseudonyms.
     ("GET", "/v1/me/consents"): (consumer(200), Call()),
+    ("GET", "/v1/me/consents/effective"): (consumer(200), Call()),
     ("POST", "/v1/me/consents"): (
         consumer(201),
         Call(

@@ -76,6 +76,7 @@ def test_every_consumer_page_passes_axe(
             "/profile/contact",
             "/profile/health",
             "/consents",
+            "/consents/effective",
             str(receipt),
             "/terms",
             "/inbox",

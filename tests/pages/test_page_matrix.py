@@ -119,6 +119,14 @@ PAGES: dict[tuple[str, str], tuple[Expect, Form]] = {
         ),
     ),
     ("POST", "/consents/withdraw-all"): (consumer_page(303), Form()),
+    ("GET", "/consents/effective"): (consumer_page(200), Form()),
+    ("POST", "/consents/effective"): (
+        consumer_page(303),
+        Form(
+            {"supplier_id": "{supplier_id}", "purpose": "marketing", "category": "interests", "to": "refuse"}
+        ),
+    ),
+    ("POST", "/consents/effective/withdraw-all"): (consumer_page(303), Form()),
     ("POST", "/consents/{record_id}/withdraw"): (consumer_page(303, others=404), Form()),
     ("GET", "/consents/{record_id}/receipt"): (consumer_page(200, others=404), Form()),
     ("GET", "/consents/{record_id}/receipt.jws"): (consumer_page(200, others=404), Form()),
