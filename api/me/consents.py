@@ -99,7 +99,7 @@ def _effective(view: effective.EffectiveConsents) -> eff.EffectivePage:
 def effective_consents(
     consumer: CurrentConsumer,
     session: ReadSessionDep,
-    cursor: Annotated[str | None, Query(max_length=40, pattern=ID_PATTERN)] = None,
+    cursor: Annotated[Id | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=20)] = 10,
 ) -> eff.EffectivePage:
     return _effective(effective.effective_consents(session, consumer.customer_id, cursor=cursor, limit=limit))

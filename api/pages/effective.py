@@ -17,15 +17,15 @@ from consent.decision import Reason
 from consent.vocabulary import CATEGORIES, PURPOSES, Category, Purpose, is_sensitive
 from infomediary.consents import effective
 from infomediary.flows import consent_changed
-from infomediary.ids import ID_PATTERN
+from infomediary.text import Id
 
 router = page_router()
 # Suppliers per page: a supplier that declares every purpose and kind of data is a grid of 144 small forms.
 PAGE_SIZE: Final = 10
 PATH: Final = "/consents/effective"
 
-Cursor = Annotated[str | None, Query(max_length=40, pattern=ID_PATTERN)]
-SupplierId = Annotated[str, Form(min_length=1, max_length=40, pattern=ID_PATTERN)]
+Cursor = Annotated[Id | None, Query()]
+SupplierId = Annotated[Id, Form()]
 CursorField = Annotated[str, Form(max_length=40, pattern=r"^[A-Za-z0-9_-]*$")]
 
 # What a supplier's status means for the customer, in plain words.
