@@ -317,6 +317,21 @@ class Settings(BaseSettings):
     )
     mail_timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="Per SMTP connection.")
 
+    # Accounts (issue 19): links mailed to the customer, and the second factor.
+    email_verification_ttl_seconds: int = Field(
+        default=48 * 3600, ge=60, le=30 * 86_400, description="How long an address-confirmation link works."
+    )
+    password_reset_ttl_seconds: int = Field(
+        default=3600, ge=60, le=86_400, description="How long a password-reset link works."
+    )
+    login_challenge_ttl_seconds: int = Field(
+        default=300, ge=30, le=3600, description="Time between the password and the second-factor code."
+    )
+    # However many addresses ask: a mailbox is not flooded with links and notices through us.
+    account_mails_per_hour: int = Field(
+        default=5, ge=1, description="Account mails (links, notices) one account is sent per hour at most."
+    )
+
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted.")
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True)

@@ -41,13 +41,16 @@ def erase_account(
     *,
     password: str | None,
     client_address: str,
+    code: str | None = None,
     now: datetime | None = None,
 ) -> erasure.ErasureResult:
     """Erase the account, once the customer has given their password again (`customers.reauthenticate`):
     a stolen session must not be able to erase a customer."""
     now = now or utcnow()
     customers.require_account(session, customer_id)
-    customers.reauthenticate(session, runtime, customer_id, password=password, client_address=client_address)
+    customers.reauthenticate(
+        session, runtime, customer_id, password=password, code=code, client_address=client_address
+    )
     # The receipt names her by the customer id she knows, read before the shredding destroys that name too;
     # the internal id must not reach her (or anyone she shows the receipt to): a database backup holds it.
     shown_as = directory.customer_id_of(runtime, customer_id) or ""
