@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.accounts.schemas import SecondFactorCode
+
 
 class DiscountRuleRead(BaseModel):
     min_order_amount: int = Field(description="In minor units (cents).")
@@ -53,3 +55,4 @@ class AcceptIn(BaseModel):
             "(429 `login-throttled`)."
         ),
     )
+    code: SecondFactorCode = None

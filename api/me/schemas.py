@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.accounts.schemas import SecondFactorCode
+
 
 class MeRead(BaseModel):
     id: str
@@ -23,6 +25,7 @@ class PasswordChange(BaseModel):
         description="Wrong: 403 `reauthentication-failed`, counted as a failed login (then 429).",
     )
     new_password: str = Field(min_length=12, max_length=256, description="12 to 256 characters.")
+    code: SecondFactorCode = None
 
 
 # -- the vault: profile, history, activity, derived figures, rights ---------------------------------------
@@ -127,6 +130,7 @@ class ErasureConfirm(BaseModel):
             "ones count as failed logins (429 `login-throttled`)."
         ),
     )
+    code: SecondFactorCode = None
 
 
 class ErasureReceiptRead(BaseModel):

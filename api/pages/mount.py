@@ -7,7 +7,19 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.pages import account, consents, dashboard, inbox, log, privacy_loss, profile, rights, terms
+from api.pages import (
+    account,
+    account_links,
+    consents,
+    dashboard,
+    inbox,
+    log,
+    privacy_loss,
+    profile,
+    rights,
+    security,
+    terms,
+)
 from api.pages.console import audit, supplier
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -17,6 +29,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     modules = (
         account,
+        account_links,
         dashboard,
         profile,
         consents,
@@ -25,6 +38,7 @@ def install(app: FastAPI) -> None:
         log,
         privacy_loss,
         rights,
+        security,
         supplier,
         audit,
     )
