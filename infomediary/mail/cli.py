@@ -38,10 +38,14 @@ def list_mail(
     if not kept:
         console.print(f"no mail in {settings.resolved_mail_dir}")
         return
-    table = Table("id", "time (UTC)", "to", "subject")
+    table = Table("time (UTC)")
+    # Neither the recipient nor the id cut short (the id is what `mail show` takes): folded, or kept whole.
+    table.add_column("to", overflow="fold")
+    table.add_column("subject")
+    table.add_column("id", no_wrap=True, min_width=len(kept[0].id))
     for item in kept:
         # Text, not markup: a recipient or subject is shown as it is, brackets and all.
-        table.add_row(item.id, f"{item.at:%Y-%m-%d %H:%M:%S}", Text(item.to), Text(item.subject))
+        table.add_row(f"{item.at:%Y-%m-%d %H:%M:%S}", Text(item.to), Text(item.subject), item.id)
     console.print(table)
 
 
