@@ -147,6 +147,8 @@ def _write_batch(
                 "status": "active",
                 "created_at": now,
                 "password_changed_at": now,
+                # Synthetic addresses, no mailboxes: the demo vouches for them as for its consumer.
+                "email_verified_at": now,
             }
             for customer_id, person in zip(ids, people, strict=True)
         ],
