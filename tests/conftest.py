@@ -128,10 +128,13 @@ def runtime(
     """The test's runtime: every session inside one transaction rolled back when the test ends
     (`tests.fixtures.transactional`), or, for a test marked `committing`, the real engines and every table
     emptied afterwards."""
+    # Each test its own mailbox too, as it has its own transaction: what a test reads was sent in it.
     if request.node.get_closest_marker("committing") is None:
         with rolled_back(session_runtime, test_connections) as runtime:
+            runtime.mail_transport = MailCatcher()
             yield runtime
         return
+    session_runtime.mail_transport = MailCatcher()
     try:
         yield session_runtime
     finally:
