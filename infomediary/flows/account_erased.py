@@ -17,6 +17,7 @@ from infomediary.customers import directory
 from infomediary.customers import service as customers
 from infomediary.database import WriteSession, utcnow
 from infomediary.profiles import erasure
+from infomediary.profiles import service as profiles
 from infomediary.recommendations import exclusions
 from infomediary.runtime import Runtime
 
@@ -54,7 +55,12 @@ def erase_account(
     # The receipt names her by the customer id she knows, read before the shredding destroys that name too;
     # the internal id must not reach her (or anyone she shows the receipt to): a database backup holds it.
     shown_as = directory.customer_id_of(runtime, customer_id) or ""
+    address = profiles.values_of(session, runtime, [customer_id], ["email"]).get(customer_id, {}).get("email")
     rows = delete_everything(session, customer_id)
     erasure.log_erasure(session, runtime, customer_id, now)
     destroyed = runtime.vault.shred(customer_id)
+    if isinstance(address, str):
+        # The embedded default keeps the mail it would have sent (`infomediary.mail.spool`): hers goes too,
+        # like the key, outside the database.
+        runtime.mail.forget(address)
     return erasure.receipt(runtime, shown_as, now, rows, erasure_key_destroyed=destroyed)

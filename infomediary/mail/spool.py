@@ -20,6 +20,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from infomediary.database import utcnow
+from infomediary.mail.message import recipients
 
 SUFFIX = ".eml"
 _ID = re.compile(r"[0-9]{8}T[0-9]{12}Z-[0-9a-f]{6}")
@@ -83,6 +84,22 @@ def listing(directory: Path, *, limit: int | None = None) -> list[Kept]:
             )
         )
     return kept
+
+
+def forget(directory: Path, address: str) -> int:
+    """Delete every kept message to `address` (an erased customer's mail); returns how many."""
+    if not directory.is_dir():
+        return 0
+    wanted = address.casefold()
+    gone = 0
+    for path in directory.glob(f"*{SUFFIX}"):
+        if not _ID.fullmatch(path.stem):
+            continue
+        message = read(directory, path.stem)
+        if any(a.casefold() == wanted for a in recipients(message)):
+            path.unlink(missing_ok=True)
+            gone += 1
+    return gone
 
 
 def body(message: EmailMessage) -> str:

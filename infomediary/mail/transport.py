@@ -42,6 +42,10 @@ class Transport(Protocol):
         """Finish what was handed over (the command line waits for it before exiting)."""
         ...
 
+    def forget(self, address: str) -> int:
+        """Delete the copies kept here of messages to `address` (its owner was erased); how many."""
+        ...
+
 
 class SmtpTransport:
     """Messages to the configured relay, each on a connection of its own, from a small pool of threads:
@@ -82,6 +86,10 @@ class SmtpTransport:
                 password = self._password.get_secret_value() if self._password is not None else ""
                 smtp.login(self.username, password)
             smtp.send_message(mail.message)
+
+    def forget(self, address: str) -> int:
+        """Nothing is kept here: what was sent is in the recipient's mailbox, not ours."""
+        return 0
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._lock:
@@ -152,6 +160,9 @@ class SpoolTransport:
 
     def close(self) -> None:
         """Nothing in flight: every message was written when handed over."""
+
+    def forget(self, address: str) -> int:
+        return spool.forget(self.directory, address)
 
 
 def transport_for(settings: Settings) -> Transport:

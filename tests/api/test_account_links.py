@@ -4,10 +4,12 @@ never confirmed its mailbox owner's; and a mailbox gets a few of our mails an ho
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
@@ -15,9 +17,11 @@ from sqlalchemy import select, update
 from api.app import create_app
 from infomediary.customers.models import AccountToken
 from infomediary.database import unit_of_work
+from infomediary.mail import spool
+from infomediary.mail.transport import SpoolTransport
 from infomediary.runtime import Runtime
 from tests.conftest import ISSUER
-from tests.fixtures.actors import PASSWORD, make_consumer
+from tests.fixtures.actors import PASSWORD, erase, make_consumer
 from tests.fixtures.mail import last_token, messages_to
 from tests.fixtures.runtimes import reconfigured
 
@@ -171,3 +175,13 @@ def test_registering_a_taken_address_takes_as_long_as_a_new_one(runtime: Runtime
             taken.append(timed("warm-0@example.org"))
     ratio = statistics.median(taken) / statistics.median(new)
     assert 0.5 < ratio < 2, (taken, new)
+
+
+def test_erasure_deletes_the_mail_the_embedded_default_kept_for_her(runtime: Runtime, tmp_path: Path) -> None:
+    kept = dataclasses.replace(runtime, mail_transport=SpoolTransport(tmp_path / "mail"))
+    with TestClient(create_app(runtime=kept), base_url=ISSUER) as http:
+        her, other = make_consumer(http), make_consumer(http)
+        http.post("/v1/accounts/password-reset", json={"email": her.email})
+        assert {k.to for k in spool.listing(tmp_path / "mail")} == {her.email, other.email}
+        assert erase(http, her.headers).status_code == 200
+    assert {k.to for k in spool.listing(tmp_path / "mail")} == {other.email}

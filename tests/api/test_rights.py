@@ -98,6 +98,7 @@ def test_erasure_returns_a_verifiable_receipt_and_the_account_is_gone(
     assert login.status_code == 401 and login.json()["type"].endswith("invalid-credentials")
     # Nobody else is touched, and the address is free to register again.
     assert http.get("/v1/me/profile", headers=other.headers).status_code == 200
+    assert messages_to(runtime, consumer.email) == []  # the mail kept for her went with her
     again = http.post("/v1/accounts", json={"email": consumer.email, "password": PASSWORD})
     assert again.status_code == 202
     assert "Confirm your address" in str(messages_to(runtime, consumer.email)[-1]["Subject"])

@@ -25,6 +25,9 @@ class Broken:
     def close(self) -> None:
         pass
 
+    def forget(self, address: str) -> int:
+        return 0
+
 
 def test_sent_after_the_commit_and_never_after_a_rollback(runtime: Runtime) -> None:
     catcher = MailCatcher()

@@ -45,3 +45,12 @@ def test_an_id_that_is_not_one_names_no_file(tmp_path: Path, bad: str) -> None:
 
 def test_an_empty_or_missing_directory_lists_nothing(tmp_path: Path) -> None:
     assert spool.listing(tmp_path / "nowhere") == []
+    assert spool.forget(tmp_path / "nowhere", "ada@example.org") == 0
+
+
+def test_forgetting_an_address_deletes_its_messages_only(tmp_path: Path) -> None:
+    directory = tmp_path / "mail"
+    for to in ("ada@example.org", "Ada@Example.org", "bob@example.org"):
+        spool.write(directory, _message(to, "Hello"))  # type: ignore[arg-type]
+    assert spool.forget(directory, "ADA@example.org") == 2
+    assert [k.to for k in spool.listing(directory)] == ["bob@example.org"]
