@@ -3,7 +3,8 @@
 Without a relay there is nowhere to send mail, and the demo must still work offline: a customer follows the
 link in the message she would have received. Each file is mode 0600 in a 0700 directory, because a message
 holds what a mailbox holds (the address, a link with a single-use token); the files are not in the
-database, nor in its backups. Names sort by time and carry no address.
+database, nor in its backups, and an erasure deletes hers (`forget`). Names sort by time and carry no
+address.
 """
 
 from __future__ import annotations
