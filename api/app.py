@@ -24,6 +24,7 @@ from api.me.profile import router as profile_router
 from api.me.recommendations import router as me_recommendations_router
 from api.me.rewards import router as rewards_router
 from api.me.rights import router as rights_router
+from api.me.second_factor import router as second_factor_router
 from api.me.supplier_requests import router as me_supplier_requests_router
 from api.middleware import BodyLimitMiddleware, Metrics, ObservabilityMiddleware
 from api.oauth.endpoints import router as oauth_router
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         rewards_router,
         me_recommendations_router,
         privacy_loss_router,
+        second_factor_router,
     )
     for router in consumer_routers:
         app.include_router(router, dependencies=[GpcDep])

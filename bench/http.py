@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -39,6 +40,8 @@ from typing import IO, Any
 import httpx
 from rich.console import Console
 from rich.table import Table
+
+from infomediary.mail import spool
 
 GOAL = 0.5
 CPU_GOAL = 1.5  # issue 16: server CPU per request, service / raw asyncpg baseline, on PostgreSQL
@@ -127,6 +130,16 @@ def _free_port() -> int:
         sock.bind((HOST, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def mailed_token(mail_dir: Path, email: str) -> str:
+    """The token of the confirmation link the server kept for `email` in its mail directory."""
+    for kept in spool.listing(mail_dir):
+        if kept.to == email:
+            found = re.search(r"/verify-email\?token=([\w-]+)", spool.body(spool.read(mail_dir, kept.id)))
+            if found:
+                return found.group(1)
+    raise RuntimeError(f"no confirmation link was kept for {email} in {mail_dir}")
 
 
 def _env(extra: dict[str, str], root: Path = REPO_ROOT) -> dict[str, str]:

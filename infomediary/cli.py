@@ -30,6 +30,7 @@ from infomediary.keymaterial import KeyMaterialError
 from infomediary.ledger import repository as ledger_repository
 from infomediary.ledger import service as ledger
 from infomediary.ledger.models import OwnerKind
+from infomediary.mail.cli import mail_app
 from infomediary.offers import refunds as offer_refunds
 from infomediary.operators import service as operators
 from infomediary.operators.models import OperatorKind
@@ -64,6 +65,7 @@ app.command("backup")(backup_command)
 app.command("backup-keys")(backup_keys_command)
 app.command("restore")(restore_command)
 app.add_typer(recommend_app, name="recommend")
+app.add_typer(mail_app, name="mail")
 
 console = Console()
 err = Console(stderr=True)

@@ -15,7 +15,14 @@ from infomediary.consents.models import (
     SupplierPolicyRow,
     SupplierRequestRow,
 )
-from infomediary.customers.models import ConsumerSession, Customer, LoginFailure
+from infomediary.customers.models import (
+    AccountToken,
+    ConsumerSession,
+    Customer,
+    LoginFailure,
+    RecoveryCode,
+    SecondFactor,
+)
 from infomediary.database import Base
 from infomediary.ledger.models import LedgerAccount, LedgerPosting, LedgerTransaction
 from infomediary.oauth.models import OAuthClient, RevokedToken
@@ -44,6 +51,7 @@ from infomediary.suppliers.models import Supplier
 from infomediary.webhooks.models import WebhookDeliveryRow, WebhookEndpointRow, WebhookEventRow
 
 __all__ = [
+    "AccountToken",
     "ActivityRecord",
     "AudienceAnswerRow",
     "AudienceEpochRow",
@@ -83,7 +91,9 @@ __all__ = [
     "RateLimitCounter",
     "RecommendationExclusionRow",
     "RecommenderModelRow",
+    "RecoveryCode",
     "RevokedToken",
+    "SecondFactor",
     "StandingTermRow",
     "Supplier",
     "SupplierPolicyRow",

@@ -18,11 +18,12 @@ Outside a request (the command line, tests calling services directly) the step s
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-from anyio import CapacityLimiter, to_thread
+from anyio import CapacityLimiter, sleep, to_thread
 from sqlalchemy.util.concurrency import await_, in_greenlet
 
 P = ParamSpec("P")
@@ -54,3 +55,15 @@ def off_the_loop(step: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     if in_greenlet():
         return await_(cpu_bound(step, *args, **kwargs))
     return step(*args, **kwargs)
+
+
+def pause(seconds: float) -> None:
+    """Wait `seconds`: on the event loop without holding it when called from a request's greenlet, in place
+    anywhere else. For an answer that must not come back sooner than another kind would
+    (`flows.account_registered`)."""
+    if seconds <= 0:
+        return
+    if in_greenlet():
+        await_(sleep(seconds))
+    else:
+        time.sleep(seconds)

@@ -18,6 +18,7 @@ from infomediary.database import (
     create_session_factory,
 )
 from infomediary.keymaterial import KeyMaterial
+from infomediary.mail.transport import Transport, transport_for
 from infomediary.passwords import Passwords
 from infomediary.settings import Settings
 from vault import DataKeyCache, Vault
@@ -37,6 +38,8 @@ class Runtime:
     # The request path's sessions, when given (tests bind them to their own connection); otherwise each app
     # opens its own on start (`open_request_sessions`) and closes them on shutdown.
     request_sessions: RequestSessions | None = field(default=None, repr=False)
+    # Where mail goes (`infomediary.mail`): built from the settings on first use, unless given.
+    mail_transport: Transport | None = field(default=None, repr=False)
     _vault: Vault | None = field(default=None, repr=False)
     _vault_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -51,6 +54,13 @@ class Runtime:
                     )
                     self._vault = self.keys.open_vault(cache)
         return self._vault
+
+    @property
+    def mail(self) -> Transport:
+        """The process's one mail transport: the SMTP relay, or the mail directory on the embedded default."""
+        if self.mail_transport is None:
+            self.mail_transport = transport_for(self.settings)
+        return self.mail_transport
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
@@ -90,5 +100,7 @@ class Runtime:
         )
 
     def close(self) -> None:
+        if self.mail_transport is not None:
+            self.mail_transport.close()  # mail handed over before the end is sent, not dropped
         self.engine.dispose()
         self.read_engine.dispose()

@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SUPPLIER_SCOPES: tuple[str, ...] = (
@@ -305,6 +305,42 @@ class Settings(BaseSettings):
         default=100, ge=1, le=10_000, description="Item-to-item: neighbours kept."
     )
 
+    # Outgoing mail (`infomediary.mail`). Without a relay host, mail is written as .eml files to
+    # <data_dir>/mail/ (`infomediary mail list` shows them): the embedded default works offline.
+    mail_smtp_host: str | None = Field(
+        default=None, description="SMTP relay host; unset: mail is kept in <data_dir>/mail/ instead."
+    )
+    mail_smtp_port: int = Field(default=587, ge=1, le=65_535, description="SMTP relay port (submission).")
+    mail_smtp_starttls: bool = Field(
+        default=True, description="Upgrade the relay connection with STARTTLS before anything is sent."
+    )
+    mail_smtp_ca_file: Path | None = Field(
+        default=None, description="Certificates to trust for the relay (a private CA); default: the system's."
+    )
+    mail_smtp_username: str | None = Field(
+        default=None, description="SMTP AUTH user name, if the relay asks."
+    )
+    mail_smtp_password: SecretStr | None = Field(default=None, description="SMTP AUTH password.")
+    mail_from: str = Field(
+        default="Infomediary <no-reply@infomediary.invalid>", description="The From of every message sent."
+    )
+    mail_timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="Per SMTP connection.")
+
+    # Accounts (issue 19): links mailed to the customer, and the second factor.
+    email_verification_ttl_seconds: int = Field(
+        default=48 * 3600, ge=60, le=30 * 86_400, description="How long an address-confirmation link works."
+    )
+    password_reset_ttl_seconds: int = Field(
+        default=3600, ge=60, le=86_400, description="How long a password-reset link works."
+    )
+    login_challenge_ttl_seconds: int = Field(
+        default=300, ge=30, le=3600, description="Time between the password and the second-factor code."
+    )
+    # However many addresses ask: a mailbox is not flooded with links and notices through us.
+    account_mails_per_hour: int = Field(
+        default=5, ge=1, description="Account mails (links, notices) one account is sent per hour at most."
+    )
+
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted.")
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True)
@@ -325,6 +361,10 @@ class Settings(BaseSettings):
             return self.log_origin
         host = urlsplit(self.issuer).netloc or "infomediary.local"
         return f"{host}/policy-log"
+
+    @cached_property
+    def resolved_mail_dir(self) -> Path:
+        return self.data_dir / "mail"
 
     @property
     def is_sqlite(self) -> bool:

@@ -19,6 +19,7 @@ from infomediary import schema
 from infomediary.runtime import Runtime
 from infomediary.settings import Settings
 from tests.fixtures.databases import empty_tables, fresh_postgres_database
+from tests.fixtures.mail import MailCatcher
 from tests.fixtures.transactional import rolled_back, shared_connection_engine
 
 ISSUER = "http://127.0.0.1:8000"
@@ -104,6 +105,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Set
 def session_runtime(settings: Settings) -> Iterator[Runtime]:
     """The process's runtime on real engines, the database migrated to head once per run."""
     runtime = Runtime.create(settings)
+    # Mail is kept in memory for the tests to read (`tests.fixtures.mail`), as a mailbox would receive it.
+    runtime.mail_transport = MailCatcher()
     runtime.keys.ensure()
     schema.upgrade(runtime.engine)
     runtime.vault  # noqa: B018 - opened once, shared by every test's runtime
@@ -125,10 +128,13 @@ def runtime(
     """The test's runtime: every session inside one transaction rolled back when the test ends
     (`tests.fixtures.transactional`), or, for a test marked `committing`, the real engines and every table
     emptied afterwards."""
+    # Each test its own mailbox too, as it has its own transaction: what a test reads was sent in it.
     if request.node.get_closest_marker("committing") is None:
         with rolled_back(session_runtime, test_connections) as runtime:
+            runtime.mail_transport = MailCatcher()
             yield runtime
         return
+    session_runtime.mail_transport = MailCatcher()
     try:
         yield session_runtime
     finally:

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.accounts.schemas import SecondFactorCode
 from consent.vocabulary import Category, Purpose, ReleaseKind
 from infomediary.text import ID_LENGTH, Credits, Id, Secret
 
@@ -146,6 +147,7 @@ class RequestAcceptIn(BaseModel):
             "wrong, 403 `reauthentication-failed`; repeated wrong ones count as failed logins (429)."
         ),
     )
+    code: SecondFactorCode = None
 
 
 class InboxAnswer(BaseModel):

@@ -39,5 +39,6 @@ def change_password(
         consumer,
         current_password=body.current_password,
         new_password=body.new_password,
+        code=body.code,
         client_address=address,
     )

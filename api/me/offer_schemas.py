@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from infomediary.text import Secret
+from api.accounts.schemas import SecondFactorCode
 
 
 class DiscountRuleRead(BaseModel):
@@ -53,3 +54,4 @@ class AcceptIn(BaseModel):
             "(429 `login-throttled`)."
         ),
     )
+    code: SecondFactorCode = None

@@ -97,6 +97,7 @@ def accept(
             offer_id,
             release_identity=confirm.release_identity,
             password=confirm.password,
+            code=confirm.code,
             client_address=address,
         )
     )

@@ -88,7 +88,7 @@ def erase(
     address: ClientAddressDep,
 ) -> ErasureReceiptRead:
     result = account_erased.erase_account(
-        session, runtime, consumer.customer_id, password=body.password, client_address=address
+        session, runtime, consumer.customer_id, password=body.password, code=body.code, client_address=address
     )
     return ErasureReceiptRead(
         receipt=result.receipt,

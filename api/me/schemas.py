@@ -9,6 +9,7 @@ from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from infomediary.text import Secret
+from api.accounts.schemas import SecondFactorCode
 
 
 class MeRead(BaseModel):
@@ -23,6 +24,7 @@ class PasswordChange(BaseModel):
         description="Wrong: 403 `reauthentication-failed`, counted as a failed login (then 429).",
     )
     new_password: Annotated[Secret, Field(min_length=12, description="12 to 256 characters.")]
+    code: SecondFactorCode = None
 
 
 # -- the vault: profile, history, activity, derived figures, rights ---------------------------------------
@@ -121,6 +123,7 @@ class ErasureConfirm(BaseModel):
             "ones count as failed logins (429 `login-throttled`)."
         ),
     )
+    code: SecondFactorCode = None
 
 
 class ErasureReceiptRead(BaseModel):

@@ -54,12 +54,14 @@ def accept(
     address: ClientAddressDep,
     body: RequestAcceptIn | None = None,
 ) -> InboxAnswer:
+    confirm = body or RequestAcceptIn()
     view, changes = request_answered.accept_request(
         session,
         runtime,
         consumer.customer_id,
         request_id,
-        password=(body or RequestAcceptIn()).password,
+        password=confirm.password,
+        code=confirm.code,
         client_address=address,
     )
     [item] = consent_bodies.inbox_items(session, [view])

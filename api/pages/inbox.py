@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Form, Path, Request, Response
+from sqlalchemy.orm import Session
 
 from api.deps import ClientAddressDep, RuntimeDep, SessionDep, WriteSessionDep
 from api.me import consent_bodies
 from api.pages.auth import PageConsumer
-from api.pages.reauth import REFUSALS, Password, refused
+from api.pages.reauth import REFUSALS, Code, Password, needs_code, refused
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
 from consent.vocabulary import PURPOSES, ReleaseKind
@@ -60,6 +61,7 @@ def accept_request(
     address: ClientAddressDep,
     confirm: Confirm = "",
     password: Password = "",
+    code: Code = "",
 ) -> Response:
     found = [v for v in _pending(session, consumer.customer_id) if v.id == request_id]
     if not found:
@@ -68,7 +70,13 @@ def accept_request(
 
     def confirm_page(errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
         [item] = consent_bodies.inbox_items(session, found)
-        context = {"consumer": consumer, "request_item": item, "offer": None, "errors": errors or {}}
+        context = {
+            "consumer": consumer,
+            "request_item": item,
+            "offer": None,
+            "errors": errors or {},
+            "needs_code": needs_code(session, consumer.customer_id),
+        }
         return render(request, "inbox_confirm.html", context, status_code=status_code)
 
     if identity and confirm != "yes":
@@ -80,11 +88,12 @@ def accept_request(
             consumer.customer_id,
             request_id,
             password=password if identity else None,
+            code=(code or None) if identity else None,
             client_address=address,
         )
     except REFUSALS as exc:
-        errors, code = refused(session, exc, password)
-        return confirm_page(errors, code)
+        errors, status_code = refused(session, exc, password)
+        return confirm_page(errors, status_code)
     return redirect(request, "/inbox", notice="request-accepted")
 
 
@@ -110,6 +119,7 @@ def view_offer(
 
 def _confirm_offer(
     request: Request,
+    session: Session,
     consumer: PageConsumer,
     offer: received.InboxOffer,
     errors: dict[str, str] | None = None,
@@ -124,6 +134,7 @@ def _confirm_offer(
             "offer": offer,
             "purpose_labels": {p.value: spec.label for p, spec in PURPOSES.items()},
             "errors": errors or {},
+            "needs_code": needs_code(session, consumer.customer_id),
         },
         status_code=status_code,
     )
@@ -139,12 +150,13 @@ def accept_offer(
     address: ClientAddressDep,
     confirm: Confirm = "",
     password: Password = "",
+    code: Code = "",
 ) -> Response:
     found = [o for o in received.list_offers(session, runtime, consumer.customer_id) if o.id == offer_id]
     if not found:
         raise OfferNotFound()
     if found[0].releases_identity and confirm != "yes":
-        return _confirm_offer(request, consumer, found[0])
+        return _confirm_offer(request, session, consumer, found[0])
     try:
         offer_accepted.accept_offer(
             session,
@@ -153,11 +165,12 @@ def accept_offer(
             offer_id,
             release_identity=confirm == "yes",
             password=password,
+            code=code or None,
             client_address=address,
         )
     except REFUSALS as exc:
-        errors, code = refused(session, exc, password)
-        return _confirm_offer(request, consumer, found[0], errors, code)
+        errors, status_code = refused(session, exc, password)
+        return _confirm_offer(request, session, consumer, found[0], errors, status_code)
     return redirect(request, "/inbox", notice="offer-accepted")
 
 

@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.pages import (
     account,
+    account_links,
     consents,
     dashboard,
     effective,
@@ -17,6 +18,7 @@ from api.pages import (
     privacy_loss,
     profile,
     rights,
+    security,
     terms,
     time_zone,
 )
@@ -30,6 +32,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     modules = (
         account,
+        account_links,
         dashboard,
         profile,
         consents,
@@ -39,6 +42,7 @@ def install(app: FastAPI) -> None:
         log,
         privacy_loss,
         rights,
+        security,
         time_zone,
         supplier,
         audit,

@@ -1,5 +1,5 @@
-"""A page form that asks for the customer's password again (erasure, identity release): the refusal, shown
-next to the password field instead of raised."""
+"""A page form that asks for the customer's password again (erasure, identity release), and the code of her
+authenticator app when two-step sign-in is on: the refusal, shown next to the fields instead of raised."""
 
 from __future__ import annotations
 
@@ -9,11 +9,21 @@ from fastapi import Form, status
 from sqlalchemy.orm import Session
 
 from api.deps import keep_only_the_record
-from infomediary.customers.errors import LoginThrottled, ReauthenticationFailed
-from infomediary.text import Text
+from infomediary.customers import second_factor
+from infomediary.customers.errors import (
+    LoginThrottled,
+    ReauthenticationFailed,
+    SecondFactorReauthenticationFailed,
+)
 
-Password = Annotated[Text, Form(max_length=256)]
+Password = Annotated[str, Form(max_length=256)]
+Code = Annotated[str, Form(max_length=32)]
 REFUSALS = (ReauthenticationFailed, LoginThrottled)
+
+
+def needs_code(session: Session, customer_id: str) -> bool:
+    """Whether the form must ask for an authenticator code too (`reauth_fields` in `_forms.html`)."""
+    return second_factor.enabled(session, customer_id)
 
 
 def refused(
@@ -25,6 +35,10 @@ def refused(
     if isinstance(exc, LoginThrottled):
         message = "Too many wrong passwords. Wait a few minutes, then try again."
         return {"password": message}, status.HTTP_429_TOO_MANY_REQUESTS
+    if isinstance(exc, SecondFactorReauthenticationFailed):
+        # One message for either being wrong: which one was is not for whoever holds the session to learn.
+        message = "Enter your current password and a code from your app (or a recovery code)."
+        return {"password": message}, status.HTTP_403_FORBIDDEN
     if not password:
         return {"password": "Enter your current password to confirm."}, status.HTTP_403_FORBIDDEN
     return {"password": "That is not your current password."}, status.HTTP_403_FORBIDDEN

@@ -24,7 +24,6 @@ TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 # Flash messages travel as a key in the redirect's query string and are looked up here, so a crafted link can
 # only ever show one of these sentences (never text of its own).
 NOTICES: dict[str, str] = {
-    "signed-up": "Your account is ready. Welcome to your privacy centre.",
     "logged-in": "You are logged in.",
     "logged-out": "You are logged out.",
     "profile-saved": "Your profile is saved.",
@@ -52,6 +51,11 @@ NOTICES: dict[str, str] = {
     ),
     "cell-switched": "Your answer is recorded and in force now. The receipt is with your consents.",
     "cell-unchanged": "That supplier was already refused this use: nothing changed.",
+    "email-verified": "Your address is confirmed. Log in to start.",
+    "link-resent": "If an account with that address waits for confirmation, a new link is on its way to it.",
+    "reset-requested": "If an account has that address, a link to set a new password is on its way to it.",
+    "password-reset": "Your new password is set and every session is logged out. Log in with it now.",
+    "second-factor-off": "Two-step sign-in is off. Your password alone signs you in now.",
     # The operator pages (api/pages/console).
     "sanction-recorded": "The sanction is recorded in the policy log and the supplier's status is updated.",
 }

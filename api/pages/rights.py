@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from api.deps import ClientAddressDep, ReadSessionDep, RuntimeDep, WriteSessionDep, request_sessions
 from api.pages.auth import PageConsumer
-from api.pages.reauth import REFUSALS, Password, refused
+from api.pages.reauth import REFUSALS, Code, Password, needs_code, refused
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
 from api.session_cookie import clear_session_cookie
@@ -73,8 +73,9 @@ def set_restriction(
 
 
 @router.get("/rights/delete")
-def confirm_delete(request: Request, consumer: PageConsumer) -> Response:
-    return render(request, "delete.html", {"consumer": consumer})
+def confirm_delete(request: Request, consumer: PageConsumer, session: ReadSessionDep) -> Response:
+    context = {"consumer": consumer, "needs_code": needs_code(session, consumer.customer_id)}
+    return render(request, "delete.html", context)
 
 
 @router.post("/rights/delete")
@@ -86,25 +87,35 @@ def delete_account(
     address: ClientAddressDep,
     confirm: Choice = "",
     password: Password = "",
+    code: Code = "",
 ) -> Response:
     if confirm != "yes":
         return render(
             request,
             "delete.html",
-            {"consumer": consumer, "errors": {"confirm": "Tick the box to confirm that you want this."}},
+            {
+                "consumer": consumer,
+                "errors": {"confirm": "Tick the box to confirm that you want this."},
+                "needs_code": needs_code(session, consumer.customer_id),
+            },
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
     try:
         result = account_erased.erase_account(
-            session, runtime, consumer.customer_id, password=password, client_address=address
+            session, runtime, consumer.customer_id, password=password, code=code, client_address=address
         )
     except REFUSALS as exc:
-        errors, code = refused(session, exc, password)
+        errors, status_code = refused(session, exc, password)
         return render(
             request,
             "delete.html",
-            {"consumer": consumer, "errors": errors, "confirmed": True},
-            status_code=code,
+            {
+                "consumer": consumer,
+                "errors": errors,
+                "confirmed": True,
+                "needs_code": needs_code(session, consumer.customer_id),
+            },
+            status_code=status_code,
         )
     # The account is gone: the page shows the receipt without the navigation of a logged-in customer.
     response = render(request, "erased.html", {"consumer": None, "result": result})

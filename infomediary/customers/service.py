@@ -1,5 +1,7 @@
-"""Consumer account use cases: open an account, log in, authenticate a session, log out, change password,
-re-authenticate before an action a stolen session must not be able to take.
+"""Consumer account use cases: open an account, log in (with a second factor when she has one),
+authenticate a session, log out, change password, re-authenticate before an action a stolen session must not
+be able to take, switch the second factor on and off. Confirming the address is `verification`; a forgotten
+password is `password_reset`.
 
 Services flush, never commit: the caller's session (one per request or command) owns the transaction.
 """
@@ -13,12 +15,17 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from infomediary.customers import directory, repository, throttle
+from infomediary.customers import directory, repository, second_factor, throttle, tokens
 from infomediary.customers.blind_index import email_index
 from infomediary.customers.errors import (
     EmailAlreadyRegistered,
+    EmailNotVerified,
     InvalidSession,
+    LoginChallengeInvalid,
     ReauthenticationFailed,
+    SecondFactorAlreadyOn,
+    SecondFactorFailed,
+    SecondFactorReauthenticationFailed,
     WeakPassword,
 )
 from infomediary.customers.models import ConsumerSession, Customer
@@ -32,6 +39,15 @@ from infomediary.runtime import Runtime
 
 @dataclass(frozen=True)
 class IssuedSession:
+    token: str
+    expires_at: datetime
+    expires_in: int
+
+
+@dataclass(frozen=True)
+class LoginChallenge:
+    """The password was right and a second factor is on: the client sends this token with the code."""
+
     token: str
     expires_at: datetime
     expires_in: int
@@ -60,12 +76,15 @@ def open_account(session: WriteSession, runtime: Runtime, *, email: str, passwor
     `flows.account_registered` does the rest of a registration (the readable address in the vault, the log
     entry)."""
     index = email_index(runtime.keys.secret("blind_index"), email)
+    # Hashed first, whether or not the address is free: the argon2 work is most of a registration's time,
+    # and a taken address must not answer in a fraction of it (that difference listed who has an account).
+    password_hash = runtime.passwords.hash(password)
     subject_id = new_id("sub")
     try:
         customer_id = directory.name_new_account(session, runtime, subject_id, index)
     except directory.NameTaken:
         raise EmailAlreadyRegistered() from None
-    customer = Customer(id=subject_id, password_hash=runtime.passwords.hash(password))
+    customer = Customer(id=subject_id, password_hash=password_hash)
     session.add(customer)
     session.flush()
     return AccountView(subject_id=subject_id, customer_id=customer_id, created_at=customer.created_at)
@@ -117,12 +136,18 @@ def login(
     password: str,
     client_address: str,
     now: datetime | None = None,
-) -> IssuedSession:
+) -> IssuedSession | LoginChallenge:
+    """The password step: a session, or, when a second factor is on, a challenge for `complete_login`.
+
+    `EmailNotVerified` (403) for an account whose address was never confirmed, only once the password was
+    found right (see the error for why it is not the 401 of a wrong password).
+    """
     now = now or utcnow()
     index = email_index(runtime.keys.secret("blind_index"), email)
     subject_id = directory.subject_by_login(session, runtime, index)
     customer = repository.get(session, subject_id) if subject_id is not None else None
     active = customer is not None and customer.status == "active"
+    two_step = customer is not None and second_factor.enabled(session, customer.id)
     throttle.password_attempt(
         session,
         runtime,
@@ -133,10 +158,50 @@ def login(
         password_hash=customer.password_hash if active and customer else None,
         password=password,
         now=now,
+        clear=not two_step,
     )
     assert customer is not None  # verified against its hash above
+    if customer.email_verified_at is None:
+        raise EmailNotVerified()
     if runtime.passwords.needs_rehash(customer.password_hash):
         customer.password_hash = runtime.passwords.hash(password)
+    if two_step:
+        ttl = runtime.settings.login_challenge_ttl_seconds
+        issued = tokens.issue(session, customer.id, tokens.LOGIN_CHALLENGE, ttl_seconds=ttl, now=now)
+        return LoginChallenge(token=issued.token, expires_at=issued.expires_at, expires_in=ttl)
+    return _open_session(session, customer.id, now, runtime.settings.consumer_session_ttl_seconds)
+
+
+def complete_login(
+    session: WriteSession,
+    runtime: Runtime,
+    *,
+    challenge: str,
+    code: str,
+    client_address: str,
+    now: datetime | None = None,
+) -> IssuedSession:
+    """The second step: the challenge from `login` and a code (TOTP, or a recovery code), for a session.
+
+    A wrong code counts against the login throttle like a wrong password and leaves the challenge usable
+    until it expires; the right one uses it up. `LoginChallengeInvalid` when it is unknown, used or expired.
+    """
+    now = now or utcnow()
+    customer_id = tokens.holder(session, challenge, tokens.LOGIN_CHALLENGE, now=now)
+    customer = repository.get(session, customer_id) if customer_id is not None else None
+    if customer is None or customer.status != "active":
+        raise LoginChallengeInvalid()
+    throttle.code_attempt(
+        session,
+        runtime,
+        login_index=customer.id.encode(),
+        client_address=client_address,
+        accepted=lambda: second_factor.accept(session, runtime, customer.id, code, now=now),
+        now=now,
+        refusal=SecondFactorFailed,
+    )
+    if tokens.use(session, challenge, tokens.LOGIN_CHALLENGE, now=now) is None:
+        raise LoginChallengeInvalid()  # another request with the same challenge won the race
     return _open_session(session, customer.id, now, runtime.settings.consumer_session_ttl_seconds)
 
 
@@ -182,6 +247,7 @@ def reauthenticate(
     *,
     password: str | None,
     client_address: str,
+    code: str | None = None,
     now: datetime | None = None,
 ) -> None:
     """The customer's current password again, before erasure, identity release or a password change: a session
@@ -190,14 +256,19 @@ def reauthenticate(
     Raises `ReauthenticationFailed` (403) when the password is missing or wrong, and changes nothing else. A
     wrong password counts against the login throttle of the account and of the address, like a failed login,
     so a stolen session cannot be used to guess the password; past the limit, `LoginThrottled` (429) even for
-    the right one. The second factor, once there is one, is checked here too.
+    the right one. With a second factor on, a code (TOTP or recovery) is needed too, checked and counted the
+    same way; a wrong password and a wrong code then get one answer.
     """
+    now = now or utcnow()
     customer = repository.get(session, customer_id)
     if customer is None:
         raise InvalidSession()
-    if not password:
-        # Nothing was guessed: no failure to count, and no argon2 work to spend.
-        raise ReauthenticationFailed("Send your current password to confirm this")
+    two_step = second_factor.enabled(session, customer.id)
+    refusal = SecondFactorReauthenticationFailed if two_step else ReauthenticationFailed
+    if not password or (two_step and not code):
+        # Nothing was guessed: no failure to count, and no argon2 work to spend. Refused before the password
+        # is checked, so that a missing code tells nothing of the password.
+        raise refusal("Send your current password to confirm this" if not two_step else None)
     throttle.password_attempt(
         session,
         runtime,
@@ -205,9 +276,21 @@ def reauthenticate(
         client_address=client_address,
         password_hash=customer.password_hash,
         password=password,
-        now=now or utcnow(),
-        refusal=ReauthenticationFailed,
+        now=now,
+        refusal=refusal,
+        clear=not two_step,
     )
+    if two_step:
+        assert code is not None
+        throttle.code_attempt(
+            session,
+            runtime,
+            login_index=customer.id.encode(),
+            client_address=client_address,
+            accepted=lambda: second_factor.accept(session, runtime, customer.id, code, now=now),
+            now=now,
+            refusal=refusal,
+        )
 
 
 def change_password(
@@ -218,6 +301,7 @@ def change_password(
     current_password: str,
     new_password: str,
     client_address: str,
+    code: str | None = None,
     now: datetime | None = None,
 ) -> None:
     now = now or utcnow()
@@ -226,6 +310,7 @@ def change_password(
         runtime,
         consumer.customer_id,
         password=current_password,
+        code=code,
         client_address=client_address,
         now=now,
     )
@@ -237,7 +322,78 @@ def change_password(
     customer.password_changed_at = now
     # A changed password ends every other session: whoever knew the old one is logged out.
     repository.revoke_sessions(session, customer.id, now, except_id=consumer.session_id)
+    tokens.revoke(session, customer.id, tokens.LOGIN_CHALLENGE)
     session.flush()
+
+
+def begin_second_factor(
+    session: WriteSession,
+    runtime: Runtime,
+    consumer: AuthenticatedConsumer,
+    *,
+    password: str | None,
+    client_address: str,
+    now: datetime | None = None,
+) -> second_factor.Enrolment:
+    """A new authenticator secret, after the password again: a stolen session must not be able to put its own
+    authenticator on her account and lock her out of it. Pending until `confirm_second_factor`."""
+    now = now or utcnow()
+    if second_factor.enabled(session, consumer.customer_id):
+        raise SecondFactorAlreadyOn()
+    reauthenticate(
+        session, runtime, consumer.customer_id, password=password, client_address=client_address, now=now
+    )
+    return second_factor.begin(
+        session, runtime, consumer.customer_id, label=_app_label(runtime, consumer), now=now
+    )
+
+
+def pending_second_factor(
+    session: Session, runtime: Runtime, consumer: AuthenticatedConsumer
+) -> second_factor.Enrolment | None:
+    """The authenticator being set up (its secret again, for the page after a mistyped first code)."""
+    return second_factor.pending(session, runtime, consumer.customer_id, label=_app_label(runtime, consumer))
+
+
+def _app_label(runtime: Runtime, consumer: AuthenticatedConsumer) -> str:
+    # How the authenticator app names the account: the customer id she is shown, not her address, so the
+    # URI (and a screenshot of it) carries nothing personal.
+    return directory.customer_id_of(runtime, consumer.customer_id) or "account"
+
+
+def confirm_second_factor(
+    session: WriteSession,
+    runtime: Runtime,
+    consumer: AuthenticatedConsumer,
+    *,
+    code: str,
+    now: datetime | None = None,
+) -> list[str]:
+    """Switch two-step sign-in on with the authenticator's first code; the recovery codes, shown once."""
+    return second_factor.confirm(session, runtime, consumer.customer_id, code, now=now or utcnow())
+
+
+def disable_second_factor(
+    session: WriteSession,
+    runtime: Runtime,
+    consumer: AuthenticatedConsumer,
+    *,
+    password: str | None,
+    code: str | None,
+    client_address: str,
+    now: datetime | None = None,
+) -> None:
+    """Switch two-step sign-in off, with the password and a code (a recovery code will do)."""
+    reauthenticate(
+        session,
+        runtime,
+        consumer.customer_id,
+        password=password,
+        code=code,
+        client_address=client_address,
+        now=now,
+    )
+    second_factor.remove(session, consumer.customer_id)
 
 
 def describe(session: Session, runtime: Runtime, consumer: AuthenticatedConsumer) -> AccountView:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -71,6 +72,12 @@ def clear_account(session: WriteSession, keys: ThrottleKeys) -> None:
     session.execute(delete(LoginFailure).where(LoginFailure.key == keys.account))
 
 
+def forgive(session: WriteSession, runtime: Runtime, login_index: bytes) -> None:
+    """Clear an account's failures (she proved she is its owner some other way: a password reset link)."""
+    account = throttle_keys(runtime.keys.secret("throttle"), login_index, "").account
+    session.execute(delete(LoginFailure).where(LoginFailure.key == account))
+
+
 def password_attempt(
     session: WriteSession,
     runtime: Runtime,
@@ -81,13 +88,16 @@ def password_attempt(
     password: str,
     now: datetime,
     refusal: type[DomainError] = InvalidCredentials,
+    clear: bool = True,
 ) -> None:
     """One password login under the throttle, for consumers and operators alike, and the re-authentication
     of a logged-in customer (`refusal` then says so: it is not a failed login to the client).
 
     Refuses (429) when the account or the address failed too often lately; verifies the password, against a
     dummy hash when there is no usable account (`password_hash` None: same work, same answer); records the
-    failure and raises `refusal`, or clears the account's failures.
+    failure and raises `refusal`, or clears the account's failures. Not with `clear=False`: when a second
+    factor follows, the failures are cleared only once its code is right too (`code_attempt`), or the right
+    password would wipe the count of wrong codes before each new round of guesses.
     """
     settings = runtime.settings
     window = timedelta(seconds=settings.login_window_seconds)
@@ -101,5 +111,35 @@ def password_attempt(
         max_per_address=settings.login_max_failures_per_address,
     )
     if not runtime.passwords.verify(password_hash, password) or password_hash is None:
+        raise refusal().recording(lambda record_in: record_failure(record_in, keys, now=now, window=window))
+    if clear:
+        clear_account(session, keys)
+
+
+def code_attempt(
+    session: WriteSession,
+    runtime: Runtime,
+    *,
+    login_index: bytes,
+    client_address: str,
+    accepted: Callable[[], bool],
+    now: datetime,
+    refusal: type[DomainError],
+) -> None:
+    """One second-factor code under the same throttle as passwords: a wrong code counts as a failed login
+    of the account and the address (5 wrong codes, or passwords, in the window and the account waits), and a
+    right one clears the account's failures. `accepted()` checks (and spends) the code."""
+    settings = runtime.settings
+    window = timedelta(seconds=settings.login_window_seconds)
+    keys = throttle_keys(runtime.keys.secret("throttle"), login_index, client_address)
+    check(
+        session,
+        keys,
+        now=now,
+        window=window,
+        max_per_account=settings.login_max_failures_per_account,
+        max_per_address=settings.login_max_failures_per_address,
+    )
+    if not accepted():
         raise refusal().recording(lambda record_in: record_failure(record_in, keys, now=now, window=window))
     clear_account(session, keys)

@@ -17,6 +17,7 @@ from infomediary.customers import directory
 from infomediary.customers import service as customers
 from infomediary.database import WriteSession, utcnow
 from infomediary.profiles import erasure
+from infomediary.profiles import service as profiles
 from infomediary.recommendations import exclusions
 from infomediary.runtime import Runtime
 
@@ -41,17 +42,25 @@ def erase_account(
     *,
     password: str | None,
     client_address: str,
+    code: str | None = None,
     now: datetime | None = None,
 ) -> erasure.ErasureResult:
     """Erase the account, once the customer has given their password again (`customers.reauthenticate`):
     a stolen session must not be able to erase a customer."""
     now = now or utcnow()
     customers.require_account(session, customer_id)
-    customers.reauthenticate(session, runtime, customer_id, password=password, client_address=client_address)
+    customers.reauthenticate(
+        session, runtime, customer_id, password=password, code=code, client_address=client_address
+    )
     # The receipt names her by the customer id she knows, read before the shredding destroys that name too;
     # the internal id must not reach her (or anyone she shows the receipt to): a database backup holds it.
     shown_as = directory.customer_id_of(runtime, customer_id) or ""
+    address = profiles.values_of(session, runtime, [customer_id], ["email"]).get(customer_id, {}).get("email")
     rows = delete_everything(session, customer_id)
     erasure.log_erasure(session, runtime, customer_id, now)
     destroyed = runtime.vault.shred(customer_id)
+    if isinstance(address, str):
+        # The embedded default keeps the mail it would have sent (`infomediary.mail.spool`): hers goes too,
+        # like the key, outside the database.
+        runtime.mail.forget(address)
     return erasure.receipt(runtime, shown_as, now, rows, erasure_key_destroyed=destroyed)

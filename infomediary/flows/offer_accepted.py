@@ -26,10 +26,11 @@ def accept_offer(
     release_identity: bool,
     password: str | None,
     client_address: str,
+    code: str | None = None,
 ) -> received.InboxOffer:
     def reauthenticate() -> None:
         customers.reauthenticate(
-            session, runtime, customer_id, password=password, client_address=client_address
+            session, runtime, customer_id, password=password, code=code, client_address=client_address
         )
 
     offer, accepted = received.accept(

@@ -21,12 +21,13 @@ def accept_request(
     *,
     password: str | None = None,
     client_address: str = "",
+    code: str | None = None,
 ) -> tuple[supplier_requests.RequestView, list[consents.Change]]:
     """Accept a request; one that asks to release her identity needs her password again (a stolen session
     must not hand her name and email to a supplier), checked before anything is granted."""
     if supplier_requests.asks_identity(session, customer_id, request_id):
         customers.reauthenticate(
-            session, runtime, customer_id, password=password, client_address=client_address
+            session, runtime, customer_id, password=password, code=code, client_address=client_address
         )
     view, changes = supplier_requests.accept(
         session, runtime, customer_id, request_id, on_leaving=records_left

@@ -22,6 +22,9 @@ from infomediary.database import WriteSession, upsert_insert
 from infomediary.ratelimits.errors import RateLimited
 from infomediary.ratelimits.models import RateLimitCounter
 
+LONGEST_WINDOW_SECONDS = 86_400
+"""The longest window a bucket may count in (the settings' `rate_limit_window_seconds` is at most this)."""
+
 
 @dataclass(frozen=True)
 class Limit:
@@ -54,10 +57,12 @@ def hit(session: WriteSession, secret: bytes, limit: Limit, client_address: str,
     hits = int(session.execute(statement).scalar_one())
     if hits == 1:
         # The first request of a window clears windows that can no longer matter, keeping the table small.
+        # Buckets of different window lengths share the table (a minute per client address, an hour per
+        # account's mail), and the key does not say whose a row is: only windows older than the longest
+        # one any bucket may have are cleared, never another bucket's current window.
+        horizon = max(limit.window_seconds, LONGEST_WINDOW_SECONDS)
         session.execute(
-            delete(RateLimitCounter).where(
-                RateLimitCounter.window_start < window_start - limit.window_seconds
-            )
+            delete(RateLimitCounter).where(RateLimitCounter.window_start < window_start - horizon)
         )
     if hits > limit.per_window:
         retry_after = max(1, window_start + limit.window_seconds - int(now))

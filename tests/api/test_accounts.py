@@ -1,5 +1,5 @@
-"""Consumers register, log in and out, change their password; failed logins are throttled without
-revealing whether an email is registered."""
+"""Consumers register, confirm their address, log in and out, change their password; registering and failed
+logins are throttled without revealing whether an email is registered."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from infomediary.database import unit_of_work
 from infomediary.flows import account_registered
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import PASSWORD, make_consumer
+from tests.fixtures.mail import last_token, messages_to
 
 
 def _login(http: TestClient, email: str, password: str) -> object:
@@ -24,10 +25,22 @@ def _comparable(problem: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in problem.items() if k != "request_id"}
 
 
-def test_register_then_log_in_returns_a_bearer_token_and_a_session_cookie(http: TestClient) -> None:
+def _confirm(http: TestClient, runtime: Runtime, email: str) -> None:
+    token = last_token(runtime, email, "/verify-email")
+    assert http.post("/v1/accounts/verify", json={"token": token}).status_code == 204
+
+
+def test_register_confirm_then_log_in_returns_a_bearer_token_and_a_session_cookie(
+    http: TestClient, runtime: Runtime
+) -> None:
     created = http.post("/v1/accounts", json={"email": "ada@example.org", "password": PASSWORD})
-    assert created.status_code == 201
-    assert created.json()["id"].startswith("cus_")
+    assert created.status_code == 202
+    assert set(created.json()) == {"detail"}  # no account id: the answer is the same for a taken address
+    unconfirmed = _login(http, "ada@example.org", PASSWORD)
+    assert unconfirmed.status_code == 403
+    assert unconfirmed.json()["type"].endswith("email-not-verified")
+    assert "set-cookie" not in unconfirmed.headers
+    _confirm(http, runtime, "ada@example.org")
     response = _login(http, "ada@example.org", PASSWORD)
     assert response.status_code == 200
     body = response.json()
@@ -36,7 +49,7 @@ def test_register_then_log_in_returns_a_bearer_token_and_a_session_cookie(http: 
     assert "infomediary_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
     assert "secure" not in cookie  # plain http on loopback
     me = http.get("/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
-    assert me.json()["id"] == created.json()["id"]
+    assert me.status_code == 200 and me.json()["id"].startswith("cus_")
 
 
 def test_cookie_is_secure_over_https(app: object, http: TestClient) -> None:
@@ -46,13 +59,20 @@ def test_cookie_is_secure_over_https(app: object, http: TestClient) -> None:
     assert "secure" in response.headers["set-cookie"].lower()
 
 
-def test_email_is_case_and_space_insensitive_for_login_and_duplicates(http: TestClient) -> None:
+def test_email_is_case_and_space_insensitive_for_login_and_duplicates(
+    http: TestClient, runtime: Runtime
+) -> None:
     make_consumer(http, email="Grace@Example.org")
     assert _login(http, "GRACE@example.ORG", PASSWORD).status_code == 200
     assert _login(http, "grace@example.org", PASSWORD).status_code == 200
+    fresh = http.post("/v1/accounts", json={"email": "someone-new@example.org", "password": PASSWORD})
     duplicate = http.post("/v1/accounts", json={"email": "GRACE@example.org", "password": PASSWORD})
-    assert duplicate.status_code == 409
-    assert duplicate.json()["type"].endswith("email-already-registered")
+    # The same answer as for a new address; the owner of the address is told instead.
+    assert duplicate.status_code == fresh.status_code == 202
+    assert duplicate.json() == fresh.json()
+    welcome, *_, notice = messages_to(runtime, "grace@example.org")
+    assert "Confirm your address" in str(welcome["Subject"])
+    assert "Someone tried to register" in str(notice["Subject"])
 
 
 @pytest.mark.parametrize(
@@ -204,9 +224,13 @@ def test_a_registration_that_rolled_back_leaves_its_address_free(http: TestClien
     finally:
         session.rollback()
         session.close()
+    assert messages_to(runtime, "again@example.org") == []  # no link to an account that never was
     first = http.post("/v1/accounts", json={"email": "again@example.org", "password": PASSWORD})
-    assert first.status_code == 201, first.text
+    assert first.status_code == 202, first.text
     second = http.post("/v1/accounts", json={"email": "again@example.org", "password": PASSWORD})
-    assert second.status_code == 409
+    assert second.status_code == 202
+    # The live account is the first one: the second registration only told its owner.
+    assert "Someone tried" in str(messages_to(runtime, "again@example.org")[-1]["Subject"])
+    _confirm(http, runtime, "again@example.org")
     login = http.post("/v1/session", json={"email": "again@example.org", "password": PASSWORD})
     assert login.status_code == 200

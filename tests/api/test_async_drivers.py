@@ -111,7 +111,7 @@ async def test_a_request_that_finds_no_free_connection_gets_503_and_changes_noth
     assert int(refused.headers["retry-after"]) >= 1
     with TestClient(create_app(runtime=runtime), base_url=ISSUER) as http:
         assert http.post("/v1/session", json=account).status_code == 401  # no account was made
-        assert http.post("/v1/accounts", json=account).status_code == 201
+        assert http.post("/v1/accounts", json=account).status_code == 202
 
 
 def test_a_route_that_signs_a_due_head_holds_one_reading_connection_at_a_time(

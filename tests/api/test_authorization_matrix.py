@@ -120,9 +120,26 @@ EXPECTATIONS: dict[tuple[str, str], tuple[Expect, Call]] = {
     ("POST", "/oauth/token"): (public(401), Call(data={"grant_type": "client_credentials"})),
     ("POST", "/oauth/revoke"): (public(401), Call(data={"token": "not-a-token"})),
     # Accounts and sessions.
-    ("POST", "/v1/accounts"): (public(201), Call(json={"email": "{fresh_email}", "password": PASSWORD})),
+    ("POST", "/v1/accounts"): (public(202), Call(json={"email": "{fresh_email}", "password": PASSWORD})),
     ("POST", "/v1/session"): (public(200), Call(json={"email": "{email}", "password": PASSWORD})),
     ("DELETE", "/v1/session"): (consumer(204), Call()),
+    # Mailed links and the second sign-in step: a token or challenge nobody was given, from anyone.
+    ("POST", "/v1/accounts/verify"): (public(400), Call(json={"token": "t" * 43})),
+    ("POST", "/v1/accounts/verify/resend"): (public(202), Call(json={"email": "{email}"})),
+    ("POST", "/v1/accounts/password-reset"): (public(202), Call(json={"email": "{email}"})),
+    ("POST", "/v1/accounts/password-reset/complete"): (
+        public(400),
+        Call(json={"token": "t" * 43, "new_password": "another long passphrase"}),
+    ),
+    ("POST", "/v1/session/second-factor"): (
+        public(401),
+        Call(json={"challenge": "c" * 43, "code": "123456"}),
+    ),
+    # The consumer's second factor.
+    ("GET", "/v1/me/second-factor"): (consumer(200), Call()),
+    ("POST", "/v1/me/second-factor"): (consumer(201), Call(json={"password": PASSWORD})),
+    ("POST", "/v1/me/second-factor/confirm"): (consumer(409), Call(json={"code": "123456"})),
+    ("DELETE", "/v1/me/second-factor"): (consumer(204), Call(json={"password": PASSWORD})),
     # The consumer's own data.
     ("GET", "/v1/me"): (consumer(200), Call()),
     ("DELETE", "/v1/me"): (consumer(200), Call(json={"password": PASSWORD})),

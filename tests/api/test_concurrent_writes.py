@@ -16,13 +16,16 @@ left with gaps, and every later logged request answered 500.
 from __future__ import annotations
 
 import functools
+import secrets
 import tempfile
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
@@ -37,7 +40,9 @@ from infomediary.policylog.models import PolicyLogEntry
 from infomediary.runtime import Runtime
 from tests.api import test_authorization_matrix as api_matrix
 from tests.conftest import make_settings
+from tests.fixtures.actors import PASSWORD
 from tests.fixtures.invariants import assert_state_consistent
+from tests.fixtures.mail import last_token
 from tests.fixtures.runtimes import reconfigured
 from tests.fixtures.world import World, make_world
 from tests.pages import test_page_matrix as page_matrix
@@ -130,12 +135,96 @@ def _revocation(http: TestClient, world: World) -> Callable[[], httpx.Response]:
     return lambda: http.post("/oauth/revoke", data=data, auth=(client.client_id, client.client_secret))
 
 
-# The matrix sends these without valid client credentials (it checks they are refused); the burst needs the
-# request that succeeds.
+def _runtime_of(http: TestClient) -> Runtime:
+    runtime: Runtime = http.app.state.runtime  # type: ignore[attr-defined]
+    return runtime
+
+
+def _confirmation_link(http: TestClient, world: World) -> dict[str, str]:
+    email = f"racer-{secrets.token_hex(3)}@example.org"
+    assert http.post("/v1/accounts", json={"email": email, "password": PASSWORD}).status_code == 202
+    return {"token": last_token(_runtime_of(http), email, "/verify-email")}
+
+
+def _reset_link(http: TestClient, world: World) -> dict[str, str]:
+    email = world.own.consumer.email
+    assert http.post("/v1/accounts/password-reset", json={"email": email}).status_code == 202
+    return {"token": last_token(_runtime_of(http), email, "/reset-password")}
+
+
+def _pending_authenticator(http: TestClient, world: World) -> pyotp.TOTP:
+    started = http.post(
+        "/v1/me/second-factor", json={"password": PASSWORD}, headers=world.own.consumer.headers
+    )
+    assert started.status_code == 201, started.text
+    return pyotp.TOTP(started.json()["secret"])
+
+
+def _sign_in_challenge(http: TestClient, world: World) -> dict[str, str]:
+    """Two-step sign-in on for the world's consumer, and a challenge with a code of the current step."""
+    totp = _pending_authenticator(http, world)
+    now = time.time()
+    first = {"code": totp.at(now - 30)}  # the step before: the current one stays unused for the burst
+    assert http.post(
+        "/v1/me/second-factor/confirm", json=first, headers=world.own.consumer.headers
+    ).is_success
+    login = http.post("/v1/session", json={"email": world.own.consumer.email, "password": PASSWORD})
+    assert login.status_code == 202, login.text
+    http.cookies.clear()
+    return {"challenge": login.json()["challenge"], "code": totp.at(now)}
+
+
+def _single_use(
+    make: Callable[[TestClient, World], dict[str, str]], path: str
+) -> Callable[[TestClient, World], Callable[[], httpx.Response]]:
+    def build(http: TestClient, world: World) -> Callable[[], httpx.Response]:
+        body = make(http, world)
+        if path == "/v1/accounts/password-reset/complete":
+            body["new_password"] = "a raced new passphrase"
+        return lambda: http.post(path, json=body)
+
+    return build
+
+
+def _first_code(http: TestClient, world: World) -> Callable[[], httpx.Response]:
+    body = {"code": _pending_authenticator(http, world).now()}
+    return lambda: http.post("/v1/me/second-factor/confirm", json=body, headers=world.own.consumer.headers)
+
+
+# The matrix sends these without valid client credentials, or with a token or code nobody was given (it checks
+# they are refused); the burst needs the request that succeeds.
 API_REQUESTS: dict[tuple[str, str], Callable[[TestClient, World], Callable[[], httpx.Response]]] = {
     ("POST", "/oauth/token"): _token_request,
     ("POST", "/oauth/revoke"): _revocation,
+    ("POST", "/v1/accounts/verify"): _single_use(_confirmation_link, "/v1/accounts/verify"),
+    ("POST", "/v1/accounts/password-reset/complete"): _single_use(
+        _reset_link, "/v1/accounts/password-reset/complete"
+    ),
+    ("POST", "/v1/session/second-factor"): _single_use(_sign_in_challenge, "/v1/session/second-factor"),
+    ("POST", "/v1/me/second-factor/confirm"): _first_code,
 }
+# What is good once: of a burst sending the same token, challenge or first code, exactly one succeeds.
+SINGLE_USE = {
+    ("POST", "/v1/accounts/verify"),
+    ("POST", "/v1/accounts/password-reset/complete"),
+    ("POST", "/v1/session/second-factor"),
+    ("POST", "/v1/me/second-factor/confirm"),
+    ("POST", "/verify-email"),
+    ("POST", "/reset-password"),
+    ("POST", "/login/code"),
+}
+# The same for the pages: the form to send, with the real token in it.
+PAGE_FORMS: dict[tuple[str, str], Callable[[TestClient, World], dict[str, str]]] = {
+    ("POST", "/verify-email"): _confirmation_link,
+    ("POST", "/reset-password"): lambda http, world: {**_reset_link(http, world), "password": "a raced pass"},
+    ("POST", "/login/code"): _sign_in_challenge,
+}
+
+
+def _check_single_use(responses: list[httpx.Response], method: str, path: str) -> None:
+    if (method, path) in SINGLE_USE:
+        statuses = [r.status_code for r in responses]
+        assert sum(s < 400 for s in statuses) == 1, f"{method} {path}: used more than once: {statuses}"
 
 
 @pytest.mark.parametrize(("method", "path"), API_WRITERS, ids=lambda v: str(v))
@@ -151,6 +240,7 @@ def test_concurrent_api_writes_keep_every_invariant(
     draws_before = _budgeted_releases(runtime, world.own.supplier.owner_id)
     responses = _burst(send)
     _check(responses, method, path)
+    _check_single_use(responses, method, path)
     assert_state_consistent(runtime)
     if (method, path) == ("GET", "/v1/offers/{offer_id}"):
         # Draws follow a schedule (`offers.stats`): at most one fresh draw in the burst, however many
@@ -183,10 +273,12 @@ def test_concurrent_page_writes_keep_every_invariant(
     http: TestClient, runtime: Runtime, method: str, path: str
 ) -> None:
     expect, form = page_matrix.PAGES[(method, path)]
-    visitor = _succeeding(expect, PAGE_VISITORS)
+    visitor = "anonymous" if (method, path) in PAGE_FORMS else _succeeding(expect, PAGE_VISITORS)
     visitors = page_matrix.make_visitors(http, runtime)
     values = page_matrix._values(visitors, visitor)
     data = {k: v.format(**values) for k, v in (form.data or {}).items()}
+    if (method, path) in PAGE_FORMS:
+        data = PAGE_FORMS[(method, path)](http, visitors.world)
     url = path.format(**values)
     page_matrix._as(http, visitors, visitor)
     if method != "GET":
@@ -200,7 +292,9 @@ def test_concurrent_page_writes_keep_every_invariant(
             return http.get(url, params=data, headers=headers, follow_redirects=False)
         return http.request(method, url, data=data, headers=headers, follow_redirects=False)
 
-    _check(_burst(send), method, path)
+    responses = _burst(send)
+    _check(responses, method, path)
+    _check_single_use(responses, method, path)
     assert_state_consistent(runtime)
 
 

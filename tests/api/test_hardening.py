@@ -20,6 +20,7 @@ from infomediary.runtime import Runtime
 from infomediary.settings import Settings
 from tests.conftest import ISSUER
 from tests.fixtures.actors import PASSWORD, make_auditor, make_consumer, make_supplier
+from tests.fixtures.mail import messages_to
 from tests.fixtures.runtimes import reconfigured
 
 PROBLEM = "application/problem+json"
@@ -66,13 +67,17 @@ def test_registration_is_limited_and_a_refused_registration_creates_nothing(
 ) -> None:
     for n in range(2):
         created = limited.post("/v1/accounts", json={"email": f"r{n}@example.org", "password": PASSWORD})
-        assert created.status_code == 201
+        assert created.status_code == 202
     refused = limited.post("/v1/accounts", json={"email": "r2@example.org", "password": PASSWORD})
     _assert_rate_limited(refused)
-    # The refused account does not exist: with the limit out of the way, registering it succeeds.
+    # The refused account does not exist (nothing was mailed): with the limit out of the way, registering
+    # it makes one, whose confirmation link is the first mail to the address.
+    assert messages_to(runtime, "r2@example.org") == []
     with TestClient(create_app(runtime=runtime), base_url=ISSUER) as free:
         again = free.post("/v1/accounts", json={"email": "r2@example.org", "password": PASSWORD})
-        assert again.status_code == 201, again.text
+        assert again.status_code == 202, again.text
+    [mail] = messages_to(runtime, "r2@example.org")
+    assert "Confirm your address" in str(mail["Subject"])
 
 
 def test_token_endpoint_is_limited_and_wrong_secrets_count(limited: TestClient, runtime: Runtime) -> None:

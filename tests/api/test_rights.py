@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from fastapi.testclient import TestClient
 
+from infomediary.runtime import Runtime
 from tests.fixtures.actors import PASSWORD, erase, make_consumer
+from tests.fixtures.mail import messages_to
 
 ISSUER = "http://127.0.0.1:8000"
 
@@ -55,7 +57,9 @@ def test_restriction_is_set_shown_and_lifted(http: TestClient) -> None:
     assert lifted == {"restricted": False, "since": None}
 
 
-def test_erasure_returns_a_verifiable_receipt_and_the_account_is_gone(http: TestClient) -> None:
+def test_erasure_returns_a_verifiable_receipt_and_the_account_is_gone(
+    http: TestClient, runtime: Runtime
+) -> None:
     consumer = make_consumer(http)
     other = make_consumer(http)
     http.patch("/v1/me/profile", headers=consumer.headers, json={"given_name": "Ada"})
@@ -94,4 +98,7 @@ def test_erasure_returns_a_verifiable_receipt_and_the_account_is_gone(http: Test
     assert login.status_code == 401 and login.json()["type"].endswith("invalid-credentials")
     # Nobody else is touched, and the address is free to register again.
     assert http.get("/v1/me/profile", headers=other.headers).status_code == 200
-    assert http.post("/v1/accounts", json={"email": consumer.email, "password": PASSWORD}).status_code == 201
+    assert messages_to(runtime, consumer.email) == []  # the mail kept for her went with her
+    again = http.post("/v1/accounts", json={"email": consumer.email, "password": PASSWORD})
+    assert again.status_code == 202
+    assert "Confirm your address" in str(messages_to(runtime, consumer.email)[-1]["Subject"])

@@ -1,26 +1,50 @@
-"""A new customer in a real browser: signs up, fills the profile, grants and withdraws a consent, sees the
-withdrawal in the log, exports everything and deletes the account. Screenshots of each page are saved."""
+"""A new customer in a real browser: signs up (the confirmation mail received over SMTP, its link followed),
+turns on two-step sign-in, fills the profile, grants and withdraws a consent, sees the withdrawal in the log,
+exports everything and deletes the account. Screenshots of each page are saved."""
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 
+from infomediary.mail.transport import SmtpTransport
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import make_supplier
 from tests.fixtures.consents import publish
+from tests.fixtures.mail import link_token
+from tests.fixtures.runtimes import reconfigured
+from tests.fixtures.smtp import SmtpServer, smtp_server
 
 playwright = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
 PASSWORD = "correct horse battery staple"
 
 
+@pytest.fixture
+def relay() -> Iterator[SmtpServer]:
+    with smtp_server() as server:
+        yield server
+
+
 def test_a_customer_manages_their_data_end_to_end(
-    runtime: Runtime, live_server: str, chromium_path: Path, screenshots: Path, tmp_path: Path
+    runtime: Runtime,
+    live_server: str,
+    chromium_path: Path,
+    screenshots: Path,
+    tmp_path: Path,
+    relay: SmtpServer,
 ) -> None:
+    # The app's mail goes to a real SMTP server on loopback (the runtime is the one the live server serves).
+    relayed = reconfigured(
+        runtime, mail_smtp_host=relay.host, mail_smtp_port=relay.port, mail_smtp_starttls=False
+    )
+    runtime.mail_transport = SmtpTransport(relayed.settings)
     supplier = make_supplier(runtime, name="Acme Books")
     with httpx.Client(base_url=live_server) as http:
         publish(http, supplier, ["marketing", "personalisation"], ["interests", "contact", "health"])  # type: ignore[arg-type]
@@ -50,8 +74,42 @@ def test_a_customer_manages_their_data_end_to_end(
         page.get_by_label("Email address").fill("ada@example.org")
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Create account").click()
-        assert page.get_by_role("status").inner_text().startswith("Your account is ready")
+        assert page.get_by_role("heading", name="Check your mail").is_visible()
+        shot("signup-sent")
+        # The mail arrives over SMTP; its link opens a page whose button confirms the address.
+        [mail] = relay.inbox.wait_for("ada@example.org")
+        page.goto(f"{live_server}/verify-email?token={link_token(mail.message, '/verify-email')}")
+        shot("verify-email")
+        page.get_by_role("button", name="Confirm my address").click()
+        assert "Your address is confirmed" in page.get_by_role("status").inner_text()
+        page.get_by_label("Email address").fill("ada@example.org")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        assert page.get_by_role("status").inner_text().startswith("You are logged in")
         shot("dashboard")
+
+        # Two-step sign-in: the key from the page into an authenticator (here pyotp), then a code.
+        nav("Sign-in security")
+        shot("security")
+        page.get_by_label("Your current password").fill(PASSWORD)
+        page.get_by_role("button", name="Set up two-step sign-in").click()
+        secret = page.locator("code.secret").first.inner_text().replace(" ", "").strip()
+        shot("security-setup")
+        totp = pyotp.TOTP(secret)
+        page.get_by_label("The code the app shows now").fill(totp.now())
+        page.get_by_role("button", name="Turn two-step sign-in on").click()
+        recovery = page.locator("ol.codes code").all_inner_texts()
+        assert len(recovery) == 10 and all(re.fullmatch(r"[a-z2-9]{5}-[a-z2-9]{5}", c) for c in recovery)
+        shot("security-codes")
+        # Logging in again takes the code, on a page of its own (a recovery code: the app's was just used).
+        page.get_by_role("button", name="Log out").click()
+        page.get_by_label("Email address").fill("ada@example.org")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        shot("login-code")
+        page.get_by_label("Code").fill(recovery[0])
+        page.get_by_role("button", name="Log in").click()
+        assert page.get_by_role("status").inner_text().startswith("You are logged in")
 
         # Fill the profile one topic at a time, fixing a mistake the page points out.
         nav("Profile")
@@ -122,10 +180,12 @@ def test_a_customer_manages_their_data_end_to_end(
         # Delete the account, past the confirmation and with the password again.
         page.get_by_role("link", name="Delete my account…").click()
         page.get_by_label("Your current password").fill(PASSWORD)
+        page.get_by_label("Code from your authenticator app").fill(recovery[1])
         page.get_by_role("button", name="Delete my account").click()
         assert page.locator("#f-confirm-error").is_visible()
         page.get_by_label("I understand").check()
         page.get_by_label("Your current password").fill(PASSWORD)
+        page.get_by_label("Code from your authenticator app").fill(recovery[1])
         page.get_by_role("button", name="Delete my account").click()
         assert page.get_by_role("heading", name="Your account is deleted").is_visible()
         assert page.locator("#receipt").input_value().count(".") == 2

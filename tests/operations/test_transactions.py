@@ -15,6 +15,7 @@ from infomediary.errors import Conflict
 from infomediary.flows import account_registered
 from infomediary.runtime import Runtime
 from tests.conftest import ISSUER
+from tests.fixtures.mail import messages_to
 
 
 @pytest.fixture
@@ -49,9 +50,12 @@ def test_a_failed_request_changes_nothing(faulty_app: FastAPI, runtime: Runtime)
         assert http.post("/v1/test-only/register-then-fail").status_code == 409
         assert http.post("/v1/test-only/register-then-crash").status_code == 500
         assert _customers(runtime) == 0
+        # Nor did they mail a link to an account that does not exist.
+        assert messages_to(runtime, "half@example.org") == messages_to(runtime, "crash@example.org") == []
         # ...while the same write through the real route is committed and visible at once.
         ok = http.post(
             "/v1/accounts", json={"email": "half@example.org", "password": "a long enough password"}
         )
-        assert ok.status_code == 201
+        assert ok.status_code == 202
         assert _customers(runtime) == 1
+        assert len(messages_to(runtime, "half@example.org")) == 1

@@ -91,7 +91,9 @@ def test_an_operator_of_one_kind_cannot_log_in_as_the_other(
 
 
 def test_a_consumer_session_is_not_an_operator_session(session: Session, runtime: Runtime) -> None:
-    account_registered.register(session, runtime, email="person@example.org", password=PASSWORD)
+    account_registered.register(
+        session, runtime, email="person@example.org", password=PASSWORD, address_vouched=True
+    )
     issued = customers.login(
         session, runtime, email="person@example.org", password=PASSWORD, client_address=ADDRESS
     )

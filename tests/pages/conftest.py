@@ -8,6 +8,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.fixtures.mail import last_token
+
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse battery staple"
 
@@ -26,9 +28,22 @@ def submit(client: TestClient, page_path: str, action: str, data: dict[str, str]
 
 
 def sign_up(client: TestClient, email: str = "ada@example.org") -> httpx.Response:
-    response = submit(client, "/signup", "/signup", {"email": email, "password": PASSWORD})
+    """Sign up as a person does: the form, the link in the mail and its button, then the log-in form.
+    Returns the log-in's response, the one that set the session cookie."""
+    signed = submit(client, "/signup", "/signup", {"email": email, "password": PASSWORD})
+    assert signed.status_code == 303 and signed.headers["location"] == "/signup/sent", signed.text
+    confirm_address(client, email)
+    response = submit(client, "/login", "/login", {"email": email, "password": PASSWORD})
     assert response.status_code == 303, response.text
     return response
+
+
+def confirm_address(client: TestClient, email: str) -> None:
+    """Open the newest confirmation link mailed to `email` and press its button."""
+    token = last_token(client.app.state.runtime, email, "/verify-email")  # type: ignore[attr-defined]
+    confirmed = submit(client, f"/verify-email?token={token}", "/verify-email", {"token": token})
+    assert confirmed.status_code == 303, confirmed.text
+    assert confirmed.headers["location"] == "/login?notice=email-verified"
 
 
 @pytest.fixture

@@ -5,15 +5,26 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from api.session_cookie import SESSION_COOKIE
-from tests.pages.conftest import PASSWORD, sign_up, submit
+from infomediary.runtime import Runtime
+from tests.fixtures.mail import messages_to
+from tests.pages.conftest import PASSWORD, confirm_address, sign_up, submit
 
 
-def test_sign_up_logs_in_and_shows_the_dashboard(browser: TestClient) -> None:
-    response = sign_up(browser)
-    assert response.headers["location"] == "/?notice=signed-up"
+def test_sign_up_then_the_mailed_link_then_log_in_shows_the_dashboard(
+    browser: TestClient, runtime: Runtime
+) -> None:
+    signed = submit(browser, "/signup", "/signup", {"email": "ada@example.org", "password": PASSWORD})
+    assert signed.status_code == 303 and signed.headers["location"] == "/signup/sent"
+    assert SESSION_COOKIE not in browser.cookies  # nobody is signed in before the address is confirmed
+    assert "Check your mail" in browser.get("/signup/sent").text
+    early = submit(browser, "/login", "/login", {"email": "ada@example.org", "password": PASSWORD})
+    assert early.status_code == 403 and "Confirm your email address first" in early.text
+    assert "/verify-email/resend" in early.text
+    confirm_address(browser, "ada@example.org")
+    response = submit(browser, "/login", "/login", {"email": "ada@example.org", "password": PASSWORD})
+    assert response.headers["location"] == "/?notice=logged-in"
     assert browser.cookies.get(SESSION_COOKIE)
-    page = browser.get("/?notice=signed-up")
-    assert "Your account is ready" in page.text
+    page = browser.get("/?notice=logged-in")
     assert "1 of " in page.text  # the email address given at sign-up
 
 
@@ -32,12 +43,16 @@ def test_sign_up_shows_validation_messages_next_to_the_fields(browser: TestClien
     assert SESSION_COOKIE not in browser.cookies
 
 
-def test_a_taken_email_is_refused_without_a_second_account(browser: TestClient) -> None:
+def test_a_taken_email_gets_the_same_page_and_its_owner_a_mail(browser: TestClient, runtime: Runtime) -> None:
     sign_up(browser)
     browser.cookies.clear()
-    response = submit(browser, "/signup", "/signup", {"email": "ada@example.org", "password": PASSWORD})
-    assert response.status_code == 409
-    assert "already exists" in response.text
+    taken = submit(browser, "/signup", "/signup", {"email": "ada@example.org", "password": "x" * 12})
+    fresh = submit(browser, "/signup", "/signup", {"email": "bob@example.org", "password": "x" * 12})
+    assert (taken.status_code, taken.headers["location"]) == (fresh.status_code, fresh.headers["location"])
+    assert "Someone tried to register" in str(messages_to(runtime, "ada@example.org")[-1]["Subject"])
+    # No second account: the password given the second time does not open the first.
+    wrong = submit(browser, "/login", "/login", {"email": "ada@example.org", "password": "x" * 12})
+    assert wrong.status_code == 401
 
 
 def test_log_out_then_log_in_returns_to_the_page_asked_for(browser: TestClient) -> None:

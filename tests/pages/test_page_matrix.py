@@ -99,6 +99,18 @@ PAGES: dict[tuple[str, str], tuple[Expect, Form]] = {
     ("GET", "/login"): (open_page(200, signed_in=303, who="consumer"), Form()),
     ("POST", "/login"): (open_page(303), Form(CONSUMER_LOGIN)),
     ("POST", "/logout"): (consumer_page(303), Form()),
+    ("GET", "/signup/sent"): (open_page(200), Form()),
+    # A forged challenge: the log-in form again, whoever sends it.
+    ("POST", "/login/code"): (open_page(401), Form({"challenge": "c" * 43, "code": "123456"})),
+    # Where the mailed links lead: a token nobody was sent is a link that does not work, for anyone.
+    ("GET", "/verify-email"): (open_page(400), Form({"token": "t" * 43})),
+    ("POST", "/verify-email"): (open_page(400), Form({"token": "t" * 43})),
+    ("GET", "/verify-email/resend"): (open_page(200), Form()),
+    ("POST", "/verify-email/resend"): (open_page(303), Form({"email": "{email}"})),
+    ("GET", "/forgot-password"): (open_page(200), Form()),
+    ("POST", "/forgot-password"): (open_page(303), Form({"email": "{email}"})),
+    ("GET", "/reset-password"): (open_page(400), Form({"token": "t" * 43})),
+    ("POST", "/reset-password"): (open_page(400), Form({"token": "t" * 43, "password": PASSWORD})),
     # The consumer's privacy centre.
     ("GET", "/profile"): (consumer_page(200), Form()),
     ("GET", "/profile/{category}"): (consumer_page(200), Form()),
@@ -154,6 +166,11 @@ PAGES: dict[tuple[str, str], tuple[Expect, Form]] = {
     ("GET", "/rights/delete"): (consumer_page(200), Form()),
     # Erasure answers with the receipt page itself (the account is gone, there is nowhere to redirect to).
     ("POST", "/rights/delete"): (consumer_page(200), Form({"confirm": "yes", "password": PASSWORD})),
+    # Two-step sign-in: the secret is shown on the page that answers the form, never behind a redirect.
+    ("GET", "/security"): (consumer_page(200), Form()),
+    ("POST", "/security/second-factor"): (consumer_page(200), Form({"password": PASSWORD})),
+    ("POST", "/security/second-factor/confirm"): (consumer_page(303), Form({"code": "123456"})),
+    ("POST", "/security/second-factor/disable"): (consumer_page(303), Form({"password": PASSWORD})),
     # The supplier console.
     ("GET", "/supplier/login"): (open_page(200, signed_in=303, who="supplier"), Form()),
     ("POST", "/supplier/login"): (

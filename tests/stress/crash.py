@@ -43,6 +43,7 @@ from infomediary.policylog.offline_verifier import load_state, save_state, verif
 from infomediary.policylog.proof_verification import verify_consistency
 from infomediary.runtime import Runtime
 from infomediary.settings import SUPPLIER_SCOPES, Settings
+from tests.fixtures.mail import kept_token
 from tests.stress.server import Server, cli, free_port, server_env
 
 PASSWORD = "crash-safety password 7"
@@ -184,6 +185,9 @@ def set_up(work: Path, database_url: str | None, *, consumers: int, seed: int) -
         for n in range(consumers):
             state = ConsumerState(email=f"crash-{n}-{secrets.token_hex(3)}@example.org")
             client.post("/v1/accounts", json={"email": state.email, "password": PASSWORD}).raise_for_status()
+            # The link in the mail the server kept (no relay configured), followed as she would.
+            token = kept_token(Path(env["INFOMEDIARY_DATA_DIR"]) / "mail", state.email, "/verify-email")
+            client.post("/v1/accounts/verify", json={"token": token}).raise_for_status()
             login = client.post("/v1/session", json={"email": state.email, "password": PASSWORD})
             login.raise_for_status()
             state.token = login.json()["access_token"]

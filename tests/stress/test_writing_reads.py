@@ -43,6 +43,7 @@ from api.session_cookie import SUPPLIER_OPERATOR_COOKIE
 from infomediary.policylog.entry import decode_entry
 from infomediary.settings import Settings
 from tests.fixtures.databases import fresh_postgres_database
+from tests.fixtures.mail import kept_token
 from tests.stress.server import Server, cli, free_port, server_env
 
 # Real commits on the real engines: this module's tests race connections or read what a commit leaves.
@@ -159,10 +160,12 @@ def _token(client: httpx.Client, credentials: dict[str, Any]) -> dict[str, str]:
     return _bearer(_ok(response).json()["access_token"])
 
 
-def _consumer(client: httpx.Client, n: int, supplier_id: str) -> tuple[dict[str, str], str]:
+def _consumer(client: httpx.Client, n: int, supplier_id: str, mail_dir: Path) -> tuple[dict[str, str], str]:
     """A consumer who viewed catalog items, switched personalisation on and gave the supplier a pseudonym."""
     credentials = {"email": f"reader-{n}-{secrets.token_hex(3)}@example.org", "password": PASSWORD}
     _ok(client.post("/v1/accounts", json=credentials))
+    token = kept_token(mail_dir, credentials["email"], "/verify-email")
+    _ok(client.post("/v1/accounts/verify", json={"token": token}))
     headers = _bearer(_ok(client.post("/v1/session", json=credentials)).json()["access_token"])
     # The login also set a session cookie; the API calls here authenticate with the bearer token alone.
     client.cookies.clear()
@@ -210,7 +213,8 @@ def _populate(server: Server, demo: dict[str, Any]) -> Population:
         auditor = _token(client, demo["auditor"])
         _ok(client.put("/v1/supplier/policy", json=POLICY, headers=supplier))
         _ok(client.put("/v1/catalog", json={"items": ITEMS}, headers=supplier))
-        people = [_consumer(client, n, supplier_id) for n in range(CONSUMERS)]
+        mail_dir = Path(server.env["INFOMEDIARY_DATA_DIR"]) / "mail"
+        people = [_consumer(client, n, supplier_id, mail_dir) for n in range(CONSUMERS)]
         consumers = [headers for headers, _ in people]
         # One sequential read first: the population really is personalised (200, not 403), so the burst's
         # answers are about concurrency, not about a refusal.

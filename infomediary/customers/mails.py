@@ -1,0 +1,118 @@
+"""What the account mails say, and sending them once the request commits, a few an hour per account at most.
+
+The words live here, the sending in `infomediary.mail`. Each link leads to a page of the privacy centre
+(`api/pages/account_links.py`): following it shows a form, and only submitting the form uses the token, so
+a mail scanner that fetches every link it sees confirms nothing and spends no reset link.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from urllib.parse import urlencode
+
+from infomediary.database import WriteSession
+from infomediary.mail.at_commit import send_at_commit
+from infomediary.mail.message import Mail, compose
+from infomediary.ratelimits import service as ratelimits
+from infomediary.ratelimits.errors import RateLimited
+from infomediary.runtime import Runtime
+from infomediary.settings import Settings
+
+VERIFY_PATH = "/verify-email"
+RESET_PATH = "/reset-password"
+FORGOT_PATH = "/forgot-password"
+LOGIN_PATH = "/login"
+
+KIND_VERIFY = "verify-email"
+KIND_ADDRESS_TAKEN = "address-taken"
+KIND_RESET = "password-reset"
+
+
+def send(session: WriteSession, runtime: Runtime, customer_id: str, mail: Mail) -> bool:
+    """Send an account mail after the commit, unless the account had its share this hour; whether it will.
+
+    However many client addresses ask (each is rate-limited on its own), one mailbox gets at most
+    `account_mails_per_hour` of our mails: the service cannot be turned into a way of flooding someone.
+    Counted under the internal subject id, under the throttle key, like the login throttle.
+    """
+    limit = ratelimits.Limit("account-mail", runtime.settings.account_mails_per_hour, 3600)
+    try:
+        ratelimits.hit(session, runtime.keys.secret("throttle"), limit, customer_id, now=time.time())
+    except RateLimited:
+        return False
+    send_at_commit(session, runtime.mail, mail)
+    return True
+
+
+def _link(settings: Settings, path: str, token: str | None = None) -> str:
+    base = settings.issuer.rstrip("/")
+    return f"{base}{path}?{urlencode({'token': token})}" if token else f"{base}{path}"
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _signature(settings: Settings) -> str:
+    return f"-- \n{settings.controller_name}\nQuestions about your data: {settings.controller_email}\n"
+
+
+def verify_email(settings: Settings, *, to: str, token: str, expires_at: datetime) -> Mail:
+    text = (
+        f"Hello,\n\n"
+        f"Someone, probably you, created an account at {settings.controller_name} with this address.\n"
+        f"To confirm that the address is yours and start using the account, open this link and press "
+        f'"Confirm my address":\n\n'
+        f"{_link(settings, VERIFY_PATH, token)}\n\n"
+        f"The link works once, until {_when(expires_at)}.\n\n"
+        f"If you did not create this account, do not confirm it: without confirmation nobody can sign in "
+        f"to it. If you want an account with this address later, ask for a new password at\n"
+        f"{_link(settings, FORGOT_PATH)}\n"
+        f"and the account becomes yours alone.\n\n" + _signature(settings)
+    )
+    return compose(
+        kind=KIND_VERIFY,
+        sender=settings.mail_from,
+        to=to,
+        subject=f"Confirm your address for {settings.controller_name}",
+        text=text,
+    )
+
+
+def address_taken(settings: Settings, *, to: str) -> Mail:
+    text = (
+        f"Hello,\n\n"
+        f"Someone just tried to create an account at {settings.controller_name} with this address. "
+        f"There already is one, so nothing was created and nothing about your account changed.\n\n"
+        f"If it was you: you can sign in at\n{_link(settings, LOGIN_PATH)}\n"
+        f"or, if you forgot your password, set a new one at\n{_link(settings, FORGOT_PATH)}\n\n"
+        f"If it was not you, you need not do anything. The person who tried was told only what anyone "
+        f"registering is told, so they did not learn that you have an account.\n\n" + _signature(settings)
+    )
+    return compose(
+        kind=KIND_ADDRESS_TAKEN,
+        sender=settings.mail_from,
+        to=to,
+        subject=f"Someone tried to register with your address at {settings.controller_name}",
+        text=text,
+    )
+
+
+def password_reset(settings: Settings, *, to: str, token: str, expires_at: datetime) -> Mail:
+    text = (
+        f"Hello,\n\n"
+        f"Someone, probably you, asked to set a new password for your account at "
+        f"{settings.controller_name}. To choose one, open this link:\n\n"
+        f"{_link(settings, RESET_PATH, token)}\n\n"
+        f"The link works once, until {_when(expires_at)}. Setting a new password signs you out everywhere; "
+        f"if you use two-step sign-in, you will still need your authenticator app.\n\n"
+        f"If you did not ask, ignore this message: your password stays as it is.\n\n" + _signature(settings)
+    )
+    return compose(
+        kind=KIND_RESET,
+        sender=settings.mail_from,
+        to=to,
+        subject=f"Set a new password for {settings.controller_name}",
+        text=text,
+    )
