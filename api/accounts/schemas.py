@@ -6,7 +6,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-Password = Field(min_length=12, max_length=256, description="12 to 256 characters.")
+from infomediary.text import Secret
+
+Password = Annotated[Secret, Field(min_length=12, description="12 to 256 characters.")]
+# A code from an authenticator app (6 digits) or a recovery code (letters and digits, a dash or spaces).
+CODE = r"^[A-Za-z0-9 -]*$"
 # A mailed link's token: 256 bits, base64url (43 characters); a little room, nothing more.
 Token = Annotated[str, Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
 SecondFactorCode = Annotated[
@@ -14,6 +18,7 @@ SecondFactorCode = Annotated[
     Field(
         min_length=6,
         max_length=32,
+        pattern=CODE,
         description=(
             "With two-step sign-in on: the 6-digit code from your authenticator app, or one of your recovery "
             "codes. Missing or wrong: 403 `reauthentication-failed`, counted like a wrong password."
@@ -26,7 +31,7 @@ class Credentials(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr = Field(max_length=254)
-    password: str = Password
+    password: Password
 
 
 class AccountCreate(Credentials):
@@ -56,7 +61,7 @@ class PasswordResetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     token: Token = Field(description="The `token` of the password-reset link mailed to the address.")
-    new_password: str = Password
+    new_password: Password
 
 
 class SessionTokens(BaseModel):
@@ -81,5 +86,6 @@ class SecondFactorIn(BaseModel):
     code: str = Field(
         min_length=6,
         max_length=32,
+        pattern=CODE,
         description="The 6-digit code from the authenticator app, or an unused recovery code.",
     )

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from infomediary.text import Secret
 from api.accounts.schemas import SecondFactorCode
+from infomediary.text import Secret
 
 
 class DiscountRuleRead(BaseModel):

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from infomediary.text import Secret
 from api.accounts.schemas import SecondFactorCode
+from infomediary.text import Secret
 
 
 class MeRead(BaseModel):

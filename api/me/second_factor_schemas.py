@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.accounts.schemas import SecondFactorCode
+from infomediary.text import Secret
 
-CurrentPassword = Field(
-    min_length=1,
-    max_length=256,
-    description="Your current password. Wrong: 403 `reauthentication-failed`, counted as a failed login.",
-)
+CurrentPassword = Annotated[
+    Secret,
+    Field(
+        description="Your current password. Wrong: 403 `reauthentication-failed`, counted as a failed login."
+    ),
+]
 
 
 class SecondFactorRead(BaseModel):
@@ -24,7 +27,7 @@ class SecondFactorRead(BaseModel):
 class SecondFactorStart(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    password: str = CurrentPassword
+    password: CurrentPassword
 
 
 class SecondFactorSecret(BaseModel):
@@ -40,7 +43,9 @@ class SecondFactorSecret(BaseModel):
 class SecondFactorConfirm(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(min_length=6, max_length=8, description="The code the app shows now.")
+    code: str = Field(
+        min_length=6, max_length=8, pattern=r"^[0-9 ]*$", description="The code the app shows now."
+    )
 
 
 class RecoveryCodes(BaseModel):
@@ -52,5 +57,5 @@ class RecoveryCodes(BaseModel):
 class SecondFactorStop(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    password: str = CurrentPassword
+    password: CurrentPassword
     code: SecondFactorCode = None

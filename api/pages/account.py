@@ -9,7 +9,7 @@ from fastapi import Form, Request, Response, status
 
 from api.accounts.schemas import Credentials
 from api.deps import ClientAddressDep, RuntimeDep, WriteSessionDep, keep_only_the_record
-from api.pages.auth import OptionalConsumer, PageConsumer, safe_next
+from api.pages.auth import NextQuery, OptionalConsumer, PageConsumer, safe_next
 from api.pages.forms import parse_form
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
@@ -24,9 +24,10 @@ from infomediary.customers.errors import (
 )
 from infomediary.customers.service import IssuedSession
 from infomediary.flows import account_registered
+from infomediary.text import Text as FreeText
 
 router = page_router()
-Text = Annotated[str, Form(max_length=512)]
+Text = Annotated[FreeText, Form(max_length=512)]
 THROTTLED = "Too many failed attempts. Wait a few minutes, then try again."
 
 
@@ -64,7 +65,7 @@ def signup_sent(request: Request) -> Response:
 
 
 @router.get("/login")
-def login_form(request: Request, consumer: OptionalConsumer, next: str | None = None) -> Response:
+def login_form(request: Request, consumer: OptionalConsumer, next: NextQuery = None) -> Response:
     if consumer is not None:
         return redirect(request, safe_next(next))
     return render(request, "account/login.html", {"email": "", "next": safe_next(next)})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Form, Request, Response, status
+from fastapi import Form, Query, Request, Response, status
 
 from api.accounts.schemas import AddressOnly
 from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
@@ -19,10 +19,13 @@ from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
 from infomediary.customers import password_reset, verification
 from infomediary.customers.errors import LinkInvalid
+from infomediary.text import Opaque
+from infomediary.text import Text as FreeText
 
 router = page_router()
-Text = Annotated[str, Form(max_length=512)]
-TokenField = Annotated[str, Form(max_length=128)]
+Text = Annotated[FreeText, Form(max_length=512)]
+TokenField = Annotated[Opaque, Form(max_length=128)]
+TokenQuery = Annotated[Opaque, Query(max_length=128)]
 LENGTH_HINT = "At least 12 characters."
 
 
@@ -33,7 +36,7 @@ def _expired(request: Request, about: str) -> Response:
 
 
 @router.get("/verify-email")
-def verify_form(request: Request, session: ReadSessionDep, token: str = "") -> Response:
+def verify_form(request: Request, session: ReadSessionDep, token: TokenQuery = "") -> Response:
     if not token or len(token) > 128 or not verification.link_is_live(session, token):
         return _expired(request, "verify")
     return render(request, "account/verify_email.html", {"token": token})
@@ -83,7 +86,7 @@ def forgot(request: Request, session: WriteSessionDep, runtime: RuntimeDep, emai
 
 
 @router.get("/reset-password")
-def reset_form(request: Request, session: ReadSessionDep, token: str = "") -> Response:
+def reset_form(request: Request, session: ReadSessionDep, token: TokenQuery = "") -> Response:
     if not token or len(token) > 128 or not password_reset.link_is_live(session, token):
         return _expired(request, "reset")
     return render(request, "account/reset_password.html", {"token": token, "hint": LENGTH_HINT})

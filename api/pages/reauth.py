@@ -15,9 +15,10 @@ from infomediary.customers.errors import (
     ReauthenticationFailed,
     SecondFactorReauthenticationFailed,
 )
+from infomediary.text import Line, Secret
 
-Password = Annotated[str, Form(max_length=256)]
-Code = Annotated[str, Form(max_length=32)]
+Password = Annotated[Secret, Form()]
+Code = Annotated[Line, Form(max_length=32)]
 REFUSALS = (ReauthenticationFailed, LoginThrottled)
 
 
