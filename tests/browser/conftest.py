@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -21,6 +22,7 @@ import uvicorn
 from api.app import create_app
 from infomediary.runtime import Runtime
 from tests.conftest import SCREENSHOTS
+from tests.fixtures.mail import last_token
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -82,3 +84,17 @@ def axe_source() -> str:
             pytest.fail(f"{reason}; CI must run the accessibility checks")
         pytest.skip(reason)
     return AXE.read_text()
+
+
+def sign_up_and_in(page: Any, live_server: str, runtime: Runtime, email: str, password: str) -> None:
+    """Sign up in the browser, follow the mailed confirmation link (read from the test's mailbox), confirm,
+    and log in: where a new customer is after her first sign-in."""
+    page.goto(live_server + "/signup")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Create account").click()
+    page.goto(f"{live_server}/verify-email?token={last_token(runtime, email, '/verify-email')}")
+    page.get_by_role("button", name="Confirm my address").click()
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()

@@ -14,6 +14,7 @@ from playwright import sync_api as playwright
 
 from infomediary.operators.models import OperatorKind
 from infomediary.runtime import Runtime
+from tests.browser.conftest import sign_up_and_in
 from tests.fixtures.actors import PASSWORD, make_auditor, make_supplier
 from tests.fixtures.consents import publish
 from tests.fixtures.operators import OPERATOR_PASSWORD, make_operator
@@ -57,12 +58,17 @@ def test_every_consumer_page_passes_axe(
             if found:
                 failures[path] = found
 
-        for path in ("/", "/privacy", "/signup", "/login", "/time-zone"):
+        for path in (
+            "/",
+            "/privacy",
+            "/signup",
+            "/login",
+            "/time-zone",
+            "/forgot-password",
+            "/verify-email/resend",
+        ):
             check(path)
-        page.goto(live_server + "/signup")
-        page.get_by_label("Email address").fill("ada@example.org")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Create account").click()
+        sign_up_and_in(page, live_server, runtime, "ada@example.org", PASSWORD)
         page.goto(live_server + "/consents")
         card = page.locator("section", has=page.get_by_role("heading", name="Acme Books"))
         card.get_by_label("Purpose").select_option("marketing")
@@ -85,6 +91,7 @@ def test_every_consumer_page_passes_axe(
             "/rights",
             "/rights/delete",
             "/time-zone",
+            "/security",
         ]
         for path in signed_in:
             check(path)

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from infomediary.runtime import Runtime
+from tests.browser.conftest import sign_up_and_in
 from tests.fixtures.actors import make_auditor, make_supplier
 from tests.fixtures.consents import publish
 
@@ -43,12 +44,9 @@ def test_the_grid_with_gpc_on_in_a_browser(
             "console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None
         )
 
-        page.goto(live_server + "/signup")
-        page.get_by_label("Email address").fill(f"gpc-{size}@example.org")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Create account").click()
-        # The first page after sign-up is the first that knows her: it records the signal and says so.
-        assert "Global Privacy Control signal opted you out" in page.get_by_role("status").inner_text()
+        sign_up_and_in(page, live_server, runtime, f"gpc-{size}@example.org", PASSWORD)
+        # The first page after her first sign-in is the first that knows her: it records the signal, says so.
+        assert "Global Privacy Control signal opted you out" in page.get_by_role("status").first.inner_text()
 
         page.get_by_role("navigation").get_by_role("link", name="Consents").click()
         assert page.get_by_role("status").count() == 0  # said once
