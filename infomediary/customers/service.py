@@ -30,6 +30,7 @@ from infomediary.customers.errors import (
 )
 from infomediary.customers.models import ConsumerSession, Customer
 from infomediary.database import WriteSession, utcnow
+from infomediary.errors import DomainError
 from infomediary.ids import new_id
 from infomediary.policylog import kinds as log_kinds
 from infomediary.policylog.service import append as log_append
@@ -191,15 +192,7 @@ def complete_login(
     customer = repository.get(session, customer_id) if customer_id is not None else None
     if customer is None or customer.status != "active":
         raise LoginChallengeInvalid()
-    throttle.code_attempt(
-        session,
-        runtime,
-        login_index=customer.id.encode(),
-        client_address=client_address,
-        accepted=lambda: second_factor.accept(session, runtime, customer.id, code, now=now),
-        now=now,
-        refusal=SecondFactorFailed,
-    )
+    _code_attempt(session, runtime, customer.id, code, client_address, now, SecondFactorFailed)
     if tokens.use(session, challenge, tokens.LOGIN_CHALLENGE, now=now) is None:
         raise LoginChallengeInvalid()  # another request with the same challenge won the race
     return _open_session(session, customer.id, now, runtime.settings.consumer_session_ttl_seconds)
@@ -282,15 +275,7 @@ def reauthenticate(
     )
     if two_step:
         assert code is not None
-        throttle.code_attempt(
-            session,
-            runtime,
-            login_index=customer.id.encode(),
-            client_address=client_address,
-            accepted=lambda: second_factor.accept(session, runtime, customer.id, code, now=now),
-            now=now,
-            refusal=refusal,
-        )
+        _code_attempt(session, runtime, customer.id, code, client_address, now, refusal)
 
 
 def change_password(
@@ -398,3 +383,24 @@ def disable_second_factor(
 
 def describe(session: Session, runtime: Runtime, consumer: AuthenticatedConsumer) -> AccountView:
     return account(session, runtime, consumer.customer_id)
+
+
+def _code_attempt(
+    session: WriteSession,
+    runtime: Runtime,
+    customer_id: str,
+    code: str,
+    client_address: str,
+    now: datetime,
+    refusal: type[DomainError],
+) -> None:
+    """A second-factor code under the login throttle of the account (by its internal id) and the address."""
+    throttle.code_attempt(
+        session,
+        runtime,
+        login_index=customer_id.encode(),
+        client_address=client_address,
+        accepted=lambda: second_factor.accept(session, runtime, customer_id, code, now=now),
+        now=now,
+        refusal=refusal,
+    )

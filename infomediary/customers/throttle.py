@@ -99,21 +99,17 @@ def password_attempt(
     factor follows, the failures are cleared only once its code is right too (`code_attempt`), or the right
     password would wipe the count of wrong codes before each new round of guesses.
     """
-    settings = runtime.settings
-    window = timedelta(seconds=settings.login_window_seconds)
-    keys = throttle_keys(runtime.keys.secret("throttle"), login_index, client_address)
-    check(
+    _attempt(
         session,
-        keys,
+        runtime,
+        login_index=login_index,
+        client_address=client_address,
+        # The hash is checked first either way (a dummy one when there is none): the same work.
+        accepted=lambda: runtime.passwords.verify(password_hash, password) and password_hash is not None,
         now=now,
-        window=window,
-        max_per_account=settings.login_max_failures_per_account,
-        max_per_address=settings.login_max_failures_per_address,
+        refusal=refusal,
+        clear=clear,
     )
-    if not runtime.passwords.verify(password_hash, password) or password_hash is None:
-        raise refusal().recording(lambda record_in: record_failure(record_in, keys, now=now, window=window))
-    if clear:
-        clear_account(session, keys)
 
 
 def code_attempt(
@@ -129,6 +125,31 @@ def code_attempt(
     """One second-factor code under the same throttle as passwords: a wrong code counts as a failed login
     of the account and the address (5 wrong codes, or passwords, in the window and the account waits), and a
     right one clears the account's failures. `accepted()` checks (and spends) the code."""
+    _attempt(
+        session,
+        runtime,
+        login_index=login_index,
+        client_address=client_address,
+        accepted=accepted,
+        now=now,
+        refusal=refusal,
+        clear=True,
+    )
+
+
+def _attempt(
+    session: WriteSession,
+    runtime: Runtime,
+    *,
+    login_index: bytes,
+    client_address: str,
+    accepted: Callable[[], bool],
+    now: datetime,
+    refusal: type[DomainError],
+    clear: bool,
+) -> None:
+    """Refuse (429) past the limits; else check the secret with `accepted()`: a failure is recorded with the
+    refusal, a success clears the account's failures when `clear`."""
     settings = runtime.settings
     window = timedelta(seconds=settings.login_window_seconds)
     keys = throttle_keys(runtime.keys.secret("throttle"), login_index, client_address)
@@ -142,4 +163,5 @@ def code_attempt(
     )
     if not accepted():
         raise refusal().recording(lambda record_in: record_failure(record_in, keys, now=now, window=window))
-    clear_account(session, keys)
+    if clear:
+        clear_account(session, keys)
