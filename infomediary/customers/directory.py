@@ -83,10 +83,14 @@ def name_new_account(session: WriteSession, runtime: Runtime, subject_id: str, e
             raise NameTaken()
         if vault.name(KIND_EMAIL, email_index.hex(), subject_id, replacing=holder) is not None:
             raise NameTaken()
+    return _give_customer_id(runtime, subject_id)
+
+
+def _give_customer_id(runtime: Runtime, subject_id: str) -> str:
     while True:
         customer_id = new_customer_id()
         # 64 random bits: a clash is all but impossible, and a clash is refused, never shared.
-        if vault.name(KIND_CUSTOMER_ID, customer_id, subject_id) is None:
+        if runtime.vault.name(KIND_CUSTOMER_ID, customer_id, subject_id) is None:
             return customer_id
 
 
@@ -146,7 +150,7 @@ def adopt_legacy(session: WriteSession, runtime: Runtime) -> int:
     every account without one a customer id; returns the accounts changed. Idempotent: run at start-up and
     after a restore, before anything else reads accounts."""
     vault = runtime.vault
-    changed = 0
+    changed: set[str] = set()
     legacy = session.execute(
         select(Customer.id, Customer.email_index).where(Customer.email_index.is_not(None))
     ).all()
@@ -162,16 +166,14 @@ def adopt_legacy(session: WriteSession, runtime: Runtime) -> int:
             .where(Customer.id.in_([subject_id for subject_id, _ in batch]))
             .values(email_index=None)
         )
-        changed += len(batch)
+        changed.update(subject_id for subject_id, _ in batch)
     subjects = list(session.scalars(select(Customer.id)))
     for start in range(0, len(subjects), _BATCH):
         batch_ids = subjects[start : start + _BATCH]
         named = vault.names_of(KIND_CUSTOMER_ID, batch_ids)
         for subject_id in batch_ids:
-            if subject_id in named:
-                continue
-            while vault.name(KIND_CUSTOMER_ID, new_customer_id(), subject_id) is not None:
-                pass
-            changed += 1
+            if subject_id not in named:
+                _give_customer_id(runtime, subject_id)
+                changed.add(subject_id)
     session.flush()
-    return changed
+    return len(changed)
