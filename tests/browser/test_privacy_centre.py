@@ -1,6 +1,9 @@
-"""A new customer in a real browser: signs up (the confirmation mail received over SMTP, its link followed),
-turns on two-step sign-in, fills the profile, grants and withdraws a consent, sees the withdrawal in the log,
-exports everything and deletes the account. Screenshots of each page are saved."""
+"""A new customer in a real browser, the walk of issue 19's "done when": signs up (the confirmation mail
+received over SMTP, its link followed), turns on two-step sign-in, fills the profile, grants and withdraws a
+consent (its receipt checked), turns a cell of "what each supplier may do now" round, switches Global Privacy
+Control on, accepts an offer that tells the supplier who she is (and then sees that supplier among those that
+know her), exports everything and deletes the account. Screenshots of each page are saved in var/screenshots/.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +19,9 @@ import pytest
 from infomediary.mail.transport import SmtpTransport
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import make_supplier
-from tests.fixtures.consents import publish
+from tests.fixtures.consents import later, publish
 from tests.fixtures.mail import link_token
+from tests.fixtures.offers import post_offer_to_few
 from tests.fixtures.runtimes import reconfigured
 from tests.fixtures.smtp import SmtpServer, smtp_server
 
@@ -46,8 +50,9 @@ def test_a_customer_manages_their_data_end_to_end(
     )
     runtime.mail_transport = SmtpTransport(relayed.settings)
     supplier = make_supplier(runtime, name="Acme Books")
+    categories = ["identity", "contact", "demographics", "interests", "health"]
     with httpx.Client(base_url=live_server) as http:
-        publish(http, supplier, ["marketing", "personalisation"], ["interests", "contact", "health"])  # type: ignore[arg-type]
+        publish(http, supplier, ["marketing", "personalisation"], categories)  # type: ignore[arg-type]
 
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(chromium_path), args=["--no-sandbox"])
@@ -121,6 +126,11 @@ def test_a_customer_manages_their_data_end_to_end(
         assert "Your profile is saved" in page.get_by_role("status").inner_text()
         assert page.get_by_label("Given name").input_value() == "Ada"
         page.get_by_role("link", name="All of your profile").click()
+        page.get_by_role("link", name="About you").click()
+        page.get_by_label("Gender").select_option("female")
+        page.get_by_role("button", name="Save profile").click()
+        assert "Your profile is saved" in page.get_by_role("status").inner_text()
+        page.get_by_role("link", name="All of your profile").click()
         page.get_by_role("link", name="How to reach you").click()
         page.get_by_label("Phone number").fill("not a phone")
         page.get_by_role("button", name="Save profile").click()
@@ -161,6 +171,65 @@ def test_a_customer_manages_their_data_end_to_end(
         assert page.get_by_text("you withdrew the consent you had given Acme Books").count() == 1
         shot("log")
 
+        # What each supplier may do now: defaults for ordinary data show, and one click turns a cell round.
+        nav("Consents")
+        page.get_by_role("link", name="See what each supplier may do now, and why").click()
+        grid = page.locator("section", has=page.get_by_role("heading", name="Acme Books"))
+        cell = "Acme Books: Your interests, Tailoring to you"
+        grid.get_by_role("button", name=f"Refuse {cell}").click()
+        assert "Your answer is recorded" in page.get_by_role("status").inner_text()
+        grid = page.locator("section", has=page.get_by_role("heading", name="Acme Books"))
+        assert grid.get_by_role("button", name=f"Allow {cell}").is_visible()
+        shot("effective")
+
+        # Global Privacy Control switched on in the browser: the next page records it and says so, once.
+        page.set_extra_http_headers({"Sec-GPC": "1"})
+        nav("Overview")
+        assert "Global Privacy Control signal opted you out" in page.get_by_role("status").first.inner_text()
+        shot("gpc")
+        nav("Consents")
+        page.get_by_role("link", name="See what each supplier may do now, and why").click()
+        assert page.get_by_role("status").count() == 0
+        shot("effective-gpc")
+
+        # An offer that would tell the supplier who she is: accepted only past a confirmation page that asks
+        # for her password and a code again.
+        offer = {
+            "content": "Ada's engines: 10% off a difference engine kit",
+            "purpose": "marketing",
+            "predicate": {"eq": ["gender", "female"]},
+            "reward_per_view": 2,
+            "reward_per_acceptance": 10,
+            "budget_cap": 1000,
+            "expires_at": later(),
+            "releases_identity": True,
+        }
+        with httpx.Client(base_url=live_server) as http:
+            headers = {**supplier.headers(http), "Idempotency-Key": "walk-offer-1"}  # type: ignore[arg-type]
+        posted = post_offer_to_few(runtime, offer, headers)
+        assert posted.status_code == 201, posted.text
+        nav("Inbox")
+        assert page.get_by_text("Accepting tells Acme Books who you are").is_visible()
+        shot("inbox-offer")
+        page.get_by_role("button", name="Accept the offer from Acme Books").click()
+        assert page.get_by_role("heading", name="Tell Acme Books who you are?").is_visible()
+        shot("inbox-confirm")
+        page.get_by_label("Your current password").fill(PASSWORD)
+        page.get_by_label("Code from your authenticator app").fill(recovery[1])
+        page.get_by_role("button", name="Yes, tell Acme Books who I am").click()
+        assert "accepted" in page.get_by_role("status").inner_text()
+        with httpx.Client(base_url=live_server) as http:
+            read = http.get(f"/v1/offers/{posted.json()['id']}", headers=supplier.headers(http))  # type: ignore[arg-type]
+        assert "Lovelace" in read.text  # the supplier now knows who she is
+        # She now finds the supplier among those that know her, under the pseudonym her identity went with.
+        nav("Who used my data")
+        known = page.locator("section", has=page.get_by_role("heading", name="Who knows you"))
+        assert known.get_by_role("rowheader", name="Acme Books").is_visible()
+        released_under = known.locator("code.pseudonym").inner_text()
+        shot("who-knows-me")
+        [released] = read.json()["released_identities"]
+        assert released["pseudonym"] == released_under and released["family_name"] == "Lovelace"
+
         # Standing terms and the inbox render too.
         nav("Standing terms")
         shot("terms")
@@ -176,16 +245,20 @@ def test_a_customer_manages_their_data_end_to_end(
         download.value.save_as(exported)
         document = json.loads(exported.read_text())
         assert "Lovelace" in json.dumps(document)
+        [holder] = [h for h in document["pseudonyms"] if h["supplier"]["name"] == "Acme Books"]
+        assert holder["pseudonym"] == released_under
+        assert [o["id"] for o in document["offers"]] == [posted.json()["id"]]
+        assert document["privacy_signal"]["gpc"] is True
 
         # Delete the account, past the confirmation and with the password again.
         page.get_by_role("link", name="Delete my account…").click()
         page.get_by_label("Your current password").fill(PASSWORD)
-        page.get_by_label("Code from your authenticator app").fill(recovery[1])
+        page.get_by_label("Code from your authenticator app").fill(recovery[2])
         page.get_by_role("button", name="Delete my account").click()
         assert page.locator("#f-confirm-error").is_visible()
         page.get_by_label("I understand").check()
         page.get_by_label("Your current password").fill(PASSWORD)
-        page.get_by_label("Code from your authenticator app").fill(recovery[1])
+        page.get_by_label("Code from your authenticator app").fill(recovery[2])
         page.get_by_role("button", name="Delete my account").click()
         assert page.get_by_role("heading", name="Your account is deleted").is_visible()
         assert page.locator("#receipt").input_value().count(".") == 2

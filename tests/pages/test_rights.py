@@ -118,3 +118,17 @@ def test_wrong_passwords_on_the_delete_page_hit_the_login_throttle(
     blocked = browser.post("/rights/delete", data={**data, "password": PASSWORD})
     assert blocked.status_code == 429 and "Too many wrong passwords" in blocked.text
     assert browser.get("/v1/me", headers={"authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_the_log_page_lists_who_knows_her_by_which_name(browser: TestClient, runtime: Runtime) -> None:
+    known, unknown = make_supplier(runtime, name="Acme Books"), make_supplier(runtime, name="Bikes Ltd")
+    sign_up(browser)
+    bearer = {"authorization": f"Bearer {browser.cookies.get(SESSION_COOKIE)}"}
+    assert "Who knows you" not in browser.get("/log").text  # nobody yet: no empty table
+    handed = browser.post("/v1/me/pseudonyms", json={"supplier_id": known.owner_id}, headers=bearer)
+    assert handed.status_code == 201, handed.text
+    page = browser.get("/log")
+    assert "Who knows you" in page.text
+    assert "Acme Books" in page.text and handed.json()["pseudonym"] in page.text
+    assert "Bikes Ltd" not in page.text
+    assert unknown.owner_id not in page.text
