@@ -25,9 +25,10 @@ that address in its ``$schema`` key. A JSON object, keys in this order::
 
 Memory stays bounded however much a customer has: every section that grows with use is read in keyset pages
 (`sections.PAGE` rows) and written as it is read. The stream reads in one read session of its own, opened
-when the body starts: a streaming body is sent after the request's session has ended. On SQLite that session
-is one snapshot; on PostgreSQL the request path reads in autocommit, so a later section may show what was
-committed while the export ran. The log's proofs are all against the head read when the stream starts.
+when the body starts: a streaming body is sent after the request's session has ended. That session is one
+transaction reading one snapshot (`RequestSessions.snapshots`: REPEATABLE READ on PostgreSQL, whose request
+path otherwise reads in autocommit), so no section shows what was committed while the export ran and another
+does not. The log's proofs are all against the head read when the stream starts.
 What would break the head is checked first (`check`), in the request's session, so that it is a problem
 response rather than a 200 cut short.
 """
@@ -112,7 +113,7 @@ async def stream(
 ) -> AsyncIterator[bytes]:
     """Yield the export document in chunks of UTF-8 JSON, read in one session of its own.
 
-    Its session (from `open_session`, the request path's read sessions) opens at the first chunk, when the
+    Its session (from `open_session`, the request path's snapshot reads) opens at the first chunk, when the
     response starts: by then the request's session has ended (the body is sent after it), so the export
     holds one connection, not two. Each page is read on the event loop; pages of decryptions are rendered
     on the CPU pool (`infomediary.offload`).
