@@ -472,17 +472,33 @@ class RequestSessions:
     """The session factories of the request path, and the engines behind them (closed with the app).
 
     `writes` opens `AsyncWriteSession`s on the writing engine (BEGIN IMMEDIATE on SQLite); `reads` opens
-    `AsyncReadSession`s on the reading engine, whose connections refuse writes.
+    `AsyncReadSession`s on the reading engine, whose connections refuse writes. `snapshot_reads`, when set,
+    opens read sessions whose one transaction reads one snapshot of the database (see `snapshots`).
     """
 
     writes: async_sessionmaker[AsyncWriteSession]
     reads: async_sessionmaker[AsyncReadSession]
     engines: tuple[AsyncEngine, ...] = ()
+    snapshot_reads: async_sessionmaker[AsyncReadSession] | None = None
+
+    @property
+    def snapshots(self) -> async_sessionmaker[AsyncReadSession]:
+        """Read sessions for work that reads many statements and must see one state of the database (the
+        export): on PostgreSQL a REPEATABLE READ, READ ONLY transaction instead of the reading engine's
+        autocommit, where each statement sees what was committed before it; on SQLite `reads` as they are,
+        since one deferred transaction in WAL mode already reads the snapshot its first SELECT took. Without
+        `snapshot_reads` (the tests' sessions sharing one connection), `reads`."""
+        return self.snapshot_reads or self.reads
 
     @classmethod
     def open(cls, url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_SECONDS) -> RequestSessions:
         writer = create_async_db_engine(url, busy_timeout=busy_timeout)
         reader = create_async_db_engine(url, read_only=True, busy_timeout=busy_timeout)
+        snapshot = reader
+        if reader.dialect.name == "postgresql":
+            # Per checkout, and reset when the connection goes back to the pool: the other reads keep
+            # autocommit. READ ONLY is what the connection's default already says; stated, it cannot drift.
+            snapshot = reader.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         return cls(
             writes=async_sessionmaker(
                 writer.execution_options(sqlite_begin="IMMEDIATE"),
@@ -492,6 +508,9 @@ class RequestSessions:
             ),
             reads=async_sessionmaker(reader, class_=AsyncReadSession, expire_on_commit=False, autoflush=True),
             engines=(writer, reader),
+            snapshot_reads=async_sessionmaker(
+                snapshot, class_=AsyncReadSession, expire_on_commit=False, autoflush=True
+            ),
         )
 
     async def close(self) -> None:

@@ -52,6 +52,23 @@ def list_consents(
     return ConsentPage(items=consent_bodies.consents(session, records, utcnow()), next_cursor=next_cursor)
 
 
+def _cell(cell: effective.Cell) -> eff.EffectiveCell:
+    # What an "Allow" keeps is said only where that click is what the page offers.
+    keeps = cell.carried if cell.switch is effective.Switch.ALLOW else effective.Carried()
+    return eff.EffectiveCell(
+        purpose=cell.purpose,
+        category=cell.category,
+        permitted=cell.permitted,
+        reason=cell.reason,
+        asked_price=cell.asked_price,
+        consent_ids=list(cell.record_ids),
+        term_ids=list(cell.term_ids),
+        changeable_by_consent=cell.switch is not None,
+        allow_keeps_price=keeps.price,
+        allow_keeps_until=keeps.until,
+    )
+
+
 def _effective(view: effective.EffectiveConsents) -> eff.EffectivePage:
     items = [
         eff.SupplierGrid(
@@ -61,19 +78,7 @@ def _effective(view: effective.EffectiveConsents) -> eff.EffectivePage:
             policy_version=grid.policy_version,
             declared_purposes=list(grid.purposes),
             declared_categories=list(grid.categories),
-            cells=[
-                eff.EffectiveCell(
-                    purpose=cell.purpose,
-                    category=cell.category,
-                    permitted=cell.permitted,
-                    reason=cell.reason,
-                    asked_price=cell.asked_price,
-                    consent_ids=list(cell.record_ids),
-                    term_ids=list(cell.term_ids),
-                    changeable_by_consent=cell.switch is not None,
-                )
-                for cell in grid.cells.values()
-            ],
+            cells=[_cell(cell) for cell in grid.cells.values()],
         )
         for grid in view.suppliers
     ]

@@ -35,6 +35,15 @@ class EffectiveCell(BaseModel):
         "or withdrawing the consent it rests on) turns this answer round. False where a rule above consent "
         "decides: your restriction, your standing terms, or the supplier's policy not declaring the use."
     )
+    allow_keeps_price: int | None = Field(
+        default=None,
+        description='Where one click allows this use (the grid page\'s "Allow"), the price in credits it '
+        "keeps: the one you last set on this supplier, purpose and data. Null: none, or no such click.",
+    )
+    allow_keeps_until: datetime | None = Field(
+        default=None,
+        description="Likewise, the expiry that click keeps, if it is still ahead. Null: none.",
+    )
 
 
 class SupplierGrid(BaseModel):

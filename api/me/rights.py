@@ -39,7 +39,7 @@ def export_everything(
     # problem, instead of breaking the stream after its 200. The body reads in a transaction of its own.
     export.check(session, runtime, consumer.customer_id)
     return StreamingResponse(
-        export.stream(request_sessions(request).reads, runtime, consumer.customer_id),
+        export.stream(request_sessions(request).snapshots, runtime, consumer.customer_id),
         media_type="application/json",
         headers={"Content-Disposition": 'attachment; filename="infomediary-export.json"'},
     )

@@ -70,6 +70,7 @@ def what_each_supplier_may_do(
             "category_label": lambda c: CATEGORIES[c].label,
             "is_sensitive": is_sensitive,
             "explain": effective.explain,
+            "allow_text": effective.allow_text,
             "status_text": STATUS_TEXT,
             "change_elsewhere": CHANGE_ELSEWHERE,
         },

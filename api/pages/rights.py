@@ -40,7 +40,7 @@ def export_everything(
 ) -> StreamingResponse:
     export.check(session, runtime, consumer.customer_id)  # a problem page, not a 200 cut short
     return StreamingResponse(
-        export.stream(request_sessions(request).reads, runtime, consumer.customer_id),
+        export.stream(request_sessions(request).snapshots, runtime, consumer.customer_id),
         media_type="application/json",
         headers={"Content-Disposition": 'attachment; filename="infomediary-export.json"'},
     )

@@ -1,6 +1,10 @@
 """What each supplier may do now: per supplier, whatever its status, the grid of purposes x data categories
 with the effective answer and its reason, and the one-click switch of one cell.
 
+A one-click yes is the customer's earlier yes given again: it keeps the price and the expiry she last set
+on that very scope (`Carried`), so that clicking "Allow" after a "no" does not make her data free and open-
+ended behind her back.
+
 Every cell is the decision point's own answer (`decision_point.evaluate_grid`, the `decide()` every release
 goes through), never a second copy of the rules: what the grid says is what a supplier asking for that
 purpose and that kind of data gets now. Nothing is logged: it is the customer's own preview, like `evaluate`.
@@ -22,6 +26,7 @@ from consent.vocabulary import Category, Purpose, ReleaseKind, is_sale_or_transf
 from infomediary.consents import policies, repository, service
 from infomediary.consents.context import customer_context
 from infomediary.consents.decision_point import evaluate_grid
+from infomediary.consents.models import ConsentRecordRow
 from infomediary.consents.service import OnLeaving
 from infomediary.database import WriteSession, utcnow
 from infomediary.policylog.wording import REASONS
@@ -56,8 +61,32 @@ class Switch(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class Carried:
+    """The terms a one-click yes keeps: those she last set on that exact (supplier, purpose, category).
+
+    The scope's record holds them: a yes or a no she answers sets them, and nothing else changes them (a
+    withdrawal, a lapse or a wider policy keeps what the record had), so they are those of her latest
+    answer. An expiry already past is dropped: it would make the yes lapse at once.
+    """
+
+    price: int | None = None
+    until: datetime | None = None
+
+    @classmethod
+    def of(cls, row: ConsentRecordRow | None, now: datetime) -> Carried:
+        if row is None:
+            return cls()
+        until = row.expires_at if row.expires_at is not None and row.expires_at > now else None
+        return cls(price=row.price, until=until)
+
+    def __bool__(self) -> bool:
+        return self.price is not None or self.until is not None
+
+
+@dataclass(frozen=True)
 class Cell:
-    """The decision for one (purpose, category) of one supplier; `asked_price` is the customer's price."""
+    """The decision for one (purpose, category) of one supplier; `asked_price` is the customer's price,
+    `carried` the terms an "Allow" on it would keep."""
 
     purpose: Purpose
     category: Category
@@ -66,6 +95,7 @@ class Cell:
     asked_price: int
     record_ids: tuple[str, ...]
     term_ids: tuple[str, ...]
+    carried: Carried = Carried()
 
     @property
     def switch(self) -> Switch | None:
@@ -116,6 +146,7 @@ def effective_consents(
         session, customer_id, ids, Purpose, Category, release_kind=GRID_RELEASE_KIND, now=now
     )
     current = policies.current_views(session, set(ids))
+    scoped = repository.named_scope_rows(session, customer_id, ids)
     grids = []
     for supplier in page:
         cells: dict[tuple[Purpose, Category], Cell] = {}
@@ -129,6 +160,7 @@ def effective_consents(
                     asked_price=outcome.asked_price,
                     record_ids=outcome.record_ids,
                     term_ids=outcome.term_ids,
+                    carried=Carried.of(scoped.get((supplier.id, purpose, outcome.category)), now),
                 )
         policy = current.get(supplier.id)
         grids.append(
@@ -167,6 +199,18 @@ def explain(cell: Cell) -> str:
     return reason_text(cell.reason)
 
 
+def allow_text(cell: Cell) -> str | None:
+    """What an "Allow" on the cell keeps of her earlier answer, in plain words; None if nothing."""
+    if cell.switch is not Switch.ALLOW or not cell.carried:
+        return None
+    parts = []
+    if cell.carried.price is not None:
+        parts.append(f"at your price of {cell.carried.price} credits")
+    if cell.carried.until is not None:
+        parts.append(f"until {cell.carried.until:%d %B %Y %H:%M} UTC")
+    return f"Allowing keeps your earlier terms: {' and '.join(parts)}."
+
+
 def reason_text(reason: Reason) -> str:
     """The reason as a sentence, in the words "who used my data" uses for it."""
     text = REASONS[reason.value]
@@ -198,21 +242,21 @@ def switch(
     Both answers name this supplier and this kind of data, the most specific scope there is, so they decide
     the cell over any answer given to every supplier or for all data (unless a rule above consent decides,
     and then the page offers no switch). A "no" to a yes in force withdraws that yes; a refusal could not
-    replace it (the state machine: a grant is withdrawn, never refused).
+    replace it (the state machine: a grant is withdrawn, never refused). A yes keeps the price and the
+    expiry (if still ahead) she last set on the scope (`Carried`).
     """
     now = now or utcnow()
-    if to is Switch.REFUSE:
-        row = repository.find_scope(session, customer_id, supplier_id, purpose, category)
-        if row is not None:
-            policy = service.floors(session, {supplier_id}).get(supplier_id)
-            state = service.state_now(repository.to_record(row), now, policy)
-            if state is ConsentState.GIVEN:
-                change = service.withdraw(
-                    session, runtime, customer_id, row.id, now=now, on_leaving=on_leaving
-                )
-                return Switched(True, change.receipt_id)
-            if state in DENY_STATES:
-                return Switched(False, None)
+    row = repository.find_scope(session, customer_id, supplier_id, purpose, category)
+    if to is Switch.REFUSE and row is not None:
+        policy = service.floors(session, {supplier_id}).get(supplier_id)
+        state = service.state_now(repository.to_record(row), now, policy)
+        if state is ConsentState.GIVEN:
+            change = service.withdraw(session, runtime, customer_id, row.id, now=now, on_leaving=on_leaving)
+            return Switched(True, change.receipt_id)
+        if state in DENY_STATES:
+            return Switched(False, None)
+    # A "no" carries no terms of its own: the answer's are cleared, as a refusal on the consent form does.
+    carried = Carried.of(row, now) if to is Switch.ALLOW else Carried()
     [change] = service.answer(
         session,
         runtime,
@@ -221,6 +265,8 @@ def switch(
         supplier_id=supplier_id,
         purpose=purpose,
         categories=[category],
+        expires_at=carried.until,
+        price=carried.price,
         now=now,
         on_leaving=on_leaving,
     )

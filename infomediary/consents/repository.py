@@ -199,6 +199,29 @@ def find_scope(
     ).first()
 
 
+def named_scope_rows(
+    session: Session, customer_id: str, supplier_ids: Sequence[str]
+) -> dict[tuple[str, Purpose, Category], ConsentRecordRow]:
+    """The customer's records naming one of these suppliers and one category, by that exact scope (the
+    latest changed where several share it, as `find_scope` picks)."""
+    found: dict[tuple[str, Purpose, Category], ConsentRecordRow] = {}
+    if not supplier_ids:
+        return found
+    rows = session.scalars(
+        select(ConsentRecordRow)
+        .where(
+            ConsentRecordRow.customer_id == customer_id,
+            among(session, ConsentRecordRow.supplier_id, supplier_ids),
+            ConsentRecordRow.category.is_not(None),
+        )
+        .order_by(ConsentRecordRow.updated_at)
+    )
+    for row in rows:
+        if row.supplier_id is not None and row.category is not None:
+            found[(row.supplier_id, Purpose(row.purpose), Category(row.category))] = row
+    return found
+
+
 def to_term(row: StandingTermRow) -> StandingTerm:
     if row.kind == NEVER_CATEGORY and row.category is not None:
         return NeverCategory(row.id, Category(row.category))

@@ -25,9 +25,10 @@ that address in its ``$schema`` key. A JSON object, keys in this order::
 
 Memory stays bounded however much a customer has: every section that grows with use is read in keyset pages
 (`sections.PAGE` rows) and written as it is read. The stream reads in one read session of its own, opened
-when the body starts: a streaming body is sent after the request's session has ended. On SQLite that session
-is one snapshot; on PostgreSQL the request path reads in autocommit, so a later section may show what was
-committed while the export ran. The log's proofs are all against the head read when the stream starts.
+when the body starts: a streaming body is sent after the request's session has ended. That session is one
+transaction reading one snapshot (`RequestSessions.snapshots`: REPEATABLE READ on PostgreSQL, whose request
+path otherwise reads in autocommit), so no section shows what was committed while the export ran and another
+does not. The log's proofs are all against the head read when the stream starts.
 What would break the head is checked first (`check`), in the request's session, so that it is a problem
 response rather than a 200 cut short.
 """
@@ -112,7 +113,7 @@ async def stream(
 ) -> AsyncIterator[bytes]:
     """Yield the export document in chunks of UTF-8 JSON, read in one session of its own.
 
-    Its session (from `open_session`, the request path's read sessions) opens at the first chunk, when the
+    Its session (from `open_session`, the request path's snapshot reads) opens at the first chunk, when the
     response starts: by then the request's session has ended (the body is sent after it), so the export
     holds one connection, not two. Each page is read on the event loop; pages of decryptions are rendered
     on the CPU pool (`infomediary.offload`).
@@ -124,12 +125,15 @@ async def stream(
         for key, section in (
             ("history", sections.history(customer_id, cipher)),
             ("activity", sections.activity(customer_id, cipher)),
-            ("consents", sections.consent_records(customer_id, now)),
         ):
             yield f',"{key}":['.encode()
             async for chunk in _pages(session, section):
                 yield chunk
             yield b"]"
+        yield b',"consents":['
+        async for chunk in _consents(session, customer_id, now):
+            yield chunk
+        yield b"]"
         yield _member("standing_terms", await session.run(sections.standing_terms, customer_id))
 
         yield b',"pseudonyms":['
@@ -178,6 +182,68 @@ async def _pages(session: AsyncReadSession, section: Section[Any]) -> AsyncItera
             first = False
         if cursor is None:
             return
+
+
+async def _consents(session: AsyncReadSession, customer_id: str, now: datetime) -> AsyncIterator[bytes]:
+    """The consent records, each with its events nested as its last key, both read in keyset pages: a page of
+    records, then the events of those records in pages of their own, which may start and end inside one
+    record (a consent toggled a hundred thousand times is read `sections.PAGE` events at a time)."""
+    records = sections.consent_records(customer_id, now)
+    cursor: Any = None
+    first = True
+    while True:
+        page, cursor = await session.run(_read_page, records.read, cursor)
+        if page:
+            events = sections.consent_events(customer_id, [record["id"] for record in page])
+            nesting = _Nesting(page, first=first)
+            after: Any = None
+            while True:
+                rows, after = await session.run(_read_page, events.read, after)
+                yield nesting.events(rows, events.render)
+                if after is None:
+                    break
+            yield nesting.close()
+            first = False
+        if cursor is None:
+            return
+
+
+class _Nesting:
+    """Writes one page of consent records with their events nested, as pages of events arrive: a record is
+    opened at its first event (or when a later record's arrives, if it has none) and closed after its last."""
+
+    def __init__(self, records: Sequence[dict[str, Any]], *, first: bool) -> None:
+        self._records = records
+        self._position = {record["id"]: i for i, record in enumerate(records)}
+        self._first = first
+        self._open = -1
+        self._empty = True
+
+    def _advance(self, to: int, parts: list[str]) -> None:
+        if to < self._open:
+            # Both reads order by the record id; anything else would misplace events, so stop loudly.
+            raise RuntimeError("consent events arrived out of record order")
+        while self._open < to:
+            if self._open >= 0:
+                parts.append("]}")
+            self._open += 1
+            lead = "" if self._first and self._open == 0 else ","
+            parts.append(f'{lead}{_dumps(self._records[self._open])[:-1]},"events":[')
+            self._empty = True
+
+    def events(self, rows: Sequence[Any], render: Callable[[Any], dict[str, Any]]) -> bytes:
+        parts: list[str] = []
+        for row in rows:
+            self._advance(self._position[row.record_id], parts)
+            parts.append(("" if self._empty else ",") + _dumps(render(row)))
+            self._empty = False
+        return "".join(parts).encode()
+
+    def close(self) -> bytes:
+        parts: list[str] = []
+        self._advance(len(self._records) - 1, parts)
+        parts.append("]}")
+        return "".join(parts).encode()
 
 
 def _render_page(render: Callable[[Any], dict[str, Any]], rows: Sequence[Any]) -> str:

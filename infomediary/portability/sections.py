@@ -13,7 +13,6 @@ and in the log, entries naming her by her log pseudonym only. Nothing here reads
 from __future__ import annotations
 
 import base64
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -27,7 +26,7 @@ from infomediary.audiences.noise import MILLI
 from infomediary.consents import repository as consent_rows
 from infomediary.consents import service as consents
 from infomediary.consents import terms
-from infomediary.consents.models import SupplierRequestRow
+from infomediary.consents.models import ConsentEventRow, SupplierRequestRow
 from infomediary.consents.supplier_requests import EXPIRED, PENDING
 from infomediary.ledger import repository as ledger
 from infomediary.ledger.models import OwnerKind
@@ -132,32 +131,20 @@ def activity(customer_id: str, cipher: CustomerCipher) -> Section[Any]:
 
 
 def consent_records(customer_id: str, now: datetime) -> Section[dict[str, Any]]:
+    """The customer's consent records, each without its "events": the last key of a record, which the
+    stream writes after it from `consent_events`, a page at a time however many there are."""
+
     def read(session: Session, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
         records, next_cursor = consents.list_records(session, customer_id, cursor=cursor, limit=PAGE)
-        return _consents(session, customer_id, records, now), next_cursor
+        return _consents(session, records, now), next_cursor
 
     return Section(read, _as_is)
 
 
-def _consents(
-    session: Session, customer_id: str, records: Sequence[ConsentRecord], now: datetime
-) -> list[dict[str, Any]]:
+def _consents(session: Session, records: Sequence[ConsentRecord], now: datetime) -> list[dict[str, Any]]:
     named = {r.supplier for r in records if isinstance(r.supplier, str)}
     names = consents.supplier_names(session, named)
     policies = consents.floors(session, named)
-    events: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for e in repository.consent_events(session, customer_id, [r.record_id for r in records]):
-        events[e.record_id].append(
-            {
-                "from_state": e.from_state,
-                "to_state": e.to_state,
-                "at": e.at,
-                "actor": e.actor,
-                "reason": e.reason,
-                "receipt_id": e.receipt_id,
-                "receipt": e.receipt,
-            }
-        )
     out = []
     for r in records:
         supplier = r.supplier if isinstance(r.supplier, str) else None
@@ -175,10 +162,32 @@ def _consents(
                 "policy_version": r.policy_version,
                 "created_at": r.created_at,
                 "updated_at": r.updated_at,
-                "events": events.get(r.record_id, []),
             }
         )
     return out
+
+
+def consent_events(customer_id: str, record_ids: Sequence[str]) -> Section[ConsentEventRow]:
+    """The events of these records (one page of `consent_records`), record by record in id order, each
+    record's oldest first: what the stream nests in each record, in pages that may end inside a record."""
+
+    def read(session: Session, after: tuple[str, int] | None) -> tuple[Sequence[ConsentEventRow], Any]:
+        rows = repository.consent_events_page(session, customer_id, record_ids, after=after, limit=PAGE)
+        return rows, _next_after(rows, lambda row: (row.record_id, row.id))
+
+    return Section(read, _event)
+
+
+def _event(e: ConsentEventRow) -> dict[str, Any]:
+    return {
+        "from_state": e.from_state,
+        "to_state": e.to_state,
+        "at": e.at,
+        "actor": e.actor,
+        "reason": e.reason,
+        "receipt_id": e.receipt_id,
+        "receipt": e.receipt,
+    }
 
 
 def standing_terms(session: Session, customer_id: str) -> list[dict[str, Any]]:

@@ -28,6 +28,7 @@ from infomediary.policylog.merkle import leaf_hash
 from infomediary.policylog.proof_verification import verify_inclusion
 from infomediary.policylog.service import log_pseudonym
 from infomediary.portability import export, sections
+from infomediary.portability import repository as portability_rows
 from infomediary.portability.published import SCHEMA_FILE
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import Client, Consumer, make_consumer, make_supplier
@@ -440,3 +441,43 @@ def test_an_export_that_cannot_be_read_is_a_problem_before_the_stream(
     assert response.status_code == 401, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["type"].endswith("invalid-session") and "Ada" not in response.text
+
+
+def test_a_consent_with_more_events_than_a_page_exports_them_all_in_order(
+    http: TestClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    consumer = make_consumer(http)
+    shop = make_supplier(runtime)
+    publish(http, shop, ["marketing"], ["interests", "health"])
+    # Health toggled: nine events, more than four pages of two; interests once; every kind of data refused.
+    toggled = _ok(grant(http, consumer, shop.owner_id, "marketing", "health"), 201)["consent"]["id"]
+    for _ in range(4):
+        _ok(http.post(f"/v1/me/consents/{toggled}/withdraw", headers=consumer.headers))
+        _ok(grant(http, consumer, shop.owner_id, "marketing", "health"), 201)
+    _ok(grant(http, consumer, shop.owner_id, "marketing", "interests"), 201)
+    _ok(grant(http, consumer, shop.owner_id, "marketing", "*", decision="refuse"), 201)
+    _, whole = _export(http, consumer)
+
+    monkeypatch.setattr(sections, "PAGE", 2)
+    event_pages: list[int] = []
+    events_page = portability_rows.consent_events_page
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        rows = events_page(*args, **kwargs)
+        event_pages.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(portability_rows, "consent_events_page", counted)
+    _, paged = _export(http, consumer)
+    assert {**paged, "exported_at": None} == {**whole, "exported_at": None}
+    # Never more than a page of events in hand: the toggled record's nine came in pages of two.
+    assert max(event_pages) == 2 and len(event_pages) >= 6
+    schema = _ok(http.get("/v1/schemas/export-v2.json"))
+    assert list(jsonschema_rs.Draft202012Validator(schema, validate_formats=True).iter_errors(paged)) == []
+    records = {record["id"]: record for record in paged["consents"]}
+    assert len(records) == 3 and len(records[toggled]["events"]) == 9
+    for record_id, record in records.items():
+        listed = _ok(http.get(f"/v1/me/consents/{record_id}/events", headers=consumer.headers))
+        exported = [(e["from_state"], e["to_state"], e["receipt_id"]) for e in record["events"]]
+        assert exported == [(e["from_state"], e["to_state"], e["receipt_id"]) for e in listed]
+    assert [e["to_state"] for e in records[toggled]["events"]] == ["given", "withdrawn"] * 4 + ["given"]

@@ -6,7 +6,7 @@ cells round through the consent service."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,11 +19,11 @@ from consent.policy import PolicyInForce, SupplierPolicy
 from consent.records import ConsentPortfolio, ConsentState
 from consent.terms import StandingTerms
 from consent.vocabulary import Category, Purpose, ReleaseKind
-from infomediary.consents import effective
+from infomediary.consents import effective, service
 from infomediary.consents.decision_point import evaluate, supplier_query
 from infomediary.consents.effective import GRID_RELEASE_KIND, Switch
 from infomediary.consents.models import ConsentRecordRow, SupplierPolicyRow
-from infomediary.database import utcnow
+from infomediary.database import WriteSession, utcnow
 from infomediary.flows.consent_changed import records_left
 from infomediary.runtime import Runtime
 from infomediary.sanctions.models import SanctionKind, SupplierSanction
@@ -327,4 +327,102 @@ def test_every_supplier_is_listed_whatever_its_status(runtime: Runtime) -> None:
         # Without a policy, nothing is declared and every cell is no.
         grid = next(g for g in view.suppliers if g.supplier.id == "sup_warned")
         assert grid.policy_version is None and not any(c.permitted for c in grid.cells.values())
+        session.rollback()
+
+
+def _answer(
+    session: WriteSession,
+    runtime: Runtime,
+    customer_id: str,
+    category: Category | None,
+    *,
+    price: int,
+    expires_at: datetime,
+) -> None:
+    service.answer(
+        session,
+        runtime,
+        customer_id,
+        state=ConsentState.GIVEN,
+        supplier_id=SUPPLIER,
+        purpose=Purpose.MARKETING,
+        categories=[category],
+        price=price,
+        expires_at=expires_at,
+        on_leaving=records_left,
+    )
+
+
+def _click(session: WriteSession, runtime: Runtime, customer_id: str, to: Switch, at: datetime) -> None:
+    effective.switch(
+        session,
+        runtime,
+        customer_id,
+        supplier_id=SUPPLIER,
+        purpose=Purpose.MARKETING,
+        category=Category.HEALTH,
+        to=to,
+        on_leaving=records_left,
+        now=at,
+    )
+
+
+def _health_row(session: Session, customer_id: str) -> ConsentRecordRow:
+    return session.scalars(
+        select(ConsentRecordRow).where(
+            ConsentRecordRow.customer_id == customer_id,
+            ConsentRecordRow.supplier_id == SUPPLIER,
+            ConsentRecordRow.category == Category.HEALTH.value,
+        )
+    ).one()
+
+
+def test_allow_after_a_no_keeps_the_price_and_the_expiry_she_set(runtime: Runtime) -> None:
+    with runtime.session_factory() as session:
+        customer_id, _ = _world(session)
+        until = (utcnow() + timedelta(days=30)).replace(microsecond=0)
+        _answer(session, runtime, customer_id, Category.HEALTH, price=7, expires_at=until)
+        _click(session, runtime, customer_id, Switch.REFUSE, utcnow())
+        assert _health_row(session, customer_id).state == ConsentState.WITHDRAWN.value
+
+        cell = _cell(session, customer_id, Purpose.MARKETING, Category.HEALTH)
+        assert cell.switch is Switch.ALLOW
+        assert cell.carried == effective.Carried(price=7, until=until)
+        text = effective.allow_text(cell)
+        assert text is not None and "at your price of 7 credits" in text
+        assert until.strftime("%d %B %Y") in text
+
+        _click(session, runtime, customer_id, Switch.ALLOW, utcnow())
+        row = _health_row(session, customer_id)
+        assert (row.state, row.price, row.expires_at) == (ConsentState.GIVEN.value, 7, until)
+        # Still her price: a supplier offering nothing gets nothing; the cell says so and offers a "no".
+        again = _cell(session, customer_id, Purpose.MARKETING, Category.HEALTH)
+        assert again.reason is Reason.PRICE_TOO_LOW and again.asked_price == 7
+        assert effective.allow_text(again) is None
+        session.rollback()
+
+
+def test_allow_keeps_the_price_but_not_an_expiry_already_past(runtime: Runtime) -> None:
+    with runtime.session_factory() as session:
+        customer_id, _ = _world(session)
+        start = utcnow()
+        _answer(session, runtime, customer_id, Category.HEALTH, price=3, expires_at=start + timedelta(days=1))
+        _click(session, runtime, customer_id, Switch.REFUSE, start + timedelta(hours=1))
+        later_on = start + timedelta(days=2)
+        _click(session, runtime, customer_id, Switch.ALLOW, later_on)
+        row = _health_row(session, customer_id)
+        assert (row.state, row.price, row.expires_at) == (ConsentState.GIVEN.value, 3, None)
+        session.rollback()
+
+
+def test_allow_keeps_only_what_was_set_on_that_exact_scope(runtime: Runtime) -> None:
+    with runtime.session_factory() as session:
+        customer_id, _ = _world(session)
+        # A price on every kind of data is another scope: the one-click yes on health data does not take it.
+        _answer(session, runtime, customer_id, None, price=9, expires_at=utcnow() + timedelta(days=5))
+        cell = _cell(session, customer_id, Purpose.MARKETING, Category.HEALTH)
+        assert not cell.carried and effective.allow_text(cell) is None
+        _click(session, runtime, customer_id, Switch.ALLOW, utcnow())
+        row = _health_row(session, customer_id)
+        assert (row.state, row.price, row.expires_at) == (ConsentState.GIVEN.value, None, None)
         session.rollback()

@@ -314,3 +314,34 @@ def test_every_page_honours_the_signal(app: FastAPI, browser: TestClient) -> Non
 @pytest.mark.parametrize("path", ["/login", "/signup"])
 def test_a_visitor_not_logged_in_has_nothing_recorded(browser: TestClient, path: str) -> None:
     assert browser.get(path, headers=GPC).status_code == 200
+
+
+def test_allow_after_a_no_keeps_her_price_and_expiry_and_says_so(
+    browser: TestClient, runtime: Runtime
+) -> None:
+    supplier = make_supplier(runtime, name="Acme Books")
+    publish(browser, supplier, ["marketing"], ["health"])
+    sign_up(browser)
+    until = "2099-06-30T12:00:00Z"
+    body = {
+        "supplier_id": supplier.owner_id,
+        "purpose": "marketing",
+        "category": "health",
+        "decision": "grant",
+    }
+    granted = browser.post(
+        "/v1/me/consents", json={**body, "price": 7, "expires_at": until}, headers=_api(browser)
+    )
+    assert granted.status_code == 201, granted.text
+    # A "no" in one click withdraws the yes; the cell then offers "Allow", and says what it keeps.
+    _click(browser, browser.get(PAGE), supplier, "marketing", "health")
+    cell = _api_cell(browser, supplier, "marketing", "health")
+    assert cell["reason"] == "consent_withdrawn"
+    assert (cell["allow_keeps_price"], cell["allow_keeps_until"]) == (7, until)
+    td = _td(browser.get(PAGE), supplier, "marketing", "health")
+    assert 'value="allow"' in td and "at your price of 7 credits" in td and "until 30 June 2099" in td
+    _click(browser, browser.get(PAGE), supplier, "marketing", "health")
+    [record] = browser.get("/v1/me/consents", headers=_api(browser)).json()["items"]
+    assert (record["state"], record["price"], record["expires_at"]) == ("given", 7, until)
+    after = _api_cell(browser, supplier, "marketing", "health")
+    assert after["reason"] == "price_too_low" and after["allow_keeps_price"] is None
