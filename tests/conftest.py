@@ -37,6 +37,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# No per-example deadline: speed is measured in bench/, not timed in tests, and on two shared cores a
+# property test's slow example (a cold import, a busy neighbour) failed the suite with DeadlineExceeded.
+hypothesis_settings.register_profile("infomediary", deadline=None)
+hypothesis_settings.load_profile("infomediary")
+
 # Mutation testing (`mutmut run`, docs/testing.md) runs a module's tests once per mutant, under mutmut's
 # tracing trampolines that make the property tests about ten times slower. There every property test runs
 # MUTATION_EXAMPLES derandomized examples (a score that is the same from run to run) instead of its own count.
