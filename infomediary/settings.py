@@ -333,6 +333,12 @@ class Settings(BaseSettings):
     password_reset_ttl_seconds: int = Field(
         default=3600, ge=60, le=86_400, description="How long a password-reset link works."
     )
+    email_change_ttl_seconds: int = Field(
+        default=24 * 3600,
+        ge=60,
+        le=7 * 86_400,
+        description="How long a new login address's confirmation link works.",
+    )
     login_challenge_ttl_seconds: int = Field(
         default=300, ge=30, le=3600, description="Time between the password and the second-factor code."
     )

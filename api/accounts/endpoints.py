@@ -1,4 +1,5 @@
-"""Register, confirm the address, log in (with a second factor when on), log out, reset a password."""
+"""Register, confirm the address, log in (with a second factor when on), log out, reset a password, confirm
+a new login address."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from api.accounts.schemas import (
     AccountCreate,
     AddressOnly,
     Credentials,
+    EmailChangeIn,
     PasswordResetIn,
     SecondFactorChallenge,
     SecondFactorIn,
@@ -29,7 +31,7 @@ from api.session_cookie import SESSION_COOKIE, clear_session_cookie, set_session
 from infomediary.customers import password_reset, service, verification
 from infomediary.customers.errors import InvalidSession
 from infomediary.customers.service import IssuedSession
-from infomediary.flows import account_registered
+from infomediary.flows import account_registered, login_email_changed
 from infomediary.text import Opaque
 
 router = api_router(tags=["consumer"])
@@ -129,6 +131,24 @@ def request_reset(body: AddressOnly, session: WriteSessionDep, runtime: RuntimeD
 )
 def complete_reset(body: PasswordResetIn, session: WriteSessionDep, runtime: RuntimeDep) -> None:
     password_reset.complete(session, runtime, body.token, body.new_password)
+
+
+@router.post(
+    "/v1/accounts/email-change/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(400, 409, 413, 422, 429),
+    dependencies=_MAILING,
+    summary="Confirm a new login address with the token of the link mailed to it; the login moves there",
+    description=(
+        "The link is mailed when `PATCH /v1/me/profile` asks for a new `email`. From this call on, the new "
+        "address signs in and the old one does not, and the profile's `email` is the new address. A POST "
+        "for the reason `POST /v1/accounts/verify` is one. The token works once; 400 `link-invalid` when "
+        "it was used, expired, replaced by a newer change or never issued; 409 `new-address-taken` when an "
+        "account was registered with the address meanwhile (nothing changes)."
+    ),
+)
+def confirm_email_change(body: EmailChangeIn, session: WriteSessionDep, runtime: RuntimeDep) -> None:
+    login_email_changed.confirm(session, runtime, body.token)
 
 
 @router.post(

@@ -57,6 +57,12 @@ class VerificationIn(BaseModel):
     token: Token = Field(description="The `token` of the link mailed to the address.")
 
 
+class EmailChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: Token = Field(description="The `token` of the link mailed to the new address.")
+
+
 class PasswordResetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

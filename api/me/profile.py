@@ -12,11 +12,13 @@ from api.me.schemas import (
     ActivityPage,
     ActivityRead,
     ActivityRecorded,
+    EmailChangeMailed,
     HistoryPage,
     InsightsRead,
     Limit,
     ProfileChangeRead,
     ProfileRead,
+    ProfileUpdated,
 )
 from api.params import BigSerialCursor
 from api.problems import problem_responses
@@ -42,15 +44,29 @@ def read_profile(consumer: CurrentConsumer, session: ReadSessionDep, runtime: Ru
     return _profile(profiles.read_profile(session, runtime, consumer.customer_id))
 
 
+# The same words whatever became of the new address: whether it has an account is told only to its mailbox.
+EMAIL_CHANGE_MAILED = EmailChangeMailed(
+    detail=(
+        "Check your mail at the new address and follow the link there to confirm it. Until then your email "
+        "address and your login stay as they are."
+    )
+)
+
+
 @router.patch(
     "/profile",
-    response_model=ProfileRead,
-    responses=problem_responses(409, 413, 422),
+    response_model=ProfileUpdated,
+    responses=problem_responses(413, 422),
     summary="Correct the profile: a flat object of field key to value; null clears a field",
     description=(
         "Only the keys sent change. Unknown keys and invalid values are refused with a problem+json 422 "
-        "naming each, and nothing changes. Changing `email` changes the login (409 if another account "
-        "has it)."
+        "naming each, and nothing changes.\n\n"
+        "`email` is also the login, and a new one changes nothing at once: a link is mailed to the new "
+        "address and the current one is told of the change; `email` and the login move to the new address "
+        "only when the link is followed (`POST /v1/accounts/email-change/confirm`). The answer is the same "
+        "200, with `email_change` set, whether or not another account uses the new address (its owner is "
+        "told someone tried, and nothing else happens), so this is no way to learn who has an account. The "
+        "other fields of the same request change at once."
     ),
 )
 def update_profile(
@@ -58,10 +74,17 @@ def update_profile(
     consumer: CurrentConsumer,
     session: WriteSessionDep,
     runtime: RuntimeDep,
-) -> ProfileRead:
+) -> ProfileUpdated:
     changes = body.model_dump(mode="json", exclude_unset=True)
-    return _profile(
-        profile_changed.update_profile(session, runtime, consumer.customer_id, changes, actor="customer")
+    updated = profile_changed.update_profile(
+        session, runtime, consumer.customer_id, changes, actor="customer"
+    )
+    return ProfileUpdated.model_validate(
+        {
+            "fields": updated.fields,
+            "email_change": EMAIL_CHANGE_MAILED if updated.email_confirmation_mailed else None,
+        },
+        from_attributes=True,
     )
 
 

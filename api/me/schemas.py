@@ -48,6 +48,21 @@ class ProfileRead(BaseModel):
     fields: list[ProfileFieldRead]
 
 
+class EmailChangeMailed(BaseModel):
+    detail: str
+
+
+class ProfileUpdated(ProfileRead):
+    email_change: EmailChangeMailed | None = Field(
+        default=None,
+        description=(
+            "Set when the change asked for a new `email`: a link to confirm it was mailed to the new address "
+            "(or, if the address is another account's, its owner was told; the answer is the same). `email` "
+            "and the login stay as they were until the link is followed."
+        ),
+    )
+
+
 class ProfileChangeRead(BaseModel):
     id: int
     field: str

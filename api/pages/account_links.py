@@ -1,5 +1,6 @@
-"""Where the account mails' links lead: confirm the address, set a new password; and the forms that ask for
-such a link (again). The same services as `/v1/accounts/verify` and `/v1/accounts/password-reset`.
+"""Where the account mails' links lead: confirm the address, set a new password, confirm a new login
+address; and the forms that ask for such a link (again). The same services as `/v1/accounts/verify`,
+`/v1/accounts/password-reset` and `/v1/accounts/email-change/confirm`.
 
 Opening a link only shows a form: the token is used when the form is sent, so a mail scanner that fetches
 every link confirms no account and spends no reset link (`infomediary.customers.mails`). The token then
@@ -17,8 +18,9 @@ from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.pages.forms import parse_form
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
-from infomediary.customers import password_reset, verification
-from infomediary.customers.errors import LinkInvalid
+from infomediary.customers import email_change, password_reset, verification
+from infomediary.customers.errors import LinkInvalid, NewAddressTaken
+from infomediary.flows import login_email_changed
 from infomediary.text import Opaque
 from infomediary.text import Text as FreeText
 
@@ -113,3 +115,25 @@ def reset(
     except LinkInvalid:
         return _expired(request, "reset")
     return redirect(request, "/login", notice="password-reset")
+
+
+@router.get("/change-email")
+def change_email_form(request: Request, session: ReadSessionDep, token: TokenQuery = "") -> Response:
+    if not token or len(token) > 128 or not email_change.link_is_live(session, token):
+        return _expired(request, "change-email")
+    return render(request, "account/change_email.html", {"token": token})
+
+
+@router.post("/change-email")
+def change_email(
+    request: Request, session: WriteSessionDep, runtime: RuntimeDep, token: TokenField = ""
+) -> Response:
+    try:
+        login_email_changed.confirm(session, runtime, token)
+    except LinkInvalid:
+        return _expired(request, "change-email")
+    except NewAddressTaken as exc:
+        session.rollback()  # nothing changes, the link included
+        context = {"token": token, "error": exc.title}
+        return render(request, "account/change_email.html", context, status_code=status.HTTP_409_CONFLICT)
+    return redirect(request, "/login", notice="email-changed")

@@ -20,7 +20,6 @@ from api.pages.auth import PageConsumer
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
 from consent.vocabulary import CATEGORIES, Category
-from infomediary.customers.errors import EmailAlreadyRegistered
 from infomediary.database import WriteSession
 from infomediary.flows import profile_changed
 from infomediary.profiles import service as profiles
@@ -100,6 +99,7 @@ FIELD_HINTS = {
     "language": "For example en for English, fr for French, or pt-BR for Brazilian Portuguese.",
     "phone": "With the country code if you are not in the same country as most suppliers: +33 1 23 45 67 89.",
     "birth_date": "Day, month and year, as your browser's date picker shows them.",
+    "email": "You log in with it. A new address takes effect once you follow the link we mail to it.",
 }
 # Why each sensitive category is optional, in a sentence a person can act on.
 WHY_OPTIONAL = {
@@ -314,15 +314,17 @@ def _save(
         # Checked here as well as by the service, so that it is reported together with the other fields.
         errors["email"] = EMAIL_REQUIRED
         del changes["email"]
+    mailed = False
     try:
-        profile_changed.update_profile(session, runtime, consumer.customer_id, changes, actor="customer")
+        updated = profile_changed.update_profile(
+            session, runtime, consumer.customer_id, changes, actor="customer"
+        )
+        mailed = updated.email_confirmation_mailed
     except InvalidProfile as exc:
         for error in exc.extensions.get("errors", []):
             parts = error["pointer"].split("/")
             key = parts[2] if len(parts) > 2 else "_form"
             errors.setdefault(key, _plain(key, error["reason"]))
-    except EmailAlreadyRegistered:
-        errors["email"] = "Another account uses this email address."
     if errors:
         session.rollback()  # all or nothing: a valid field is not saved while another one is refused
         return _category_page(
@@ -335,7 +337,9 @@ def _save(
             errors=errors,
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
-    return redirect(request, f"/profile/{category.value}", notice="profile-saved")
+    # The same notice whether or not the new address is another account's (`flows.login_email_changed`).
+    notice = "email-change-mailed" if mailed else "profile-saved"
+    return redirect(request, f"/profile/{category.value}", notice=notice)
 
 
 # What to do about a refused value, in the customer's words (the validator's own text is for developers).

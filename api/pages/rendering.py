@@ -27,6 +27,10 @@ NOTICES: dict[str, str] = {
     "logged-in": "You are logged in.",
     "logged-out": "You are logged out.",
     "profile-saved": "Your profile is saved.",
+    "email-change-mailed": (
+        "Your profile is saved. To change your email address, check your mail at the new address and follow "
+        "the link there. Until then your address and your login stay as they are."
+    ),
     "consent-granted": "Consent given. You can withdraw it at any time, here, with one click.",
     "consent-refused": "Refusal recorded. That supplier may not use this data for this purpose.",
     "consent-withdrawn": (
@@ -52,6 +56,7 @@ NOTICES: dict[str, str] = {
     "cell-switched": "Your answer is recorded and in force now. The receipt is with your consents.",
     "cell-unchanged": "That supplier was already refused this use: nothing changed.",
     "email-verified": "Your address is confirmed. Log in to start.",
+    "email-changed": "Your new address is confirmed. Log in with it from now on.",
     "link-resent": "If an account with that address waits for confirmation, a new link is on its way to it.",
     "reset-requested": "If an account has that address, a link to set a new password is on its way to it.",
     "password-reset": "Your new password is set and every session is logged out. Log in with it now.",

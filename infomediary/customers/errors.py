@@ -60,6 +60,15 @@ class LinkInvalid(DomainError):
     title = "This link is not valid any more: it was used already, or it expired"
 
 
+class NewAddressTaken(Conflict):
+    """A change of login address, confirmed by its link, found the address taken: an account was registered
+    with it after the change was asked for. Only whoever reads that address's mail holds the link, and the
+    registration mailed that mailbox already: the answer tells them nothing new."""
+
+    slug = "new-address-taken"
+    title = "Another account uses this address now; your login address is unchanged"
+
+
 class LoginChallengeInvalid(Unauthenticated):
     slug = "login-challenge-invalid"
     title = "This sign-in has expired or was used; start again with your password"

@@ -21,12 +21,16 @@ from infomediary.settings import Settings
 
 VERIFY_PATH = "/verify-email"
 RESET_PATH = "/reset-password"
+CHANGE_EMAIL_PATH = "/change-email"
 FORGOT_PATH = "/forgot-password"
 LOGIN_PATH = "/login"
 
 KIND_VERIFY = "verify-email"
 KIND_ADDRESS_TAKEN = "address-taken"
 KIND_RESET = "password-reset"
+KIND_CHANGE_EMAIL = "change-email"
+KIND_CHANGE_NOTICE = "email-change-notice"
+KIND_ADDRESS_TAKEN_BY_CHANGE = "address-taken-change"
 
 
 def send(session: WriteSession, runtime: Runtime, customer_id: str, mail: Mail) -> bool:
@@ -36,12 +40,25 @@ def send(session: WriteSession, runtime: Runtime, customer_id: str, mail: Mail) 
     `account_mails_per_hour` of our mails: the service cannot be turned into a way of flooding someone.
     Counted under the internal subject id, under the throttle key, like the login throttle.
     """
+    if not spend(session, runtime, customer_id):
+        return False
+    send_at_commit(session, runtime.mail, mail)
+    return True
+
+
+def deliver(session: WriteSession, runtime: Runtime, mail: Mail) -> None:
+    """Send a mail whose share `spend` already counted."""
+    send_at_commit(session, runtime.mail, mail)
+
+
+def spend(session: WriteSession, runtime: Runtime, customer_id: str) -> bool:
+    """Count one mail against the account's share of the hour; whether it was within it. Alone, for a mail
+    that goes to another account's mailbox but must cost her the same as one to her own (`email_change`)."""
     limit = ratelimits.Limit("account-mail", runtime.settings.account_mails_per_hour, 3600)
     try:
         ratelimits.hit(session, runtime.keys.secret("throttle"), limit, customer_id, now=time.time())
     except RateLimited:
         return False
-    send_at_commit(session, runtime.mail, mail)
     return True
 
 
@@ -114,5 +131,69 @@ def password_reset(settings: Settings, *, to: str, token: str, expires_at: datet
         sender=settings.mail_from,
         to=to,
         subject=f"Set a new password for {settings.controller_name}",
+        text=text,
+    )
+
+
+def confirm_new_email(settings: Settings, *, to: str, token: str, expires_at: datetime) -> Mail:
+    text = (
+        f"Hello,\n\n"
+        f"Someone, probably you, asked to make this address the login of their account at "
+        f"{settings.controller_name}. To confirm that the address is yours, open this link and press "
+        f'"Use this address":\n\n'
+        f"{_link(settings, CHANGE_EMAIL_PATH, token)}\n\n"
+        f"The link works once, until {_when(expires_at)}. Until it is used, the account keeps its current "
+        f"address, and signing in with this one does not work.\n\n"
+        f"If you did not ask for this, do not confirm it: nothing changes without you.\n\n"
+        + _signature(settings)
+    )
+    return compose(
+        kind=KIND_CHANGE_EMAIL,
+        sender=settings.mail_from,
+        to=to,
+        subject=f"Confirm your new address for {settings.controller_name}",
+        text=text,
+    )
+
+
+def email_change_notice(settings: Settings, *, to: str, new_address: str) -> Mail:
+    # Sent to the current address whatever becomes of the change: whether the new address has an account of
+    # its own must not show in what she receives either.
+    text = (
+        f"Hello,\n\n"
+        f"Someone signed in to your account at {settings.controller_name} asked to change its login "
+        f"address from this one to\n\n    {new_address}\n\n"
+        f"Nothing changes until the link we mailed to that address is followed. Until then, and if it never "
+        f"is, you keep signing in with this address.\n\n"
+        f"If this wasn't you, someone else may be signed in to your account. Set a new password at\n"
+        f"{_link(settings, FORGOT_PATH)}\n"
+        f"That signs everyone out everywhere and cancels the change.\n\n" + _signature(settings)
+    )
+    return compose(
+        kind=KIND_CHANGE_NOTICE,
+        sender=settings.mail_from,
+        to=to,
+        subject=f"Your login address at {settings.controller_name} is being changed",
+        text=text,
+    )
+
+
+def address_taken_by_change(settings: Settings, *, to: str) -> Mail:
+    text = (
+        f"Hello,\n\n"
+        f"Someone just tried to make this address the login of another account at "
+        f"{settings.controller_name}. It already belongs to your account, so nothing changed, and nothing "
+        f"about your account changed either.\n\n"
+        f"If it was you: you can sign in at\n{_link(settings, LOGIN_PATH)}\n"
+        f"or, if you forgot your password, set a new one at\n{_link(settings, FORGOT_PATH)}\n\n"
+        f"If it was not you, you need not do anything. The person who tried was told only what anyone "
+        f"changing their address is told, so they did not learn that you have an account.\n\n"
+        + _signature(settings)
+    )
+    return compose(
+        kind=KIND_ADDRESS_TAKEN_BY_CHANGE,
+        sender=settings.mail_from,
+        to=to,
+        subject=f"Someone tried to use your address for an account at {settings.controller_name}",
         text=text,
     )

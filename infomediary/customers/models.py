@@ -52,9 +52,9 @@ class LoginFailure(Base):
 
 
 class AccountToken(Base):
-    """A single-use token mailed to the customer (confirm the address, reset the password) or handed to her
-    client between the password and the second factor (`tokens`). Deleted when used: a used token and one
-    never issued are the same to whoever presents it."""
+    """A single-use token mailed to the customer (confirm the address, reset the password, confirm a new
+    address) or handed to her client between the password and the second factor (`tokens`). Deleted when
+    used: a used token and one never issued are the same to whoever presents it."""
 
     __tablename__ = "account_tokens"
     __table_args__ = (
@@ -69,6 +69,9 @@ class AccountToken(Base):
     purpose: Mapped[str] = mapped_column(String(24))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+    # What the token's use acts on, sealed under the customer's data key by whoever issued it (the new login
+    # address a change waits to confirm): it dies with the token, and with her key on erasure.
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
 
 
 class SecondFactor(Base):

@@ -2,8 +2,9 @@
 
 Asking answers the same whether the address has an account or not (the caller says "if there is an
 account, a link is on its way"); only an existing, active account is mailed. Completing it sets the new
-password, ends every session and pending sign-in, and confirms the address: the link reached its mailbox,
-which is what confirmation proves. It does not switch off a second factor: the next sign-in still needs it.
+password, ends every session, pending sign-in and pending change of login address, and confirms the
+address: the link reached its mailbox, which is what confirmation proves. It does not switch off a second
+factor: the next sign-in still needs it.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ def complete(
     # Whoever knew the old password (or held a session) is out, including a sign-in waiting for its code.
     repository.revoke_sessions(session, customer.id, now)
     tokens.revoke(session, customer.id, tokens.LOGIN_CHALLENGE)
+    # So does a change of login address asked for with a stolen session (the notice of it says so).
+    tokens.revoke(session, customer.id, tokens.CHANGE_EMAIL)
     # She proved she holds the mailbox: failed guesses by someone else no longer lock her out.
     throttle.forgive(session, runtime, customer.id.encode())
     session.flush()

@@ -104,15 +104,6 @@ def log_registration(session: WriteSession, runtime: Runtime, customer_id: str) 
     log_append(session, registration_entry(runtime, customer_id))
 
 
-def change_login_email(session: WriteSession, runtime: Runtime, customer_id: str, email: str) -> None:
-    """Log in with `email` from now on (the readable address itself lives in the profile)."""
-    index = email_index(runtime.keys.secret("blind_index"), email)
-    try:
-        directory.rename_login(session, runtime, customer_id, index)
-    except directory.NameTaken:
-        raise EmailAlreadyRegistered() from None
-
-
 def require_account(session: Session, customer_id: str) -> None:
     """An account already erased (a second request racing the first) reads as a session that is gone."""
     if repository.get(session, customer_id) is None:
@@ -308,6 +299,8 @@ def change_password(
     # A changed password ends every other session: whoever knew the old one is logged out.
     repository.revoke_sessions(session, customer.id, now, except_id=consumer.session_id)
     tokens.revoke(session, customer.id, tokens.LOGIN_CHALLENGE)
+    # A change of login address asked for with a stolen session ends with it (the notice says so).
+    tokens.revoke(session, customer.id, tokens.CHANGE_EMAIL)
     session.flush()
 
 

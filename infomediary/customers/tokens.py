@@ -1,5 +1,5 @@
-"""Single-use tokens: the links mailed to a customer (confirm her address, reset her password) and the
-challenge her client holds between the password and the second factor.
+"""Single-use tokens: the links mailed to a customer (confirm her address, reset her password, confirm a new
+login address) and the challenge her client holds between the password and the second factor.
 
 A token is 256 random bits; only its SHA-256 is stored, as for sessions: a token of that entropy needs no
 slow hash, only no plaintext at rest. It is found by that hash through the table's unique index, so there is
@@ -25,6 +25,7 @@ from infomediary.ids import new_id
 VERIFY_EMAIL = "verify-email"
 RESET_PASSWORD = "reset-password"  # noqa: S105 - a token purpose, not a password
 LOGIN_CHALLENGE = "login-challenge"
+CHANGE_EMAIL = "change-email"
 TOKEN_BYTES = 32
 
 
@@ -34,13 +35,26 @@ class Issued:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class Used:
+    customer_id: str
+    payload: bytes | None
+
+
 def token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
 def issue(
-    session: WriteSession, customer_id: str, purpose: str, *, ttl_seconds: int, now: datetime
+    session: WriteSession,
+    customer_id: str,
+    purpose: str,
+    *,
+    ttl_seconds: int,
+    now: datetime,
+    payload: bytes | None = None,
 ) -> Issued:
+    """A new token of `purpose`, ending her earlier ones; `payload` is kept with it (sealed by the caller)."""
     # Expired tokens of anyone are of no use to anyone: the table keeps only live ones.
     session.execute(delete(AccountToken).where(AccountToken.expires_at <= now))
     session.execute(
@@ -56,6 +70,7 @@ def issue(
             purpose=purpose,
             created_at=now,
             expires_at=expires_at,
+            payload=payload,
         )
     )
     session.flush()
@@ -79,9 +94,22 @@ def holder(session: Session, token: str, purpose: str, *, now: datetime) -> str 
 def use(session: WriteSession, token: str, purpose: str, *, now: datetime) -> str | None:
     """Use a token: the customer it was issued to, or None when it is unknown, used, expired or of another
     purpose (all alike to whoever presents it)."""
-    statement = delete(AccountToken).where(*_live(token, purpose, now)).returning(AccountToken.customer_id)
-    found = session.execute(statement).scalar_one_or_none()
-    return str(found) if found is not None else None
+    used = use_with_payload(session, token, purpose, now=now)
+    return used.customer_id if used is not None else None
+
+
+def use_with_payload(session: WriteSession, token: str, purpose: str, *, now: datetime) -> Used | None:
+    """`use`, with the payload the token was issued with."""
+    statement = (
+        delete(AccountToken)
+        .where(*_live(token, purpose, now))
+        .returning(AccountToken.customer_id, AccountToken.payload)
+    )
+    found = session.execute(statement).one_or_none()
+    if found is None:
+        return None
+    customer_id, payload = found
+    return Used(customer_id=str(customer_id), payload=bytes(payload) if payload is not None else None)
 
 
 def revoke(session: WriteSession, customer_id: str, purpose: str) -> None:

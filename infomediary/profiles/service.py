@@ -16,7 +16,6 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from infomediary.customers import service as customers
 from infomediary.database import WriteSession, utcnow
 from infomediary.offload import off_the_loop
 from infomediary.profiles import datakeys, repository
@@ -65,6 +64,11 @@ def validate_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
         ]
         raise InvalidProfile("the profile change does not match the field catalog", errors=errors) from None
     dumped = patch.model_dump(mode="json", exclude_unset=True)
+    if "email" in dumped and dumped["email"] is None:
+        raise InvalidProfile(
+            "the email is the login and cannot be cleared; erase the account instead",
+            errors=[{"pointer": "/body/email", "reason": "cannot be null"}],
+        )
     # In the order given, so the history reads in the order the customer wrote the change.
     return {key: dumped[key] for key in changes if key in dumped}
 
@@ -150,12 +154,13 @@ def apply_changes(
 
     True when the change named any field: what follows from it (the audience index) is the caller's,
     `flows.profile_changed`; the demo's bulk seeder writes index rows itself, from the values it holds.
+
+    The readable `email` is the login's address: it is written here only where the login is, or is about
+    to be, the same (registration, and a change confirmed by its link, `flows.login_email_changed`).
     """
     values = validate_changes(changes)
     now = now or utcnow()
     cipher = cipher or datakeys.cipher_for(session, runtime, customer_id)
-    if "email" in values:
-        _change_login_email(session, runtime, customer_id, values["email"])
     stored = {row.field: row for row in repository.profile_fields(session, customer_id)} if values else {}
     for key, new in values.items():
         row = stored.get(key)
@@ -210,16 +215,6 @@ def open_change(cipher: CustomerCipher, row: ProfileChange) -> ChangeView:
         actor=entry["actor"],
         changed_at=row.changed_at,
     )
-
-
-def _change_login_email(session: WriteSession, runtime: Runtime, customer_id: str, email: str | None) -> None:
-    if email is None:
-        raise InvalidProfile(
-            "the email is the login and cannot be cleared; erase the account instead",
-            errors=[{"pointer": "/body/email", "reason": "cannot be null"}],
-        )
-    # The profile's email is the login: the account follows (409 if another account has the address).
-    customers.change_login_email(session, runtime, customer_id, email)
 
 
 def seal_value(cipher: CustomerCipher, key: str, value: Any, source: str) -> bytes:

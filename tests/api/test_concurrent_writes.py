@@ -152,6 +152,13 @@ def _reset_link(http: TestClient, world: World) -> dict[str, str]:
     return {"token": last_token(_runtime_of(http), email, "/reset-password")}
 
 
+def _email_change_link(http: TestClient, world: World) -> dict[str, str]:
+    email = f"mover-{secrets.token_hex(3)}@example.org"
+    asked = http.patch("/v1/me/profile", json={"email": email}, headers=world.own.consumer.headers)
+    assert asked.status_code == 200, asked.text
+    return {"token": last_token(_runtime_of(http), email, "/change-email")}
+
+
 def _pending_authenticator(http: TestClient, world: World) -> pyotp.TOTP:
     started = http.post(
         "/v1/me/second-factor", json={"password": PASSWORD}, headers=world.own.consumer.headers
@@ -197,6 +204,9 @@ API_REQUESTS: dict[tuple[str, str], Callable[[TestClient, World], Callable[[], h
     ("POST", "/oauth/token"): _token_request,
     ("POST", "/oauth/revoke"): _revocation,
     ("POST", "/v1/accounts/verify"): _single_use(_confirmation_link, "/v1/accounts/verify"),
+    ("POST", "/v1/accounts/email-change/confirm"): _single_use(
+        _email_change_link, "/v1/accounts/email-change/confirm"
+    ),
     ("POST", "/v1/accounts/password-reset/complete"): _single_use(
         _reset_link, "/v1/accounts/password-reset/complete"
     ),
@@ -207,6 +217,8 @@ API_REQUESTS: dict[tuple[str, str], Callable[[TestClient, World], Callable[[], h
 SINGLE_USE = {
     ("POST", "/v1/accounts/verify"),
     ("POST", "/v1/accounts/password-reset/complete"),
+    ("POST", "/v1/accounts/email-change/confirm"),
+    ("POST", "/change-email"),
     ("POST", "/v1/session/second-factor"),
     ("POST", "/v1/me/second-factor/confirm"),
     ("POST", "/verify-email"),
@@ -216,6 +228,7 @@ SINGLE_USE = {
 # The same for the pages: the form to send, with the real token in it.
 PAGE_FORMS: dict[tuple[str, str], Callable[[TestClient, World], dict[str, str]]] = {
     ("POST", "/verify-email"): _confirmation_link,
+    ("POST", "/change-email"): _email_change_link,
     ("POST", "/reset-password"): lambda http, world: {**_reset_link(http, world), "password": "a raced pass"},
     ("POST", "/login/code"): _sign_in_challenge,
 }

@@ -281,7 +281,7 @@ def test_the_signal_on_a_form_is_said_on_the_page_after_it(browser: TestClient, 
     assert len(_gpc_entries(browser)) == 1
 
 
-LINK_PAGES = ("/reset-password", "/verify-email")
+LINK_PAGES = ("/reset-password", "/verify-email", "/change-email")
 
 
 def _consumer_pages(app: FastAPI) -> list[str]:

@@ -111,6 +111,8 @@ PAGES: dict[tuple[str, str], tuple[Expect, Form]] = {
     ("POST", "/forgot-password"): (open_page(303), Form({"email": "{email}"})),
     ("GET", "/reset-password"): (open_page(400), Form({"token": "t" * 43})),
     ("POST", "/reset-password"): (open_page(400), Form({"token": "t" * 43, "password": PASSWORD})),
+    ("GET", "/change-email"): (open_page(400), Form({"token": "t" * 43})),
+    ("POST", "/change-email"): (open_page(400), Form({"token": "t" * 43})),
     # The consumer's privacy centre.
     ("GET", "/profile"): (consumer_page(200), Form()),
     ("GET", "/profile/{category}"): (consumer_page(200), Form()),

@@ -95,7 +95,7 @@ def test_every_page_has_the_policy_and_no_external_url(
     pages = [p for p in page_routes(app, "GET") if not _PARAM.search(p)]
     assert "/" in pages and "/login" in pages
     # Where a mailed link leads, without its token: the page that says the link does not work.
-    links = {"/verify-email", "/reset-password"}
+    links = {"/verify-email", "/reset-password", "/change-email"}
     for path in pages:
         response = browser.get(path)
         assert response.status_code == (400 if path in links else 200), path
