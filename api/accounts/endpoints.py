@@ -136,9 +136,9 @@ def complete_reset(body: PasswordResetIn, session: WriteSessionDep, runtime: Run
 @router.post(
     "/v1/accounts/email-change/confirm",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(400, 409, 413, 422, 429),
+    responses=problem_responses(400, 403, 409, 413, 422, 429),
     dependencies=_MAILING,
-    summary="Confirm a new login address with the token of the link mailed to it; the login moves there",
+    summary="Confirm a new login address with the mailed link's token and your password; the login moves",
     description=(
         "The link is mailed when `PATCH /v1/me/profile` asks for a new `email`. From this call on, the new "
         "address signs in and the old one does not, and the profile's `email` is the new address. A POST "
@@ -147,8 +147,12 @@ def complete_reset(body: PasswordResetIn, session: WriteSessionDep, runtime: Run
         "account was registered with the address meanwhile (nothing changes)."
     ),
 )
-def confirm_email_change(body: EmailChangeIn, session: WriteSessionDep, runtime: RuntimeDep) -> None:
-    login_email_changed.confirm(session, runtime, body.token)
+def confirm_email_change(
+    body: EmailChangeIn, session: WriteSessionDep, runtime: RuntimeDep, address: ClientAddressDep
+) -> None:
+    login_email_changed.confirm(
+        session, runtime, body.token, password=body.password, code=body.code, client_address=address
+    )
 
 
 @router.post(

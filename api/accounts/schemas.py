@@ -61,6 +61,14 @@ class EmailChangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     token: Token = Field(description="The `token` of the link mailed to the new address.")
+    password: Secret = Field(
+        description=(
+            "Your current password: the link proves the new mailbox, not that you asked. Missing or wrong: "
+            "403 `reauthentication-failed`, nothing changes and the link still works; counted like a failed "
+            "login."
+        )
+    )
+    code: SecondFactorCode = None
 
 
 class PasswordResetIn(BaseModel):

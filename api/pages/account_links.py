@@ -12,10 +12,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Form, Query, Request, Response, status
+from sqlalchemy.orm import Session
 
 from api.accounts.schemas import AddressOnly
-from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
+from api.deps import ClientAddressDep, ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.pages.forms import parse_form
+from api.pages.reauth import REFUSALS, Code, Password, needs_code, refused
 from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
 from infomediary.customers import email_change, password_reset, verification
@@ -117,23 +119,50 @@ def reset(
     return redirect(request, "/login", notice="password-reset")
 
 
+def _change_email_page(
+    request: Request,
+    session: Session,
+    token: str,
+    holder: str,
+    errors: dict[str, str] | None = None,
+    status_code: int = status.HTTP_200_OK,
+) -> Response:
+    context = {"token": token, "errors": errors or {}, "needs_code": needs_code(session, holder)}
+    return render(request, "account/change_email.html", context, status_code=status_code)
+
+
 @router.get("/change-email")
 def change_email_form(request: Request, session: ReadSessionDep, token: TokenQuery = "") -> Response:
-    if not token or len(token) > 128 or not email_change.link_is_live(session, token):
+    holder = email_change.link_holder(session, token) if token and len(token) <= 128 else None
+    if holder is None:
         return _expired(request, "change-email")
-    return render(request, "account/change_email.html", {"token": token})
+    return _change_email_page(request, session, token, holder)
 
 
 @router.post("/change-email")
 def change_email(
-    request: Request, session: WriteSessionDep, runtime: RuntimeDep, token: TokenField = ""
+    request: Request,
+    session: WriteSessionDep,
+    runtime: RuntimeDep,
+    address: ClientAddressDep,
+    token: TokenField = "",
+    password: Password = "",
+    code: Code = "",
 ) -> Response:
+    holder = email_change.link_holder(session, token)
+    if holder is None:
+        return _expired(request, "change-email")
     try:
-        login_email_changed.confirm(session, runtime, token)
+        login_email_changed.confirm(
+            session, runtime, token, password=password, code=code or None, client_address=address
+        )
+    except REFUSALS as exc:
+        errors, status_code = refused(session, exc, password)
+        return _change_email_page(request, session, token, holder, errors, status_code)
     except LinkInvalid:
         return _expired(request, "change-email")
     except NewAddressTaken as exc:
         session.rollback()  # nothing changes, the link included
-        context = {"token": token, "error": exc.title}
-        return render(request, "account/change_email.html", context, status_code=status.HTTP_409_CONFLICT)
+        errors = {"_form": exc.title}
+        return _change_email_page(request, session, token, holder, errors, status.HTTP_409_CONFLICT)
     return redirect(request, "/login", notice="email-changed")

@@ -77,9 +77,10 @@ def request(
         mails.send(session, runtime, holder, mails.address_taken_by_change(settings, to=new_email))
 
 
-def link_is_live(session: Session, token: str, *, now: datetime | None = None) -> bool:
-    """Whether the link would still change an address (the page shows its button, or says it expired)."""
-    return tokens.holder(session, token, tokens.CHANGE_EMAIL, now=now or utcnow()) is not None
+def link_holder(session: Session, token: str, *, now: datetime | None = None) -> str | None:
+    """Whose address the link would still change, or None once it cannot (the page shows its form, asking
+    for a code too if her two-step sign-in is on, or says the link expired)."""
+    return tokens.holder(session, token, tokens.CHANGE_EMAIL, now=now or utcnow())
 
 
 def redeem(session: WriteSession, token: str, *, now: datetime | None = None) -> Confirmed:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from infomediary.customers import email_change
+from infomediary.customers import service as customers
 from infomediary.database import WriteSession, utcnow
 from infomediary.profiles import datakeys
 from infomediary.profiles import service as profiles
@@ -51,12 +52,35 @@ def ask(
     return True
 
 
-def confirm(session: WriteSession, runtime: Runtime, token: str, *, now: datetime | None = None) -> None:
-    """Follow the link: her login and readable address are the new one from now on. `LinkInvalid` when the
-    link is used, expired or unknown; `NewAddressTaken` when an account took the address meanwhile. Either
-    way nothing changes (the caller rolls back, which keeps the token)."""
+def confirm(
+    session: WriteSession,
+    runtime: Runtime,
+    token: str,
+    *,
+    password: str | None,
+    code: str | None,
+    client_address: str,
+    now: datetime | None = None,
+) -> None:
+    """Follow the link with her current password (and a code, with two-step sign-in on): her login and
+    readable address are the new one from now on. `LinkInvalid` when the link is used, expired or unknown;
+    `ReauthenticationFailed` / `LoginThrottled` as for erasure; `NewAddressTaken` when an account took the
+    address meanwhile. In every case nothing changes (the caller rolls back, which keeps the token).
+
+    The password is asked here because the link only proves the new mailbox: whoever holds a stolen session
+    could otherwise move the login to a mailbox of theirs and then reset the password from it.
+    """
     now = now or utcnow()
     confirmed = email_change.redeem(session, token, now=now)
+    customers.reauthenticate(
+        session,
+        runtime,
+        confirmed.customer_id,
+        password=password,
+        code=code,
+        client_address=client_address,
+        now=now,
+    )
     cipher = datakeys.cipher_for(session, runtime, confirmed.customer_id)
     new_email = cipher.open(PENDING_AAD, confirmed.sealed_address, PENDING_VERSION).decode()
     # The address is in no audience-index dimension: storing it needs no reindex (`profile_changed`).

@@ -126,7 +126,10 @@ EXPECTATIONS: dict[tuple[str, str], tuple[Expect, Call]] = {
     # Mailed links and the second sign-in step: a token or challenge nobody was given, from anyone.
     ("POST", "/v1/accounts/verify"): (public(400), Call(json={"token": "t" * 43})),
     ("POST", "/v1/accounts/verify/resend"): (public(202), Call(json={"email": "{email}"})),
-    ("POST", "/v1/accounts/email-change/confirm"): (public(400), Call(json={"token": "t" * 43})),
+    ("POST", "/v1/accounts/email-change/confirm"): (
+        public(400),
+        Call(json={"token": "t" * 43, "password": "correct horse battery staple"}),
+    ),
     ("POST", "/v1/accounts/password-reset"): (public(202), Call(json={"email": "{email}"})),
     ("POST", "/v1/accounts/password-reset/complete"): (
         public(400),

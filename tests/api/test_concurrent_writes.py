@@ -156,7 +156,7 @@ def _email_change_link(http: TestClient, world: World) -> dict[str, str]:
     email = f"mover-{secrets.token_hex(3)}@example.org"
     asked = http.patch("/v1/me/profile", json={"email": email}, headers=world.own.consumer.headers)
     assert asked.status_code == 200, asked.text
-    return {"token": last_token(_runtime_of(http), email, "/change-email")}
+    return {"token": last_token(_runtime_of(http), email, "/change-email"), "password": PASSWORD}
 
 
 def _pending_authenticator(http: TestClient, world: World) -> pyotp.TOTP:

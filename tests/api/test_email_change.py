@@ -25,8 +25,9 @@ def _login(http: TestClient, email: str, password: str = PASSWORD) -> int:
     return http.post("/v1/session", json={"email": email, "password": password}).status_code
 
 
-def _confirm(http: TestClient, token: str) -> Any:
-    return http.post("/v1/accounts/email-change/confirm", json={"token": token})
+def _confirm(http: TestClient, token: str, password: str = PASSWORD, **extra: Any) -> Any:
+    body = {"token": token, "password": password, **extra}
+    return http.post("/v1/accounts/email-change/confirm", json=body)
 
 
 def _email(http: TestClient, consumer: Consumer) -> Any:
@@ -165,3 +166,23 @@ def test_the_pending_address_is_sealed(http: TestClient, runtime: Runtime) -> No
             )
         ).all()
     assert payload is not None and b"ada.new" not in payload
+
+
+def test_the_link_alone_does_not_move_the_login_without_her_password(
+    http: TestClient, runtime: Runtime
+) -> None:
+    """A stolen session can ask for a new address and read the link in its own mailbox; it cannot confirm
+    without her password, and its wrong guesses count like failed logins."""
+    ada = make_consumer(http, email="ada@example.org")
+    assert _ask(http, ada, email="thief@example.org").status_code == 200
+    [link] = _links_to(runtime, "thief@example.org")
+    token = last_token(runtime, "thief@example.org", CHANGE_PATH)
+    assert token in link
+    missing = http.post("/v1/accounts/email-change/confirm", json={"token": token})
+    assert missing.status_code == 422
+    wrong = _confirm(http, token, password="not her password at all")
+    assert wrong.status_code == 403 and wrong.json()["type"].endswith("reauthentication-failed")
+    assert _login(http, "ada@example.org") == 200 and _login(http, "thief@example.org") == 401
+    # The link still works for her, with her password.
+    assert _confirm(http, token).status_code == 204
+    assert _login(http, "thief@example.org") == 200

@@ -47,7 +47,9 @@ def test_the_link_page_confirms_with_its_button_once(browser: TestClient, runtim
     assert _log_in(browser, "ada.new@example.org") == 401  # opening the link changed nothing
 
     browser.cookies.clear()
-    done = submit(browser, f"/change-email?token={token}", "/change-email", {"token": token})
+    done = submit(
+        browser, f"/change-email?token={token}", "/change-email", {"token": token, "password": PASSWORD}
+    )
     assert done.headers["location"] == "/login?notice=email-changed"
     assert "Log in with it from now on" in browser.get(done.headers["location"]).text
     assert _log_in(browser, "ada@example.org") == 401 and _log_in(browser, "ada.new@example.org") == 303
@@ -65,6 +67,25 @@ def test_an_address_taken_meanwhile_is_refused(browser: TestClient, runtime: Run
     browser.cookies.clear()
     sign_up(browser, "ada.new@example.org")
     browser.cookies.clear()
-    refused = submit(browser, f"/change-email?token={token}", "/change-email", {"token": token})
+    refused = submit(
+        browser, f"/change-email?token={token}", "/change-email", {"token": token, "password": PASSWORD}
+    )
     assert refused.status_code == 409 and "Another account uses this address now" in refused.text
     assert _log_in(browser, "ada@example.org") == 303
+
+
+def test_the_link_page_asks_for_her_password(browser: TestClient, runtime: Runtime) -> None:
+    sign_up(browser)
+    _change_address(browser, "ada.new@example.org")
+    token = last_token(runtime, "ada.new@example.org", "/change-email")
+    browser.cookies.clear()
+    page = browser.get("/change-email", params={"token": token})
+    assert 'name="password" type="password"' in page.text
+    form = {"token": token, "password": "not my password at all"}
+    refused = submit(browser, f"/change-email?token={token}", "/change-email", form)
+    assert refused.status_code == 403 and 'id="f-password-error"' in refused.text
+    assert _log_in(browser, "ada.new@example.org") == 401 and _log_in(browser, "ada@example.org") == 303
+    browser.cookies.clear()
+    form = {"token": token, "password": PASSWORD}
+    assert submit(browser, f"/change-email?token={token}", "/change-email", form).status_code == 303
+    assert _log_in(browser, "ada.new@example.org") == 303
