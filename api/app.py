@@ -26,6 +26,7 @@ from api.me.rewards import router as rewards_router
 from api.me.rights import router as rights_router
 from api.me.second_factor import router as second_factor_router
 from api.me.supplier_requests import router as me_supplier_requests_router
+from api.me.vouchers import router as me_vouchers_router
 from api.middleware import BodyLimitMiddleware, Metrics, ObservabilityMiddleware
 from api.oauth.endpoints import router as oauth_router
 from api.operations import check_policy_log_at_start
@@ -42,6 +43,7 @@ from api.supplier.products.endpoints import router as products_router
 from api.supplier.recommendations.endpoints import router as recommendations_router
 from api.supplier.slices.endpoints import router as slices_router
 from api.supplier.supplier_requests.endpoints import router as supplier_requests_router
+from api.supplier.vouchers.endpoints import router as vouchers_router
 from api.supplier.webhooks import router as supplier_webhooks_router
 from infomediary.logs import configure_logging
 from infomediary.oauth.bearer import BearerAuthenticator
@@ -122,6 +124,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         recommendations_router,
         products_router,
         supplier_requests_router,
+        vouchers_router,
         supplier_policy_router,
         supplier_ledger_router,
         supplier_webhooks_router,
@@ -139,6 +142,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         me_supplier_requests_router,
         me_offers_router,
         rewards_router,
+        me_vouchers_router,
         me_recommendations_router,
         privacy_loss_router,
         second_factor_router,

@@ -18,7 +18,8 @@ class PostingRead(BaseModel):
     transaction_id: str
     kind: str = Field(
         description=(
-            "view_reward, acceptance_reward, offer_budget, data_release, penalty, top_up or adjustment."
+            "view_reward, acceptance_reward, offer_budget, offer_refund, data_release, penalty, top_up, "
+            "adjustment, voucher_issued, voucher_redeemed or voucher_refund."
         )
     )
     amount: int = Field(description="Signed integer credits: positive is paid to the caller.")

@@ -31,7 +31,7 @@ KEYRING_FILE = "keyring.json"
 ERASURE_KEYS_FILE = "erasure_keys.sqlite3"
 LOG_SIGNING_FILE = "log-signing.pem"  # Ed25519, signs policy-log tree heads (C2SP signed notes)
 # Purposes of the independent HMAC secrets; a new purpose gets its own key, never a reuse.
-SECRET_NAMES = ("blind_index", "throttle", "log_pseudonym", "supplier_pseudonym", "csrf")
+SECRET_NAMES = ("blind_index", "throttle", "log_pseudonym", "supplier_pseudonym", "csrf", "voucher_code")
 
 
 class KeyMaterialError(Exception):

@@ -48,6 +48,7 @@ from infomediary.recommendations.models import (
 from infomediary.rules.models import BusinessRuleRow
 from infomediary.sanctions.models import AuditFinding, SupplierSanction
 from infomediary.suppliers.models import Supplier
+from infomediary.vouchers.models import VoucherRow
 from infomediary.webhooks.models import WebhookDeliveryRow, WebhookEndpointRow, WebhookEventRow
 
 __all__ = [
@@ -100,6 +101,7 @@ __all__ = [
     "SupplierPseudonymRow",
     "SupplierRequestRow",
     "SupplierSanction",
+    "VoucherRow",
     "WebhookDeliveryRow",
     "WebhookEndpointRow",
     "WebhookEventRow",

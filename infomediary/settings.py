@@ -17,6 +17,7 @@ SUPPLIER_SCOPES: tuple[str, ...] = (
     "catalog:write",
     "recommendations:read",
     "events:subscribe",
+    "vouchers:redeem",
 )
 AUDITOR_SCOPES: tuple[str, ...] = ("audit:read", "audit:write")
 

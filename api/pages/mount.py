@@ -21,6 +21,7 @@ from api.pages import (
     security,
     terms,
     time_zone,
+    vouchers,
 )
 from api.pages.console import audit, supplier
 from api.pages.gpc import PageGpcDep
@@ -41,6 +42,7 @@ def install(app: FastAPI) -> None:
         inbox,
         log,
         privacy_loss,
+        vouchers,
         rights,
         security,
         time_zone,

@@ -20,6 +20,7 @@ from infomediary.profiles import erasure
 from infomediary.profiles import service as profiles
 from infomediary.recommendations import exclusions
 from infomediary.runtime import Runtime
+from infomediary.vouchers import service as vouchers
 
 
 def delete_everything(session: WriteSession, customer_id: str) -> dict[str, int]:
@@ -56,6 +57,9 @@ def erase_account(
     # the internal id must not reach her (or anyone she shows the receipt to): a database backup holds it.
     shown_as = directory.customer_id_of(runtime, customer_id) or ""
     address = profiles.values_of(session, runtime, [customer_id], ["email"]).get(customer_id, {}).get("email")
+    # While her erasure key still exists: afterwards nobody can find her vouchers to refund or unlink them.
+    # Unspent ones stay spendable by whoever holds the code, tied to nobody (`vouchers.service`).
+    vouchers.release_holder(session, runtime, customer_id, now)
     rows = delete_everything(session, customer_id)
     erasure.log_erasure(session, runtime, customer_id, now)
     destroyed = runtime.vault.shred(customer_id)

@@ -24,6 +24,12 @@ class CreditLineExceeded(DomainError):
     title = "The supplier's balance would fall below its credit line"
 
 
+class InsufficientCredits(DomainError):
+    status = 402
+    slug = "insufficient-credits"
+    title = "The customer's balance is too low for this"
+
+
 class IdempotencyKeyRequired(DomainError):
     status = 400
     slug = "idempotency-key-required"

@@ -33,6 +33,12 @@ class TransactionKind(enum.StrEnum):
     PENALTY = "penalty"
     TOP_UP = "top_up"
     ADJUSTMENT = "adjustment"
+    # A customer's credits turned into a voucher for one supplier, held by the broker until it is spent.
+    VOUCHER_ISSUED = "voucher_issued"
+    # The voucher spent at its supplier: the escrow paid to the supplier, naming no customer.
+    VOUCHER_REDEEMED = "voucher_redeemed"
+    # A voucher that expired unspent: the escrow back to the customer who bought it.
+    VOUCHER_REFUND = "voucher_refund"
 
 
 BROKER_OWNER_ID = "broker"

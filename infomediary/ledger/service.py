@@ -20,7 +20,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 from infomediary.database import WriteSession, require_writable
 from infomediary.ids import new_id
 from infomediary.ledger import repository
-from infomediary.ledger.errors import CreditLineExceeded, IdempotencyKeyReused, UnbalancedTransaction
+from infomediary.ledger.errors import (
+    CreditLineExceeded,
+    IdempotencyKeyReused,
+    InsufficientCredits,
+    UnbalancedTransaction,
+)
 from infomediary.ledger.models import (
     BROKER_OWNER_ID,
     LedgerAccount,
@@ -110,7 +115,8 @@ def post(
 
     A repeated `idempotency_key` from the same `initiator` returns the first transaction if the content is
     the same, and raises `IdempotencyKeyReused` otherwise. A supplier account that would end below
-    `-credit_line` refuses the whole transaction with `CreditLineExceeded`.
+    `-credit_line` refuses the whole transaction with `CreditLineExceeded`, a customer account that would
+    end below zero with `InsufficientCredits`: customers get no credit.
     """
     require_writable(session)
     lines = _balanced(postings)
@@ -133,6 +139,11 @@ def post(
                 f"below its credit line of -{credit_line}",
                 balance=row.balance,
                 credit_line=credit_line,
+            )
+        # Checked on the locked row: two spends racing for the same credits cannot both pass.
+        if account.owner_kind is OwnerKind.CUSTOMER and amount < 0 and row.balance + amount < 0:
+            raise InsufficientCredits(
+                f"this needs {-amount} credits and the balance is {row.balance}", balance=row.balance
             )
     transaction = LedgerTransaction(
         id=new_id("txn"),

@@ -16,7 +16,7 @@ that address in its ``$schema`` key. A JSON object, keys in this order::
     standing_terms   the terms the broker enforces for her
     pseudonyms       per supplier that knows her: the stable pseudonym she handed it (if any) and the logged
                      decisions that let it take her data (release pseudonyms are not kept, by design)
-    rewards          her balance and every ledger posting, newest first
+    rewards          her balance, every ledger posting, newest first, and her vouchers (without their codes)
     offers           every offer delivered to her, whatever became of it
     requests         every supplier request to her, answered or not
     privacy_loss     her privacy-loss account this period, by supplier and against her cap
@@ -148,6 +148,9 @@ async def stream(
         balance = await session.run(sections.balance, customer_id)
         yield f',"rewards":{{"balance":{balance},"postings":['.encode()
         async for chunk in _pages(session, sections.postings(customer_id)):
+            yield chunk
+        yield b'],"vouchers":['
+        async for chunk in _pages(session, sections.vouchers(runtime, customer_id, now)):
             yield chunk
         yield b"]}"
         for key, listed in (

@@ -44,6 +44,8 @@ from infomediary.profiles.datakeys import CustomerCipher
 from infomediary.pseudonyms import service as pseudonyms
 from infomediary.runtime import Runtime
 from infomediary.settings import Settings
+from infomediary.vouchers import service as voucher_service
+from infomediary.vouchers.service import VoucherView
 
 PAGE = 500
 """Rows per page of every large section: what bounds the export's memory, however much a customer has."""
@@ -274,6 +276,28 @@ def postings(customer_id: str) -> Section[Line]:
             "amount": line.amount,
             "created_at": line.created_at,
             "counterparties": line.counterparties,
+        }
+
+    return Section(read, render)
+
+
+def vouchers(runtime: Runtime, customer_id: str, now: datetime) -> Section[VoucherView]:
+    """Her vouchers as they stand (an expired one not yet refunded reads `expired`, `refunded_at` null)."""
+
+    def read(session: Session, cursor: str | None) -> tuple[Sequence[VoucherView], str | None]:
+        return voucher_service.page_of(session, runtime, customer_id, cursor=cursor, limit=PAGE, now=now)
+
+    def render(view: VoucherView) -> dict[str, Any]:
+        # No code: an export is a file she may keep or pass on, and a code in it is cash in it. The code of
+        # an unspent voucher is on her vouchers page and in `GET /v1/me/vouchers`.
+        return {
+            "id": view.id,
+            "supplier": _supplier(view.supplier_id, view.supplier_name),
+            "value": view.value,
+            "expires_at": view.expires_at,
+            "state": view.state,
+            "redeemed_at": view.redeemed_at,
+            "refunded_at": view.refunded_at,
         }
 
     return Section(read, render)

@@ -37,6 +37,7 @@ from starlette.routing import Route
 
 from api.pages import routing
 from infomediary.runtime import Runtime
+from infomediary.vouchers import code as codes
 from tests.fixtures.actors import PASSWORD
 from tests.fixtures.consents import later
 from tests.fixtures.world import CATEGORIES, WEBHOOK_URL, World, make_world, per_test_world
@@ -166,6 +167,14 @@ EXPECTATIONS: dict[tuple[str, str], tuple[Expect, Call]] = {
     ("DELETE", "/v1/me/restriction"): (consumer(200), Call()),
     ("GET", "/v1/me/log"): (consumer(200), Call()),
     ("GET", "/v1/me/rewards"): (consumer(200), Call()),
+    ("GET", "/v1/me/vouchers"): (consumer(200), Call()),
+    ("POST", "/v1/me/vouchers"): (
+        consumer(201),
+        Call(
+            json={"supplier_id": "{supplier_id}", "value": 1},
+            headers={"Idempotency-Key": "{idempotency_key}"},
+        ),
+    ),
     ("GET", "/v1/me/privacy-loss"): (consumer(200), Call()),
     ("PUT", "/v1/me/privacy-loss/cap"): (consumer(200), Call(json={"epsilon": 4.5})),
     # Recommendations, as the consumer explains and steers them: a supplier id is no one's secret, and what
@@ -276,6 +285,11 @@ EXPECTATIONS: dict[tuple[str, str], tuple[Expect, Call]] = {
     ("POST", "/v1/recommendations/audience"): (
         supplier(200),
         Call(json={"predicate": {"eq": ["gender", "female"]}, "n": 5}),
+    ),
+    # Vouchers (vouchers:redeem): another supplier's voucher is as unknown as a code nobody was given.
+    ("POST", "/v1/vouchers/redeem"): (
+        supplier(200, others=404),
+        Call(json={"code": "{voucher_code}"}, headers={"Idempotency-Key": "{idempotency_key}"}),
     ),
     # Webhook endpoints (events:subscribe).
     ("GET", "/v1/supplier/webhooks"): (supplier(200), Call()),
@@ -458,6 +472,8 @@ def test_another_callers_object_is_indistinguishable_from_none(
         key: (value[:4] + secrets.token_hex(16) if key.endswith("_id") else secrets.token_urlsafe(32))
         for key, value in world.other.ids.items()
     }
+    # A well-formed code nobody was given (a malformed one is refused before any lookup).
+    made_up["voucher_code"] = codes.render(codes.new_secret())
     made_up |= {"email": world.own.consumer.email, "later": later()}
     nobodys = send(http, world, method, path, caller, made_up)
     assert theirs.status_code == nobodys.status_code == 404

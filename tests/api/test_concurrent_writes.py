@@ -221,6 +221,8 @@ SINGLE_USE = {
     ("POST", "/change-email"),
     ("POST", "/v1/session/second-factor"),
     ("POST", "/v1/me/second-factor/confirm"),
+    # The same voucher, each request with an Idempotency-Key of its own: its value moves once.
+    ("POST", "/v1/vouchers/redeem"),
     ("POST", "/verify-email"),
     ("POST", "/reset-password"),
     ("POST", "/login/code"),

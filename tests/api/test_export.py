@@ -61,6 +61,7 @@ class World:
     analyst: Client  # a slice she was in, an audience count that charged her privacy loss
     accepted_offer: str = ""
     dismissed_offer: str = ""
+    voucher_code: str = ""
     answered: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Identifiers of Bea's that must never appear in Ada's export.
     bea_marks: set[str] = field(default_factory=set)
@@ -163,6 +164,14 @@ def _everything(http: TestClient, runtime: Runtime) -> World:
     )
     assert http.post(f"/v1/me/offers/{dismissed}/dismiss", headers=ada.headers).status_code == 204
 
+    # A credit of her rewards spent as a voucher for the shop.
+    voucher = http.post(
+        "/v1/me/vouchers",
+        json={"supplier_id": shop.owner_id, "value": 1},
+        headers={**ada.headers, "Idempotency-Key": "export-voucher"},
+    )
+    world.voucher_code = _ok(voucher, 201)["code"]
+
     # A paid slice she was in, and an audience count that charged her privacy loss.
     paid = {**SLICE, "max_price_per_customer": 1}
     headers = {**analyst.headers(http), "Idempotency-Key": secrets.token_hex(8)}
@@ -225,6 +234,7 @@ def test_the_export_holds_everything_the_api_shows_and_nothing_of_anyone_else(
         "pseudonyms": _ok(http.get("/v1/me/pseudonyms", headers=headers))["pseudonyms"],
         "rewards": _ok(http.get("/v1/me/rewards", params={"limit": 200}, headers=headers)),
         "postings": _all(http, "/v1/me/rewards", headers, "postings"),
+        "vouchers": _all(http, "/v1/me/vouchers", headers, "items"),
         "inbox": _all(http, "/v1/me/inbox", headers, "items"),
         "privacy_loss": _ok(http.get("/v1/me/privacy-loss", headers=headers)),
         "jwks": _ok(http.get("/.well-known/jwks.json")),
@@ -312,6 +322,19 @@ def test_the_export_holds_everything_the_api_shows_and_nothing_of_anyone_else(
     assert document["rewards"]["balance"] == api["rewards"]["balance"] > 0
     assert document["rewards"]["postings"] == api["postings"]
     assert {"view_reward", "acceptance_reward", "data_release"} <= {p["kind"] for p in api["postings"]}
+    assert "voucher_issued" in {p["kind"] for p in api["postings"]}
+    # Her vouchers as their route pages them, without the code: an exported file holds no cash.
+    shown_vouchers = api["vouchers"]
+    assert [v["code"] for v in shown_vouchers] == [world.voucher_code]
+    assert document["rewards"]["vouchers"] == [
+        {
+            "id": v["id"],
+            "supplier": {"id": v["supplier_id"], "name": v["supplier_name"]},
+            **{k: v[k] for k in ("value", "expires_at", "state", "redeemed_at", "refunded_at")},
+        }
+        for v in shown_vouchers
+    ]
+    assert world.voucher_code.encode() not in text
 
     # Offers: the open ones as the inbox shows them, and the dismissed one that the inbox no longer shows.
     offers = {o["id"]: o for o in document["offers"]}
@@ -420,7 +443,7 @@ def test_a_new_customer_exports_a_valid_document_with_empty_sections(http: TestC
     assert document["account"]["id"] == consumer.shown_id
     for key in ("consents", "standing_terms", "pseudonyms", "offers", "requests"):
         assert document[key] == [], key
-    assert document["rewards"] == {"balance": 0, "postings": []}
+    assert document["rewards"] == {"balance": 0, "postings": [], "vouchers": []}
     assert [e["kind"] for e in document["log"]["entries"]] == ["account.registered"]
 
 

@@ -88,6 +88,7 @@ def test_every_consumer_page_passes_axe(
             "/inbox",
             "/log",
             "/privacy-loss",
+            "/vouchers",
             "/rights",
             "/rights/delete",
             "/time-zone",
@@ -102,6 +103,13 @@ def test_every_consumer_page_passes_axe(
         found = _violations(page, axe_source)
         if found:
             failures["/profile/contact (refused)"] = found
+        # A voucher she has no credits for: the form again, with the refusal in words.
+        page.goto(live_server + "/vouchers")
+        page.get_by_label("Value in credits").fill("5")
+        page.get_by_role("button", name="Issue the voucher").click()
+        found = _violations(page, axe_source)
+        if found:
+            failures["/vouchers (refused)"] = found
         browser.close()
     assert failures == {}, "\n".join(f"{path}: {v}" for path, vs in failures.items() for v in vs)
 

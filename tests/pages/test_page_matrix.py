@@ -162,6 +162,12 @@ PAGES: dict[tuple[str, str], tuple[Expect, Form]] = {
     ("GET", "/log"): (consumer_page(200), Form()),
     ("GET", "/privacy-loss"): (consumer_page(200), Form()),
     ("POST", "/privacy-loss"): (consumer_page(303), Form({"action": "set", "cap": "1"})),
+    ("GET", "/vouchers"): (consumer_page(200), Form()),
+    # The world's consumer has credits left; one key, so a burst of this form issues one voucher.
+    ("POST", "/vouchers"): (
+        consumer_page(200),
+        Form({"supplier_id": "{supplier_id}", "value": "1", "days": "30", "key": "page-matrix"}),
+    ),
     ("GET", "/rights"): (consumer_page(200), Form()),
     ("GET", "/rights/export"): (consumer_page(200), Form()),
     ("POST", "/rights/restriction"): (consumer_page(303), Form({"action": "restrict"})),

@@ -10,9 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from infomediary.runtime import Runtime
+from infomediary.vouchers import code as codes
 from tests.fixtures.actors import make_consumer, make_supplier
 from tests.fixtures.mail import last_token, link_token, messages_to, text_of
 from tests.fixtures.raw_scan import raw_database_bytes
+from tests.fixtures.vouchers import fund, issued_code, redeem
 
 # Real commits on the real engines: this module's tests race connections or read what a commit leaves.
 pytestmark = pytest.mark.committing
@@ -74,3 +76,21 @@ def test_raw_database_holds_no_mailed_token_challenge_totp_secret_or_recovery_co
         for variant in _variants(needle):
             assert variant not in raw, f"plaintext found at rest: {needle!r}"
     assert base64.b32decode(secret) not in raw
+
+
+def test_raw_database_holds_no_voucher_code(http: TestClient, runtime: Runtime) -> None:
+    """A voucher's code is cash: at rest only its HMAC (under a service secret) and, sealed under her erasure
+    key, the copy she is shown again. Neither the code as shown, nor its digits, nor its 16 bytes."""
+    consumer = make_consumer(http)
+    shop = make_supplier(runtime, name="Voucher Shop")
+    fund(runtime, consumer.id, 30)
+    spent, unspent = (issued_code(http, consumer, shop.owner_id, 10)["code"] for _ in range(2))
+    assert redeem(http, shop, spent).status_code == 200
+
+    raw = raw_database_bytes(runtime)
+    assert b"Voucher Shop" in raw, "the scan must see ordinary data, or it proves nothing"
+    for shown in (spent, unspent):
+        digits = shown.removeprefix("VCH-").replace("-", "")
+        for needle in (*_variants(shown), *_variants(digits), codes.parse(shown)):
+            assert needle not in raw, f"a voucher code at rest: {needle!r}"
+        assert codes.parse(shown).hex().encode() not in raw

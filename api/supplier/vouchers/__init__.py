@@ -1,0 +1,1 @@
+"""Redeeming vouchers at the supplier's checkout (`vouchers:redeem`)."""
