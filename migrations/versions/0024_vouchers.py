@@ -1,8 +1,8 @@
 """Vouchers: credits a customer turned into a single-use code for one supplier, linked to her only by values
 bound to her erasure key
 
-Revision ID: 0023_vouchers
-Revises: 0022_accounts
+Revision ID: 0024_vouchers
+Revises: 0023_email_change
 Create Date: 2026-12-09 10:00:00.000000
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import infomediary.database
 
-revision: str = "0023_vouchers"
-down_revision: str | None = "0022_accounts"
+revision: str = "0024_vouchers"
+down_revision: str | None = "0023_email_change"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
