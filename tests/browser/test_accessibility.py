@@ -17,6 +17,7 @@ from infomediary.runtime import Runtime
 from tests.browser.conftest import sign_up_and_in
 from tests.fixtures.actors import PASSWORD, make_auditor, make_supplier
 from tests.fixtures.consents import publish
+from tests.fixtures.mail import last_token
 from tests.fixtures.operators import OPERATOR_PASSWORD, make_operator
 
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
@@ -110,6 +111,16 @@ def test_every_consumer_page_passes_axe(
         found = _violations(page, axe_source)
         if found:
             failures["/vouchers (refused)"] = found
+        # The pages the account mails' links open, each with a live token: a new login address to confirm
+        # (it asks for the password) and a new password to set.
+        page.goto(live_server + "/profile/contact")
+        page.get_by_label("Email address").fill("ada.new@example.org")
+        page.get_by_role("button", name="Save profile").click()
+        check(f"/change-email?token={last_token(runtime, 'ada.new@example.org', '/change-email')}")
+        with httpx.Client(base_url=live_server) as http:
+            asked = http.post("/v1/accounts/password-reset", json={"email": "ada@example.org"})
+            assert asked.status_code == 202, asked.text
+        check(f"/reset-password?token={last_token(runtime, 'ada@example.org', '/reset-password')}")
         browser.close()
     assert failures == {}, "\n".join(f"{path}: {v}" for path, vs in failures.items() for v in vs)
 
