@@ -156,7 +156,7 @@ def ensure(session: WriteSession, runtime: Runtime, customer_id: str, supplier_i
     if row is None:
         marker = secrets.token_bytes(MARKER_BYTES)
         vault = runtime.vault
-        made = session.execute(
+        made = session.scalar(
             upsert_insert(session, RelayAliasRow)
             .values(
                 id=new_id("ali"),
@@ -167,8 +167,11 @@ def ensure(session: WriteSession, runtime: Runtime, customer_id: str, supplier_i
                 created_at=utcnow(),
             )
             .on_conflict_do_nothing()
+            # The id back only from the insert that made the row: rowcount is not reliable for an ORM
+            # insert on every driver.
+            .returning(RelayAliasRow.id)
         )
-        if getattr(made, "rowcount", 0) == 1:
+        if made is not None:
             log_append(
                 session,
                 {
