@@ -22,6 +22,7 @@ from api.me.offers import router as me_offers_router
 from api.me.privacy_loss import router as privacy_loss_router
 from api.me.profile import router as profile_router
 from api.me.recommendations import router as me_recommendations_router
+from api.me.relay import router as me_relay_router
 from api.me.rewards import router as rewards_router
 from api.me.rights import router as rights_router
 from api.me.second_factor import router as second_factor_router
@@ -41,6 +42,7 @@ from api.supplier.offers.endpoints import router as offers_router
 from api.supplier.policy import router as supplier_policy_router
 from api.supplier.products.endpoints import router as products_router
 from api.supplier.recommendations.endpoints import router as recommendations_router
+from api.supplier.sending_domain import router as supplier_sending_domain_router
 from api.supplier.slices.endpoints import router as slices_router
 from api.supplier.supplier_requests.endpoints import router as supplier_requests_router
 from api.supplier.vouchers.endpoints import router as vouchers_router
@@ -128,6 +130,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         supplier_policy_router,
         supplier_ledger_router,
         supplier_webhooks_router,
+        supplier_sending_domain_router,
         oauth_router,
         accounts_router,
     ):
@@ -146,6 +149,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         me_recommendations_router,
         privacy_loss_router,
         second_factor_router,
+        me_relay_router,
     )
     for router in consumer_routers:
         app.include_router(router, dependencies=[GpcDep])

@@ -70,6 +70,7 @@ class Purpose(enum.StrEnum):
     PERSONALISATION = "personalisation"
     MARKETING = "marketing"
     DIRECT_MARKETING = "direct_marketing"
+    SERVICE_MESSAGES = "service_messages"
     TARGETED_ADVERTISING = "targeted_advertising"
     RESEARCH_AND_DEVELOPMENT = "research_and_development"
     SELL_DATA_TO_THIRD_PARTIES = "sell_data_to_third_parties"
@@ -88,6 +89,7 @@ class ReleaseKind(enum.StrEnum):
     PSEUDONYMOUS_SLICE = "pseudonymous_slice"
     OFFER_DELIVERY = "offer_delivery"
     IDENTITY_RELEASE = "identity_release"
+    MESSAGE_DELIVERY = "message_delivery"
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +238,16 @@ PURPOSES: Final[Mapping[Purpose, PurposeSpec]] = MappingProxyType(
                 sale_or_transfer=False,
             ),
             PurposeSpec(
+                # Mail about something she asked for (an order, a booking), through her relay address; not
+                # promotion, which is `direct_marketing` (`infomediary.relay.inbound` tells them apart).
+                Purpose.SERVICE_MESSAGES,
+                _DPV + "CommunicationForCustomerCare",
+                "Messages about what you asked for",
+                "To write to you about an order, a booking or another service you use, at your relay "
+                "address.",
+                sale_or_transfer=False,
+            ),
+            PurposeSpec(
                 Purpose.TARGETED_ADVERTISING,
                 _DPV + "TargetedAdvertising",
                 "Targeted ads",
@@ -302,6 +314,13 @@ RELEASE_KINDS: Final[Mapping[ReleaseKind, ReleaseKindSpec]] = MappingProxyType(
                 "Told who you are",
                 "The supplier learns your name or contact details.",
                 opt_in=True,
+            ),
+            ReleaseKindSpec(
+                ReleaseKind.MESSAGE_DELIVERY,
+                "Passed a message",
+                "A message the supplier wrote is passed to you at your relay address; it never learns your "
+                "own address.",
+                opt_in=False,
             ),
         )
     }

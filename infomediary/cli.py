@@ -38,6 +38,7 @@ from infomediary.policylog import kinds as log_kinds
 from infomediary.policylog.cli import audit_app
 from infomediary.policylog.service import append as log_append
 from infomediary.recommendations.cli import recommend_app
+from infomediary.relay.cli import relay_app
 from infomediary.runtime import Runtime
 from infomediary.sanctions import status as supplier_status
 from infomediary.settings import SUPPLIER_SCOPES, Settings
@@ -66,6 +67,7 @@ app.command("backup-keys")(backup_keys_command)
 app.command("restore")(restore_command)
 app.add_typer(recommend_app, name="recommend")
 app.add_typer(mail_app, name="mail")
+app.add_typer(relay_app, name="relay")
 
 console = Console()
 err = Console(stderr=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc.jwk import ECKey, KeySet
 
@@ -30,8 +30,20 @@ SIGNING_FILE = "signing.json"
 KEYRING_FILE = "keyring.json"
 ERASURE_KEYS_FILE = "erasure_keys.sqlite3"
 LOG_SIGNING_FILE = "log-signing.pem"  # Ed25519, signs policy-log tree heads (C2SP signed notes)
+# RSA 2048, DKIM-signs the mail the relay forwards (`infomediary.relay.dkim_signing`); made on first use, so
+# a service that never relays mail has none to publish.
+RELAY_DKIM_FILE = "relay-dkim.pem"
+RELAY_DKIM_BITS = 2048
 # Purposes of the independent HMAC secrets; a new purpose gets its own key, never a reuse.
-SECRET_NAMES = ("blind_index", "throttle", "log_pseudonym", "supplier_pseudonym", "csrf", "voucher_code")
+SECRET_NAMES = (
+    "blind_index",
+    "throttle",
+    "log_pseudonym",
+    "supplier_pseudonym",
+    "csrf",
+    "voucher_code",
+    "relay_alias",
+)
 
 
 class KeyMaterialError(Exception):
@@ -96,6 +108,7 @@ class KeyMaterial:
         self._verification_keys: KeySet | None = None
         self._current_jwk: KeySet | None = None
         self._log_signing: Ed25519PrivateKey | None = None
+        self._relay_dkim: bytes | None = None
 
     # -- creation -------------------------------------------------------------------------------------
     def ensure(self) -> bool:
@@ -174,6 +187,29 @@ class KeyMaterial:
                 raise KeyMaterialError(f"{path} is not an Ed25519 key")
             self._log_signing = key
         return self._log_signing
+
+    # -- relay DKIM key ---------------------------------------------------------------------------------
+    def relay_dkim_pem(self) -> bytes:
+        """The relay's DKIM private key (PKCS#8 PEM), created on first use beside the other keys."""
+        with self._lock:
+            if self._relay_dkim is None:
+                path = self.directory / RELAY_DKIM_FILE
+                if not path.exists():
+                    key = rsa.generate_private_key(public_exponent=65537, key_size=RELAY_DKIM_BITS)
+                    pem = key.private_bytes(
+                        serialization.Encoding.PEM,
+                        serialization.PrivateFormat.PKCS8,
+                        serialization.NoEncryption(),
+                    )
+                    write_private_file(path, pem)
+                try:
+                    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+                except (OSError, ValueError) as exc:
+                    raise KeyMaterialError(f"cannot read key file {path}: {exc.__class__.__name__}") from exc
+                if not isinstance(loaded, rsa.RSAPrivateKey):
+                    raise KeyMaterialError(f"{path} is not an RSA key")
+                self._relay_dkim = path.read_bytes()
+            return self._relay_dkim
 
     # -- secrets --------------------------------------------------------------------------------------
     def secret(self, name: str) -> bytes:

@@ -1,5 +1,6 @@
 """Imports every table so that Alembic and the drift check see one complete metadata."""
 
+from infomediary.aliases.models import RelayAliasRow
 from infomediary.audiences.models import (
     AudienceAnswerRow,
     AudienceEpochRow,
@@ -45,6 +46,7 @@ from infomediary.recommendations.models import (
     RecommendationExclusionRow,
     RecommenderModelRow,
 )
+from infomediary.relay.models import RelayedMessageRow, SupplierSendingDomainRow
 from infomediary.rules.models import BusinessRuleRow
 from infomediary.sanctions.models import AuditFinding, SupplierSanction
 from infomediary.suppliers.models import Supplier
@@ -93,6 +95,8 @@ __all__ = [
     "RecommendationExclusionRow",
     "RecommenderModelRow",
     "RecoveryCode",
+    "RelayAliasRow",
+    "RelayedMessageRow",
     "RevokedToken",
     "SecondFactor",
     "StandingTermRow",
@@ -101,6 +105,7 @@ __all__ = [
     "SupplierPseudonymRow",
     "SupplierRequestRow",
     "SupplierSanction",
+    "SupplierSendingDomainRow",
     "VoucherRow",
     "WebhookDeliveryRow",
     "WebhookEndpointRow",

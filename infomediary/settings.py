@@ -327,6 +327,27 @@ class Settings(BaseSettings):
     )
     mail_timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="Per SMTP connection.")
 
+    # The anonymous mail relay (issue 20, `infomediary.relay`): each customer's address per supplier lives
+    # under this domain, and `infomediary relay serve` accepts mail for it.
+    relay_domain: str = Field(
+        default="relay.infomediary.invalid",
+        min_length=3,
+        max_length=200,
+        pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$",
+        description="The relay's mail domain (lower case): aliases are <random>@<relay_domain>.",
+    )
+    relay_dkim_selector: str = Field(
+        default="relay",
+        max_length=63,
+        pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
+        description="DKIM selector of the relay's key (publish `infomediary relay dkim-record` under it).",
+    )
+    relay_max_message_bytes: int = Field(
+        default=1_048_576, ge=1024, le=50 * 1_048_576, description="Largest message the relay accepts."
+    )
+    relay_host: str = Field(default="127.0.0.1", description="Address `infomediary relay serve` listens on.")
+    relay_port: int = Field(default=2525, ge=1, le=65_535, description="Port `infomediary relay serve` uses.")
+
     # Accounts (issue 19): links mailed to the customer, and the second factor.
     email_verification_ttl_seconds: int = Field(
         default=48 * 3600, ge=60, le=30 * 86_400, description="How long an address-confirmation link works."

@@ -55,6 +55,8 @@ NOTICES: dict[str, str] = {
     ),
     "cell-switched": "Your answer is recorded and in force now. The receipt is with your consents.",
     "cell-unchanged": "That supplier was already refused this use: nothing changed.",
+    "alias-off": "The relay address is switched off: its mail is refused from now on.",
+    "alias-on": "The relay address is switched on again: its mail reaches you while your consent allows it.",
     "email-verified": "Your address is confirmed. Log in to start.",
     "email-changed": "Your new address is confirmed. Log in with it from now on.",
     "link-resent": "If an account with that address waits for confirmation, a new link is on its way to it.",

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from consent.records import ConsentState
 from consent.vocabulary import Category, Purpose
+from infomediary.aliases import service as aliases
 from infomediary.audiences import index as audience_index
 from infomediary.consents import effective, gpc, terms
 from infomediary.consents import service as consents
@@ -21,6 +22,13 @@ from infomediary.database import WriteSession, utcnow
 from infomediary.recommendations import personalisation
 from infomediary.runtime import Runtime
 from infomediary.webhooks import outbox
+
+# Her own yes to these purposes for her contact data lets a supplier write to her: through a relay address.
+CONTACT_PURPOSES = frozenset({Purpose.DIRECT_MARKETING, Purpose.SERVICE_MESSAGES})
+
+
+def _opens_contact(purpose: Purpose, categories: Sequence[Category | None]) -> bool:
+    return purpose in CONTACT_PURPOSES and any(c is None or c is Category.CONTACT for c in categories)
 
 
 def records_left(session: WriteSession, customer_ids: Sequence[str]) -> None:
@@ -42,8 +50,11 @@ def answer(
     expires_at: datetime | None = None,
     price: int | None = None,
 ) -> list[consents.Change]:
-    """Grant (`given`) or refuse (`refused`) scopes, one receipt for all; `None` means "all"."""
-    return consents.answer(
+    """Grant (`given`) or refuse (`refused`) scopes, one receipt for all; `None` means "all".
+
+    A grant to one supplier of direct marketing or service messages for her contact data gives that
+    supplier her relay address (`aliases`), if it has none yet."""
+    changes = consents.answer(
         session,
         runtime,
         customer_id,
@@ -55,6 +66,9 @@ def answer(
         price=price,
         on_leaving=records_left,
     )
+    if state is ConsentState.GIVEN and supplier_id is not None and _opens_contact(purpose, categories):
+        aliases.ensure(session, runtime, customer_id, supplier_id)
+    return changes
 
 
 def withdraw(session: WriteSession, runtime: Runtime, customer_id: str, record_id: str) -> consents.Change:
@@ -75,8 +89,9 @@ def switch_cell(
     category: Category,
     to: effective.Switch,
 ) -> effective.Switched:
-    """One click on the grid of what each supplier may do now: allow or refuse that supplier that use."""
-    return effective.switch(
+    """One click on the grid of what each supplier may do now: allow or refuse that supplier that use (an
+    allowed contact gives it her relay address, as a grant does)."""
+    switched = effective.switch(
         session,
         runtime,
         customer_id,
@@ -86,6 +101,9 @@ def switch_cell(
         to=to,
         on_leaving=records_left,
     )
+    if to is effective.Switch.ALLOW and _opens_contact(purpose, [category]):
+        aliases.ensure(session, runtime, customer_id, supplier_id)
+    return switched
 
 
 def switch_personalisation(

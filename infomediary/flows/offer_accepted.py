@@ -3,11 +3,13 @@ password, again), and the supplier told (the `offer.accepted` event), if the cus
 
 An identity release hands the supplier her stable pseudonym with her identity, so it is recorded as handed
 over: her "who knows me" lists the supplier, and the supplier's later requests and an auditor's penalty
-naming her by it resolve (issue 19)."""
+naming her by it resolve (issue 19). Accepting lets the supplier write to her: it gets her relay address
+(issue 20), made here if she has none for it yet."""
 
 from __future__ import annotations
 
 from consent.vocabulary import Category, Purpose
+from infomediary.aliases import service as aliases
 from infomediary.customers import service as customers
 from infomediary.database import WriteSession
 from infomediary.flows.consent_changed import records_left
@@ -45,6 +47,7 @@ def accept_offer(
     if accepted and release_identity:
         pseudonyms.issue(session, runtime, offer.supplier_id, customer_id)
     if accepted:
+        aliases.ensure(session, runtime, customer_id, offer.supplier_id)
         assert offer.accepted_at is not None
         outbox.emit(
             session,

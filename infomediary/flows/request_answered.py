@@ -1,9 +1,11 @@
 """The customer answered a supplier's request: accepting grants what it asked; either way the requesting
-supplier is told (the `request.answered` event), if the customer's consent permits it."""
+supplier is told (the `request.answered` event), if the customer's consent permits it. Accepting lets the
+supplier write to her: it gets her relay address (issue 20), made here if she has none for it yet."""
 
 from __future__ import annotations
 
 from consent.vocabulary import Category
+from infomediary.aliases import service as aliases
 from infomediary.consents import service as consents
 from infomediary.consents import supplier_requests
 from infomediary.customers import service as customers
@@ -32,6 +34,7 @@ def accept_request(
     view, changes = supplier_requests.accept(
         session, runtime, customer_id, request_id, on_leaving=records_left
     )
+    aliases.ensure(session, runtime, customer_id, view.supplier_id)
     _tell_supplier(session, runtime, customer_id, view)
     return view, changes
 

@@ -1,4 +1,7 @@
-"""Identity released through an accepted offer: name and email, to that offer's supplier only.
+"""Identity released through an accepted offer: name and a relay address, to that offer's supplier only.
+
+The address handed over is her relay address for this supplier (`aliases`), never her own: it reaches her
+only through the relay, which decides every message again, and she can switch it off.
 
 The release is opt-in twice over: the customer confirms it when accepting (which records a grant naming the
 supplier), and every read by the supplier decides again with `decide_for` (logged), so a customer who later
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from consent.vocabulary import Category, Purpose, ReleaseKind
+from infomediary.aliases import service as aliases
 from infomediary.consents.decision_point import decide_for, supplier_query
 from infomediary.database import WriteSession, utcnow
 from infomediary.offers.models import OfferDeliveryRow, OfferRow
@@ -21,14 +25,16 @@ from infomediary.profiles import service as profiles
 from infomediary.pseudonyms import service as pseudonyms
 from infomediary.runtime import Runtime
 
-# What an identity-releasing offer hands over on acceptance: name (identity) and email (contact).
+# What an identity-releasing offer hands over on acceptance: name (identity) and a way to write to her
+# (contact), which is her relay address, not her email.
 CATEGORIES = frozenset({Category.IDENTITY, Category.CONTACT})
-FIELDS = ("given_name", "family_name", "email")
+FIELDS = ("given_name", "family_name")
 
 
 @dataclass(frozen=True)
 class ReleasedIdentity:
-    """A customer's identity as the supplier receives it, keyed by the supplier's own pseudonym."""
+    """A customer's identity as the supplier receives it, keyed by the supplier's own pseudonym; `email` is
+    her relay address for the supplier."""
 
     pseudonym: str
     given_name: str | None
@@ -65,7 +71,7 @@ def released_to_supplier(session: WriteSession, runtime: Runtime, offer: OfferRo
                 pseudonym=pseudonyms.pseudonym(runtime, offer.supplier_id, customer_id),
                 given_name=_text(mine.get("given_name")),
                 family_name=_text(mine.get("family_name")),
-                email=_text(mine.get("email")),
+                email=aliases.address_for(session, runtime, customer_id, offer.supplier_id),
             )
         )
     shown = sorted(c.value for c in CATEGORIES)

@@ -32,6 +32,11 @@ ACCOUNT_REGISTERED = "account.registered"
 ACCOUNT_ERASED = "account.erased"
 POLICY_PUBLISHED = "policy.published"
 TERMS_CHANGED = "terms.changed"
+# The mail relay (issue 20): a supplier given her relay address, the address switched off or on, and a
+# message passed to her through it. None carries the address: the log outlives her erasure.
+RELAY_ALIAS_CREATED = "relay.alias_created"
+RELAY_ALIAS_SWITCHED = "relay.alias_switched"
+RELAY_MESSAGE_RELAYED = "relay.message_relayed"
 
 KINDS = frozenset(
     {
@@ -52,6 +57,9 @@ KINDS = frozenset(
         ACCOUNT_ERASED,
         POLICY_PUBLISHED,
         TERMS_CHANGED,
+        RELAY_ALIAS_CREATED,
+        RELAY_ALIAS_SWITCHED,
+        RELAY_MESSAGE_RELAYED,
     }
 )
 

@@ -39,6 +39,7 @@ RELEASES: Final[Mapping[str, str]] = {
     ReleaseKind.PSEUDONYMOUS_SLICE.value: "received some of your data under a nickname only it sees",
     ReleaseKind.OFFER_DELIVERY.value: "sent an offer to your inbox",
     ReleaseKind.IDENTITY_RELEASE.value: "learned who you are",
+    ReleaseKind.MESSAGE_DELIVERY.value: "wrote to you at your relay address",
 }
 
 # Standing-term kinds, for the summary of a terms change: (one, many).
@@ -201,6 +202,28 @@ def _kek(e: _Entry) -> str:
     return f"On {e.when}, the broker {action}."
 
 
+def _alias_created(e: _Entry) -> str:
+    return (
+        f"On {e.when}, {e.who} was given your relay address, so it can write to you without learning your "
+        "own address. You can switch the address off on your relay page."
+    )
+
+
+def _alias_switched(e: _Entry) -> str:
+    if e.details.get("on"):
+        return (
+            f"On {e.when}, you switched your relay address for {e.who} back on: its mail reaches you again."
+        )
+    return f"On {e.when}, you switched off your relay address for {e.who}: its mail is refused from now on."
+
+
+def _message_relayed(e: _Entry) -> str:
+    return (
+        f"On {e.when}, {e.who} wrote to you at your relay address ({e.purpose}), and the message was passed "
+        "on to you."
+    )
+
+
 SENTENCES: Final[Mapping[str, Callable[[_Entry], str]]] = {
     kinds.CONSENT_GRANTED: _granted,
     kinds.CONSENT_REFUSED: _refused,
@@ -219,6 +242,9 @@ SENTENCES: Final[Mapping[str, Callable[[_Entry], str]]] = {
     kinds.ACCOUNT_ERASED: lambda e: f"On {e.when}, your account was erased.",
     kinds.POLICY_PUBLISHED: _policy_published,
     kinds.TERMS_CHANGED: _terms_changed,
+    kinds.RELAY_ALIAS_CREATED: _alias_created,
+    kinds.RELAY_ALIAS_SWITCHED: _alias_switched,
+    kinds.RELAY_MESSAGE_RELAYED: _message_relayed,
 }
 
 

@@ -40,6 +40,7 @@ from infomediary.runtime import Runtime
 from infomediary.vouchers import code as codes
 from tests.fixtures.actors import PASSWORD
 from tests.fixtures.consents import later
+from tests.fixtures.relay import DOMAIN, SELECTOR, public_pem, supplier_key
 from tests.fixtures.world import CATEGORIES, WEBHOOK_URL, World, make_world, per_test_world
 
 # --------------------------------------------------------------------------------------------------------
@@ -166,6 +167,10 @@ EXPECTATIONS: dict[tuple[str, str], tuple[Expect, Call]] = {
     ("POST", "/v1/me/restriction"): (consumer(200), Call()),
     ("DELETE", "/v1/me/restriction"): (consumer(200), Call()),
     ("GET", "/v1/me/log"): (consumer(200), Call()),
+    ("GET", "/v1/me/aliases"): (consumer(200), Call()),
+    ("POST", "/v1/me/aliases/{alias_id}/switch"): (consumer(200, others=404), Call(json={"on": False})),
+    ("GET", "/v1/me/relayed-messages"): (consumer(200), Call()),
+    ("GET", "/v1/me/relayed-messages/{message_id}"): (consumer(200, others=404), Call()),
     ("GET", "/v1/me/rewards"): (consumer(200), Call()),
     ("GET", "/v1/me/vouchers"): (consumer(200), Call()),
     ("POST", "/v1/me/vouchers"): (
@@ -229,6 +234,12 @@ EXPECTATIONS: dict[tuple[str, str], tuple[Expect, Call]] = {
     # The supplier's own record (no scope needed: a supplier always sees its own status and ledger).
     ("GET", "/v1/supplier"): (supplier(200, scoped=False), Call()),
     ("GET", "/v1/supplier/policy"): (supplier(200, scoped=False), Call()),
+    # Any supplier may bind one; one that has not (the unscoped supplier here) has nothing to read.
+    ("GET", "/v1/supplier/sending-domain"): (Expect(401, 401, None, 200, 404, 403, None, 403), Call()),
+    ("PUT", "/v1/supplier/sending-domain"): (
+        supplier(200, scoped=False),
+        Call(json={"domain": DOMAIN, "selector": SELECTOR, "public_key": public_pem(supplier_key())}),
+    ),
     ("PUT", "/v1/supplier/policy"): (
         supplier(200, scoped=False),
         Call(json={"purposes": ["marketing"], "categories": CATEGORIES}),

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from consent.vocabulary import Category, Purpose
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import Client, Consumer, make_auditor, make_consumer, make_supplier
 from tests.fixtures.consents import grant, later, pseudonym_for, publish
@@ -68,7 +69,7 @@ def test_every_supplier_is_listed_with_its_status_a_page_at_a_time(
     assert cell["changeable_by_consent"] is True
     # Full grid: every purpose x every category, the undeclared ones denied by the policy rule.
     item = next(i for i in items if i["supplier"]["id"] == warned.owner_id)
-    assert len(item["cells"]) == 9 * 16
+    assert len(item["cells"]) == len(Purpose) * len(Category)
     assert item["declared_purposes"] == ["marketing"] and item["declared_categories"] == ["interests"]
     undeclared = {(c["purpose"], c["category"]): c for c in item["cells"]}[("personalisation", "interests")]
     assert undeclared["reason"] == "undeclared_purpose" and undeclared["changeable_by_consent"] is False

@@ -228,14 +228,19 @@ def test_identity_reaches_only_the_supplier_it_was_released_to(http: TestClient,
     )
     assert accepted.status_code == 200, accepted.text
     read = http.get(f"/v1/offers/{mine['id']}", headers=supplier.headers(http))
+    # Issue 20: the supplier is handed her relay address for it, never her own address.
+    [alias] = http.get("/v1/me/aliases", headers=consumer.headers).json()["aliases"]
+    assert alias["supplier_id"] == supplier.owner_id
     assert read.json()["released_identities"] == [
         {
             "pseudonym": pseudonym_for(http, consumer, supplier),
             "given_name": "Zelda",
             "family_name": "Quist",
-            "email": consumer.email,
+            "email": alias["address"],
         }
     ]
+    assert alias["address"].endswith("@" + runtime.settings.relay_domain)
+    assert consumer.email not in read.text
     for response in (
         http.get(f"/v1/offers/{theirs['id']}", headers=other.headers(http)),
         http.get(f"/v1/offers/{mine['id']}", headers=other.headers(http)),

@@ -118,7 +118,9 @@ def test_an_identity_release_without_the_right_password_releases_nothing(
     accepted = http.post(f"/v1/me/offers/{offer['id']}/accept", headers=consumer.headers, json=confirm)
     assert accepted.status_code == 200, accepted.text
     read = http.get(f"/v1/offers/{offer['id']}", headers=sender.headers(http))
-    assert [r["email"] for r in read.json()["released_identities"]] == [consumer.email]
+    [alias] = http.get("/v1/me/aliases", headers=consumer.headers).json()["aliases"]
+    assert [r["email"] for r in read.json()["released_identities"]] == [alias["address"]]
+    assert consumer.email not in read.text
 
 
 def test_the_api_documents_the_password_it_asks_for(http: TestClient) -> None:

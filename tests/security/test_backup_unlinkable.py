@@ -9,7 +9,9 @@ account was full of data: profile, consents, slices, a request naming her, a sta
 failed login.
 
 Issue 18: "From a pre-erasure backup plus the current key material, no row of any table can be linked to
-the erased customer's id, email blind index or pseudonyms."
+the erased customer's id, email blind index or pseudonyms." Issue 20 adds her relay address for a supplier,
+which opens under the relay key to her customer id and a marker: the backup must not hold that marker where
+it could be matched.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from infomediary.aliases import service as aliases
 from infomediary.audiences.models import AudienceIndexRow
 from infomediary.customers import directory
 from infomediary.customers.blind_index import email_index
@@ -82,7 +85,7 @@ def _her_pseudonyms(runtime: Runtime, supplier: Client, values: set[str], subjec
         return {p for p in values if pseudonyms.resolve(session, runtime, supplier.owner_id, p) == subject_id}
 
 
-def _identifiers(runtime: Runtime, her: Consumer, handed: list[str]) -> dict[str, bytes]:
+def _identifiers(runtime: Runtime, her: Consumer, handed: list[str], alias: str) -> dict[str, bytes]:
     """Her identifiers, and what each computes to under the current key material, in every encoding a
     column could hold them."""
     index = email_index(runtime.keys.secret("blind_index"), her.email)
@@ -94,6 +97,14 @@ def _identifiers(runtime: Runtime, her: Consumer, handed: list[str]) -> dict[str
         "email blind index (hex)": index.hex().encode(),
         "throttle key of her address": throttle,
     }
+    # Her relay address for the shop (issue 20), and what it opens to under the current relay key.
+    local = alias.split("@")[0]
+    needles["relay address"] = local.encode()
+    needles["relay address (raw)"] = base64.b32decode(local.upper() + "=" * (-len(local) % 8))
+    # What the attacker decrypts it to with the relay key: her customer id and the address's marker.
+    opened = aliases._opened(runtime, local)
+    assert opened is not None and opened[0] == her.shown_id
+    needles["relay address marker"] = opened[1]
     for n, value in enumerate(handed):
         needles[f"pseudonym {n}"] = value.encode()
         needles[f"pseudonym {n} (raw)"] = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
@@ -121,7 +132,13 @@ def test_a_backup_taken_before_an_erasure_ties_no_row_to_her(http: TestClient, r
     assert asked.status_code == 201, asked.text
     failed = http.post("/v1/session", json={"email": her.email, "password": "not her password at all"})
     assert failed.status_code == 401
-    needles = _identifiers(runtime, her, handed)
+    publish(http, shop, ["marketing", "direct_marketing"], CATEGORIES)
+    assert grant(http, her, shop.owner_id, "direct_marketing", "contact").status_code == 201
+    [alias] = http.get("/v1/me/aliases", headers=her.headers).json()["aliases"]
+    with runtime.read_session_factory() as session:
+        opened = aliases.resolve(session, runtime, alias["address"])
+    assert opened is not None and opened.customer_id == her.id
+    needles = _identifiers(runtime, her, handed, alias["address"])
 
     backup = _dump(runtime)
 
@@ -142,6 +159,7 @@ def test_a_backup_taken_before_an_erasure_ties_no_row_to_her(http: TestClient, r
     with runtime.read_session_factory() as session:
         index = email_index(runtime.keys.secret("blind_index"), her.email)
         assert directory.subject_by_login(session, runtime, index) is None
+        assert aliases.resolve(session, runtime, alias["address"]) is None
         for supplier, value in [(shop, p) for p in handed[::2]] + [(rival, p) for p in handed[1::2]]:
             with pytest.raises(pseudonyms.PseudonymUnknown):
                 pseudonyms.resolve(session, runtime, supplier.owner_id, value)

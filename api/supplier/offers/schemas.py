@@ -71,7 +71,12 @@ class ReleasedIdentityRead(BaseModel):
     pseudonym: str = Field(description="Your pseudonym for the customer who accepted and released identity.")
     given_name: str | None
     family_name: str | None
-    email: str | None
+    email: str | None = Field(
+        description=(
+            "The customer's relay address for you, never her own: mail to it reaches her while her consent "
+            "allows it, and stops when she switches it off."
+        )
+    )
 
 
 class OfferRead(BaseModel):

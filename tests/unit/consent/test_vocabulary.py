@@ -55,6 +55,7 @@ def test_purposes_follow_dpv() -> None:
         "personalisation",
         "marketing",
         "direct_marketing",
+        "service_messages",
         "targeted_advertising",
         "research_and_development",
         "sell_data_to_third_parties",
@@ -79,6 +80,7 @@ def test_release_kinds() -> None:
         "pseudonymous_slice",
         "offer_delivery",
         "identity_release",
+        "message_delivery",
     }
     assert set(OPT_IN_RELEASE_KINDS) == {ReleaseKind.IDENTITY_RELEASE}
 

@@ -129,6 +129,20 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
         f"{WHEN}, you set your standing terms, which override any consent: 2 kinds of data you never share, "
         "1 minimum price.",
     ),
+    kinds.RELAY_ALIAS_CREATED: (
+        {"subject": PSEUDONYM, "supplier_id": "sup_acme"},
+        f"{WHEN}, Acme was given your relay address, so it can write to you without learning your own "
+        "address. You can switch the address off on your relay page.",
+    ),
+    kinds.RELAY_ALIAS_SWITCHED: (
+        {"subject": PSEUDONYM, "supplier_id": "sup_acme", "details": {"on": 0}},
+        f"{WHEN}, you switched off your relay address for Acme: its mail is refused from now on.",
+    ),
+    kinds.RELAY_MESSAGE_RELAYED: (
+        {"subject": PSEUDONYM, "supplier_id": "sup_acme", "purpose": "service_messages"},
+        f"{WHEN}, Acme wrote to you at your relay address (messages about what you asked for), and the "
+        "message was passed on to you.",
+    ),
 }
 
 SNAKE_CASE = re.compile(r"\b[a-z]+_[a-z_]+\b")
