@@ -43,6 +43,7 @@ SECRET_NAMES = (
     "csrf",
     "voucher_code",
     "relay_alias",
+    "relay_reply",
 )
 
 

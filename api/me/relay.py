@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Path, Query
 from pydantic import BaseModel, Field
@@ -51,6 +51,9 @@ class RelayedMessageSummary(BaseModel):
     received_at: datetime
     subject: str
     size: int
+    direction: Literal["received", "sent"] = Field(
+        description="received: a supplier's message to you; sent: your reply, as the supplier received it."
+    )
 
 
 class RelayedMessagesRead(BaseModel):
@@ -84,6 +87,7 @@ def _summary(found: messages.MessageSummary) -> RelayedMessageSummary:
         received_at=found.received_at,
         subject=found.subject,
         size=found.size,
+        direction="sent" if found.direction == messages.SENT else "received",
     )
 
 

@@ -37,6 +37,8 @@ TERMS_CHANGED = "terms.changed"
 RELAY_ALIAS_CREATED = "relay.alias_created"
 RELAY_ALIAS_SWITCHED = "relay.alias_switched"
 RELAY_MESSAGE_RELAYED = "relay.message_relayed"
+# Her reply to a relayed message, passed to the supplier from her relay address.
+RELAY_REPLY_SENT = "relay.reply_sent"
 
 KINDS = frozenset(
     {
@@ -60,6 +62,7 @@ KINDS = frozenset(
         RELAY_ALIAS_CREATED,
         RELAY_ALIAS_SWITCHED,
         RELAY_MESSAGE_RELAYED,
+        RELAY_REPLY_SENT,
     }
 )
 

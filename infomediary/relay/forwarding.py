@@ -35,6 +35,7 @@ def compose(
     supplier_name: str,
     subject: str,
     text: str,
+    reply_to: str | None = None,
 ) -> Mail:
     """The forward of one message to her own address, signed."""
     message = EmailMessage(policy=policy.SMTP)
@@ -44,6 +45,9 @@ def compose(
     message["Subject"] = subject
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = make_msgid(domain=settings.relay_domain)
+    if reply_to is not None:
+        # Her reply goes back through the relay (`replies`), never straight to the supplier.
+        message["Reply-To"] = reply_to
     message[SUPPLIER_HEADER] = supplier_name
     intro = (
         f"{supplier_name} wrote to you at your relay address {alias}; "
@@ -68,9 +72,17 @@ def forward_at_commit(
     supplier_name: str,
     subject: str,
     text: str,
+    reply_to: str | None = None,
 ) -> None:
     settings = runtime.settings
     mail = compose(
-        runtime.keys, settings, alias=alias, to=to, supplier_name=supplier_name, subject=subject, text=text
+        runtime.keys,
+        settings,
+        alias=alias,
+        to=to,
+        supplier_name=supplier_name,
+        subject=subject,
+        text=text,
+        reply_to=reply_to,
     )
     send_at_commit(session, runtime.mail, mail)

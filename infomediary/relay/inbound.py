@@ -14,8 +14,9 @@ logged and forwarded, all in one transaction.
    as marketing.
 4. **Decision.** The consent engine decides (supplier, purpose, contact data, message delivery) for her and
    the decision is logged (`decide_for`), refusal included: a refusal commits that entry and nothing else.
-5. **Relay.** Allowed: the message is kept sealed for her privacy centre (`messages`), its relaying logged
-   on her log, and its forward queued to her confirmed address (`forwarding`), sent at commit.
+5. **Relay.** Allowed: the message is kept sealed for her privacy centre (`messages`), with the supplier's
+   address it came from (where her reply goes, `replies`), its relaying logged on her log, and its forward
+   queued to her confirmed address (`forwarding`), with a reply address of its own, sent at commit.
 
 What a refused sender is told is only that the message was not accepted: never which check failed, so the
 relay answers no questions about who has an address, what she allowed, or which key it holds.
@@ -33,6 +34,7 @@ from typing import Final
 
 import structlog
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from consent.vocabulary import Category, Purpose, ReleaseKind
 from infomediary.aliases import service as aliases
@@ -44,7 +46,7 @@ from infomediary.policylog import kinds
 from infomediary.policylog.service import append as log_append
 from infomediary.policylog.service import log_pseudonym
 from infomediary.profiles import service as profiles
-from infomediary.relay import dkim_signing, forwarding, messages, sending_domains
+from infomediary.relay import dkim_signing, forwarding, messages, reply_address, sending_domains
 from infomediary.runtime import Runtime
 from infomediary.suppliers.models import Supplier, SupplierStatus
 
@@ -121,6 +123,7 @@ def relay_in(session: WriteSession, runtime: Runtime, *, recipient: str, raw: by
         raw=raw,
         subject=subject,
         sender_name=supplier.name,
+        sender_address=_sender(parsed),
     )
     log_append(
         session,
@@ -132,7 +135,7 @@ def relay_in(session: WriteSession, runtime: Runtime, *, recipient: str, raw: by
             "categories": [c.value for c in CATEGORIES],
         },
     )
-    address = _confirmed_address(session, runtime, to.customer_id)
+    address = confirmed_address(session, runtime, to.customer_id)
     if address is not None:
         forwarding.forward_at_commit(
             session,
@@ -142,6 +145,7 @@ def relay_in(session: WriteSession, runtime: Runtime, *, recipient: str, raw: by
             supplier_name=supplier.name,
             subject=subject,
             text=text,
+            reply_to=reply_address.address(runtime, message_id),
         )
     log.info("relay.relayed", message_id=message_id, supplier_id=to.supplier_id, purpose=purpose.value)
     return Outcome(Verdict.RELAYED, message_id)
@@ -173,7 +177,13 @@ def _authenticated(session: WriteSession, supplier_id: str, message: EmailMessag
     return dkim_signing.verify(raw, domain=bound.domain, selector=bound.selector, record=bound.dns_record)
 
 
-def _confirmed_address(session: WriteSession, runtime: Runtime, customer_id: str) -> str | None:
+def _sender(message: EmailMessage) -> str:
+    """The one From address of a message that passed `_authenticated`: where her reply to it goes."""
+    senders: tuple[Address, ...] = getattr(message["From"], "addresses", ())
+    return senders[0].addr_spec
+
+
+def confirmed_address(session: Session, runtime: Runtime, customer_id: str) -> str | None:
     """Her own address, once she confirmed it (an unconfirmed one may be someone else's mailbox)."""
     confirmed = session.scalar(select(Customer.email_verified_at).where(Customer.id == customer_id))
     if confirmed is None:

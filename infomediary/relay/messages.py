@@ -26,7 +26,10 @@ from infomediary.ids import new_id
 from infomediary.relay.models import RelayedMessageRow
 from infomediary.runtime import Runtime
 from infomediary.suppliers.models import Supplier
+from vault import VaultError
 
+RECEIVED = "received"
+SENT = "sent"
 _SUMMARY = "relay.message.summary:"
 _MESSAGE = "relay.message:"
 
@@ -47,6 +50,7 @@ class MessageSummary:
     subject: str
     sender_name: str
     size: int
+    direction: str = RECEIVED
 
 
 @dataclass(frozen=True)
@@ -72,11 +76,20 @@ def store(
     raw: bytes,
     subject: str,
     sender_name: str,
+    sender_address: str | None = None,
+    direction: str = RECEIVED,
 ) -> str:
-    """Keep a relayed message for her, sealed; returns its id."""
+    """Keep a relayed message for her, sealed; returns its id.
+
+    `sender_address` is the supplier's address a message came from: where her reply to it goes
+    (`replies`). It is kept in the sealed summary, not in a column, like the rest of what the message says.
+    """
     message_id = new_id("msg")
     vault = runtime.vault
-    summary = json.dumps({"subject": subject, "sender_name": sender_name}).encode()
+    fields = {"subject": subject, "sender_name": sender_name}
+    if sender_address is not None:
+        fields["sender_address"] = sender_address
+    summary = json.dumps(fields).encode()
     session.add(
         RelayedMessageRow(
             id=message_id,
@@ -84,6 +97,7 @@ def store(
             supplier_id=supplier_id,
             alias_id=alias_id,
             purpose=purpose,
+            direction=direction,
             received_at=utcnow(),
             size=len(raw),
             summary_sealed=vault.seal_bound(customer_id, _SUMMARY + message_id, summary),
@@ -106,7 +120,34 @@ def _summary(runtime: Runtime, row: RelayedMessageRow, supplier_name: str) -> Me
         subject=str(opened.get("subject", "")),
         sender_name=str(opened.get("sender_name", "")),
         size=row.size,
+        direction=row.direction,
     )
+
+
+@dataclass(frozen=True)
+class Replied:
+    """What a reply to one message she received needs: whose it is, through which address, to whom."""
+
+    customer_id: str
+    supplier_id: str
+    alias_id: str
+    purpose: str
+    sender_address: str
+
+
+def replied(session: Session, runtime: Runtime, message_id: str) -> Replied | None:
+    """The message a reply answers, if it is one she received and it names the supplier's address."""
+    row = session.get(RelayedMessageRow, message_id)
+    if row is None or row.direction != RECEIVED:
+        return None
+    try:
+        opened = json.loads(runtime.vault.open_bound(row.customer_id, _SUMMARY + row.id, row.summary_sealed))
+    except VaultError:
+        return None  # her erasure key is gone (a restored backup not yet reconciled): nobody's message
+    address = opened.get("sender_address")
+    if not isinstance(address, str):
+        return None
+    return Replied(row.customer_id, row.supplier_id, row.alias_id, row.purpose, address)
 
 
 def list_for(

@@ -28,8 +28,9 @@ class SupplierSendingDomainRow(Base):
 
 
 class RelayedMessageRow(Base):
-    """A message relayed to a customer, for her inbox: sealed under her erasure key, so it is unreadable at
-    rest and in backups, and for good once she is erased (the row goes with her account)."""
+    """A message relayed to a customer, or her reply relayed to the supplier, for her inbox: sealed under her
+    erasure key, so it is unreadable at rest and in backups, and for good once she is erased (the row goes
+    with her account)."""
 
     __tablename__ = "relayed_messages"
     __table_args__ = (Index("ix_relayed_messages_customer_received", "customer_id", "received_at"),)
@@ -39,6 +40,8 @@ class RelayedMessageRow(Base):
     supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"), index=True)
     alias_id: Mapped[str] = mapped_column(ForeignKey("relay_aliases.id", ondelete="CASCADE"), index=True)
     purpose: Mapped[str] = mapped_column(String(64))
+    # `received`: a supplier's message to her; `sent`: her reply to the supplier, as the supplier got it.
+    direction: Mapped[str] = mapped_column(String(8), default="received", server_default="received")
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     size: Mapped[int] = mapped_column(Integer)
     # Subject and sender's display name, sealed apart from the message so that a listing opens only these.

@@ -1,7 +1,8 @@
-"""The relay's SMTP front (aiosmtpd): refuses what it can at RCPT TO, hands each message to `inbound`.
+"""The relay's SMTP front (aiosmtpd): refuses what it can at RCPT TO, hands each message to `inbound`, or,
+for a reply address (`reply_address`), to `replies`.
 
-Thin on purpose: every decision is `inbound`'s, run on a worker thread (database and vault work would
-otherwise hold the event loop that serves every other connection). One recipient per message, so that
+Thin on purpose: every decision is theirs, run on a worker thread (database and vault work would otherwise
+hold the event loop that serves every other connection). One recipient per message, so that
 one message is one customer's and one transaction: a client with more is asked to send again for the
 rest (452, as RFC 5321 provides), and does.
 """
@@ -15,7 +16,7 @@ from typing import Any, Final
 import structlog
 from aiosmtpd.controller import Controller
 
-from infomediary.relay import inbound
+from infomediary.relay import inbound, replies, reply_address
 from infomediary.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -42,8 +43,10 @@ class RelayHandler:
         if envelope.rcpt_tos:
             return ONE_RECIPIENT
         loop = asyncio.get_running_loop()
+        is_reply = reply_address.is_reply_address(self.runtime.settings, address)
+        check = replies.accepts_recipient if is_reply else inbound.accepts_recipient
         try:
-            accepted = await loop.run_in_executor(None, inbound.accepts_recipient, self.runtime, address)
+            accepted = await loop.run_in_executor(None, check, self.runtime, address)
         except Exception as exc:
             log.warning("relay.failed", stage="rcpt", error=type(exc).__name__)
             return TRY_LATER
@@ -57,7 +60,12 @@ class RelayHandler:
         if not isinstance(raw, bytes) or len(envelope.rcpt_tos) != 1:
             return TRY_LATER
         loop = asyncio.get_running_loop()
-        work = partial(inbound.relay, self.runtime, recipient=envelope.rcpt_tos[0], raw=raw)
+        recipient = envelope.rcpt_tos[0]
+        if reply_address.is_reply_address(self.runtime.settings, recipient):
+            mail_from = envelope.mail_from if isinstance(envelope.mail_from, str) else ""
+            work = partial(replies.reply, self.runtime, recipient=recipient, mail_from=mail_from, raw=raw)
+        else:
+            work = partial(inbound.relay, self.runtime, recipient=recipient, raw=raw)
         try:
             outcome = await loop.run_in_executor(None, work)
         except Exception as exc:

@@ -143,6 +143,11 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
         f"{WHEN}, Acme wrote to you at your relay address (messages about what you asked for), and the "
         "message was passed on to you.",
     ),
+    kinds.RELAY_REPLY_SENT: (
+        {"subject": PSEUDONYM, "supplier_id": "sup_acme"},
+        f"{WHEN}, you replied to Acme through your relay address: Acme received your reply from that "
+        "address, without your own address or name.",
+    ),
 }
 
 SNAKE_CASE = re.compile(r"\b[a-z]+_[a-z_]+\b")
