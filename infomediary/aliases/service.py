@@ -21,18 +21,10 @@ she accepts, a request she accepts, her own grant of direct marketing or service
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESSIV
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -41,6 +33,7 @@ from infomediary.customers import directory
 from infomediary.database import WriteSession, upsert_insert, utcnow
 from infomediary.errors import NotFound
 from infomediary.ids import new_id
+from infomediary.mail.sealed_local_part import SealedLocalPart
 from infomediary.policylog import kinds
 from infomediary.policylog.service import append as log_append
 from infomediary.policylog.service import log_pseudonym
@@ -49,11 +42,9 @@ from infomediary.suppliers.models import Supplier
 from vault import VaultError
 
 MARKER_BYTES = 8
-_SIV_KEY_LABEL = b"infomediary.relay-alias.siv.v1"
-_AD_LABEL = b"infomediary.relay-alias.v1"
+# 16 bytes sealed (her customer id and the marker): 52 characters, under the 64 of a local part (RFC 5321).
+_SEALED = SealedLocalPart(b"infomediary.relay-alias.v1")
 _MARKER_LABEL = "relay-alias.marker"
-# 32 bytes of SIV output in unpadded base32: 52 characters, under the 64 a local part may have (RFC 5321).
-_LOCAL_PART = re.compile(r"[a-z2-7]{52}", re.ASCII)
 
 
 class AliasUnknown(NotFound):
@@ -86,34 +77,18 @@ class Recipient:
     on: bool
 
 
-@lru_cache(maxsize=4)
-def _siv_key(secret: bytes) -> bytes:
-    # AES-256-SIV takes a 512-bit key (two AES-256 keys): expanded from the 256-bit relay secret.
-    return HKDF(algorithm=hashes.SHA256(), length=64, salt=None, info=_SIV_KEY_LABEL).derive(secret)
-
-
-def _cipher(runtime: Runtime) -> AESSIV:
-    return AESSIV(_siv_key(runtime.keys.secret("relay_alias")))
-
-
 def _local_part(runtime: Runtime, shown: str, marker: bytes) -> str:
     raw = directory.customer_id_bytes(shown)
     if raw is None:
         raise ValueError("not a customer id")
-    sealed = _cipher(runtime).encrypt(raw + marker, [_AD_LABEL])
-    return base64.b32encode(sealed).decode().rstrip("=").lower()
+    return _SEALED.seal(runtime.keys.secret("relay_alias"), raw + marker)
 
 
 def _opened(runtime: Runtime, local_part: str) -> tuple[str, bytes] | None:
     """(customer id, marker) sealed in `local_part`, or None."""
-    if not _LOCAL_PART.fullmatch(local_part):
-        return None
-    try:
-        sealed = base64.b32decode(local_part.upper() + "=" * (-len(local_part) % 8))
-        opened = _cipher(runtime).decrypt(sealed, [_AD_LABEL])
-    except (InvalidTag, ValueError, binascii.Error):
-        return None
-    if len(opened) != directory.CUSTOMER_ID_BYTES + MARKER_BYTES:
+    size = directory.CUSTOMER_ID_BYTES + MARKER_BYTES
+    opened = _SEALED.open(runtime.keys.secret("relay_alias"), local_part, size=size)
+    if opened is None:
         return None
     return directory.customer_id_from_bytes(opened[: directory.CUSTOMER_ID_BYTES]), opened[-MARKER_BYTES:]
 

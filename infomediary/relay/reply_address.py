@@ -12,37 +12,17 @@ The `r-` prefix keeps the two kinds of address apart at a glance (`server` dispa
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
-from functools import lru_cache
 from typing import Final
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESSIV
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
+from infomediary.mail.sealed_local_part import SealedLocalPart
 from infomediary.runtime import Runtime
 from infomediary.settings import Settings
 
 PREFIX: Final = "r-"
 _ID_PREFIX = "msg_"
 _ID_BYTES = 16
-_SIV_KEY_LABEL = b"infomediary.relay-reply.siv.v1"
-_AD_LABEL = b"infomediary.relay-reply.v1"
-# 16 bytes of id and 16 of SIV tag, unpadded base32: 52 characters, 54 with the prefix (a local part <= 64).
-_LOCAL_PART = re.compile(r"r-[a-z2-7]{52}", re.ASCII)
-
-
-@lru_cache(maxsize=4)
-def _siv_key(secret: bytes) -> bytes:
-    # AES-256-SIV takes a 512-bit key (two AES-256 keys): expanded from the 256-bit secret.
-    return HKDF(algorithm=hashes.SHA256(), length=64, salt=None, info=_SIV_KEY_LABEL).derive(secret)
-
-
-def _cipher(runtime: Runtime) -> AESSIV:
-    return AESSIV(_siv_key(runtime.keys.secret("relay_reply")))
+# 16 bytes sealed: 52 characters, 54 with the prefix (a local part <= 64).
+_SEALED = SealedLocalPart(b"infomediary.relay-reply.v1", prefix=PREFIX)
 
 
 def address(runtime: Runtime, message_id: str) -> str:
@@ -52,9 +32,7 @@ def address(runtime: Runtime, message_id: str) -> str:
     raw = bytes.fromhex(message_id.removeprefix(_ID_PREFIX))
     if len(raw) != _ID_BYTES:
         raise ValueError("not a relayed message id")
-    sealed = _cipher(runtime).encrypt(raw, [_AD_LABEL])
-    local = PREFIX + base64.b32encode(sealed).decode().rstrip("=").lower()
-    return f"{local}@{runtime.settings.relay_domain}"
+    return f"{_SEALED.seal(runtime.keys.secret('relay_reply'), raw)}@{runtime.settings.relay_domain}"
 
 
 def is_reply_address(settings: Settings, address: str) -> bool:
@@ -69,19 +47,5 @@ def message_id(runtime: Runtime, address: str) -> str | None:
     local, at, domain = address.strip().rpartition("@")
     if not at or domain.casefold() != runtime.settings.relay_domain.casefold():
         return None
-    local = local.lower()
-    if not _LOCAL_PART.fullmatch(local):
-        return None
-    body = local.removeprefix(PREFIX)
-    try:
-        sealed = base64.b32decode(body.upper() + "=" * (-len(body) % 8))
-        # The last character carries 4 bits beyond the 256 it encodes, which decoding ignores: without
-        # this, 16 spellings would open to one message, and an altered address could still work.
-        if base64.b32encode(sealed).decode().rstrip("=").lower() != body:
-            return None
-        opened = _cipher(runtime).decrypt(sealed, [_AD_LABEL])
-    except (InvalidTag, ValueError, binascii.Error):
-        return None
-    if len(opened) != _ID_BYTES:
-        return None
-    return _ID_PREFIX + opened.hex()
+    opened = _SEALED.open(runtime.keys.secret("relay_reply"), local, size=_ID_BYTES)
+    return None if opened is None else _ID_PREFIX + opened.hex()
