@@ -43,6 +43,8 @@ SECRET_NAMES = (
     "csrf",
     "voucher_code",
     "relay_alias",
+    # The relay's links in forwarded mail (report a message, fetch an image through the proxy).
+    "relay_link",
 )
 
 

@@ -37,6 +37,8 @@ TERMS_CHANGED = "terms.changed"
 RELAY_ALIAS_CREATED = "relay.alias_created"
 RELAY_ALIAS_SWITCHED = "relay.alias_switched"
 RELAY_MESSAGE_RELAYED = "relay.message_relayed"
+# She reported a relayed message as unwanted through its mail's report link.
+RELAY_MESSAGE_REPORTED = "relay.message_reported"
 
 KINDS = frozenset(
     {
@@ -60,6 +62,7 @@ KINDS = frozenset(
         RELAY_ALIAS_CREATED,
         RELAY_ALIAS_SWITCHED,
         RELAY_MESSAGE_RELAYED,
+        RELAY_MESSAGE_REPORTED,
     }
 )
 

@@ -224,6 +224,13 @@ def _message_relayed(e: _Entry) -> str:
     )
 
 
+def _message_reported(e: _Entry) -> str:
+    return (
+        f"On {e.when}, you reported a message {e.who} sent to your relay address as unwanted; it counts "
+        "toward the reports that can earn it a strike."
+    )
+
+
 SENTENCES: Final[Mapping[str, Callable[[_Entry], str]]] = {
     kinds.CONSENT_GRANTED: _granted,
     kinds.CONSENT_REFUSED: _refused,
@@ -245,6 +252,7 @@ SENTENCES: Final[Mapping[str, Callable[[_Entry], str]]] = {
     kinds.RELAY_ALIAS_CREATED: _alias_created,
     kinds.RELAY_ALIAS_SWITCHED: _alias_switched,
     kinds.RELAY_MESSAGE_RELAYED: _message_relayed,
+    kinds.RELAY_MESSAGE_REPORTED: _message_reported,
 }
 
 

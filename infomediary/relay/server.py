@@ -24,11 +24,13 @@ OK: Final = "250 2.0.0 OK"
 UNKNOWN: Final = "550 5.1.1 not accepted"
 NOT_ACCEPTED: Final = "550 5.7.1 not accepted"
 TRY_LATER: Final = "451 4.3.0 try again later"
+LIMITED: Final = "451 4.7.1 sending limit reached, try later"
 ONE_RECIPIENT: Final = "452 4.5.3 one recipient per message; send again for the others"
 REPLIES: Final = {
     inbound.Verdict.RELAYED: OK,
     inbound.Verdict.UNKNOWN_RECIPIENT: UNKNOWN,
     inbound.Verdict.NOT_ACCEPTED: NOT_ACCEPTED,
+    inbound.Verdict.LIMITED: LIMITED,
 }
 
 
@@ -43,12 +45,12 @@ class RelayHandler:
             return ONE_RECIPIENT
         loop = asyncio.get_running_loop()
         try:
-            accepted = await loop.run_in_executor(None, inbound.accepts_recipient, self.runtime, address)
+            verdict = await loop.run_in_executor(None, inbound.accepts_recipient, self.runtime, address)
         except Exception as exc:
             log.warning("relay.failed", stage="rcpt", error=type(exc).__name__)
             return TRY_LATER
-        if not accepted:
-            return UNKNOWN
+        if verdict is not inbound.Verdict.RELAYED:
+            return REPLIES[verdict]
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 

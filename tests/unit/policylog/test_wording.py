@@ -143,6 +143,11 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
         f"{WHEN}, Acme wrote to you at your relay address (messages about what you asked for), and the "
         "message was passed on to you.",
     ),
+    kinds.RELAY_MESSAGE_REPORTED: (
+        {"subject": PSEUDONYM, "supplier_id": "sup_acme"},
+        f"{WHEN}, you reported a message Acme sent to your relay address as unwanted; it counts toward the "
+        "reports that can earn it a strike.",
+    ),
 }
 
 SNAKE_CASE = re.compile(r"\b[a-z]+_[a-z_]+\b")
