@@ -265,7 +265,8 @@ def bench_database(server_url: str | None, directory: Path, messages: int) -> tu
             runtime = dataclasses.replace(runtime, mail_transport=SmtpTransport(relaying))
             runtime.keys.relay_dkim_pem()  # made on first use: not in the timed part
 
-            bare = BareForwarder(sink_port, threads=8)
+            # As many sending threads as the relay's outbound transport has (`SmtpTransport`: 2).
+            bare = BareForwarder(sink_port, threads=2)
             bare_port = _free_port()
             with running(Controller(bare, hostname="127.0.0.1", port=bare_port)):
                 timed(bare_port, sink, signed[: min(50, messages)], CONNECTIONS)  # warm-up
