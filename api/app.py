@@ -35,6 +35,7 @@ from api.operations import router as operations_router
 from api.pages import errors as page_errors
 from api.pages import mount as pages
 from api.pages.headers import PAGE_HEADERS, PAGE_HEADERS_EXEMPT
+from api.relay_images import router as relay_images_router
 from api.supplier.audiences.endpoints import router as audiences_router
 from api.supplier.endpoints import router as supplier_router
 from api.supplier.ledger import router as supplier_ledger_router
@@ -153,7 +154,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     for router in consumer_routers:
         app.include_router(router, dependencies=[GpcDep])
-    for router in (audit_router, audit_public_router, gpc_router, export_schema_router, operations_router):
+    for router in (
+        audit_router,
+        audit_public_router,
+        gpc_router,
+        export_schema_router,
+        operations_router,
+        relay_images_router,
+    ):
         app.include_router(router)
     # Pages last: their paths (`/`, `/profile` ...) never shadow an API route.
     pages.install(app)

@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable
 from typing import cast
 
-KNOWN = ("http", "vault", "consent", "log", "recommend", "load")
+KNOWN = ("http", "vault", "consent", "log", "recommend", "load", "relay")
 
 
 def main(argv: list[str] | None = None) -> int:

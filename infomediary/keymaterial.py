@@ -44,6 +44,8 @@ SECRET_NAMES = (
     "voucher_code",
     "relay_alias",
     "relay_reply",
+    # The relay's links in forwarded mail (report a message, fetch an image through the proxy).
+    "relay_link",
 )
 
 

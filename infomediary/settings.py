@@ -347,6 +347,21 @@ class Settings(BaseSettings):
     )
     relay_host: str = Field(default="127.0.0.1", description="Address `infomediary relay serve` listens on.")
     relay_port: int = Field(default=2525, ge=1, le=65_535, description="Port `infomediary relay serve` uses.")
+    relay_messages_per_supplier_per_hour: int = Field(
+        default=1000,
+        ge=1,
+        le=10_000_000,
+        description="Messages one supplier may send through the relay per hour; beyond, 451 (try later).",
+    )
+    relay_image_max_bytes: int = Field(
+        default=2 * 1_048_576,
+        ge=1024,
+        le=20 * 1_048_576,
+        description="Largest image the image proxy fetches.",
+    )
+    relay_image_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="Time the image proxy gives a remote server for one image."
+    )
 
     # Accounts (issue 19): links mailed to the customer, and the second factor.
     email_verification_ttl_seconds: int = Field(

@@ -14,7 +14,8 @@ from api.postings import Limit
 from api.problems import problem_responses
 from api.routing import api_router
 from infomediary.aliases import service as aliases
-from infomediary.relay import messages
+from infomediary.relay import messages, preferences
+from infomediary.relay.filtering import ImagePolicy
 from infomediary.text import Id
 
 router = api_router(prefix="/v1/me", tags=["consumer"], responses=problem_responses(401))
@@ -63,6 +64,13 @@ class RelayedMessagesRead(BaseModel):
 
 class RelayedMessageRead(RelayedMessageSummary):
     text: str = Field(description="The message's text (its HTML reduced to text; nothing in it loads).")
+
+
+class RelaySettings(BaseModel):
+    remote_images: ImagePolicy = Field(
+        description="block: remote images are removed from relayed mail (default); proxy: they are loaded "
+        "through the broker, which the sender sees instead of you."
+    )
 
 
 def _alias(view: aliases.AliasView) -> AliasRead:
@@ -140,3 +148,22 @@ def my_relayed_message(
 ) -> RelayedMessageRead:
     found = messages.read(session, runtime, consumer.customer_id, message_id)
     return RelayedMessageRead(**_summary(found.summary).model_dump(), text=found.text)
+
+
+@router.get("/relay-settings", response_model=RelaySettings, summary="My choices for relayed mail")
+def my_relay_settings(consumer: CurrentConsumer, session: ReadSessionDep) -> RelaySettings:
+    return RelaySettings(remote_images=preferences.remote_images(session, consumer.customer_id))
+
+
+@router.put(
+    "/relay-settings",
+    response_model=RelaySettings,
+    responses=problem_responses(422),
+    summary="Choose whether remote images in relayed mail are blocked or proxied",
+)
+def set_my_relay_settings(
+    body: RelaySettings, consumer: CurrentConsumer, session: WriteSessionDep
+) -> RelaySettings:
+    return RelaySettings(
+        remote_images=preferences.set_remote_images(session, consumer.customer_id, body.remote_images)
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Final, Literal
 
-from fastapi import Form, Path, Query, Request, Response
+from fastapi import Form, Path, Query, Request, Response, status
 
 from api.deps import ReadSessionDep, RuntimeDep, WriteSessionDep
 from api.pages.auth import PageConsumer
@@ -13,11 +13,14 @@ from api.pages.rendering import redirect, render
 from api.pages.routing import page_router
 from consent.vocabulary import PURPOSES, Purpose
 from infomediary.aliases import service as aliases
-from infomediary.relay import messages
-from infomediary.text import Id
+from infomediary.flows import relayed_message_reported
+from infomediary.relay import messages, preferences
+from infomediary.relay.filtering import ImagePolicy
+from infomediary.text import Id, Opaque
 
 router = page_router()
 PAGE_SIZE: Final = 20
+ReportToken = Annotated[Opaque, Path(max_length=128)]
 
 
 def _purpose_label(key: str) -> str:
@@ -47,6 +50,7 @@ def relay_addresses(
             "first_page": cursor is not None,
             "purpose_label": _purpose_label,
             "relay_domain": runtime.settings.relay_domain,
+            "remote_images": preferences.remote_images(session, consumer.customer_id).value,
         },
     )
 
@@ -78,3 +82,33 @@ def relayed_message(
         "relay_message.html",
         {"consumer": consumer, "message": found, "purpose_label": _purpose_label},
     )
+
+
+@router.post("/relay/settings")
+def relay_settings(
+    request: Request,
+    consumer: PageConsumer,
+    session: WriteSessionDep,
+    remote_images: Annotated[Literal["block", "proxy"], Form()],
+) -> Response:
+    preferences.set_remote_images(session, consumer.customer_id, ImagePolicy(remote_images))
+    return redirect(request, "/relay#h-images", notice=f"images-{remote_images}")
+
+
+@router.get("/relay/report/{token}")
+def report_form(
+    request: Request, session: ReadSessionDep, runtime: RuntimeDep, token: ReportToken
+) -> Response:
+    # Only shows the question: a mail scanner that opens every link reports nothing.
+    found = relayed_message_reported.reportable(session, runtime, token)
+    if found is None:
+        return render(request, "relay_report.html", {"found": None}, status_code=status.HTTP_404_NOT_FOUND)
+    return render(request, "relay_report.html", {"found": found, "token": token, "done": False})
+
+
+@router.post("/relay/report/{token}")
+def report(request: Request, session: WriteSessionDep, runtime: RuntimeDep, token: ReportToken) -> Response:
+    found = relayed_message_reported.report(session, runtime, token)
+    if found is None:
+        return render(request, "relay_report.html", {"found": None}, status_code=status.HTTP_404_NOT_FOUND)
+    return render(request, "relay_report.html", {"found": found, "token": token, "done": True})

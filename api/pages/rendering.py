@@ -56,6 +56,8 @@ NOTICES: dict[str, str] = {
     "cell-switched": "Your answer is recorded and in force now. The receipt is with your consents.",
     "cell-unchanged": "That supplier was already refused this use: nothing changed.",
     "alias-off": "The relay address is switched off: its mail is refused from now on.",
+    "images-block": "Remote images are blocked in the mail relayed to you from now on.",
+    "images-proxy": "Remote images in the mail relayed to you are loaded through the broker from now on.",
     "alias-on": "The relay address is switched on again: its mail reaches you while your consent allows it.",
     "email-verified": "Your address is confirmed. Log in to start.",
     "email-changed": "Your new address is confirmed. Log in with it from now on.",

@@ -26,8 +26,9 @@ BASE32 = frozenset("abcdefghijklmnopqrstuvwxyz234567")
 
 
 @lru_cache(maxsize=16)
-def _cipher(secret: bytes, label: bytes) -> AESSIV:
-    # AES-256-SIV takes a 512-bit key (two AES-256 keys): expanded from the 256-bit secret, per label.
+def siv(secret: bytes, label: bytes) -> AESSIV:
+    """AES-256-SIV under a key of its own for `label`: SIV takes a 512-bit key (two AES-256 keys), expanded
+    from the 256-bit secret. The relay's links in mail use it too (`relay.links`), written as base64url."""
     return AESSIV(HKDF(algorithm=hashes.SHA256(), length=64, salt=None, info=label + b".siv").derive(secret))
 
 
@@ -44,7 +45,7 @@ class SealedLocalPart:
     prefix: str = ""
 
     def seal(self, secret: bytes, plaintext: bytes) -> str:
-        return self.prefix + _text(_cipher(secret, self.label).encrypt(plaintext, [self.label]))
+        return self.prefix + _text(siv(secret, self.label).encrypt(plaintext, [self.label]))
 
     def open(self, secret: bytes, local_part: str, *, size: int) -> bytes | None:
         """The `size` bytes sealed in `local_part`, or None: not of this kind, altered, or made up."""
@@ -59,7 +60,7 @@ class SealedLocalPart:
             sealed = base64.b32decode(body.upper() + "=" * (-len(body) % 8))
             if _text(sealed) != body:
                 return None
-            opened = _cipher(secret, self.label).decrypt(sealed, [self.label])
+            opened = siv(secret, self.label).decrypt(sealed, [self.label])
         except (InvalidTag, ValueError, binascii.Error):
             return None
         return opened if len(opened) == size else None

@@ -105,7 +105,12 @@ class OfferReportRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"))
+    # One of the two: the offer reported, or the relayed message reported through its mail's report link
+    # (a supplier's mail counts toward its reports exactly like its offers).
+    offer_id: Mapped[str | None] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"))
+    relayed_message_id: Mapped[str | None] = mapped_column(
+        ForeignKey("relayed_messages.id", ondelete="CASCADE"), unique=True
+    )
     supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"))
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -111,3 +111,27 @@ def report(session: WriteSession, runtime: Runtime, customer_id: str, offer_id: 
     session.flush()
     _offer_strike(session, settings, offer)
     _supplier_strike(session, settings, offer.supplier_id, now)
+
+
+def report_relayed_message(
+    session: WriteSession, runtime: Runtime, *, customer_id: str, supplier_id: str, message_id: str
+) -> bool:
+    """Report a message the relay passed to her as unwanted: counted with the supplier's offer reports
+    (same rate limit, same strike rule for distinct reporters). Once per message: False if it was already.
+
+    A message has no audience share to weigh, so there is no per-message strike, only the supplier's."""
+    now = utcnow()
+    settings = runtime.settings
+    # The supplier row's lock serialises its reports, as for offers, and two clicks of one link too.
+    session.get(Supplier, supplier_id, with_for_update=True)
+    if session.scalar(select(OfferReportRow.id).where(OfferReportRow.relayed_message_id == message_id)):
+        return False
+    _check_rate(session, settings, customer_id, now)
+    session.add(
+        OfferReportRow(
+            relayed_message_id=message_id, supplier_id=supplier_id, customer_id=customer_id, created_at=now
+        )
+    )
+    session.flush()
+    _supplier_strike(session, settings, supplier_id, now)
+    return True

@@ -39,6 +39,8 @@ RELAY_ALIAS_SWITCHED = "relay.alias_switched"
 RELAY_MESSAGE_RELAYED = "relay.message_relayed"
 # Her reply to a relayed message, passed to the supplier from her relay address.
 RELAY_REPLY_SENT = "relay.reply_sent"
+# She reported a relayed message as unwanted through its mail's report link.
+RELAY_MESSAGE_REPORTED = "relay.message_reported"
 
 KINDS = frozenset(
     {
@@ -63,6 +65,7 @@ KINDS = frozenset(
         RELAY_ALIAS_SWITCHED,
         RELAY_MESSAGE_RELAYED,
         RELAY_REPLY_SENT,
+        RELAY_MESSAGE_REPORTED,
     }
 )
 

@@ -231,6 +231,13 @@ def _reply_sent(e: _Entry) -> str:
     )
 
 
+def _message_reported(e: _Entry) -> str:
+    return (
+        f"On {e.when}, you reported a message {e.who} sent to your relay address as unwanted; it counts "
+        "toward the reports that can earn it a strike."
+    )
+
+
 SENTENCES: Final[Mapping[str, Callable[[_Entry], str]]] = {
     kinds.CONSENT_GRANTED: _granted,
     kinds.CONSENT_REFUSED: _refused,
@@ -253,6 +260,7 @@ SENTENCES: Final[Mapping[str, Callable[[_Entry], str]]] = {
     kinds.RELAY_ALIAS_SWITCHED: _alias_switched,
     kinds.RELAY_MESSAGE_RELAYED: _message_relayed,
     kinds.RELAY_REPLY_SENT: _reply_sent,
+    kinds.RELAY_MESSAGE_REPORTED: _message_reported,
 }
 
 

@@ -60,7 +60,7 @@ class Filtered:
     images_proxied: int
 
 
-def filter_html(html: str, policy: ImagePolicy, proxied: Callable[[str], str]) -> tuple[str, int, int]:
+def filter_html(html: str, policy: ImagePolicy, proxied: Callable[[str], str | None]) -> tuple[str, int, int]:
     """Sanitise one HTML body; returns it with the counts of remote images blocked and proxied."""
     counts = {"blocked": 0, "proxied": 0}
 
@@ -69,8 +69,11 @@ def filter_html(html: str, policy: ImagePolicy, proxied: Callable[[str], str]) -
         if attribute not in {"src", "background", "poster"} or not _is_remote(value):
             return value
         if tag == "img" and attribute == "src" and policy is ImagePolicy.PROXY:
-            counts["proxied"] += 1
-            return proxied(value)
+            # None: an image the proxy will not fetch (a protocol-relative or overlong URL) is blocked.
+            through = proxied(value)
+            if through is not None:
+                counts["proxied"] += 1
+                return through
         counts["blocked"] += 1
         return None
 
@@ -88,7 +91,7 @@ def relayed(
     original: EmailMessage,
     *,
     policy: ImagePolicy,
-    proxied: Callable[[str], str],
+    proxied: Callable[[str], str | None],
     thread_domain: str | None = None,
 ) -> Filtered:
     """A copy of `original` with only the kept headers and every body re-encoded, HTML sanitised. The
@@ -117,7 +120,7 @@ def relayed(
 
 
 def _fill(
-    source: MIMEPart, target: MIMEPart, policy: ImagePolicy, proxied: Callable[[str], str]
+    source: MIMEPart, target: MIMEPart, policy: ImagePolicy, proxied: Callable[[str], str | None]
 ) -> tuple[int, int]:
     """Write `source`'s body into `target` afresh, part by part; returns images blocked and proxied.
 

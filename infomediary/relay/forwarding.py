@@ -1,9 +1,11 @@
 """What she receives for a relayed message: from her relay address, naming the supplier, DKIM-signed for the
 relay domain, sent through the outbound transport once the message's transaction commits.
 
-The forward carries the message's text, not its HTML or attachments: what reaches her mailbox through the
-relay loads nothing and runs nothing (the full message is in her privacy centre, read as text too). A
-filter that keeps more of a message safely belongs here, beside `compose`.
+The forward is the supplier's message made safe by `filtering.relayed` (headers by allow-list, HTML
+sanitised, remote images blocked or sent through the broker's proxy as she chose, attachments kept), behind
+a short text part of the relay's own: who wrote, what was done to the message, and the link that reports it
+as unwanted. The whole is `multipart/mixed` with the relay's part first, so every mail program shows it
+first, above the supplier's message, whatever that message's structure.
 """
 
 from __future__ import annotations
@@ -18,12 +20,34 @@ from infomediary.database import WriteSession, utcnow
 from infomediary.keymaterial import KeyMaterial
 from infomediary.mail.at_commit import send_at_commit
 from infomediary.mail.message import Mail
-from infomediary.relay import dkim_signing
+from infomediary.relay import dkim_signing, filtering, links
+from infomediary.relay.filtering import ImagePolicy
 from infomediary.runtime import Runtime
 from infomediary.settings import Settings
 
 KIND = "relayed"
 SUPPLIER_HEADER = "X-Infomediary-Supplier"
+# Headers of the filtered message that belong on the forward's top level (they thread it in her mail program).
+_TOP_LEVEL = ("In-Reply-To", "References", "Content-Language")
+_IMAGES_SAID = {
+    ImagePolicy.BLOCK: "Remote images were removed, so the sender cannot tell whether or when you read it.",
+    ImagePolicy.PROXY: (
+        "Remote images are loaded through {controller}, so the sender never sees your address, your mail "
+        "program or when you read it."
+    ),
+}
+
+
+def _intro(settings: Settings, *, alias: str, supplier_name: str, images: ImagePolicy, report: str) -> str:
+    centre = f"{settings.issuer.rstrip('/')}/relay"
+    return (
+        f"{supplier_name} wrote to you at your relay address {alias}; {settings.controller_name} passed it "
+        f"on without telling {supplier_name} your own address.\n"
+        + _IMAGES_SAID[images].format(controller=settings.controller_name)
+        + " Scripts and remote styles were removed.\n"
+        f"Unwanted? Report it (counts against {supplier_name}): {report}\n"
+        f"Switch this address off or choose how images are handled in your privacy centre: {centre}\n"
+    )
 
 
 def compose(
@@ -34,10 +58,18 @@ def compose(
     to: str,
     supplier_name: str,
     subject: str,
-    text: str,
+    original: EmailMessage,
+    message_id: str,
+    images: ImagePolicy = ImagePolicy.BLOCK,
     reply_to: str | None = None,
 ) -> Mail:
-    """The forward of one message to her own address, signed."""
+    """The forward of one message (`message_id`, as kept) to her own address, filtered and signed."""
+    filtered = filtering.relayed(
+        original,
+        policy=images,
+        proxied=lambda url: links.image_url(keys, settings, url) if links.proxiable(url) else None,
+        thread_domain=settings.relay_domain,
+    ).message
     message = EmailMessage(policy=policy.SMTP)
     local, _, domain = alias.partition("@")
     message["From"] = Address(f"{supplier_name} via {settings.controller_name}", local, domain)
@@ -49,14 +81,22 @@ def compose(
         # Her reply goes back through the relay (`replies`), never straight to the supplier.
         message["Reply-To"] = reply_to
     message[SUPPLIER_HEADER] = supplier_name
-    intro = (
-        f"{supplier_name} wrote to you at your relay address {alias}; "
-        f"{settings.controller_name} passed it on without telling {supplier_name} your own address.\n"
-        f"You can switch this address off in your privacy centre: {settings.issuer.rstrip('/')}/relay\n"
-        "----\n\n"
+    for name in _TOP_LEVEL:
+        if filtered[name] is not None:
+            message[name] = filtered[name]
+    # What is left on the filtered message is how to read its body: it becomes the second part.
+    for name in ("Subject", "MIME-Version", *_TOP_LEVEL):
+        del filtered[name]
+    intro = _intro(
+        settings,
+        alias=alias,
+        supplier_name=supplier_name,
+        images=images,
+        report=links.report_url(keys, settings, message_id),
     )
-    body = intro + text
-    message.set_content(body, cte=None if body.isascii() else "quoted-printable")
+    message.set_content(intro, cte="quoted-printable")
+    message.make_mixed()
+    message.attach(filtered)
     signed = dkim_signing.sign(keys, settings, message.as_bytes())
     parsed = BytesParser(policy=policy.default).parsebytes(signed)
     assert isinstance(parsed, EmailMessage)  # the default policy parses to EmailMessage
@@ -71,18 +111,21 @@ def forward_at_commit(
     to: str,
     supplier_name: str,
     subject: str,
-    text: str,
+    original: EmailMessage,
+    message_id: str,
+    images: ImagePolicy = ImagePolicy.BLOCK,
     reply_to: str | None = None,
 ) -> None:
-    settings = runtime.settings
     mail = compose(
         runtime.keys,
-        settings,
+        runtime.settings,
         alias=alias,
         to=to,
         supplier_name=supplier_name,
         subject=subject,
-        text=text,
+        original=original,
+        message_id=message_id,
+        images=images,
         reply_to=reply_to,
     )
     send_at_commit(session, runtime.mail, mail)

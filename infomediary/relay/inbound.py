@@ -16,7 +16,10 @@ logged and forwarded, all in one transaction.
    the decision is logged (`decide_for`), refusal included: a refusal commits that entry and nothing else.
 5. **Relay.** Allowed: the message is kept sealed for her privacy centre (`messages`), with the supplier's
    address it came from (where her reply goes, `replies`), its relaying logged on her log, and its forward
-   queued to her confirmed address (`forwarding`), with a reply address of its own, sent at commit.
+   queued to her confirmed address (`forwarding`, filtered as she chose for remote images), with a reply
+   address of its own, sent at commit.
+
+Before any of it, at RCPT TO, a supplier beyond its hourly sending limit is told to try later (451).
 
 What a refused sender is told is only that the message was not accepted: never which check failed, so the
 relay answers no questions about who has an address, what she allowed, or which key it holds.
@@ -25,6 +28,7 @@ relay answers no questions about who has an address, what she allowed, or which 
 from __future__ import annotations
 
 import enum
+import time
 from dataclasses import dataclass
 from email import policy
 from email.headerregistry import Address
@@ -46,7 +50,10 @@ from infomediary.policylog import kinds
 from infomediary.policylog.service import append as log_append
 from infomediary.policylog.service import log_pseudonym
 from infomediary.profiles import service as profiles
-from infomediary.relay import dkim_signing, forwarding, messages, reply_address, sending_domains
+from infomediary.ratelimits import service as ratelimits
+from infomediary.ratelimits.errors import RateLimited
+from infomediary.ratelimits.service import Limit
+from infomediary.relay import dkim_signing, forwarding, messages, preferences, reply_address, sending_domains
 from infomediary.runtime import Runtime
 from infomediary.suppliers.models import Supplier, SupplierStatus
 
@@ -57,6 +64,7 @@ BULK_PRECEDENCE: Final = frozenset({"bulk", "list", "junk"})
 # What a message to her address is, as data: a way to reach her.
 CATEGORIES: Final = frozenset({Category.CONTACT})
 MAX_SUBJECT: Final = 300
+SENDING_LIMIT_BUCKET: Final = "relay.supplier.hour"
 
 
 class Verdict(enum.StrEnum):
@@ -65,6 +73,8 @@ class Verdict(enum.StrEnum):
     UNKNOWN_RECIPIENT = "unknown_recipient"
     # Sender not authenticated, or her consent does not allow it: "not accepted", no more.
     NOT_ACCEPTED = "not_accepted"
+    # The supplier sent as many messages as it may this hour: a temporary refusal, try later.
+    LIMITED = "limited"
 
 
 @dataclass(frozen=True)
@@ -73,11 +83,26 @@ class Outcome:
     message_id: str | None = None
 
 
-def accepts_recipient(runtime: Runtime, address: str) -> bool:
-    """Whether `address` is a relay address that takes mail now (the check at RCPT TO)."""
+def accepts_recipient(runtime: Runtime, address: str) -> Verdict:
+    """What RCPT TO `address` gets: RELAYED (go on), UNKNOWN_RECIPIENT, or LIMITED when the address's
+    supplier sent its hour's worth already (`relay_messages_per_supplier_per_hour`).
+
+    The count is taken here, in a short transaction of its own, not in the message's: the counter's row is
+    the supplier's, and holding its lock through a whole relay transaction would queue every message of the
+    supplier behind the one before. A message refused later still counts: the limit is on sending."""
     with unit_of_work(runtime.read_session_factory) as session:
         found = aliases.resolve(session, runtime, address)
-        return found is not None and found.on
+        if found is None or not found.on:
+            return Verdict.UNKNOWN_RECIPIENT
+        supplier_id = found.supplier_id
+    limit = Limit(SENDING_LIMIT_BUCKET, runtime.settings.relay_messages_per_supplier_per_hour, 3600)
+    try:
+        with unit_of_work(runtime.session_factory) as writing:
+            ratelimits.hit(writing, runtime.keys.secret("throttle"), limit, supplier_id, now=time.time())
+    except RateLimited:
+        log.info("relay.limited", supplier_id=supplier_id)
+        return Verdict.LIMITED
+    return Verdict.RELAYED
 
 
 def relay(runtime: Runtime, *, recipient: str, raw: bytes) -> Outcome:
@@ -112,7 +137,6 @@ def relay_in(session: WriteSession, runtime: Runtime, *, recipient: str, raw: by
     if not decide_for(session, runtime, to.customer_id, query).permitted:
         return _refused("consent")
     subject = _one_line(str(parsed.get("Subject", "")))[:MAX_SUBJECT]
-    text = messages.text_of(raw)
     message_id = messages.store(
         session,
         runtime,
@@ -144,7 +168,9 @@ def relay_in(session: WriteSession, runtime: Runtime, *, recipient: str, raw: by
             to=address,
             supplier_name=supplier.name,
             subject=subject,
-            text=text,
+            original=parsed,
+            message_id=message_id,
+            images=preferences.remote_images(session, to.customer_id),
             reply_to=reply_address.address(runtime, message_id),
         )
     log.info("relay.relayed", message_id=message_id, supplier_id=to.supplier_id, purpose=purpose.value)

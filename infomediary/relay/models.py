@@ -47,3 +47,14 @@ class RelayedMessageRow(Base):
     # Subject and sender's display name, sealed apart from the message so that a listing opens only these.
     summary_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     message_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RelaySettingsRow(Base):
+    """What a customer chose for the mail relayed to her; no row is the defaults (remote images blocked)."""
+
+    __tablename__ = "relay_settings"
+
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
+    # `filtering.ImagePolicy`: "block" or "proxy".
+    remote_images: Mapped[str] = mapped_column(String(8))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

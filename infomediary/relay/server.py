@@ -25,11 +25,13 @@ OK: Final = "250 2.0.0 OK"
 UNKNOWN: Final = "550 5.1.1 not accepted"
 NOT_ACCEPTED: Final = "550 5.7.1 not accepted"
 TRY_LATER: Final = "451 4.3.0 try again later"
+LIMITED: Final = "451 4.7.1 sending limit reached, try later"
 ONE_RECIPIENT: Final = "452 4.5.3 one recipient per message; send again for the others"
 REPLIES: Final = {
     inbound.Verdict.RELAYED: OK,
     inbound.Verdict.UNKNOWN_RECIPIENT: UNKNOWN,
     inbound.Verdict.NOT_ACCEPTED: NOT_ACCEPTED,
+    inbound.Verdict.LIMITED: LIMITED,
 }
 
 
@@ -43,15 +45,18 @@ class RelayHandler:
         if envelope.rcpt_tos:
             return ONE_RECIPIENT
         loop = asyncio.get_running_loop()
-        is_reply = reply_address.is_reply_address(self.runtime.settings, address)
-        check = replies.accepts_recipient if is_reply else inbound.accepts_recipient
         try:
-            accepted = await loop.run_in_executor(None, check, self.runtime, address)
+            if reply_address.is_reply_address(self.runtime.settings, address):
+                # Her reply: no sending limit (the suppliers' limit is on what reaches customers).
+                accepted = await loop.run_in_executor(None, replies.accepts_recipient, self.runtime, address)
+                verdict = inbound.Verdict.RELAYED if accepted else inbound.Verdict.UNKNOWN_RECIPIENT
+            else:
+                verdict = await loop.run_in_executor(None, inbound.accepts_recipient, self.runtime, address)
         except Exception as exc:
             log.warning("relay.failed", stage="rcpt", error=type(exc).__name__)
             return TRY_LATER
-        if not accepted:
-            return UNKNOWN
+        if verdict is not inbound.Verdict.RELAYED:
+            return REPLIES[verdict]
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 

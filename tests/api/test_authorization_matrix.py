@@ -170,6 +170,10 @@ EXPECTATIONS: dict[tuple[str, str], tuple[Expect, Call]] = {
     ("GET", "/v1/me/aliases"): (consumer(200), Call()),
     ("POST", "/v1/me/aliases/{alias_id}/switch"): (consumer(200, others=404), Call(json={"on": False})),
     ("GET", "/v1/me/relayed-messages"): (consumer(200), Call()),
+    ("GET", "/v1/me/relay-settings"): (consumer(200), Call()),
+    ("PUT", "/v1/me/relay-settings"): (consumer(200), Call(json={"remote_images": "proxy"})),
+    # The relay's image proxy: a token the relay did not make is no image, for anyone.
+    ("GET", "/relay/images/{token}"): (public(404), Call()),
     ("GET", "/v1/me/relayed-messages/{message_id}"): (consumer(200, others=404), Call()),
     ("GET", "/v1/me/rewards"): (consumer(200), Call()),
     ("GET", "/v1/me/vouchers"): (consumer(200), Call()),
@@ -416,7 +420,7 @@ def _credentials(world: World, caller: str) -> dict[str, str]:
 
 def _values(world: World, caller: str) -> dict[str, str]:
     side = world.other if caller in FOREIGN else world.own
-    return {**side.ids, "email": world.own.consumer.email, "later": later()}
+    return {**side.ids, "email": world.own.consumer.email, "later": later(), "token": "t" * 43}
 
 
 def send(

@@ -163,6 +163,10 @@ PAGES: dict[tuple[str, str], tuple[Expect, Form]] = {
     ("GET", "/relay"): (consumer_page(200), Form()),
     ("POST", "/relay/{alias_id}/switch"): (consumer_page(303, others=404), Form({"to": "off"})),
     ("GET", "/relay/messages/{message_id}"): (consumer_page(200, others=404), Form()),
+    ("POST", "/relay/settings"): (consumer_page(303), Form({"remote_images": "proxy"})),
+    # Links in relayed mail, open to anyone: a token the relay did not make is a link that does not work.
+    ("GET", "/relay/report/{token}"): (open_page(404), Form()),
+    ("POST", "/relay/report/{token}"): (open_page(404), Form()),
     ("GET", "/privacy-loss"): (consumer_page(200), Form()),
     ("POST", "/privacy-loss"): (consumer_page(303), Form({"action": "set", "cap": "1"})),
     ("GET", "/vouchers"): (consumer_page(200), Form()),
@@ -301,6 +305,7 @@ def _values(visitors: Visitors, visitor: str) -> dict[str, str]:
         "email": world.own.consumer.email,
         "fresh_email": f"new-{secrets.token_hex(4)}@example.org",
         "category": "identity",
+        "token": "t" * 43,
         **visitors.logins,
     }
 

@@ -103,8 +103,11 @@ def test_a_signed_message_reaches_her_mailbox_from_her_alias_signed_for_the_rela
     assert sender.addr_spec == scene.alias and SUPPLIER in sender.display_name
     assert forwarded["Subject"] == "Your order has shipped"
     assert forwarded["X-Infomediary-Supplier"] == SUPPLIER
-    text = forwarded.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
-    assert "Parcel 4411 leaves today." in text and SUPPLIER in text
+    # The relay's own part first (who wrote, the report link), then the supplier's message.
+    assert forwarded.get_content_type() == "multipart/mixed"
+    intro, original = forwarded.iter_parts()
+    assert SUPPLIER in intro.get_content() and "/relay/report/" in intro.get_content()
+    assert "Parcel 4411 leaves today." in original.get_content()
     assert scene.supplier.owner_id not in forwarded.as_string()
     # Signed for the relay domain, with the key whose record `relay dkim-record` prints.
     assert forwarded["DKIM-Signature"] is not None

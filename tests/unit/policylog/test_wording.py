@@ -148,6 +148,11 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
         f"{WHEN}, you replied to Acme through your relay address: Acme received your reply from that "
         "address, without your own address or name.",
     ),
+    kinds.RELAY_MESSAGE_REPORTED: (
+        {"subject": PSEUDONYM, "supplier_id": "sup_acme"},
+        f"{WHEN}, you reported a message Acme sent to your relay address as unwanted; it counts toward the "
+        "reports that can earn it a strike.",
+    ),
 }
 
 SNAKE_CASE = re.compile(r"\b[a-z]+_[a-z_]+\b")
