@@ -18,7 +18,7 @@ from api.app import create_app
 from infomediary import schema
 from infomediary.runtime import Runtime
 from infomediary.settings import Settings
-from tests.fixtures.databases import empty_tables, fresh_postgres_database
+from tests.fixtures.databases import DEFAULT_POSTGRES_URL, empty_tables, fresh_postgres_database
 from tests.fixtures.mail import MailCatcher
 from tests.fixtures.transactional import rolled_back, shared_connection_engine
 
@@ -162,3 +162,17 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     # top-level conftest is loaded by the one that prints the summary.
     if SCREENSHOTS.is_dir() and any(SCREENSHOTS.glob("*.png")):
         terminalreporter.write_line(f"browser test screenshots: {SCREENSHOTS}")
+
+
+@pytest.fixture
+def pg_runtime(tmp_path: Path) -> Iterator[Runtime]:
+    """A runtime on a fresh PostgreSQL database of its own, migrated, with its own key material: for tests
+    whose transactions must commit and race each other, which the suite's one rolled-back connection per
+    test cannot do. Skips with the reason without PostgreSQL, and fails under CI=true."""
+    admin = os.environ.get("INFOMEDIARY_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    with fresh_postgres_database(admin) as url:
+        runtime = Runtime.create(make_settings(tmp_path / "var", url))
+        runtime.keys.ensure()
+        schema.upgrade(runtime.engine)
+        yield runtime
+        runtime.close()

@@ -11,36 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from infomediary import schema
 from infomediary.database import RequestSessions
 from infomediary.portability import export
 from infomediary.runtime import Runtime
-from tests.conftest import ISSUER, make_settings
+from tests.conftest import ISSUER
 from tests.fixtures.actors import Consumer, make_consumer, make_supplier
 from tests.fixtures.consents import grant, publish
-from tests.fixtures.databases import DEFAULT_POSTGRES_URL, fresh_postgres_database
 
 pytestmark = pytest.mark.committing
-
-
-@pytest.fixture
-def pg_runtime(tmp_path: Path) -> Iterator[Runtime]:
-    admin = os.environ.get("INFOMEDIARY_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    with fresh_postgres_database(admin) as url:
-        runtime = Runtime.create(make_settings(tmp_path / "var", url))
-        runtime.keys.ensure()
-        schema.upgrade(runtime.engine)
-        yield runtime
-        runtime.close()
 
 
 async def _rest(chunks: AsyncIterator[bytes]) -> bytes:

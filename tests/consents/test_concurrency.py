@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent.vocabulary import Category, Purpose
-from infomediary import schema
 from infomediary.consents.models import PrivacySignalRow, SupplierPolicyRow
 from infomediary.database import unit_of_work
 from infomediary.flows import consent_changed, policy_published
@@ -28,26 +25,13 @@ from infomediary.policylog import kinds
 from infomediary.policylog.models import PolicyLogEntry
 from infomediary.policylog.service import log_pseudonym
 from infomediary.runtime import Runtime
-from tests.conftest import make_settings
 from tests.fixtures.actors import make_supplier
-from tests.fixtures.databases import DEFAULT_POSTGRES_URL, fresh_postgres_database
 from tests.fixtures.population import make_customers
 
 # Real commits on the real engines: this module's tests race connections or read what a commit leaves.
 pytestmark = pytest.mark.committing
 
 WORKERS = 6
-
-
-@pytest.fixture
-def pg_runtime(tmp_path: Path) -> Iterator[Runtime]:
-    admin = os.environ.get("INFOMEDIARY_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    with fresh_postgres_database(admin) as url:
-        runtime = Runtime.create(make_settings(tmp_path / "var", url))
-        runtime.keys.ensure()
-        schema.upgrade(runtime.engine)
-        yield runtime
-        runtime.close()
 
 
 def _at_once(runtime: Runtime, work: Callable[[Session, int], object]) -> list[object]:

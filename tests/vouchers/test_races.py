@@ -10,17 +10,14 @@ races cannot happen there (the concurrent-writes test sends the same bursts thro
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
-from infomediary import schema
 from infomediary.database import WriteSession, unit_of_work, utcnow
 from infomediary.errors import DomainError
 from infomediary.ledger.models import LedgerTransaction, OwnerKind, TransactionKind
@@ -29,9 +26,7 @@ from infomediary.runtime import Runtime
 from infomediary.vouchers import redemption, service
 from infomediary.vouchers.errors import VoucherAlreadyRedeemed
 from infomediary.vouchers.models import VoucherRow
-from tests.conftest import make_settings
 from tests.fixtures.actors import make_supplier
-from tests.fixtures.databases import DEFAULT_POSTGRES_URL, fresh_postgres_database
 from tests.fixtures.invariants import assert_books_balance
 from tests.fixtures.population import make_customers
 from tests.fixtures.vouchers import fund
@@ -39,17 +34,6 @@ from tests.fixtures.vouchers import fund
 pytestmark = pytest.mark.committing
 
 WORKERS = 6
-
-
-@pytest.fixture
-def pg_runtime(tmp_path: Path) -> Iterator[Runtime]:
-    admin = os.environ.get("INFOMEDIARY_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    with fresh_postgres_database(admin) as url:
-        runtime = Runtime.create(make_settings(tmp_path / "var", url))
-        runtime.keys.ensure()
-        schema.upgrade(runtime.engine)
-        yield runtime
-        runtime.close()
 
 
 def _at_once(runtime: Runtime, work: Callable[[WriteSession, int], object]) -> list[object]:
