@@ -75,9 +75,19 @@ def _signature(settings: Settings) -> str:
     return f"-- \n{settings.controller_name}\nQuestions about your data: {settings.controller_email}\n"
 
 
+def _mail(settings: Settings, kind: str, to: str, subject: str, body: str) -> Mail:
+    """One account mail: the greeting, `body`, and the signature naming the controller."""
+    return compose(
+        kind=kind,
+        sender=settings.mail_from,
+        to=to,
+        subject=subject,
+        text="Hello,\n\n" + body + _signature(settings),
+    )
+
+
 def verify_email(settings: Settings, *, to: str, token: str, expires_at: datetime) -> Mail:
-    text = (
-        f"Hello,\n\n"
+    body = (
         f"Someone, probably you, created an account at {settings.controller_name} with this address.\n"
         f"To confirm that the address is yours and start using the account, open this link and press "
         f'"Confirm my address":\n\n'
@@ -86,58 +96,43 @@ def verify_email(settings: Settings, *, to: str, token: str, expires_at: datetim
         f"If you did not create this account, do not confirm it: without confirmation nobody can sign in "
         f"to it. If you want an account with this address later, ask for a new password at\n"
         f"{_link(settings, FORGOT_PATH)}\n"
-        f"and the account becomes yours alone.\n\n" + _signature(settings)
+        f"and the account becomes yours alone.\n\n"
     )
-    return compose(
-        kind=KIND_VERIFY,
-        sender=settings.mail_from,
-        to=to,
-        subject=f"Confirm your address for {settings.controller_name}",
-        text=text,
-    )
+    return _mail(settings, KIND_VERIFY, to, f"Confirm your address for {settings.controller_name}", body)
 
 
 def address_taken(settings: Settings, *, to: str) -> Mail:
-    text = (
-        f"Hello,\n\n"
+    body = (
         f"Someone just tried to create an account at {settings.controller_name} with this address. "
         f"There already is one, so nothing was created and nothing about your account changed.\n\n"
         f"If it was you: you can sign in at\n{_link(settings, LOGIN_PATH)}\n"
         f"or, if you forgot your password, set a new one at\n{_link(settings, FORGOT_PATH)}\n\n"
         f"If it was not you, you need not do anything. The person who tried was told only what anyone "
-        f"registering is told, so they did not learn that you have an account.\n\n" + _signature(settings)
+        f"registering is told, so they did not learn that you have an account.\n\n"
     )
-    return compose(
-        kind=KIND_ADDRESS_TAKEN,
-        sender=settings.mail_from,
-        to=to,
-        subject=f"Someone tried to register with your address at {settings.controller_name}",
-        text=text,
+    return _mail(
+        settings,
+        KIND_ADDRESS_TAKEN,
+        to,
+        f"Someone tried to register with your address at {settings.controller_name}",
+        body,
     )
 
 
 def password_reset(settings: Settings, *, to: str, token: str, expires_at: datetime) -> Mail:
-    text = (
-        f"Hello,\n\n"
+    body = (
         f"Someone, probably you, asked to set a new password for your account at "
         f"{settings.controller_name}. To choose one, open this link:\n\n"
         f"{_link(settings, RESET_PATH, token)}\n\n"
         f"The link works once, until {_when(expires_at)}. Setting a new password signs you out everywhere; "
         f"if you use two-step sign-in, you will still need your authenticator app.\n\n"
-        f"If you did not ask, ignore this message: your password stays as it is.\n\n" + _signature(settings)
+        f"If you did not ask, ignore this message: your password stays as it is.\n\n"
     )
-    return compose(
-        kind=KIND_RESET,
-        sender=settings.mail_from,
-        to=to,
-        subject=f"Set a new password for {settings.controller_name}",
-        text=text,
-    )
+    return _mail(settings, KIND_RESET, to, f"Set a new password for {settings.controller_name}", body)
 
 
 def confirm_new_email(settings: Settings, *, to: str, token: str, expires_at: datetime) -> Mail:
-    text = (
-        f"Hello,\n\n"
+    body = (
         f"Someone, probably you, asked to make this address the login of their account at "
         f"{settings.controller_name}. To confirm that the address is yours, open this link and press "
         f'"Use this address":\n\n'
@@ -145,42 +140,35 @@ def confirm_new_email(settings: Settings, *, to: str, token: str, expires_at: da
         f"The link works once, until {_when(expires_at)}. Until it is used, the account keeps its current "
         f"address, and signing in with this one does not work.\n\n"
         f"If you did not ask for this, do not confirm it: nothing changes without you.\n\n"
-        + _signature(settings)
     )
-    return compose(
-        kind=KIND_CHANGE_EMAIL,
-        sender=settings.mail_from,
-        to=to,
-        subject=f"Confirm your new address for {settings.controller_name}",
-        text=text,
+    return _mail(
+        settings, KIND_CHANGE_EMAIL, to, f"Confirm your new address for {settings.controller_name}", body
     )
 
 
 def email_change_notice(settings: Settings, *, to: str, new_address: str) -> Mail:
     # Sent to the current address whatever becomes of the change: whether the new address has an account of
     # its own must not show in what she receives either.
-    text = (
-        f"Hello,\n\n"
+    body = (
         f"Someone signed in to your account at {settings.controller_name} asked to change its login "
         f"address from this one to\n\n    {new_address}\n\n"
         f"Nothing changes until the link we mailed to that address is followed. Until then, and if it never "
         f"is, you keep signing in with this address.\n\n"
         f"If this wasn't you, someone else may be signed in to your account. Set a new password at\n"
         f"{_link(settings, FORGOT_PATH)}\n"
-        f"That signs everyone out everywhere and cancels the change.\n\n" + _signature(settings)
+        f"That signs everyone out everywhere and cancels the change.\n\n"
     )
-    return compose(
-        kind=KIND_CHANGE_NOTICE,
-        sender=settings.mail_from,
-        to=to,
-        subject=f"Your login address at {settings.controller_name} is being changed",
-        text=text,
+    return _mail(
+        settings,
+        KIND_CHANGE_NOTICE,
+        to,
+        f"Your login address at {settings.controller_name} is being changed",
+        body,
     )
 
 
 def address_taken_by_change(settings: Settings, *, to: str) -> Mail:
-    text = (
-        f"Hello,\n\n"
+    body = (
         f"Someone just tried to make this address the login of another account at "
         f"{settings.controller_name}. It already belongs to your account, so nothing changed, and nothing "
         f"about your account changed either.\n\n"
@@ -188,12 +176,11 @@ def address_taken_by_change(settings: Settings, *, to: str) -> Mail:
         f"or, if you forgot your password, set a new one at\n{_link(settings, FORGOT_PATH)}\n\n"
         f"If it was not you, you need not do anything. The person who tried was told only what anyone "
         f"changing their address is told, so they did not learn that you have an account.\n\n"
-        + _signature(settings)
     )
-    return compose(
-        kind=KIND_ADDRESS_TAKEN_BY_CHANGE,
-        sender=settings.mail_from,
-        to=to,
-        subject=f"Someone tried to use your address for an account at {settings.controller_name}",
-        text=text,
+    return _mail(
+        settings,
+        KIND_ADDRESS_TAKEN_BY_CHANGE,
+        to,
+        f"Someone tried to use your address for an account at {settings.controller_name}",
+        body,
     )
