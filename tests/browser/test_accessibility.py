@@ -46,7 +46,7 @@ def test_every_consumer_page_passes_axe(
 ) -> None:
     supplier = make_supplier(runtime, name="Acme Books")
     with httpx.Client(base_url=live_server) as http:
-        publish(http, supplier, ["marketing"], ["interests", "contact"])  # type: ignore[arg-type]
+        publish(http, supplier, ["marketing", "direct_marketing"], ["interests", "contact"])  # type: ignore[arg-type]
 
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(chromium_path), args=["--no-sandbox"])
@@ -76,6 +76,11 @@ def test_every_consumer_page_passes_axe(
         card.get_by_label("Data", exact=True).select_option("interests")
         card.get_by_role("button", name="Grant").click()
         receipt = page.get_by_role("link", name="Receipt for Marketing").get_attribute("href")
+        # Direct marketing by mail to one supplier: it gets a relay address, which the relay page lists.
+        card = page.locator("section", has=page.get_by_role("heading", name="Acme Books"))
+        card.get_by_label("Purpose").select_option("direct_marketing")
+        card.get_by_label("Data", exact=True).select_option("contact")
+        card.get_by_role("button", name="Grant").click()
         signed_in = [
             "/",
             "/profile",
@@ -90,6 +95,7 @@ def test_every_consumer_page_passes_axe(
             "/log",
             "/privacy-loss",
             "/vouchers",
+            "/relay",
             "/rights",
             "/rights/delete",
             "/time-zone",
@@ -97,6 +103,8 @@ def test_every_consumer_page_passes_axe(
         ]
         for path in signed_in:
             check(path)
+        page.goto(live_server + "/relay")
+        assert page.get_by_text("Acme Books").count() >= 1  # the relay page was checked with an address on it
         # A form with refusals shown next to their fields, too.
         page.goto(live_server + "/profile/contact")
         page.get_by_label("Phone number").fill("not a phone")
