@@ -37,6 +37,7 @@ from api.pages.routing import PageRoute
 from api.routing import UnitOfWorkRoute
 from infomediary.policylog import kinds
 from infomediary.policylog.models import PolicyLogEntry
+from infomediary.relay import links as relay_links
 from infomediary.runtime import Runtime
 from tests.api import test_authorization_matrix as api_matrix
 from tests.conftest import make_settings
@@ -235,6 +236,14 @@ PAGE_FORMS: dict[tuple[str, str], Callable[[TestClient, World], dict[str, str]]]
     ("POST", "/login/code"): _sign_in_challenge,
 }
 
+# Path values the matrix fills with a token nobody was given; the burst needs the real one.
+PAGE_PATH_VALUES: dict[tuple[str, str], Callable[[Runtime, World], dict[str, str]]] = {
+    # A report link of a message relayed to her: reported by a burst, it counts once (`relay.links`).
+    ("POST", "/relay/report/{token}"): lambda runtime, world: {
+        "token": relay_links.report_token(runtime.keys, world.own.ids["message_id"])
+    },
+}
+
 
 def _check_single_use(responses: list[httpx.Response], method: str, path: str) -> None:
     if (method, path) in SINGLE_USE:
@@ -288,9 +297,12 @@ def test_concurrent_page_writes_keep_every_invariant(
     http: TestClient, runtime: Runtime, method: str, path: str
 ) -> None:
     expect, form = page_matrix.PAGES[(method, path)]
-    visitor = "anonymous" if (method, path) in PAGE_FORMS else _succeeding(expect, PAGE_VISITORS)
+    opened_by_link = (method, path) in PAGE_FORMS or (method, path) in PAGE_PATH_VALUES
+    visitor = "anonymous" if opened_by_link else _succeeding(expect, PAGE_VISITORS)
     visitors = page_matrix.make_visitors(http, runtime)
     values = page_matrix._values(visitors, visitor)
+    if (method, path) in PAGE_PATH_VALUES:
+        values |= PAGE_PATH_VALUES[(method, path)](runtime, visitors.world)
     data = {k: v.format(**values) for k, v in (form.data or {}).items()}
     if (method, path) in PAGE_FORMS:
         data = PAGE_FORMS[(method, path)](http, visitors.world)
