@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
-from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select
@@ -19,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from consent.vocabulary import Category, Purpose
 from infomediary.consents.models import PrivacySignalRow, SupplierPolicyRow
-from infomediary.database import unit_of_work
 from infomediary.flows import consent_changed, policy_published
 from infomediary.policylog import kinds
 from infomediary.policylog.models import PolicyLogEntry
@@ -27,34 +24,10 @@ from infomediary.policylog.service import log_pseudonym
 from infomediary.runtime import Runtime
 from tests.fixtures.actors import make_supplier
 from tests.fixtures.population import make_customers
+from tests.fixtures.races import WORKERS, at_once
 
 # Real commits on the real engines: this module's tests race connections or read what a commit leaves.
 pytestmark = pytest.mark.committing
-
-WORKERS = 6
-
-
-def _at_once(runtime: Runtime, work: Callable[[Session, int], object]) -> list[object]:
-    """Run `work` in WORKERS threads, each in its own transaction, released together; re-raise any error."""
-    barrier = threading.Barrier(WORKERS)
-    results: list[object] = []
-    errors: list[BaseException] = []
-
-    def run(worker: int) -> None:
-        try:
-            barrier.wait()
-            with unit_of_work(runtime.session_factory) as session:
-                results.append(work(session, worker))
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(w,)) for w in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    return results
 
 
 def _log(runtime: Runtime, kind: str) -> list[dict[str, object]]:
@@ -83,7 +56,7 @@ def test_policy_versions_published_at_once_take_turns(pg_runtime: Runtime) -> No
             policy_url=None,
         )
 
-    _at_once(pg_runtime, publish)
+    at_once(pg_runtime, publish)
     with pg_runtime.read_session_factory() as session:
         rows = session.scalars(
             select(SupplierPolicyRow)
@@ -102,7 +75,7 @@ def test_policy_versions_published_at_once_take_turns(pg_runtime: Runtime) -> No
 def test_the_first_gpc_signal_racing_itself_is_recorded_and_logged_once(pg_runtime: Runtime) -> None:
     [customer_id] = make_customers(pg_runtime, 1)
 
-    results = _at_once(
+    results = at_once(
         pg_runtime, lambda session, _: consent_changed.record_gpc(session, pg_runtime, customer_id)
     )
 

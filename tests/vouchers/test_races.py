@@ -11,8 +11,6 @@ races cannot happen there (the concurrent-writes test sends the same bursts thro
 from __future__ import annotations
 
 import secrets
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -29,37 +27,10 @@ from infomediary.vouchers.models import VoucherRow
 from tests.fixtures.actors import make_supplier
 from tests.fixtures.invariants import assert_books_balance
 from tests.fixtures.population import make_customers
+from tests.fixtures.races import at_once
 from tests.fixtures.vouchers import fund
 
 pytestmark = pytest.mark.committing
-
-WORKERS = 6
-
-
-def _at_once(runtime: Runtime, work: Callable[[WriteSession, int], object]) -> list[object]:
-    """Run `work` in WORKERS threads, each in its own transaction, released together; a domain error is the
-    thread's result (its transaction rolled back), anything else fails the test."""
-    barrier = threading.Barrier(WORKERS)
-    results: list[object] = []
-    errors: list[BaseException] = []
-
-    def run(worker: int) -> None:
-        try:
-            barrier.wait()
-            with unit_of_work(runtime.session_factory) as session:
-                results.append(work(session, worker))
-        except DomainError as exc:
-            results.append(exc)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(w,)) for w in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    return results
 
 
 def _voucher(runtime: Runtime, value: int) -> tuple[str, str, str]:
@@ -92,7 +63,7 @@ def test_a_voucher_redeemed_at_once_by_many_checkouts_moves_its_value_once(pg_ru
     def checkout(session: WriteSession, worker: int) -> object:
         return redemption.redeem(session, pg_runtime, supplier_id, code, idempotency_key=f"till-{worker}")
 
-    results = _at_once(pg_runtime, checkout)
+    results = at_once(pg_runtime, checkout, expected=(DomainError,))
     done = [r for r in results if isinstance(r, redemption.Redemption)]
     assert len(done) == 1 and not done[0].replayed, results
     assert all(isinstance(r, VoucherAlreadyRedeemed) for r in results if r not in done), results
@@ -107,7 +78,7 @@ def test_one_key_sent_twice_at_once_answers_one_redemption(pg_runtime: Runtime) 
     def checkout(session: WriteSession, worker: int) -> object:
         return redemption.redeem(session, pg_runtime, supplier_id, code, idempotency_key="the-same-till")
 
-    results = _at_once(pg_runtime, checkout)
+    results = at_once(pg_runtime, checkout, expected=(DomainError,))
     assert all(isinstance(r, redemption.Redemption) for r in results), results
     done = [r for r in results if isinstance(r, redemption.Redemption)]
     assert sum(not r.replayed for r in done) == 1
@@ -134,7 +105,7 @@ def test_the_same_credits_spent_at_once_on_many_vouchers_buy_as_many_as_they_cov
             idempotency_key=secrets.token_hex(8),
         )
 
-    results = _at_once(pg_runtime, buy)
+    results = at_once(pg_runtime, buy, expected=(DomainError,))
     assert sum(isinstance(r, service.Issued) for r in results) == 2, results
     with pg_runtime.read_session_factory() as session:
         assert balance_of(session, OwnerKind.CUSTOMER, customer_id) == 5
@@ -156,7 +127,7 @@ def test_a_refund_and_a_redemption_racing_at_expiry_do_not_both_happen(pg_runtim
             session, pg_runtime, supplier_id, code, idempotency_key=f"till-{worker}", now=before
         )
 
-    results = _at_once(pg_runtime, race)
+    results = at_once(pg_runtime, race, expected=(DomainError,))
     redeemed = [r for r in results if isinstance(r, redemption.Redemption)]
     refunded = sum(r for r in results if isinstance(r, int))
     assert (len(redeemed), refunded) in {(1, 0), (0, 12)}, results
